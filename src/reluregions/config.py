@@ -1,0 +1,78 @@
+"""Frozen configuration objects, passed explicitly (no global settings)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from .errors import OptionError
+from .geometry.lp import LPOptions
+
+__all__ = ["EnumerationConfig", "check_choice"]
+
+
+def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise :class:`OptionError` listing them."""
+    choices = list(choices)
+    if value not in choices:
+        raise OptionError(f"unknown {name} '{value}'; choose one of: {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class EnumerationConfig:
+    """How regions are enumerated and what is recorded for each.
+
+    Parameters
+    ----------
+    algorithm : str, default "default"
+        Name in :data:`reluregions.enumeration.ALGORITHMS`: ``"default"`` (witness points, LP only to
+        prove a split or a non-split the witness cannot decide) or ``"paper"`` (Drammis et al. 2024,
+        Alg. 1 with Bound-IncEnum: an LP on both sides of every cell for every hyperplane).
+    first_layer : str, default "incremental"
+        Cell enumerator for layer 1: ``"incremental"`` (insert hyperplanes one at a time) or
+        ``"exhaustive"`` (ParLayerWise1-NNCE, §5: one candidate per first-layer sign vector, one LP
+        each; only for at most 20 first-layer neurons).
+    radius_tol : float, default 1e-7
+        A region is full-dimensional, and counted, when its Chebyshev radius, measured in the domain's
+        normalised coordinates (the box mapped to ``[-1, 1]^k``), exceeds this. 1e-7 sits two decades
+        below the smallest inradius seen on the benchmark nets (about 1e-5 in these coordinates on
+        ACAS Xu) and two decades above the LP's accuracy (feasibility tolerance 1e-9), so it separates
+        real cells from slivers created by rounding.
+    zero_tol : float, default 1e-9
+        A neuron whose pulled-back row is at most ``zero_tol`` times its scale (the sum of the
+        magnitudes that formed it) is constant on the region; if its offset is also below that, it
+        is identically zero and its bit is 0 (DESIGN.md §1).
+    chebyshev : bool, default False
+        Compute each finished region's exact Chebyshev centre and radius with one extra LP. Without
+        it, ``point``/``radius`` are a certified inner ball (radius above ``radius_tol``), a lower
+        bound on the Chebyshev radius.
+    ranks : bool, default True
+        Record the rank of each region's affine map to every hidden layer.
+    keep_maps : bool, default False
+        Keep each region's output map ``A, c`` (input coordinates).
+    keep_hrep : bool, default False
+        Keep each region's irredundant H-representation (parameter coordinates).
+    lp : LPOptions
+        Solver settings.
+    """
+
+    algorithm: str = "default"
+    first_layer: str = "incremental"
+    radius_tol: float = 1e-7
+    zero_tol: float = 1e-9
+    chebyshev: bool = False
+    ranks: bool = True
+    keep_maps: bool = False
+    keep_hrep: bool = False
+    lp: LPOptions = field(default_factory=LPOptions)
+
+    def __post_init__(self) -> None:
+        check_choice("first-layer cell enumerator", self.first_layer, ("incremental", "exhaustive"))
+        if not (0 < self.radius_tol < 1):
+            raise OptionError(f"radius_tol must be in (0, 1), got {self.radius_tol}")
+        if not (0 < self.zero_tol < 1e-3):
+            raise OptionError(f"zero_tol must be in (0, 1e-3), got {self.zero_tol}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable copy, written into output metadata."""
+        return asdict(self)

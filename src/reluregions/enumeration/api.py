@@ -1,0 +1,156 @@
+"""Public entry points: validate once, then run an algorithm under a scheduler."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from ..config import EnumerationConfig, check_choice
+from ..domains import Box, Domain
+from ..errors import ShapeMismatchError
+from ..network import Network
+from .base import Algorithm, Problem, Region, Stats
+
+__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
+           "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
+
+
+def _registry() -> dict[str, type[Algorithm]]:
+    from .paper import PaperAlgorithm
+    from .witness import WitnessAlgorithm
+
+    return {"default": WitnessAlgorithm, "paper": PaperAlgorithm}
+
+
+ALGORITHMS: tuple[str, ...] = ("default", "paper")
+DEFAULT_ALGORITHM = "default"
+
+
+def make_problem(network: Network, domain: Domain | None = None,
+                 config: EnumerationConfig | None = None) -> Problem:
+    """Validate the inputs once and bundle them (the domain defaults to ``[-1, 1]^d``)."""
+    config = config or EnumerationConfig()
+    check_choice("algorithm", config.algorithm, ALGORITHMS)
+    if domain is None:
+        domain = Box.symmetric(network.input_dim)
+    if domain.input_dim != network.input_dim:
+        raise ShapeMismatchError(f"the domain has {domain.input_dim} coordinates but the network "
+                                 f"takes {network.input_dim} inputs")
+    return Problem(network, domain.parametrize(), config)
+
+
+def make_algorithm(problem: Problem) -> Algorithm:
+    """The algorithm named by ``problem.config.algorithm``."""
+    return _registry()[problem.config.algorithm](problem)
+
+
+class RegionStream:
+    """An iterator over regions; ``stats`` and ``seconds`` are final once it is exhausted."""
+
+    def __init__(self, problem: Problem, scheduler, progress=None) -> None:
+        self.problem = problem
+        self.scheduler = scheduler
+        self._progress = progress
+        self.seconds = 0.0
+        self.count = 0
+
+    @property
+    def stats(self) -> Stats:
+        """Merged counters (LPs, cells per layer) of every worker."""
+        return self.scheduler.stats
+
+    def __iter__(self) -> Iterator[Region]:
+        start = time.perf_counter()
+        algorithm = make_algorithm(self.problem)
+        if self.problem.param.dim == 0:  # a single point: one region, no geometry
+            from ..schedulers.serial import SerialScheduler
+
+            self.scheduler = SerialScheduler()
+        try:
+            for region in self.scheduler.run(algorithm, self._progress):
+                self.count += 1
+                yield region
+        finally:
+            self.seconds = time.perf_counter() - start
+
+
+def iter_regions(network: Network, domain: Domain | None = None,
+                 config: EnumerationConfig | None = None, scheduler=None,
+                 progress=None) -> RegionStream:
+    """Stream the activation regions of ``network`` in ``domain``, one :class:`Region` at a time.
+
+    Parameters
+    ----------
+    network : Network
+    domain : Domain, optional
+        Defaults to the box ``[-1, 1]^d``.
+    config : EnumerationConfig, optional
+    scheduler : Scheduler, optional
+        Defaults to the serial scheduler.
+    progress : callable, optional
+        Called with :class:`reluregions.schedulers.Progress` reports.
+    """
+    from ..schedulers.serial import SerialScheduler
+
+    problem = make_problem(network, domain, config)
+    return RegionStream(problem, scheduler or SerialScheduler(), progress)
+
+
+@dataclass
+class CountResult:
+    """Summary of a run: total regions, regions after each hidden layer, LPs and seconds."""
+
+    regions: int
+    per_layer: list[int]
+    lps: int
+    seconds: float
+    workers: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lps_per_region(self) -> float:
+        """LPs solved per region found."""
+        return self.lps / max(self.regions, 1)
+
+    def to_dict(self) -> dict:
+        """The JSON object of ``reluregions count --json`` (DESIGN.md §4)."""
+        return {"regions": self.regions, "per_layer": self.per_layer, "seconds": self.seconds,
+                "lps": self.lps, "lps_per_region": self.lps_per_region, "workers": self.workers,
+                "regions_per_second": self.regions / self.seconds if self.seconds > 0 else None,
+                **self.extra}
+
+
+def enumerate_regions(network: Network, domain: Domain | None = None,
+                      config: EnumerationConfig | None = None, scheduler=None, progress=None):
+    """Enumerate every region into an in-memory :class:`reluregions.io.RegionSet`."""
+    from ..io.regionset import RegionSet
+
+    stream = iter_regions(network, domain, config, scheduler, progress)
+    regions = RegionSet.from_regions(list(stream), network.input_dim, len(network.hidden_widths))
+    regions.stats = stream.stats
+    regions.seconds = stream.seconds
+    return regions
+
+
+def count_regions(network: Network, domain: Domain | None = None,
+                  config: EnumerationConfig | None = None, scheduler=None,
+                  progress=None) -> CountResult:
+    """Count the regions (and cells after each hidden layer) without keeping them."""
+    config = config or EnumerationConfig(ranks=False)
+    stream = iter_regions(network, domain, config, scheduler, progress)
+    for _ in stream:
+        pass
+    per_layer = list(stream.stats.layer_cells)
+    n_layers = len(network.hidden_widths)
+    per_layer += [0] * (n_layers - len(per_layer))
+    if stream.problem.param.dim == 0 or n_layers == 0:
+        per_layer = [1] * n_layers
+    workers = getattr(stream.scheduler, "workers", 1)
+    return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers)
+
+
+def bits_matrix(regions: list[Region]) -> np.ndarray:
+    """Stack the patterns of ``regions`` into a (n, n_hidden) bool matrix."""
+    return np.array([r.bits for r in regions], dtype=bool)

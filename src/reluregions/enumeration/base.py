@@ -1,0 +1,167 @@
+"""The enumeration tree shared by every algorithm and scheduler (DESIGN.md §2-§3).
+
+A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
+activation bits decided so far, the pre-activation map of the layer being processed and the next
+neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
+cells or finished :class:`Region` objects; schedulers drive the tree and never see the geometry.
+
+This is the LayerWise-NNCE framework of Drammis et al. 2024, §3, Alg. 1: inside a cell, layer
+``l``'s neurons pulled back through the cell's affine map are plain hyperplanes
+(``M = W_l D_{l-1} M_{l-1}``, ``m = W_l D_{l-1} m_{l-1} + b_l``), so each cell is subdivided
+independently of all others.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import EnumerationConfig
+from ..domains import Parametrization
+from ..geometry.lp import LPSolver
+from ..network import Network
+
+__all__ = ["Cell", "Region", "Stats", "Context", "Algorithm", "Problem"]
+
+
+@dataclass(slots=True)
+class Cell:
+    """A work item of the enumeration tree.
+
+    Attributes
+    ----------
+    G, h : ndarray
+        Constraints ``G t <= h`` (rows of unit norm) of the cell in parameter coordinates ``t``:
+        the domain's facets and every hyperplane that split an ancestor.
+    center, radius : ndarray, float
+        A ball certified to lie inside the cell (the witness point of the default algorithm).
+    layer, neuron : int
+        The layer being processed and the next of its neurons to insert.
+    M, m : ndarray
+        Pre-activation map of ``layer`` on this cell: ``z = M t + m``.
+    bits : ndarray of bool
+        Activation bits of all hidden neurons; those of layers ``< layer`` and of neurons
+        ``< neuron`` of ``layer`` are decided.
+    ranks : tuple of int
+        Rank of the map to each finished hidden layer.
+    lo, hi : ndarray or None
+        An outer bounding box of the cell (inherited from the ancestor that computed it).
+    """
+
+    G: np.ndarray
+    h: np.ndarray
+    center: np.ndarray
+    radius: float
+    layer: int
+    neuron: int
+    M: np.ndarray
+    m: np.ndarray
+    bits: np.ndarray
+    ranks: tuple[int, ...] = ()
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    def split(self, row: np.ndarray, rhs: float, center: np.ndarray, radius: float,
+              bit_index: int, bit: bool) -> "Cell":
+        """A child cell: this cell intersected with ``row @ t <= rhs``, with ``bits[bit_index] = bit``."""
+        bits = self.bits.copy()
+        bits[bit_index] = bit
+        return Cell(np.vstack([self.G, row]), np.append(self.h, rhs), center, radius, self.layer,
+                    self.neuron + 1, self.M, self.m, bits, self.ranks, self.lo, self.hi, self.scale)
+
+
+@dataclass(slots=True)
+class Region:
+    """One finished activation region.
+
+    Attributes
+    ----------
+    bits : ndarray of bool
+        The activation pattern over all hidden neurons, layer by layer.
+    point : ndarray
+        An interior point in input coordinates.
+    center : ndarray
+        The same point in the domain's parameter coordinates.
+    radius : float
+        Radius of a ball around ``center`` inside the region (parameter coordinates).
+    ranks : tuple of int
+        Rank of the map from the domain to each hidden layer on this region.
+    A, c : ndarray or None
+        The network's output map on the region, ``f(x) = A x + c`` (when requested).
+    G, h : ndarray or None
+        Irredundant H-representation in parameter coordinates (when requested).
+    """
+
+    bits: np.ndarray
+    point: np.ndarray
+    center: np.ndarray
+    radius: float
+    ranks: tuple[int, ...]
+    A: np.ndarray | None = None
+    c: np.ndarray | None = None
+    G: np.ndarray | None = None
+    h: np.ndarray | None = None
+
+
+@dataclass
+class Stats:
+    """Counters a worker accumulates while expanding cells (merged by the scheduler)."""
+
+    lps: int = 0
+    expansions: int = 0
+    layer_cells: list[int] = field(default_factory=list)
+
+    def merge(self, other: "Stats") -> None:
+        """Add ``other``'s counters into this one."""
+        self.lps += other.lps
+        self.expansions += other.expansions
+        if len(self.layer_cells) < len(other.layer_cells):
+            self.layer_cells.extend([0] * (len(other.layer_cells) - len(self.layer_cells)))
+        for i, v in enumerate(other.layer_cells):
+            self.layer_cells[i] += v
+
+
+@dataclass
+class Context:
+    """Per-worker state: the LP solver and the counters. Never shared between processes."""
+
+    solver: LPSolver
+    stats: Stats
+
+    @classmethod
+    def create(cls, config: EnumerationConfig, n_layers: int) -> "Context":
+        """A fresh context for one worker."""
+        return cls(LPSolver(config.lp), Stats(layer_cells=[0] * n_layers))
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Everything an expansion needs, validated once: network, domain parametrisation, config."""
+
+    network: Network
+    param: Parametrization
+    config: EnumerationConfig
+
+    @property
+    def n_layers(self) -> int:
+        """Number of hidden layers."""
+        return len(self.network.hidden_widths)
+
+
+class Algorithm(ABC):
+    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`."""
+
+    name: str = ""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    @abstractmethod
+    def roots(self, ctx: Context) -> list[Cell]:
+        """The initial work items (usually one: the whole domain)."""
+
+    @abstractmethod
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Expand one cell into child cells and/or finished regions."""

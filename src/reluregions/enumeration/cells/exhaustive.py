@@ -1,0 +1,57 @@
+"""The exhaustive first-layer enumerator of ParLayerWise1-NNCE (Drammis et al. 2024, §5, Alg. 6).
+
+When ``n1 <= n0`` almost every one of the ``2^n1`` first-layer sign vectors is a cell, so the
+paper's master lists them all and tests each with one LP; the feasible ones become the tasks handed
+to workers. Neurons that are constant on the domain are fixed first and not enumerated.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ...errors import OptionError
+from ..base import Cell, Context, Problem
+from ..layers import constant_neurons, root_cell
+
+__all__ = ["exhaustive_first_layer", "MAX_EXHAUSTIVE_NEURONS"]
+
+MAX_EXHAUSTIVE_NEURONS = 20
+
+
+def exhaustive_first_layer(problem: Problem, ctx: Context) -> list[Cell]:
+    """Every full-dimensional cell of layer 1 inside the domain, one LP per sign vector.
+
+    The returned cells sit at layer 0 with all its neurons inserted (``neuron = n1``), ready for
+    the layer to be closed by the algorithm's expansion.
+    """
+    root = root_cell(problem, ctx)
+    n1 = root.M.shape[0]
+    norms = np.linalg.norm(root.M, axis=1)
+    const, const_bits = constant_neurons(problem, root, norms)
+    free = np.flatnonzero(~const)
+    if free.size > MAX_EXHAUSTIVE_NEURONS:
+        raise OptionError(f"the exhaustive first-layer enumerator lists 2^{free.size} sign vectors; "
+                          f"it allows at most {MAX_EXHAUSTIVE_NEURONS} first-layer neurons: use "
+                          "--first-layer incremental")
+    a = root.M[free] / norms[free, None]
+    off = root.m[free] / norms[free]
+    tol = problem.config.radius_tol
+    cells = []
+    for signs in itertools.product((True, False), repeat=free.size):
+        sgn = np.where(signs, 1.0, -1.0)
+        # bit 1: a t + off >= 0  <=>  -a t <= off;  bit 0: a t <= -off.
+        rows = -sgn[:, None] * a
+        rhs = sgn * off
+        G = np.vstack([root.G, rows])
+        h = np.concatenate([root.h, rhs])
+        center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
+        ctx.stats.lps += 1
+        if radius <= tol:
+            continue
+        bits = root.bits.copy()
+        bits[:n1] = const_bits
+        bits[free] = signs
+        cells.append(Cell(G, h, center, radius, 0, n1, root.M, root.m, bits, (), root.lo, root.hi,
+                          root.scale))
+    return cells

@@ -1,0 +1,103 @@
+"""Steps every algorithm shares: the root cell, the start and the end of a layer.
+
+Implements the pull-back of Drammis et al. 2024, §3 (Alg. 1, lines 4-6): once the bits of layer
+``l`` are fixed on a cell, the next layer's pre-activations are affine on it,
+``M_{l+1} = W_{l+1} D_l M_l`` and ``m_{l+1} = W_{l+1} D_l m_l + b_{l+1}``, with
+``D_l = diag(bits, or the leaky slope for inactive neurons)``.
+
+It also decides the neurons that are constant on a cell (DESIGN.md §1): a neuron whose pulled-back
+row is at most ``zero_tol`` times its scale never changes sign there; if its offset is also that
+small it is identically zero, and its bit is 0 — never the sign of rounding noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Cell, Context, Problem, Region
+
+__all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets"]
+
+
+def layer_offsets(problem: Problem) -> np.ndarray:
+    """Index of each hidden layer's first bit in the pattern (and the total at the end)."""
+    return np.concatenate([[0], np.cumsum(problem.network.hidden_widths)]).astype(np.int64)
+
+
+def _layer_map(problem: Problem, layer: int, A: np.ndarray, c: np.ndarray,
+               absA: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pre-activation map and scale of ``layer`` given its input map ``h = A t + c``."""
+    W = problem.network.weights[layer]
+    b = problem.network.biases[layer]
+    M = W @ A
+    m = W @ c + b
+    scale = np.abs(W) @ absA + np.abs(b)
+    return M, m, scale
+
+
+def root_cell(problem: Problem, ctx: Context) -> Cell:
+    """The whole domain as one cell at layer 0, neuron 0, with its Chebyshev ball as witness."""
+    p = problem.param
+    k = p.dim
+    center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
+    ctx.stats.lps += 1
+    M, m, scale = _layer_map(problem, 0, p.U, p.x0,
+                             np.abs(p.U).sum(axis=1) + np.abs(p.x0))
+    bits = np.zeros(problem.network.n_hidden, dtype=bool)
+    return Cell(p.G.copy(), p.h.copy(), center, radius, 0, 0, M, m, bits, (),
+                np.full(k, -1.0), np.full(k, 1.0), scale)
+
+
+def constant_neurons(problem: Problem, cell: Cell, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of the neurons of ``cell.layer`` that are constant on the cell, and their bits."""
+    tol = problem.config.zero_tol * np.maximum(cell.scale, 1e-300)
+    const = norms <= tol
+    return const, const & (cell.m > tol)
+
+
+def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:
+    """Close ``cell.layer``: record its rank and count, then pull the next layer back.
+
+    Returns the cell at the next layer's first neuron, or the finished region after the last
+    hidden layer.
+    """
+    net = problem.network
+    layer = cell.layer
+    off = layer_offsets(problem)
+    bits = cell.bits[off[layer]:off[layer + 1]]
+    slope = net.negative_slope
+    d = np.where(bits, 1.0, slope)
+    A = d[:, None] * cell.M
+    c = d * cell.m
+    ranks = cell.ranks
+    if problem.config.ranks:
+        ranks = ranks + (int(np.linalg.matrix_rank(A)) if A.size else 0,)
+    ctx.stats.layer_cells[layer] += 1
+    if layer + 1 == problem.n_layers:
+        return make_region(problem, cell, ranks, A, c, ctx)
+    absA = np.abs(A).sum(axis=1) + np.abs(c)
+    M, m, scale = _layer_map(problem, layer + 1, A, c, absA)
+    return Cell(cell.G, cell.h, cell.center, cell.radius, layer + 1, 0, M, m, cell.bits, ranks,
+                cell.lo, cell.hi, scale)
+
+
+def make_region(problem: Problem, cell: Cell, ranks: tuple[int, ...], A: np.ndarray, c: np.ndarray,
+                ctx: Context) -> Region:
+    """Build the output record of a finished cell (last hidden layer map ``h = A t + c``)."""
+    cfg = problem.config
+    p = problem.param
+    center, radius = cell.center, cell.radius
+    if cfg.chebyshev:
+        center, radius = ctx.solver.chebyshev(cell.G, cell.h, np.ones(len(cell.h)))
+        ctx.stats.lps += 1
+    region = Region(cell.bits, p.to_input(center), center, float(radius), ranks)
+    if cfg.keep_maps:
+        W, b = problem.network.weights[-1], problem.network.biases[-1]
+        At, ct = W @ A, W @ c + b
+        pinv = np.linalg.pinv(p.U)
+        region.A = At @ pinv
+        region.c = ct - region.A @ p.x0
+    if cfg.keep_hrep:
+        from ..geometry.redundancy import irredundant
+
+        region.G, region.h = irredundant(cell.G, cell.h, ctx.solver, ctx.stats)
+    return region

@@ -1,0 +1,146 @@
+"""The default algorithm: LayerWise-NNCE with witness points and unstable-neuron filtering.
+
+Same framework as the paper (Drammis et al. 2024, §3, Alg. 1) with three changes that cut the LPs
+per region (DESIGN.md §2, "Where we go beyond it"):
+
+* every cell carries a *witness ball* certified to lie inside it. The side of a new hyperplane that
+  holds the witness needs no LP; when the hyperplane cuts through the ball deeply enough both sides
+  get a certified ball with no LP at all; otherwise one Chebyshev LP on the far side decides the
+  split and also supplies that side's witness — one LP per split, not two;
+* before inserting a layer's neurons into a cell, an outer bounding box of the cell (inherited, or
+  tightened with ``2k`` LPs when too many neurons stay undecided) discards every neuron whose
+  hyperplane cannot cross the cell, without any LP;
+* cells are expanded depth first, one split per work item, so memory is bounded by the depth of
+  the tree, never by the number of regions.
+
+A child is kept when its Chebyshev radius exceeds ``config.radius_tol``: either the LP's radius, or
+a certified ball whose radius already exceeds it. Both sides of a split are decided with the same
+criterion as the paper algorithm, so the two return identical region sets.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Algorithm, Cell, Context, Region
+from .cells import exhaustive_first_layer
+from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
+
+__all__ = ["WitnessAlgorithm"]
+
+
+class WitnessAlgorithm(Algorithm):
+    """Witness-point LayerWise-NNCE (the package default)."""
+
+    name = "default"
+
+    def roots(self, ctx: Context) -> list[Cell]:
+        if self.problem.config.first_layer == "exhaustive":
+            return exhaustive_first_layer(self.problem, ctx)
+        return [root_cell(self.problem, ctx)]
+
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Insert the cell's remaining neurons until one splits it or the network ends."""
+        problem = self.problem
+        offsets = layer_offsets(problem)
+        tol = problem.config.radius_tol
+        cell.bits = cell.bits.copy()
+        ctx.stats.expansions += 1
+        while True:
+            norms = np.linalg.norm(cell.M, axis=1)
+            todo = self._undecided(cell, norms, ctx)
+            base = offsets[cell.layer]
+            for j in todo[todo >= cell.neuron]:
+                children = self._insert(cell, int(j), norms[j], base + int(j), tol, ctx)
+                if children is not None:
+                    return children, []
+            nxt = finish_layer(problem, cell, ctx)
+            if isinstance(nxt, Region):
+                return [], [nxt]
+            cell = nxt
+
+    # ------------------------------------------------------------------ filtering
+    def _undecided(self, cell: Cell, norms: np.ndarray, ctx: Context) -> np.ndarray:
+        """Indices of the layer's neurons whose hyperplane may cross the cell; fix the others' bits."""
+        problem = self.problem
+        base = layer_offsets(problem)[cell.layer]
+        n = cell.M.shape[0]
+        const, const_bits = constant_neurons(problem, cell, norms)
+        lo_z, hi_z = self._interval(cell)
+        pos = ~const & (lo_z > 0)
+        neg = ~const & (hi_z < 0)
+        open_ = ~(const | pos | neg)
+        k = cell.M.shape[1]
+        if cell.neuron == 0 and open_.sum() > 2 * k and k > 0:
+            self._tighten_box(cell, ctx)
+            lo_z, hi_z = self._interval(cell)
+            pos |= ~const & (lo_z > 0)
+            neg |= ~const & (hi_z < 0)
+            open_ = ~(const | pos | neg)
+        # Bits of neurons at or after the insertion point that need no split are fixed here.
+        sel = np.arange(n) >= cell.neuron
+        idx = base + np.flatnonzero(sel & ~open_)
+        cell.bits[idx] = (const_bits | pos)[sel & ~open_]
+        return np.flatnonzero(open_)
+
+    @staticmethod
+    def _interval(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
+        mid = (cell.lo + cell.hi) / 2
+        half = (cell.hi - cell.lo) / 2
+        centre = cell.M @ mid + cell.m
+        spread = np.abs(cell.M) @ half
+        return centre - spread, centre + spread
+
+    @staticmethod
+    def _tighten_box(cell: Cell, ctx: Context) -> None:
+        k = cell.M.shape[1]
+        lo, hi = cell.lo.copy(), cell.hi.copy()
+        for i in range(k):
+            c = np.zeros(k)
+            c[i] = 1.0
+            status, _, value = ctx.solver.minimize(c, cell.G, cell.h)
+            if status == "optimal":
+                lo[i] = max(lo[i], value)
+            status, _, value = ctx.solver.minimize(-c, cell.G, cell.h)
+            if status == "optimal":
+                hi[i] = min(hi[i], -value)
+            ctx.stats.lps += 2
+        # Widen by a hair so that rounding in the LP never excludes a touching hyperplane.
+        pad = 1e-9 * (1.0 + np.abs(lo) + np.abs(hi))
+        cell.lo, cell.hi = lo - pad, hi + pad
+
+    # ------------------------------------------------------------------ one hyperplane
+    def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, tol: float,
+                ctx: Context) -> list[Cell] | None:
+        """Insert neuron ``j``: return the two children if it splits the cell, else fix its bit."""
+        a = cell.M[j] / norm
+        off = cell.m[j] / norm
+        w, r = cell.center, cell.radius
+        z = float(a @ w + off)
+        s = 1.0 if z >= 0 else -1.0
+        dist = abs(z)
+        normal = s * a  # unit normal pointing into the witness side
+        # Witness side: s * (a t + off) >= 0  <=>  -s a t <= s off.   Far side: s a t <= -s off.
+        near_row, near_rhs = -s * a, s * off
+        far_row, far_rhs = s * a, -s * off
+        if dist < r:
+            near_c, near_r = w + normal * (r - dist) / 2, (r + dist) / 2
+        else:
+            near_c, near_r = w, r
+        if dist < r and (r - dist) / 2 > tol:
+            far_c, far_r = w - normal * (r + dist) / 2, (r - dist) / 2
+        else:
+            G = np.vstack([cell.G, far_row])
+            h = np.append(cell.h, far_rhs)
+            far_c, far_r = ctx.solver.chebyshev(G, h, np.ones(len(h)))
+            ctx.stats.lps += 1
+            if far_r <= tol:
+                cell.bits[bit_index] = s > 0
+                if dist < r:  # the ball crossed a sliver: move it, and keep the cut it relies on
+                    cell.G = np.vstack([cell.G, near_row])
+                    cell.h = np.append(cell.h, near_rhs)
+                    cell.center, cell.radius = near_c, near_r
+                return None
+        near = cell.split(near_row, near_rhs, near_c, near_r, bit_index, s > 0)
+        far = cell.split(far_row, far_rhs, far_c, far_r, bit_index, s < 0)
+        near.neuron = far.neuron = j + 1
+        return [near, far]

@@ -1,0 +1,129 @@
+"""The one place that talks to the LP solver (HiGHS through highspy).
+
+Every HiGHS model status is mapped either to a result or to a named error, so the enumeration code
+never sees solver internals. Implements the LP feasibility test of Drammis et al. 2024, Appendix A
+(Bound-IncEnum), in the Chebyshev-ball form used throughout this package: a polytope
+``{t : G t <= h}`` is full-dimensional when the largest ball inside it has radius above a tolerance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import MissingDependencyError, SolverError
+
+__all__ = ["LPOptions", "LPSolver"]
+
+
+@dataclass(frozen=True)
+class LPOptions:
+    """Solver settings.
+
+    Parameters
+    ----------
+    feasibility_tol : float
+        HiGHS primal and dual feasibility tolerance. It must sit well below the radius tolerance
+        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-7 there), so that
+        a radius computed by the LP is accurate to far better than the threshold it is compared with.
+    radius_cap : float
+        Upper bound on the Chebyshev radius variable; keeps the LP bounded. Domains are normalised
+        to ``[-1, 1]^k``, so any cap above 1 is inactive.
+    """
+
+    feasibility_tol: float = 1e-9
+    radius_cap: float = 4.0
+
+
+class LPSolver:
+    """A reusable HiGHS instance that solves the small dense LPs of region enumeration.
+
+    Not thread-safe and not picklable: each worker makes its own. ``count`` is the number of LPs
+    solved so far, which the benchmarks report as LPs per region.
+    """
+
+    def __init__(self, options: LPOptions | None = None) -> None:
+        try:
+            import highspy
+        except ImportError as exc:  # pragma: no cover - highspy is a hard dependency
+            raise MissingDependencyError("highspy is missing; run: pip install highspy") from exc
+        self._hs = highspy
+        self.options = options or LPOptions()
+        self.count = 0
+        self._highs = highspy.Highs()
+        h = self._highs
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("primal_feasibility_tolerance", self.options.feasibility_tol)
+        h.setOptionValue("dual_feasibility_tolerance", self.options.feasibility_tol)
+        h.setOptionValue("presolve", "off")
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        self._infeasible = {highspy.HighsModelStatus.kInfeasible}
+        self._unbounded = {highspy.HighsModelStatus.kUnbounded,
+                           highspy.HighsModelStatus.kUnboundedOrInfeasible}
+
+    def __getstate__(self) -> None:
+        raise TypeError("LPSolver holds a native solver and cannot be pickled; make one per worker")
+
+    def _solve(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+               rows: np.ndarray, rhs: np.ndarray) -> tuple[str, np.ndarray, float]:
+        hs = self._hs
+        m, n = rows.shape
+        lp = hs.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = m
+        lp.col_cost_ = cost
+        lp.col_lower_ = lower
+        lp.col_upper_ = upper
+        lp.row_lower_ = np.full(m, -np.inf)
+        lp.row_upper_ = rhs
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
+        lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
+        lp.a_matrix_.value_ = np.ascontiguousarray(rows, dtype=np.float64).ravel()
+        h = self._highs
+        h.passModel(lp)
+        h.run()
+        self.count += 1
+        status = h.getModelStatus()
+        if status == self._optimal:
+            x = np.array(h.getSolution().col_value)
+            return "optimal", x, float(h.getInfo().objective_function_value)
+        if status in self._infeasible:
+            return "infeasible", np.empty(0), np.nan
+        if status in self._unbounded:
+            return "unbounded", np.empty(0), -np.inf
+        raise SolverError(f"HiGHS stopped with status '{h.modelStatusToString(status)}' on an LP "
+                          f"with {m} rows and {n} columns; this is a solver failure, please report it")
+
+    def chebyshev(self, G: np.ndarray, h: np.ndarray,
+                  norms: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Largest ball inside ``{t : G t <= h}``.
+
+        Returns the centre and the radius. The radius is free below, so the LP is always feasible:
+        an empty polytope gives a negative radius, a lower-dimensional one a radius near 0.
+        """
+        k = G.shape[1]
+        if norms is None:
+            norms = np.linalg.norm(G, axis=1)
+        rows = np.empty((G.shape[0], k + 1))
+        rows[:, :k] = G
+        rows[:, k] = norms
+        cost = np.zeros(k + 1)
+        cost[k] = -1.0
+        lower = np.full(k + 1, -np.inf)
+        upper = np.full(k + 1, np.inf)
+        upper[k] = self.options.radius_cap
+        status, x, _ = self._solve(cost, lower, upper, rows, np.asarray(h, dtype=np.float64))
+        if status != "optimal":
+            raise SolverError(f"Chebyshev-ball LP ended '{status}', which its form rules out; "
+                              "the constraints are probably not finite")
+        return x[:k], float(x[k])
+
+    def minimize(self, c: np.ndarray, G: np.ndarray, h: np.ndarray) -> tuple[str, np.ndarray, float]:
+        """Minimise ``c @ t`` over ``{t : G t <= h}`` with ``t`` free.
+
+        Returns ``(status, t, value)`` with status ``"optimal"``, ``"infeasible"`` or ``"unbounded"``.
+        """
+        n = G.shape[1]
+        return self._solve(np.asarray(c, dtype=np.float64), np.full(n, -np.inf), np.full(n, np.inf),
+                           np.asarray(G, dtype=np.float64), np.asarray(h, dtype=np.float64))

@@ -1,0 +1,27 @@
+"""Schedulers: serial (reference), processes (local work stealing) and ray (clusters)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import check_choice
+from .base import Progress, ProgressCallback, Scheduler, expand_subtree
+from .serial import SerialScheduler
+
+__all__ = ["Scheduler", "SerialScheduler", "Progress", "ProgressCallback", "expand_subtree",
+           "SCHEDULERS", "make_scheduler"]
+
+SCHEDULERS = ("serial", "processes", "ray")
+
+
+def make_scheduler(name: str, **options: Any) -> Scheduler:
+    """The scheduler called ``name`` (one of :data:`SCHEDULERS`), built with ``options``."""
+    check_choice("backend", name, SCHEDULERS)
+    if name == "serial":
+        return SerialScheduler()
+    if name == "processes":
+        from .processes import ProcessScheduler
+
+        return ProcessScheduler(**options)
+    from .ray import RayScheduler
+
+    return RayScheduler(**options)

@@ -1,0 +1,74 @@
+"""The scheduler interface: drive the enumeration tree without knowing its geometry (DESIGN.md §3).
+
+An :class:`~reluregions.enumeration.base.Algorithm` expands one work item into child items and
+finished regions; a :class:`Scheduler` decides where and in which order items are expanded and
+streams the finished regions to its caller.
+"""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
+
+__all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: regions so far, elapsed seconds, open work items, busy workers."""
+
+    regions: int
+    seconds: float
+    open_items: int
+    busy_workers: int
+
+    @property
+    def rate(self) -> float:
+        """Regions per second so far."""
+        return self.regions / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
+                   max_seconds: float = float("inf")) -> tuple[list[Region], list[Cell]]:
+    """Expand ``items`` depth first until done or a budget runs out.
+
+    Returns the finished regions and the open frontier (items not yet expanded, shallowest first),
+    which the caller may hand to other workers. This is how parallel schedulers make coarse tasks:
+    one task expands a small subtree inline.
+    """
+    stack = list(reversed(items))
+    regions: list[Region] = []
+    done = 0
+    deadline = time.perf_counter() + max_seconds
+    while stack and done < max_expansions:
+        cell = stack.pop()
+        children, finished = algorithm.expand(cell, ctx)
+        regions.extend(finished)
+        stack.extend(reversed(children))
+        done += 1
+        if (done & 63) == 0 and time.perf_counter() > deadline:
+            break
+    stack.reverse()
+    return regions, stack
+
+
+class Scheduler(ABC):
+    """Drives the enumeration tree of one algorithm and streams finished regions.
+
+    After :meth:`run` is exhausted, :attr:`stats` holds the merged counters of all workers.
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self.stats = Stats()
+
+    @abstractmethod
+    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
+        """Yield every region of the problem exactly once."""
