@@ -16,6 +16,26 @@ from ..errors import MissingDependencyError, SolverError
 __all__ = ["LPOptions", "LPSolver"]
 
 
+def _new_highs(highspy):
+    """A Highs instance, with the banner HiGHS prints to C stdout on first use sent to /dev/null."""
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no real stdout (embedded interpreter)
+        return highspy.Highs()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @dataclass(frozen=True)
 class LPOptions:
     """Solver settings.
@@ -50,7 +70,7 @@ class LPSolver:
         self._hs = highspy
         self.options = options or LPOptions()
         self.count = 0
-        self._highs = highspy.Highs()
+        self._highs = _new_highs(highspy)
         h = self._highs
         h.setOptionValue("output_flag", False)
         h.setOptionValue("primal_feasibility_tolerance", self.options.feasibility_tol)

@@ -1,0 +1,3 @@
+from reluregions.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Streaming Parquet output of regions (DESIGN.md §4), never holding all regions in memory.
+
+One row per region: ``pattern`` (fixed-size binary, ``numpy.packbits(bits, bitorder="little")``),
+``point`` (list of float64, input coordinates), ``radius`` (float64, parameter coordinates) and
+``rank`` (list of int32, one per hidden layer); optionally ``A``/``c`` (the output map, row-major)
+and ``G``/``h`` (an irredundant H-representation). The file's key-value metadata ``reluregions``
+holds JSON with the network hash, the domain, the config and the package version.
+
+Files are written to a temporary name beside the target and renamed only when complete, so an
+existing file is never replaced by a half-written one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from ..errors import MissingDependencyError, NetworkFileError
+from .regionset import RegionSet, pack_bits, unpack_bits
+
+__all__ = ["ParquetRegionWriter", "read_regions", "read_metadata", "iter_region_batches",
+           "region_schema", "METADATA_KEY"]
+
+METADATA_KEY = b"reluregions"
+
+
+def _pa():
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is a hard dependency
+        raise MissingDependencyError("pyarrow is missing; run: pip install pyarrow") from exc
+    return pa, pq
+
+
+def region_schema(n_hidden: int, extras: Iterable[str] = (), metadata: dict | None = None):
+    """The Arrow schema of a region file with ``n_hidden`` pattern bits."""
+    pa, _ = _pa()
+    fields = [
+        pa.field("pattern", pa.binary(max((n_hidden + 7) // 8, 1))),
+        pa.field("point", pa.list_(pa.float64())),
+        pa.field("radius", pa.float64()),
+        pa.field("rank", pa.list_(pa.int32())),
+    ]
+    for name in extras:
+        fields.append(pa.field(name, pa.list_(pa.float64())))
+    meta = {METADATA_KEY: json.dumps(metadata or {}).encode()}
+    return pa.schema(fields, metadata=meta)
+
+
+class ParquetRegionWriter:
+    """Append regions to a Parquet file in row groups of ``batch_size`` rows.
+
+    Use as a context manager: on normal exit the file is renamed into place; on an exception the
+    temporary file is removed and any earlier file at ``path`` is left untouched.
+    """
+
+    def __init__(self, path: str | Path, n_hidden: int, metadata: dict[str, Any],
+                 batch_size: int = 65536, extras: Iterable[str] = ()) -> None:
+        pa, pq = _pa()
+        self.path = Path(path)
+        self.n_hidden = n_hidden
+        self.batch_size = batch_size
+        self.extras = tuple(extras)
+        self.schema = region_schema(n_hidden, self.extras, metadata)
+        self._nbytes = max((n_hidden + 7) // 8, 1)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        try:
+            self._writer = pq.ParquetWriter(str(self.tmp), self.schema, compression="zstd")
+        except OSError as exc:
+            raise NetworkFileError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
+                                   "check that its folder exists and is writable") from None
+        self._rows: list[Any] = []
+        self.count = 0
+
+    def write(self, region: Any) -> None:
+        """Buffer one :class:`~reluregions.enumeration.Region`; flush a row group when full."""
+        self._rows.append(region)
+        if len(self._rows) >= self.batch_size:
+            self.flush()
+
+    def write_all(self, regions: Iterable[Any]) -> None:
+        """Write every region of an iterable."""
+        for region in regions:
+            self.write(region)
+
+    def flush(self) -> None:
+        """Write the buffered regions as one row group."""
+        if not self._rows:
+            return
+        pa, _ = _pa()
+        rows = self._rows
+        self._rows = []
+        bits = np.array([r.bits for r in rows], dtype=bool).reshape(len(rows), self.n_hidden)
+        packed = pack_bits(bits) if self.n_hidden else np.zeros((len(rows), 1), np.uint8)
+        columns = {
+            "pattern": pa.array([p.tobytes() for p in packed], type=self.schema.field("pattern").type),
+            "point": pa.array([np.asarray(r.point, float) for r in rows], type=pa.list_(pa.float64())),
+            "radius": pa.array([float(r.radius) for r in rows], type=pa.float64()),
+            "rank": pa.array([list(r.ranks) for r in rows], type=pa.list_(pa.int32())),
+        }
+        for name in self.extras:
+            columns[name] = pa.array([np.ravel(getattr(r, name)) for r in rows],
+                                     type=pa.list_(pa.float64()))
+        self._writer.write_table(pa.table(columns, schema=self.schema))
+        self.count += len(rows)
+
+    def close(self) -> None:
+        """Flush, close and move the file into place."""
+        self.flush()
+        self._writer.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        """Close and delete the temporary file; leave ``path`` as it was."""
+        try:
+            self._writer.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "ParquetRegionWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _open(path: str | Path):
+    _, pq = _pa()
+    try:
+        return pq.ParquetFile(str(path))
+    except FileNotFoundError:
+        raise NetworkFileError(f"{path}: no such file") from None
+    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+        raise NetworkFileError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata a region file was written with."""
+    meta = _open(path).schema_arrow.metadata or {}
+    if METADATA_KEY not in meta:
+        raise NetworkFileError(f"{path}: not a reluregions region file (no '{METADATA_KEY.decode()}' "
+                               "metadata)")
+    return json.loads(meta[METADATA_KEY])
+
+
+def iter_region_batches(path: str | Path, columns: list[str] | None = None,
+                        batch_size: int = 65536) -> Iterator[Any]:
+    """Iterate over a region file in Arrow record batches (bounded memory)."""
+    yield from _open(path).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def read_regions(path: str | Path) -> RegionSet:
+    """Load a whole region file into a :class:`RegionSet` (for files that fit in memory)."""
+    meta = read_metadata(path)
+    n_hidden = int(meta.get("n_hidden", 0))
+    n_layers = len(meta.get("hidden_widths", []))
+    table = _open(path).read()
+    n = table.num_rows
+    raw = table.column("pattern").to_pylist()
+    packed = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 1), np.uint8)
+    bits = unpack_bits(packed, n_hidden)
+    d = int(meta.get("input_dim", 0))
+    points = np.array(table.column("point").to_pylist(), dtype=float).reshape(n, d)
+    radii = table.column("radius").to_numpy()
+    ranks = np.array(table.column("rank").to_pylist(), dtype=np.int64).reshape(n, n_layers)
+    regions = RegionSet(bits, points, radii, ranks)
+    regions.extra["metadata"] = meta
+    return regions
