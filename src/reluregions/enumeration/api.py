@@ -19,12 +19,13 @@ __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", 
 
 def _registry() -> dict[str, type[Algorithm]]:
     from .paper import PaperAlgorithm
+    from .vertex import VertexAlgorithm
     from .witness import WitnessAlgorithm
 
-    return {"default": WitnessAlgorithm, "paper": PaperAlgorithm}
+    return {"witness": WitnessAlgorithm, "vertex": VertexAlgorithm, "paper": PaperAlgorithm}
 
 
-ALGORITHMS: tuple[str, ...] = ("default", "paper")
+ALGORITHMS: tuple[str, ...] = ("default", "vertex", "witness", "paper")
 DEFAULT_ALGORITHM = "default"
 
 
@@ -41,9 +42,25 @@ def make_problem(network: Network, domain: Domain | None = None,
     return Problem(network, domain.parametrize(), config)
 
 
+def resolve_algorithm(problem: Problem) -> str:
+    """The concrete algorithm ``problem.config.algorithm`` names.
+
+    ``"default"`` picks ``"vertex"`` (LP-free) for box domains of dimension at most 10 when numba
+    is installed and the first layer is enumerated incrementally, else ``"witness"``.
+    """
+    name = problem.config.algorithm
+    if name != "default":
+        return name
+    from .vertex import vertex_applicable
+
+    if problem.config.first_layer == "incremental" and vertex_applicable(problem):
+        return "vertex"
+    return "witness"
+
+
 def make_algorithm(problem: Problem) -> Algorithm:
-    """The algorithm named by ``problem.config.algorithm``."""
-    return _registry()[problem.config.algorithm](problem)
+    """The algorithm named by ``problem.config.algorithm`` (``default`` resolved)."""
+    return _registry()[resolve_algorithm(problem)](problem)
 
 
 class RegionStream:

@@ -47,6 +47,11 @@ class Cell:
         Rank of the map to each finished hidden layer.
     lo, hi : ndarray or None
         An outer bounding box of the cell (inherited from the ancestor that computed it).
+    scale : ndarray or None
+        Per neuron of ``layer``, the sum of magnitudes that formed its pre-activation (for the
+        constant-neuron test).
+    V, inc : ndarray or None
+        Vertices and their tight-constraint bit sets (vertex algorithm only).
     """
 
     G: np.ndarray
@@ -62,6 +67,8 @@ class Cell:
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     scale: np.ndarray | None = None
+    V: np.ndarray | None = None
+    inc: np.ndarray | None = None
 
     def split(self, row: np.ndarray, rhs: float, center: np.ndarray, radius: float,
               bit_index: int, bit: bool) -> "Cell":

@@ -77,7 +77,7 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:
     absA = np.abs(A).sum(axis=1) + np.abs(c)
     M, m, scale = _layer_map(problem, layer + 1, A, c, absA)
     return Cell(cell.G, cell.h, cell.center, cell.radius, layer + 1, 0, M, m, cell.bits, ranks,
-                cell.lo, cell.hi, scale)
+                cell.lo, cell.hi, scale, cell.V, cell.inc)
 
 
 def make_region(problem: Problem, cell: Cell, ranks: tuple[int, ...], A: np.ndarray, c: np.ndarray,

@@ -1,0 +1,117 @@
+"""LP-free LayerWise-NNCE for low-dimensional domains: cells split by their vertices.
+
+The framework of Drammis et al. 2024, §3 (Alg. 1), with the cell enumerator replaced by a
+double-description step (DESIGN.md §2, "LP-free splitting in low dimension"): each cell carries
+its vertices; a neuron whose hyperplane leaves every vertex on one side (up to ``radius_tol``)
+does not cut the cell, and one that does is split exactly by the compiled kernel
+:func:`reluregions.geometry.kernels.split_layer`, which enumerates the whole arrangement of a
+layer's crossing hyperplanes inside the cell in one call. No LP is solved.
+
+Full-dimensionality: a side of a cut counts when one of its vertices lies farther than
+``radius_tol`` from the hyperplane; a side whose vertices all lie within ``radius_tol`` has
+inradius below ``radius_tol`` and is dropped, as with the LP test. (A side that is long but
+thinner than ``radius_tol`` everywhere would be kept here and dropped by the LP test; no such
+sliver appears on the reference nets, where the agreed counts are reproduced.) Vertices within
+``1e-11`` of a hyperplane are taken to lie on it.
+
+The domain must be a box (or an affine slice of one); other domains use the witness algorithm.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import OptionError
+from ..geometry.kernels import HAVE_NUMBA, box_vertices, split_layer
+from .base import Algorithm, Cell, Context, Problem, Region
+from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
+
+__all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable"]
+
+VERTEX_EPS = 1e-11
+MAX_VERTEX_DIM = 10
+
+
+def vertex_applicable(problem: Problem) -> bool:
+    """Whether the vertex algorithm can run: a box-shaped parameter domain of dimension 1..10."""
+    p = problem.param
+    k = p.dim
+    if not HAVE_NUMBA or k == 0 or k > MAX_VERTEX_DIM or p.G.shape != (2 * k, k):
+        return False
+    return bool(np.allclose(p.G, np.vstack([np.eye(k), -np.eye(k)])) and np.allclose(p.h, 1.0))
+
+
+class VertexAlgorithm(Algorithm):
+    """Vertex-based (LP-free) LayerWise-NNCE; one work item per cell and layer."""
+
+    name = "vertex"
+
+    def __init__(self, problem: Problem) -> None:
+        if not vertex_applicable(problem):
+            raise OptionError("the vertex algorithm needs numba and a box domain of dimension 1 to "
+                              f"{MAX_VERTEX_DIM}; use --algorithm default")
+        super().__init__(problem)
+        k = problem.param.dim
+        self._n_words = (2 * k + problem.network.n_hidden + 63) // 64
+        self._offsets = layer_offsets(problem)
+
+    def roots(self, ctx: Context) -> list[Cell]:
+        cell = root_cell(self.problem, ctx)
+        cell.V, cell.inc = box_vertices(self.problem.param.dim, self._n_words)
+        return [cell]
+
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        problem = self.problem
+        tol = problem.config.radius_tol
+        k = problem.param.dim
+        ctx.stats.expansions += 1
+        cell.bits = cell.bits.copy()
+        while True:
+            base = int(self._offsets[cell.layer])
+            norms = np.linalg.norm(cell.M, axis=1)
+            const, const_bits = constant_neurons(problem, cell, norms)
+            live = np.flatnonzero(~const)
+            cell.bits[base + np.flatnonzero(const)] = const_bits[const]
+            S = (cell.V @ cell.M[live].T + cell.m[live]) / norms[live]
+            smin, smax = S.min(axis=0), S.max(axis=0)
+            up, down = smin >= -tol, smax <= tol
+            cell.bits[base + live[up]] = True
+            cell.bits[base + live[down & ~up]] = False
+            cut = live[~(up | down)]
+            if cut.size == 0:
+                nxt = finish_layer(problem, cell, ctx)
+                if isinstance(nxt, Region):
+                    return [], [self._finish_region(nxt, cell)]
+                cell = nxt
+                continue
+            cols = ~(up | down)
+            cids = (2 * k + base + cut).astype(np.int64)
+            Vs, Is, Bs, Cs = split_layer(cell.V, cell.inc, np.ascontiguousarray(S[:, cols]), cids,
+                                         VERTEX_EPS, tol, k)
+            a = cell.M[cut] / norms[cut, None]
+            off = cell.m[cut] / norms[cut]
+            children: list[Cell] = []
+            regions: list[Region] = []
+            for V, inc, B, C in zip(Vs, Is, Bs, Cs):
+                bits = cell.bits.copy()
+                bits[base + cut] = B
+                sign = np.where(B[C], -1.0, 1.0)  # bit 1: -a t <= off; bit 0: a t <= -off
+                G = np.vstack([cell.G, sign[:, None] * a[C]])
+                h = np.concatenate([cell.h, -sign * off[C]])
+                child = Cell(G, h, cell.center, cell.radius, cell.layer, cell.M.shape[0], cell.M,
+                             cell.m, bits, cell.ranks, None, None, cell.scale, V, inc)
+                nxt = finish_layer(problem, child, ctx)
+                if isinstance(nxt, Region):
+                    regions.append(self._finish_region(nxt, child))
+                else:
+                    children.append(nxt)
+            return children, regions
+
+    def _finish_region(self, region: Region, cell: Cell) -> Region:
+        """Give the region its vertex centroid as interior point and a certified inner radius."""
+        if self.problem.config.chebyshev:
+            return region
+        center = cell.V.mean(axis=0)
+        region.center = center
+        region.point = self.problem.param.to_input(center)
+        region.radius = float(np.min(cell.h - cell.G @ center)) if len(cell.h) else 0.0
+        return region

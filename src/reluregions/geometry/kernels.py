@@ -1,0 +1,249 @@
+"""Compiled kernels for LP-free cell splitting in low dimension (double-description step).
+
+A cell is kept as its vertices ``V`` (p, k) and, for each vertex, the bit set of the constraints
+tight at it (``inc``, p x W words of 64 bits). Splitting by a hyperplane uses the signed distances
+``s`` of the vertices to it:
+
+* vertices with ``|s| <= eps`` lie on the hyperplane and go to both children (they gain the new
+  constraint's bit);
+* for every pair ``(u, v)`` with ``s_u > eps > -eps > s_v`` that is an *edge*, the crossing point
+  ``u + (v - u) s_u / (s_u - s_v)`` is a new vertex of both children, tight at the constraints
+  common to ``u`` and ``v`` plus the new one.
+
+Two vertices span an edge exactly when their common tight constraints number at least ``k - 1``
+and no third vertex is tight at all of them (the combinatorial adjacency test of the
+double-description method, Fukuda & Prodon 1996), which holds for degenerate polytopes too, so
+hyperplanes through vertices, coinciding hyperplanes and duplicated neurons need no special case.
+Signed distances of every remaining hyperplane at a new vertex are interpolated along the edge
+(exact for affine functions), so no hyperplane is evaluated twice.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import numba
+    from numba import njit
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only without the 'fast' extra
+    HAVE_NUMBA = False
+
+    def njit(*args, **kwargs):  # type: ignore[no-redef]
+        if args and callable(args[0]):
+            return args[0]
+        return lambda f: f
+
+__all__ = ["HAVE_NUMBA", "box_vertices", "split_layer"]
+
+
+def box_vertices(k: int, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of ``[-1, 1]^k`` and their incidence (constraint ``i``: ``t_i <= 1``; ``k + i``: ``-t_i <= 1``)."""
+    p = 1 << k
+    V = np.empty((p, k))
+    inc = np.zeros((p, n_words), dtype=np.uint64)
+    for idx in range(p):
+        for i in range(k):
+            if (idx >> i) & 1:
+                V[idx, i] = 1.0
+                c = i
+            else:
+                V[idx, i] = -1.0
+                c = k + i
+            inc[idx, c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    return V, inc
+
+
+@njit(cache=True)
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True)
+def _split(V, inc, S, j, cid, eps, k):
+    """Split the cell (V, inc, S) by column ``j`` of S; returns the two children's arrays."""
+    p = V.shape[0]
+    nw = inc.shape[1]
+    s = S[:, j]
+    # candidate edges
+    n_new = 0
+    cap = 16
+    eu = np.empty(cap, np.int64)
+    ev = np.empty(cap, np.int64)
+    common = np.empty(nw, np.uint64)
+    for u in range(p):
+        if s[u] <= eps:
+            continue
+        for v in range(p):
+            if s[v] >= -eps:
+                continue
+            cnt = 0
+            for w in range(nw):
+                common[w] = inc[u, w] & inc[v, w]
+                cnt += _popcount(common[w])
+            if cnt < k - 1:
+                continue
+            adjacent = True
+            for x in range(p):
+                if x == u or x == v:
+                    continue
+                sup = True
+                for w in range(nw):
+                    if (inc[x, w] & common[w]) != common[w]:
+                        sup = False
+                        break
+                if sup:
+                    adjacent = False
+                    break
+            if adjacent:
+                if n_new == cap:
+                    cap *= 2
+                    eu2 = np.empty(cap, np.int64)
+                    ev2 = np.empty(cap, np.int64)
+                    eu2[:n_new] = eu[:n_new]
+                    ev2[:n_new] = ev[:n_new]
+                    eu, ev = eu2, ev2
+                eu[n_new] = u
+                ev[n_new] = v
+                n_new += 1
+    n_pos = 0
+    n_neg = 0
+    n_zero = 0
+    for u in range(p):
+        if s[u] > eps:
+            n_pos += 1
+        elif s[u] < -eps:
+            n_neg += 1
+        else:
+            n_zero += 1
+    word = cid >> 6
+    bit = np.uint64(1) << np.uint64(cid & 63)
+    nS = S.shape[1]
+    pa = n_pos + n_zero + n_new
+    na = n_neg + n_zero + n_new
+    Vp = np.empty((pa, k))
+    Ip = np.empty((pa, nw), np.uint64)
+    Sp = np.empty((pa, nS))
+    Vn = np.empty((na, k))
+    In = np.empty((na, nw), np.uint64)
+    Sn = np.empty((na, nS))
+    ip = 0
+    ineg = 0
+    for u in range(p):
+        if s[u] > eps:
+            Vp[ip] = V[u]
+            Ip[ip] = inc[u]
+            Sp[ip] = S[u]
+            ip += 1
+        elif s[u] < -eps:
+            Vn[ineg] = V[u]
+            In[ineg] = inc[u]
+            Sn[ineg] = S[u]
+            ineg += 1
+        else:
+            Vp[ip] = V[u]
+            Ip[ip] = inc[u]
+            Ip[ip, word] |= bit
+            Sp[ip] = S[u]
+            Sp[ip, j] = 0.0
+            Vn[ineg] = Vp[ip]
+            In[ineg] = Ip[ip]
+            Sn[ineg] = Sp[ip]
+            ip += 1
+            ineg += 1
+    for e in range(n_new):
+        u = eu[e]
+        v = ev[e]
+        lam = s[u] / (s[u] - s[v])
+        for c in range(k):
+            Vp[ip, c] = V[u, c] + lam * (V[v, c] - V[u, c])
+        for c in range(nS):
+            Sp[ip, c] = S[u, c] + lam * (S[v, c] - S[u, c])
+        Sp[ip, j] = 0.0
+        for w in range(nw):
+            Ip[ip, w] = inc[u, w] & inc[v, w]
+        Ip[ip, word] |= bit
+        Vn[ineg] = Vp[ip]
+        In[ineg] = Ip[ip]
+        Sn[ineg] = Sp[ip]
+        ip += 1
+        ineg += 1
+    return Vp, Ip, Sp, Vn, In, Sn
+
+
+@njit(cache=True)
+def split_layer(V, inc, S, cids, eps, tol, k):
+    """All cells of the arrangement of the hyperplanes (columns of ``S``) inside the cell ``(V, inc)``.
+
+    ``S[:, j]`` holds the signed distance of each vertex to hyperplane ``j`` (unit normal);
+    ``cids[j]`` is its constraint id. A side counts as a cell only when some vertex lies farther
+    than ``tol`` from the hyperplane on that side (a side within ``tol`` has inradius below
+    ``tol``). Returns per child: vertices, incidence, the bit of every hyperplane (1 when the
+    pre-activation is positive on the cell) and whether that hyperplane cut an ancestor (so its
+    row belongs to the child's H-representation).
+    """
+    nS = S.shape[1]
+    outV = []
+    outI = []
+    outB = []
+    outC = []
+    stackV = [V]
+    stackI = [inc]
+    stackS = [S]
+    stackJ = [0]
+    stackB = [np.zeros(nS, np.bool_)]
+    stackC = [np.zeros(nS, np.bool_)]
+    while len(stackV) > 0:
+        cV = stackV.pop()
+        cI = stackI.pop()
+        cS = stackS.pop()
+        j = stackJ.pop()
+        cB = stackB.pop()
+        cC = stackC.pop()
+        done = False
+        while j < nS:
+            smax = -np.inf
+            smin = np.inf
+            for u in range(cV.shape[0]):
+                x = cS[u, j]
+                if x > smax:
+                    smax = x
+                if x < smin:
+                    smin = x
+            if smin >= -tol:
+                cB[j] = True
+                j += 1
+                continue
+            if smax <= tol:
+                cB[j] = False
+                j += 1
+                continue
+            Vp, Ip, Sp, Vn, In, Sn = _split(cV, cI, cS, j, cids[j], eps, k)
+            Bp = cB.copy()
+            Bp[j] = True
+            Cp = cC.copy()
+            Cp[j] = True
+            cB[j] = False
+            cC[j] = True
+            stackV.append(Vn)
+            stackI.append(In)
+            stackS.append(Sn)
+            stackJ.append(j + 1)
+            stackB.append(cB)
+            stackC.append(cC)
+            stackV.append(Vp)
+            stackI.append(Ip)
+            stackS.append(Sp)
+            stackJ.append(j + 1)
+            stackB.append(Bp)
+            stackC.append(Cp)
+            done = True
+            break
+        if not done:
+            outV.append(cV)
+            outI.append(cI)
+            outB.append(cB)
+            outC.append(cC)
+    return outV, outI, outB, outC

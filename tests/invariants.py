@@ -1,0 +1,362 @@
+"""Invariant checks shared by every algorithm variant and scheduler (DESIGN.md sections 1 and 8).
+
+Plain functions, no pytest state: each raises ``AssertionError`` with a readable message.
+
+The brute-force reference below is written from scratch for the tests. It shares nothing with the
+package but the ``Network``/``Box`` containers: its own normalisation of the box, its own pull-back of
+the layers, and its own LPs through ``scipy.optimize.linprog(method="highs")``. Only the tolerances
+mean the same thing (a region counts when its Chebyshev radius, measured with the box mapped to
+``[-1, 1]^k``, exceeds ``radius_tol``; a neuron whose pulled-back row and offset are both at most
+``zero_tol`` times their scale is identically zero and gets bit 0).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from math import comb
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linprog
+
+RADIUS_TOL = 1e-7
+ZERO_TOL = 1e-9
+
+__all__ = [
+    "RADIUS_TOL", "ZERO_TOL", "BruteForce", "brute_force", "brute_force_regions", "random_net",
+    "one_layer_general_position", "fold_fixed_coordinates", "box_bounds", "pattern_set",
+    "check_matches_brute_force", "check_regionset_wellformed", "check_interior_points",
+    "check_dense_samples", "check_one_layer_formula", "check_d1_grid", "one_layer_formula",
+]
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def box_bounds(box: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` of a ``reluregions.Box`` or of a ``(lo, hi)`` pair, as float arrays."""
+    if hasattr(box, "lo") and hasattr(box, "hi"):
+        lo, hi = box.lo, box.hi
+    else:
+        lo, hi = box
+    return np.asarray(lo, dtype=float).reshape(-1), np.asarray(hi, dtype=float).reshape(-1)
+
+
+def pattern_set(bits: np.ndarray) -> set[tuple[bool, ...]]:
+    """Rows of a bool matrix as a set of tuples."""
+    return {tuple(bool(v) for v in row) for row in np.asarray(bits, dtype=bool)}
+
+
+def _fmt(pattern: tuple[bool, ...]) -> str:
+    return "".join("1" if b else "0" for b in pattern)
+
+
+def random_net(d: int, widths: tuple[int, ...], seed: int, *, bias_scale: float = 0.5,
+               negative_slope: float = 0.0, n_out: int = 1):
+    """A random dense network (Gaussian weights scaled by 1/sqrt(fan-in), Gaussian biases)."""
+    from reluregions import Network
+
+    rng = np.random.default_rng(seed)
+    sizes = (d, *widths, n_out)
+    ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [bias_scale * rng.standard_normal(o) for o in sizes[1:]]
+    return Network(ws, bs, negative_slope)
+
+
+def one_layer_general_position(n: int, d: int, seed: int, margin: float = 0.25):
+    """``n`` random hyperplanes in ``R^d`` as a one-hidden-layer net, and a box holding every vertex.
+
+    Every ``d``-subset of the hyperplanes meets in one point (a vertex of the arrangement); the box
+    is their bounding box, widened by ``margin`` of its size, so every region of the arrangement
+    meets the box in a full-dimensional set and the count must be ``sum_{i<=d} C(n, i)``.
+    """
+    from reluregions import Box, Network
+
+    if n < d:
+        raise ValueError("need n >= d hyperplanes so that every region has a vertex")
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((n, d))
+    b = rng.standard_normal(n)
+    vertices = []
+    for idx in itertools.combinations(range(n), d):
+        idx = list(idx)
+        vertices.append(np.linalg.solve(W[idx], -b[idx]))
+    V = np.array(vertices)
+    lo, hi = V.min(axis=0), V.max(axis=0)
+    pad = margin * np.maximum(hi - lo, 1.0)
+    net = Network([W, rng.standard_normal((1, n))], [b, np.zeros(1)])
+    return net, Box(lo - pad, hi + pad)
+
+
+def one_layer_formula(n: int, d: int) -> int:
+    """Regions of ``n`` hyperplanes in general position in ``R^d``: ``sum_{i=0..d} C(n, i)``."""
+    return sum(comb(n, i) for i in range(min(n, d) + 1))
+
+
+def fold_fixed_coordinates(net, box):
+    """The lower-dimensional net and box obtained by folding the fixed coordinates into the bias."""
+    from reluregions import Box, Network
+
+    lo, hi = box_bounds(box)
+    free = hi > lo
+    W0, b0 = net.weights[0], net.biases[0]
+    b_new = b0 + W0[:, ~free] @ lo[~free]
+    ws = [W0[:, free], *net.weights[1:]]
+    bs = [b_new, *net.biases[1:]]
+    return Network(ws, bs, net.negative_slope), Box(lo[free], hi[free])
+
+
+# ---------------------------------------------------------------------------------- brute force
+def _chebyshev_radius(G: np.ndarray, h: np.ndarray) -> float:
+    """Radius of the largest ball in ``{t : G t <= h}`` (``-inf`` when the LP is infeasible)."""
+    k = G.shape[1]
+    if k == 0:
+        return np.inf if bool((h >= 0).all()) else -np.inf
+    norms = np.linalg.norm(G, axis=1)
+    A = np.hstack([G, norms[:, None]])
+    cost = np.zeros(k + 1)
+    cost[-1] = -1.0
+    res = linprog(cost, A_ub=A, b_ub=h, bounds=[(None, None)] * k + [(None, 10.0)],
+                  method="highs")
+    if res.status == 2:
+        return -np.inf
+    if res.status != 0:
+        raise AssertionError(f"brute force: scipy linprog failed: {res.message}")
+    return float(res.x[-1])
+
+
+@dataclass
+class BruteForce:
+    """Result of :func:`brute_force`: canonical patterns with their ranks, and cells per layer."""
+
+    ranks: dict[tuple[bool, ...], tuple[int, ...]] = field(default_factory=dict)
+    per_layer: list[int] = field(default_factory=list)
+    lps: int = 0
+
+    @property
+    def patterns(self) -> set[tuple[bool, ...]]:
+        return set(self.ranks)
+
+    def __len__(self) -> int:
+        return len(self.ranks)
+
+
+def brute_force(net, box, radius_tol: float = RADIUS_TOL, zero_tol: float = ZERO_TOL,
+                max_hidden: int = 16) -> BruteForce:
+    """Every full-dimensional activation region of a tiny ``net`` in ``box``, by listing sign vectors.
+
+    For each layer in order and each cell kept so far, every sign vector of the layer's neurons is
+    tried: the cell's constraints plus the layer's pulled-back sign constraints (built with that
+    prefix's ``D`` matrices) give a polytope; one Chebyshev LP decides whether its radius, in the
+    coordinates ``t = (x - centre) / halfwidth`` of the free box coordinates, exceeds
+    ``radius_tol``. Pruning a prefix whose polytope is too thin is exact: adding constraints never
+    enlarges the ball. A neuron whose pulled-back row and offset both vanish (relative ``zero_tol``)
+    is identically zero on the cell: both signs describe the same set, so its bit is 0 (canonical).
+    """
+    if net.n_hidden > max_hidden:
+        raise ValueError(f"brute force is for at most {max_hidden} hidden neurons, got {net.n_hidden}")
+    lo, hi = box_bounds(box)
+    free = np.flatnonzero(hi > lo)
+    k = free.size
+    x0 = (lo + hi) / 2
+    U = np.zeros((lo.size, k))
+    U[free, np.arange(k)] = (hi - lo)[free] / 2
+    G0 = np.vstack([np.eye(k), -np.eye(k)])
+    h0 = np.ones(2 * k)
+    slope = net.negative_slope
+    out = BruteForce()
+    # frontier entries: (G, h, A, c, bits, ranks) with h_{l-1}(t) = A t + c on the cell
+    frontier = [(G0, h0, U, x0, (), ())]
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        new = []
+        n = W.shape[0]
+        for G, h, A, c, bits, ranks in frontier:
+            M = W @ A
+            m = W @ c + b
+            scale = np.abs(W) @ (np.abs(A).sum(axis=1) + np.abs(c)) + np.abs(b)
+            tol = zero_tol * np.maximum(scale, 1e-300)
+            zero = (np.linalg.norm(M, axis=1) <= tol) & (np.abs(m) <= tol)
+            live = np.flatnonzero(~zero)
+            for signs in itertools.product((False, True), repeat=live.size):
+                layer_bits = np.zeros(n, dtype=bool)
+                layer_bits[live] = signs
+                sgn = np.where(signs, 1.0, -1.0)
+                # bit 1: z = M t + m >= 0  <=>  -M t <= m ;  bit 0: M t <= -m
+                G2 = np.vstack([G, -sgn[:, None] * M[live]])
+                h2 = np.concatenate([h, sgn * m[live]])
+                out.lps += 1
+                if _chebyshev_radius(G2, h2) <= radius_tol:
+                    continue
+                dd = np.where(layer_bits, 1.0, slope)
+                A2 = dd[:, None] * M
+                c2 = dd * m
+                rank = int(np.linalg.matrix_rank(A2)) if A2.size else 0
+                new.append((G2, h2, A2, c2, bits + tuple(bool(v) for v in layer_bits),
+                            ranks + (rank,)))
+        out.per_layer.append(len(new))
+        frontier = new
+    for *_, bits, ranks in frontier:
+        if bits in out.ranks:
+            raise AssertionError(f"brute force produced pattern {_fmt(bits)} twice")
+        out.ranks[bits] = ranks
+    return out
+
+
+def brute_force_regions(net, box, radius_tol: float = RADIUS_TOL,
+                        zero_tol: float = ZERO_TOL) -> set[tuple[bool, ...]]:
+    """The set of canonical patterns of the full-dimensional regions (see :func:`brute_force`)."""
+    return brute_force(net, box, radius_tol, zero_tol).patterns
+
+
+# ------------------------------------------------------------------------------------- checkers
+def check_matches_brute_force(regionset, reference: BruteForce, *, check_ranks: bool = True) -> None:
+    """The region set holds exactly the brute-force patterns (and, if recorded, the same ranks)."""
+    got = pattern_set(regionset.bits)
+    if len(got) != len(regionset):
+        raise AssertionError(f"{len(regionset) - len(got)} duplicated patterns in the region set")
+    want = reference.patterns
+    missing, extra = want - got, got - want
+    if missing or extra:
+        raise AssertionError(
+            f"{len(got)} regions, brute force has {len(want)}: {len(missing)} missing "
+            f"{sorted(map(_fmt, missing))[:4]}, {len(extra)} extra {sorted(map(_fmt, extra))[:4]}")
+    if not check_ranks or regionset.ranks.size == 0 or (regionset.ranks < 0).any():
+        return
+    for row, ranks in zip(regionset.bits, regionset.ranks):
+        key = tuple(bool(v) for v in row)
+        if tuple(int(r) for r in ranks) != reference.ranks[key]:
+            raise AssertionError(f"ranks of {_fmt(key)}: {ranks.tolist()}, brute force "
+                                 f"{list(reference.ranks[key])}")
+
+
+def check_regionset_wellformed(net, domain, regionset, radius_tol: float = RADIUS_TOL) -> None:
+    """Shapes, unique patterns, radii above the tolerance, points in the domain, sane ranks."""
+    n = len(regionset)
+    assert regionset.bits.shape == (n, net.n_hidden), regionset.bits.shape
+    assert regionset.bits.dtype == bool
+    assert regionset.points.shape == (n, net.input_dim), regionset.points.shape
+    assert regionset.radii.shape == (n,)
+    assert n >= 1, "every non-empty domain has at least one region"
+    assert len(pattern_set(regionset.bits)) == n, "duplicated patterns"
+    assert np.isfinite(regionset.points).all()
+    k = domain.parametrize().dim
+    if k > 0:
+        assert (regionset.radii > radius_tol).all(), \
+            f"radius {regionset.radii.min():.3g} not above radius_tol {radius_tol:g}"
+    inside = domain.contains(regionset.points, tol=1e-7)
+    assert inside.all(), f"{int((~inside).sum())} interior points lie outside the domain"
+    ranks = regionset.ranks
+    L = len(net.hidden_widths)
+    if ranks.size and (ranks >= 0).all():
+        assert ranks.shape == (n, L)
+        widths = np.array(net.hidden_widths)
+        assert (ranks <= np.minimum(widths, k)[None, :]).all(), "a rank exceeds width or domain dim"
+        assert (np.diff(ranks, axis=1) <= 0).all(), "rank grew along the layers (impossible)"
+
+
+def check_interior_points(net, regionset, rel_tol: float = ZERO_TOL) -> None:
+    """Each region's interior point has the region's pattern, on every bit clearing the band."""
+    if len(regionset) == 0:
+        return
+    bits, sure = net.pattern_margin(regionset.points, rel_tol)
+    bad = ((bits != regionset.bits) & sure).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        cols = np.flatnonzero((bits[i] != regionset.bits[i]) & sure[i])
+        raise AssertionError(f"{int(bad.sum())} of {len(regionset)} interior points disagree with "
+                             f"their region's pattern; first: region {i}, neurons {cols.tolist()}, "
+                             f"point {regionset.points[i].tolist()}")
+    # An unsure bit at an interior point must belong to a neuron identically zero there: bit 0.
+    unsure_set = (~sure & regionset.bits).any(axis=1)
+    if unsure_set.any():
+        i = int(np.flatnonzero(unsure_set)[0])
+        raise AssertionError(f"region {i} has bit 1 on a neuron whose pre-activation at the "
+                             f"interior point is within the rounding band")
+
+
+def _sample_box(box, n: int, seed: int) -> np.ndarray:
+    lo, hi = box_bounds(box)
+    rng = np.random.default_rng(seed)
+    return lo + (hi - lo) * rng.random((n, lo.size))
+
+
+def check_dense_samples(net, box, regionset, n: int = 100_000, seed: int = 0,
+                        rel_tol: float = ZERO_TOL) -> float:
+    """No sampled pattern is missing from the region set.
+
+    Points whose bits all clear the rounding band must have their full pattern listed; the rest
+    must agree on their sure bits with at least one listed region. Returns the fraction of listed
+    regions that the samples hit (for information).
+    """
+    x = _sample_box(box, n, seed)
+    bits, sure = net.pattern_margin(x, rel_tol)
+    listed = {row.tobytes(): i for i, row in enumerate(np.packbits(regionset.bits, axis=1))}
+    all_sure = sure.all(axis=1)
+    packed = np.packbits(bits[all_sure], axis=1)
+    uniq, first = np.unique(packed, axis=0, return_index=True)
+    hit = set()
+    for row, j in zip(uniq, first):
+        key = row.tobytes()
+        if key not in listed:
+            p = x[all_sure][j]
+            raise AssertionError(f"sample {p.tolist()} has pattern "
+                                 f"{_fmt(tuple(bits[all_sure][j]))}, which no region lists")
+        hit.add(listed[key])
+    idx = np.flatnonzero(~all_sure)
+    if idx.size:
+        R = regionset.bits
+        for i in idx[:5000]:
+            ok = ((R == bits[i]) | ~sure[i]).all(axis=1)
+            if not ok.any():
+                raise AssertionError(f"sample {x[i].tolist()}: its sure bits match no region")
+            if ok.sum() == 1:
+                hit.add(int(np.flatnonzero(ok)[0]))
+    return len(hit) / max(len(regionset), 1)
+
+
+def check_one_layer_formula(net, box, count: int) -> None:
+    """A one-hidden-layer net in general position, box holding every vertex: ``sum C(n, i)``."""
+    assert len(net.hidden_widths) == 1, "the formula is for one hidden layer"
+    lo, hi = box_bounds(box)
+    d = int((hi > lo).sum())
+    want = one_layer_formula(net.hidden_widths[0], d)
+    assert count == want, f"{count} regions, but {net.hidden_widths[0]} hyperplanes in general " \
+                          f"position in R^{d} make {want}"
+
+
+def check_d1_grid(net, box, regionset, n: int = 200_001, refine: int = 2_000) -> int:
+    """``d = 1``: regions are intervals, so the pattern runs along a fine grid are the regions.
+
+    Between two neighbouring grid points with different patterns a finer grid is laid, so that
+    intervals shorter than the grid step are still seen. Bits inside the rounding band are read as
+    0 (the canonical bit of a neuron identically zero there). Returns the number of runs.
+    """
+    lo, hi = box_bounds(box)
+    free = np.flatnonzero(hi > lo)
+    assert free.size == 1, "check_d1_grid needs a box with exactly one free coordinate"
+    j = int(free[0])
+
+    def patterns(s: np.ndarray) -> np.ndarray:
+        x = np.tile(lo, (s.size, 1))
+        x[:, j] = s
+        bits, sure = net.pattern_margin(x)
+        return bits & sure
+
+    s = np.linspace(lo[j], hi[j], n)
+    P = patterns(s)
+    change = np.flatnonzero((P[1:] != P[:-1]).any(axis=1))
+    pieces = []
+    prev = 0
+    for c in change:
+        pieces.append(P[prev:c + 1])
+        pieces.append(patterns(np.linspace(s[c], s[c + 1], refine)[1:-1]))
+        prev = c + 1
+    pieces.append(P[prev:])
+    seq = np.concatenate(pieces)
+    keep = np.concatenate([[True], (seq[1:] != seq[:-1]).any(axis=1)])
+    runs = seq[keep]
+    run_set = pattern_set(runs)
+    assert len(run_set) == len(runs), "a pattern occurs on two separate intervals (impossible)"
+    listed = pattern_set(regionset.bits)
+    assert run_set <= listed, f"grid patterns not listed: {sorted(map(_fmt, run_set - listed))[:4]}"
+    assert len(runs) == len(regionset), f"{len(runs)} intervals along the grid, " \
+                                        f"{len(regionset)} regions listed"
+    return len(runs)
