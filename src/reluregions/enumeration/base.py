@@ -145,16 +145,23 @@ class Context:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Everything an expansion needs, validated once: network, domain parametrisation, config."""
+    """Everything an expansion needs, validated once: network, domain parametrisation, config.
+
+    ``n_layers`` (hidden layers) and ``offsets`` (first pattern bit of each hidden layer, and the
+    total) are derived once.
+    """
 
     network: Network
     param: Parametrization
     config: EnumerationConfig
 
-    @property
-    def n_layers(self) -> int:
-        """Number of hidden layers."""
-        return len(self.network.hidden_widths)
+    n_layers: int = field(init=False)
+    offsets: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        widths = self.network.hidden_widths
+        object.__setattr__(self, "n_layers", len(widths))
+        object.__setattr__(self, "offsets", tuple(int(x) for x in np.concatenate([[0], np.cumsum(widths)])))
 
 
 class Algorithm(ABC):

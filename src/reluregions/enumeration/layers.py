@@ -18,9 +18,9 @@ from .base import Cell, Context, Problem, Region
 __all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets"]
 
 
-def layer_offsets(problem: Problem) -> np.ndarray:
+def layer_offsets(problem: Problem) -> tuple[int, ...]:
     """Index of each hidden layer's first bit in the pattern (and the total at the end)."""
-    return np.concatenate([[0], np.cumsum(problem.network.hidden_widths)]).astype(np.int64)
+    return problem.offsets
 
 
 def _layer_map(problem: Problem, layer: int, A: np.ndarray, c: np.ndarray,
@@ -62,7 +62,7 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:
     """
     net = problem.network
     layer = cell.layer
-    off = layer_offsets(problem)
+    off = problem.offsets
     bits = cell.bits[off[layer]:off[layer + 1]]
     slope = net.negative_slope
     d = np.where(bits, 1.0, slope)

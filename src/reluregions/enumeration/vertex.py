@@ -53,6 +53,9 @@ class VertexAlgorithm(Algorithm):
         k = problem.param.dim
         self._n_words = (2 * k + problem.network.n_hidden + 63) // 64
         self._offsets = layer_offsets(problem)
+        cfg = problem.config
+        # Last-layer regions need no Cell when nothing beyond pattern, point and radius is kept.
+        self._light = not (cfg.chebyshev or cfg.ranks or cfg.keep_maps or cfg.keep_hrep)
 
     def roots(self, ctx: Context) -> list[Cell]:
         cell = root_cell(self.problem, ctx)
@@ -89,6 +92,8 @@ class VertexAlgorithm(Algorithm):
                                          VERTEX_EPS, tol, k)
             a = cell.M[cut] / norms[cut, None]
             off = cell.m[cut] / norms[cut]
+            if self._light and cell.layer == problem.n_layers - 1:
+                return [], self._light_regions(cell, base, cut, a, off, Vs, Bs, Cs, ctx)
             children: list[Cell] = []
             regions: list[Region] = []
             for V, inc, B, C in zip(Vs, Is, Bs, Cs):
@@ -105,6 +110,26 @@ class VertexAlgorithm(Algorithm):
                 else:
                     children.append(nxt)
             return children, regions
+
+    def _light_regions(self, cell: Cell, base: int, cut: np.ndarray, a: np.ndarray, off: np.ndarray,
+                       Vs: list, Bs: list, Cs: list, ctx: Context) -> list[Region]:
+        """Regions of the last hidden layer straight from the kernel's output (no per-child Cell)."""
+        n = len(Vs)
+        ctx.stats.layer_cells[cell.layer] += n
+        centers = np.array([V.mean(axis=0) for V in Vs])
+        points = self.problem.param.to_input(centers)
+        slack = cell.h[None, :] - centers @ cell.G.T
+        base_radius = slack.min(axis=1) if slack.shape[1] else np.full(n, np.inf)
+        dist = centers @ a.T + off  # signed distance to each cut hyperplane
+        regions = []
+        for i in range(n):
+            B, C = Bs[i], Cs[i]
+            bits = cell.bits.copy()
+            bits[base + cut] = B
+            own = np.where(B[C], dist[i, C], -dist[i, C])
+            radius = min(float(base_radius[i]), float(own.min()) if own.size else np.inf)
+            regions.append(Region(bits, points[i], centers[i], radius, ()))
+        return regions
 
     def _finish_region(self, region: Region, cell: Cell) -> Region:
         """Give the region its vertex centroid as interior point and a certified inner radius."""

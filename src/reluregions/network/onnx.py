@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import (ConversionMismatchError, MissingDependencyError, NetworkFileError,
-                      UnsupportedLayerError)
+                      ReluRegionsError, UnsupportedLayerError)
 from .model import Network
 
 __all__ = ["load_onnx", "SUPPORTED_OPS"]
@@ -260,6 +260,8 @@ class _Converter:
             self._same_segment(syms, label)
         try:
             result = handler(self, ins, attrs, label)
+        except ReluRegionsError:
+            raise
         except (ValueError, IndexError, TypeError, ZeroDivisionError) as exc:
             raise NetworkFileError(f"{label} cannot be evaluated ({_first_line(exc)}); the model "
                                    "is malformed or uses an unusual attribute") from None
