@@ -9,9 +9,10 @@ A property's input set is, in the VNN-COMP benchmarks, a box written as bound as
 
 This reader accepts ``<=``, ``>=``, ``<``, ``>`` and ``=`` with the variable on either side, numbers
 in decimal or scientific notation (also SMT-LIB's ``(- 1.5)``), and conjunctions
-``(assert (and ...))``. Repeated bounds on one input are intersected. Constraints that mention only
-outputs ``Y_j`` are ignored, at any nesting; a disjunction of input constraints (several boxes) or a
-constraint that couples inputs is refused, since the result must be one box.
+``(assert (and ...))``. Repeated bounds on one input are intersected. Comparisons that mention an
+output ``Y_j`` are output constraints and are ignored, at any nesting; a disjunction of input
+constraints (several boxes) or a constraint that couples inputs is refused, since the result must
+be one box.
 """
 from __future__ import annotations
 
@@ -122,16 +123,33 @@ def _variables(expr: _Expr) -> set[tuple[str, int]]:
     return out
 
 
+def _is_input_atom(expr: _Expr) -> bool:
+    """A comparison that mentions inputs ``X_i`` and no output ``Y_j``."""
+    if not (isinstance(expr, list) and expr and expr[0] in _COMPARISONS):
+        return False
+    kinds = {kind for kind, _ in _variables(expr)}
+    return "X" in kinds and "Y" not in kinds
+
+
+def _has_input_atom(expr: _Expr) -> bool:
+    if _is_input_atom(expr):
+        return True
+    return isinstance(expr, list) and any(_has_input_atom(e) for e in expr[1:])
+
+
 def _collect(formula: _Expr, lo: dict[int, float], hi: dict[int, float], path: Path) -> None:
-    """Add the input bounds in ``formula`` to ``lo``/``hi``; skip output-only constraints."""
-    if not any(kind == "X" for kind, _ in _variables(formula)):
+    """Add the input bounds in ``formula`` to ``lo``/``hi``; skip constraints on outputs.
+
+    A comparison that mentions any output ``Y_j`` is an output constraint and is skipped.
+    """
+    if not _has_input_atom(formula):
         return
-    if isinstance(formula, list) and len(formula) > 1 and (
-            formula[0] == "and" or (formula[0] == "or" and len(formula) == 2)):
+    head = formula[0] if isinstance(formula, list) and formula else None
+    if head == "and" or (head == "or" and len(formula) == 2):
         for part in formula[1:]:
             _collect(part, lo, hi, path)
         return
-    if isinstance(formula, list) and len(formula) == 3 and formula[0] in _COMPARISONS:
+    if _is_input_atom(formula) and len(formula) == 3:
         op, left, right = formula
         var_left = _input_index(left)
         var_right = _input_index(right)
@@ -142,7 +160,7 @@ def _collect(formula: _Expr, lo: dict[int, float], hi: dict[int, float], path: P
             flipped = {"<=": ">=", ">=": "<=", "<": ">", ">": "<", "=": "="}[op]
             _bound(var_right, flipped, _number(left, formula, path), lo, hi)
             return
-    if isinstance(formula, list) and formula and formula[0] == "or":
+    if head == "or":
         raise DomainError(f"{path}: {_show(formula)} is a disjunction of input constraints; only one "
                           "box is supported (split the property into one file per box)")
     raise DomainError(f"{path}: {_show(formula)} is not a bound of one input X_i by a number; only "

@@ -88,12 +88,14 @@ class VertexAlgorithm(Algorithm):
                 continue
             cols = ~(up | down)
             cids = (2 * k + base + cut).astype(np.int64)
-            Vs, Is, Bs, Cs = split_layer(cell.V, cell.inc, np.ascontiguousarray(S[:, cols]), cids,
-                                         VERTEX_EPS, tol, k)
+            last = cell.layer == problem.n_layers - 1
+            light = self._light and last
+            centres, Bs, Cs, Vs, Is = split_layer(cell.V, cell.inc, np.ascontiguousarray(S[:, cols]),
+                                                  cids, VERTEX_EPS, tol, k, not light)
             a = cell.M[cut] / norms[cut, None]
             off = cell.m[cut] / norms[cut]
-            if self._light and cell.layer == problem.n_layers - 1:
-                return [], self._light_regions(cell, base, cut, a, off, Vs, Bs, Cs, ctx)
+            if light:
+                return [], self._light_regions(cell, base, cut, a, off, centres, Bs, Cs, ctx)
             children: list[Cell] = []
             regions: list[Region] = []
             for V, inc, B, C in zip(Vs, Is, Bs, Cs):
@@ -112,24 +114,20 @@ class VertexAlgorithm(Algorithm):
             return children, regions
 
     def _light_regions(self, cell: Cell, base: int, cut: np.ndarray, a: np.ndarray, off: np.ndarray,
-                       Vs: list, Bs: list, Cs: list, ctx: Context) -> list[Region]:
+                       centres: np.ndarray, B: np.ndarray, C: np.ndarray,
+                       ctx: Context) -> list[Region]:
         """Regions of the last hidden layer straight from the kernel's output (no per-child Cell)."""
-        n = len(Vs)
+        n = len(centres)
         ctx.stats.layer_cells[cell.layer] += n
-        centers = np.array([V.mean(axis=0) for V in Vs])
-        points = self.problem.param.to_input(centers)
-        slack = cell.h[None, :] - centers @ cell.G.T
-        base_radius = slack.min(axis=1) if slack.shape[1] else np.full(n, np.inf)
-        dist = centers @ a.T + off  # signed distance to each cut hyperplane
-        regions = []
-        for i in range(n):
-            B, C = Bs[i], Cs[i]
-            bits = cell.bits.copy()
-            bits[base + cut] = B
-            own = np.where(B[C], dist[i, C], -dist[i, C])
-            radius = min(float(base_radius[i]), float(own.min()) if own.size else np.inf)
-            regions.append(Region(bits, points[i], centers[i], radius, ()))
-        return regions
+        points = self.problem.param.to_input(centres)
+        slack = cell.h[None, :] - centres @ cell.G.T
+        radius = slack.min(axis=1) if slack.shape[1] else np.full(n, np.inf)
+        dist = centres @ a.T + off  # signed distance to each cut hyperplane
+        own = np.where(C, np.where(B, dist, -dist), np.inf)
+        radius = np.minimum(radius, own.min(axis=1))
+        bits = np.repeat(cell.bits[None, :], n, axis=0)
+        bits[:, base + cut] = B
+        return [Region(bits[i], points[i], centres[i], float(radius[i]), ()) for i in range(n)]
 
     def _finish_region(self, region: Region, cell: Cell) -> Region:
         """Give the region its vertex centroid as interior point and a certified inner radius."""

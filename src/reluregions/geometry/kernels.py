@@ -174,21 +174,27 @@ def _split(V, inc, S, j, cid, eps, k):
 
 
 @njit(cache=True)
-def split_layer(V, inc, S, cids, eps, tol, k):
+def split_layer(V, inc, S, cids, eps, tol, k, keep_cells):
     """All cells of the arrangement of the hyperplanes (columns of ``S``) inside the cell ``(V, inc)``.
 
     ``S[:, j]`` holds the signed distance of each vertex to hyperplane ``j`` (unit normal);
     ``cids[j]`` is its constraint id. A side counts as a cell only when some vertex lies farther
     than ``tol`` from the hyperplane on that side (a side within ``tol`` has inradius below
-    ``tol``). Returns per child: vertices, incidence, the bit of every hyperplane (1 when the
-    pre-activation is positive on the cell) and whether that hyperplane cut an ancestor (so its
-    row belongs to the child's H-representation).
+    ``tol``). Returns, for the ``n`` children: the vertex centroids (n, k), the bit of every
+    hyperplane (n, nS; 1 when the pre-activation is positive on the child), whether that hyperplane
+    cut an ancestor (n, nS; then its row belongs to the child's H-representation), and, when
+    ``keep_cells``, lists of each child's vertices and incidence (else empty lists).
     """
     nS = S.shape[1]
     outV = []
     outI = []
     outB = []
     outC = []
+    outM = []
+    outV.append(V)
+    outI.append(inc)
+    outV.pop()
+    outI.pop()
     stackV = [V]
     stackI = [inc]
     stackS = [S]
@@ -242,8 +248,21 @@ def split_layer(V, inc, S, cids, eps, tol, k):
             done = True
             break
         if not done:
-            outV.append(cV)
-            outI.append(cI)
+            if keep_cells:
+                outV.append(cV)
+                outI.append(cI)
             outB.append(cB)
             outC.append(cC)
-    return outV, outI, outB, outC
+            centre = np.zeros(k)
+            for u in range(cV.shape[0]):
+                centre += cV[u]
+            outM.append(centre / cV.shape[0])
+    n = len(outB)
+    centres = np.empty((n, k))
+    B = np.empty((n, nS), np.bool_)
+    C = np.empty((n, nS), np.bool_)
+    for i in range(n):
+        centres[i] = outM[i]
+        B[i] = outB[i]
+        C[i] = outC[i]
+    return centres, B, C, outV, outI

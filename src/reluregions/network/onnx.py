@@ -203,12 +203,12 @@ class _Converter:
         return f"{self.where}: node {index}{name} ({node.op_type})"
 
     def _promote(self, c: np.ndarray) -> _Sym:
-        rows = self.current_rows()
+        rows = self._rows()
         t = np.zeros((rows, *c.shape))
         t[0] = c
         return _Sym(t, self.seg)
 
-    def current_rows(self) -> int:
+    def _rows(self) -> int:
         if self.layers:
             return 1 + self.layers[-1][0].shape[0]
         return 1 + int(np.prod(self.input_shape, dtype=np.int64))
@@ -673,16 +673,20 @@ def _check_with_onnxruntime(path: Path, model: Any, cv: _Converter, net: Network
                                "the file may be invalid ONNX") from None
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(max(int(n_check), 1), net.input_dim)).astype(cv.input_dtype)
-    try:
-        if cv.dynamic_batch:
+    ref = None
+    if cv.dynamic_batch:
+        try:
             feed = x.reshape((x.shape[0], *cv.input_shape[1:]))
             ref = session.run([cv.output_name], {cv.input_name: feed})[0]
-        else:
+        except Exception:  # e.g. a Reshape that hard-codes batch 1: go point by point instead
+            ref = None
+    if ref is None:
+        try:
             ref = np.stack([session.run([cv.output_name], {cv.input_name: p.reshape(cv.input_shape)})[0]
                             for p in x])
-    except Exception as exc:
-        raise NetworkFileError(f"{path}: onnxruntime fails to run the model "
-                               f"({_first_line(exc)}); the file may be invalid ONNX") from None
+        except Exception as exc:
+            raise NetworkFileError(f"{path}: onnxruntime fails to run the model "
+                                   f"({_first_line(exc)}); the file may be invalid ONNX") from None
     ref = np.asarray(ref, dtype=np.float64).reshape(x.shape[0], -1)
     got = net.forward(x.astype(np.float64))
     if ref.shape != got.shape:

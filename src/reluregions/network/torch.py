@@ -325,8 +325,10 @@ def _kind(module: Any) -> str:
 
 def _leaves(module: Any, path: str, where: str) -> Iterator[tuple[str, str, Any]]:
     """``(path, kind, layer)`` for every layer of a nested Sequential, in execution order."""
+    torch = _torch()
     kind = _kind(module)
-    if kind == "Sequential":
+    if kind == "Sequential" or (isinstance(module, torch.nn.Sequential)
+                                and type(module).forward is torch.nn.Sequential.forward):
         for name, child in module.named_children():
             yield from _leaves(child, f"{path}.{name}" if path else name, where)
     elif kind in SUPPORTED_LAYERS:
@@ -341,7 +343,10 @@ def _leaves(module: Any, path: str, where: str) -> Iterator[tuple[str, str, Any]
 
 def _input_shape(leaves: list, input_shape: Any, where: str) -> tuple[int, ...]:
     if input_shape is not None:
-        shape = (int(input_shape),) if np.ndim(input_shape) == 0 else tuple(int(s) for s in input_shape)
+        try:
+            shape = (int(input_shape),) if np.ndim(input_shape) == 0 else tuple(int(s) for s in input_shape)
+        except (TypeError, ValueError):
+            shape = ()
         if not shape or min(shape) < 1:
             raise ShapeMismatchError(f"input_shape {input_shape!r} must be positive sizes, like (1, 28, 28)")
         return shape
@@ -387,7 +392,7 @@ def _lower(leaves: list, shape: tuple[int, ...], where: str) -> Network:
             if slope is not None and s != slope[0]:
                 raise UnsupportedLayerError(f"{label} has negative slope {s:g} but {slope[1]} has "
                                             f"{slope[0]:g}; all activations must share one slope")
-            slope = slope or (s, label.split(": ", 1)[-1])
+            slope = slope or (s, label[len(where) + 2:])
             flat = t.reshape(t.shape[0], -1).numpy()
             weights.append(flat[1:].T.copy())
             biases.append(flat[0].copy())
