@@ -31,8 +31,8 @@ def load_npz(path: str | Path) -> tuple[Network, tuple[np.ndarray, np.ndarray] |
     except FileNotFoundError:
         raise NetworkFileError(f"{path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise NetworkFileError(f"{path}: not a readable .npz archive ({exc}); "
-                               "save the network with numpy.savez") from None
+        raise NetworkFileError(f"{path}: not a readable .npz archive ({type(exc).__name__}); "
+                               "save the network with numpy.savez(W0=..., b0=..., ...)") from None
     layers: dict[int, dict[str, np.ndarray]] = {}
     for key, value in arrays.items():
         match = _KEY.match(key)

@@ -36,8 +36,8 @@ __all__ = ["load_onnx", "SUPPORTED_OPS"]
 SUPPORTED_OPS = ("Gemm, MatMul, Add, Sub, Neg, Mul and Div by a constant, Relu, LeakyRelu, PRelu "
                  "with one constant slope, Conv, BatchNormalization (inference), AveragePool, "
                  "GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, "
-                 "Identity, Dropout, Cast to a float type, Constant; and on constants also Shape, "
-                 "Gather, ConstantOfShape")
+                 "Identity, Dropout, Cast to a float type, Constant; and on constants also Shape "
+                 "and Gather")
 
 _INSTALL = "pip install 'reluregions[onnx]'"
 _FLOAT_TYPES = {1: np.float32, 10: np.float16, 11: np.float64}
@@ -132,7 +132,10 @@ class _Converter:
         self.seg = 0
         self.slope: tuple[float, str] | None = None
         self.input_name, self.input_shape, self.input_dtype, self.dynamic_batch = self._read_input()
-        self.output_name = self._read_output()
+        if len(graph.output) != 1:
+            raise UnsupportedLayerError(f"{where}: the graph has {len(graph.output)} outputs; only "
+                                        "models with exactly one output are supported")
+        self.output_name = graph.output[0].name
 
     # --------------------------------------------------------------- graph interface
     def _read_input(self) -> tuple[str, tuple[int, ...], type, bool]:
@@ -159,12 +162,6 @@ class _Converter:
                 raise NetworkFileError(f"{self.where}: input '{inp.name}' has a dynamic size on "
                                        f"axis {axis}; re-export the model with a fixed input shape")
         return inp.name, tuple(shape), _FLOAT_TYPES[ttype.elem_type], dynamic and len(shape) > 1
-
-    def _read_output(self) -> str:
-        if len(self.graph.output) != 1:
-            raise UnsupportedLayerError(f"{self.where}: the graph has {len(self.graph.output)} "
-                                        "outputs; only models with exactly one output are supported")
-        return self.graph.output[0].name
 
     def _needed_nodes(self) -> list[tuple[int, Any]]:
         """Nodes the output depends on, in graph order (dead branches are ignored)."""
@@ -203,8 +200,7 @@ class _Converter:
         return f"{self.where}: node {index}{name} ({node.op_type})"
 
     def _promote(self, c: np.ndarray) -> _Sym:
-        rows = self._rows()
-        t = np.zeros((rows, *c.shape))
+        t = np.zeros((self._rows(), *c.shape))
         t[0] = c
         return _Sym(t, self.seg)
 
@@ -220,8 +216,7 @@ class _Converter:
                 "a branch); only chains of affine layers and activations are supported")
 
     def _close_layer(self, x: _Sym) -> int:
-        n_rows = x.t.shape[0]
-        flat = x.t.reshape(n_rows, -1)
+        flat = x.t.reshape(x.t.shape[0], -1)
         self.layers.append((flat[1:].T.copy(), flat[0].copy()))
         return flat.shape[1]
 
@@ -554,10 +549,6 @@ def _unsqueeze_shape(shape: tuple[int, ...], ins: list, attrs: dict) -> tuple[in
     return tuple(out)
 
 
-def _op_identity(cv: _Converter, ins: list, attrs: dict, label: str):
-    return ins[0]
-
-
 def _op_cast(cv: _Converter, ins: list, attrs: dict, label: str):
     from onnx import helper
 
@@ -587,7 +578,7 @@ def _op_concat(cv: _Converter, ins: list, attrs: dict, label: str):
 
 def _const_only(fn: Callable[[list, dict], np.ndarray], sym_ok: bool = False) -> Handler:
     def handler(cv: _Converter, ins: list, attrs: dict, label: str):
-        if any(isinstance(v, _Sym) for v in ins[1:]) or (isinstance(ins[0], _Sym) and not sym_ok):
+        if any(isinstance(v, _Sym) for v in ins[1:]) or (ins and isinstance(ins[0], _Sym) and not sym_ok):
             return None
         return _as_const(fn(ins, attrs))
     return handler
@@ -611,17 +602,6 @@ def _constant(ins: list, attrs: dict) -> np.ndarray:
     raise ValueError("Constant without a numeric value")
 
 
-def _constant_of_shape(ins: list, attrs: dict) -> np.ndarray:
-    from onnx import numpy_helper
-
-    value = numpy_helper.to_array(attrs["value"]) if "value" in attrs else np.zeros(1, np.float32)
-    return np.full([int(v) for v in np.asarray(ins[0]).reshape(-1)], value.reshape(-1)[0])
-
-
-def _constant_handler(cv: _Converter, ins: list, attrs: dict, label: str):
-    return _as_const(_constant(ins, attrs))
-
-
 _HANDLERS: dict[str, Handler] = {
     "Add": _op_add,
     "Sub": lambda cv, ins, attrs, label: _op_add(cv, ins, attrs, label, negate=True),
@@ -643,14 +623,13 @@ _HANDLERS: dict[str, Handler] = {
     "Unsqueeze": _reshape_like(_unsqueeze_shape),
     "Transpose": _op_transpose,
     "Concat": _op_concat,
-    "Identity": _op_identity,
-    "Dropout": _op_identity,
+    "Identity": lambda cv, ins, attrs, label: ins[0],
+    "Dropout": lambda cv, ins, attrs, label: ins[0],
     "Cast": _op_cast,
-    "Constant": _constant_handler,
+    "Constant": _const_only(_constant),
     "Shape": _const_only(_shape, sym_ok=True),
     "Gather": _const_only(lambda ins, attrs: np.take(ins[0], np.asarray(ins[1]).astype(np.int64),
                                                      axis=int(attrs.get("axis", 0)))),
-    "ConstantOfShape": _const_only(_constant_of_shape),
 }
 
 
