@@ -52,6 +52,8 @@ class Cell:
         constant-neuron test).
     V, inc : ndarray or None
         Vertices and their tight-constraint bit sets (vertex algorithm only).
+    state : tuple or None
+        Position inside a layer of a cell handed back by the compiled traversal (vertex algorithm).
     """
 
     G: np.ndarray
@@ -69,6 +71,7 @@ class Cell:
     scale: np.ndarray | None = None
     V: np.ndarray | None = None
     inc: np.ndarray | None = None
+    state: tuple | None = None
 
     def split(self, row: np.ndarray, rhs: float, center: np.ndarray, radius: float,
               bit_index: int, bit: bool) -> "Cell":
@@ -171,6 +174,10 @@ class Algorithm(ABC):
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
+        #: Regions after which one :meth:`expand` call may stop and hand back its open frontier as
+        #: children. Parallel schedulers lower it to split work; algorithms that expand one split
+        #: per call ignore it.
+        self.budget: int = 1 << 40
 
     @abstractmethod
     def roots(self, ctx: Context) -> list[Cell]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, split_layer
+from ..geometry.dfs import dfs_regions
 from .base import Algorithm, Cell, Context, Problem, Region
 from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
 
@@ -56,6 +57,26 @@ class VertexAlgorithm(Algorithm):
         cfg = problem.config
         # Last-layer regions need no Cell when nothing beyond pattern, point and radius is kept.
         self._light = not (cfg.chebyshev or cfg.ranks or cfg.keep_maps or cfg.keep_hrep)
+        # Without LPs (exact Chebyshev balls, H-representations) the whole subtree runs compiled.
+        self._compiled = not (cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep)
+        self._typed: tuple | None = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_typed"] = None  # numba typed lists are rebuilt in each process
+        return state
+
+    def _weights(self) -> tuple:
+        if self._typed is None:
+            from numba.typed import List
+
+            net = self.problem.network
+            Ws, bs = List(), List()
+            for W, b in zip(net.weights[:-1], net.biases[:-1]):
+                Ws.append(np.ascontiguousarray(W))
+                bs.append(np.ascontiguousarray(b))
+            self._typed = (Ws, bs, np.asarray(self.problem.offsets, dtype=np.int64))
+        return self._typed
 
     def roots(self, ctx: Context) -> list[Cell]:
         cell = root_cell(self.problem, ctx)
@@ -63,6 +84,55 @@ class VertexAlgorithm(Algorithm):
         return [cell]
 
     def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        if self._compiled and self.problem.n_layers > 0:
+            return self._expand_compiled(cell, ctx)
+        return self._expand_layer(cell, ctx)
+
+    def _expand_compiled(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Run the compiled traversal below ``cell`` for up to ``budget`` regions."""
+        from numba.typed import List
+
+        problem = self.problem
+        cfg = problem.config
+        k = problem.param.dim
+        L = problem.n_layers
+        Ws, bs, offsets = self._weights()
+        ctx.stats.expansions += 1
+        ranks = np.full(L, -1, dtype=np.int64)
+        ranks[:len(cell.ranks)] = cell.ranks
+        if cell.state is None:
+            S, cut, acut, ocut, q = np.empty((len(cell.V), 0)), np.empty(0, np.int64), \
+                np.empty((0, k)), np.empty(0), -1
+        else:
+            S, cut, acut, ocut, q = cell.state
+        values = (cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), cell.layer, cell.M, cell.m,
+                  cell.scale, S, cut, acut, ocut, q, ranks)
+        stacks = []
+        for v in values:
+            lst = List()
+            lst.append(v)
+            stacks.append(lst)
+        n, bits, centres, radii, rk, layer_cells = dfs_regions(
+            *stacks, Ws, bs, offsets, problem.network.negative_slope, cfg.zero_tol,
+            cfg.radius_tol, VERTEX_EPS, k, cfg.ranks, self.budget)
+        for i, c in enumerate(layer_cells):
+            ctx.stats.layer_cells[i] += int(c)
+        points = problem.param.to_input(centres)
+        if cfg.ranks:
+            regions = [Region(bits[i], points[i], centres[i], float(radii[i]), tuple(rk[i].tolist()))
+                       for i in range(n)]
+        else:
+            regions = [Region(bits[i], points[i], centres[i], float(radii[i]), ()) for i in range(n)]
+        frontier = []
+        for i in range(len(stacks[0]) - 1, -1, -1):  # top of the stack first
+            V, inc, G, h, b, layer, M, m, scale, S, cut, acut, ocut, q, rks = (st[i] for st in stacks)
+            frontier.append(Cell(G, h, cell.center, cell.radius, int(layer), 0, M, m, b,
+                                 tuple(int(x) for x in rks[:layer]), None, None, scale, V, inc,
+                                 (S, cut, acut, ocut, int(q))))
+        return frontier, regions
+
+    def _expand_layer(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """One layer of one cell per call, in Python around the compiled layer kernel."""
         problem = self.problem
         tol = problem.config.radius_tol
         k = problem.param.dim

@@ -62,6 +62,22 @@ def _popcount(x):
 
 
 @njit(cache=True)
+def _no_superset(inc, common, u, v):
+    """True when no vertex other than ``u`` and ``v`` is tight at every constraint in ``common``."""
+    for x in range(inc.shape[0]):
+        if x == u or x == v:
+            continue
+        sup = True
+        for w in range(inc.shape[1]):
+            if (inc[x, w] & common[w]) != common[w]:
+                sup = False
+                break
+        if sup:
+            return False
+    return True
+
+
+@njit(cache=True)
 def _split(V, inc, S, j, cid, eps, k):
     """Split the cell (V, inc, S) by column ``j`` of S; returns the two children's arrays."""
     p = V.shape[0]
@@ -73,6 +89,10 @@ def _split(V, inc, S, j, cid, eps, k):
     eu = np.empty(cap, np.int64)
     ev = np.empty(cap, np.int64)
     common = np.empty(nw, np.uint64)
+    deg = np.zeros(p, np.int64)
+    for u in range(p):
+        for w in range(nw):
+            deg[u] += _popcount(inc[u, w])
     for u in range(p):
         if s[u] <= eps:
             continue
@@ -85,18 +105,9 @@ def _split(V, inc, S, j, cid, eps, k):
                 cnt += _popcount(common[w])
             if cnt < k - 1:
                 continue
-            adjacent = True
-            for x in range(p):
-                if x == u or x == v:
-                    continue
-                sup = True
-                for w in range(nw):
-                    if (inc[x, w] & common[w]) != common[w]:
-                        sup = False
-                        break
-                if sup:
-                    adjacent = False
-                    break
+            # A simple vertex (exactly k tight constraints) and a vertex sharing k - 1 of them lie
+            # on one edge line, and no vertex can sit strictly between: adjacent, no further test.
+            adjacent = deg[u] == k or deg[v] == k or _no_superset(inc, common, u, v)
             if adjacent:
                 if n_new == cap:
                     cap *= 2

@@ -1,0 +1,232 @@
+"""A compiled depth-first traversal of the whole enumeration tree below one cell (vertex algorithm).
+
+Runs LayerWise-NNCE (Drammis et al. 2024, §3, Alg. 1) entirely in compiled code: at each layer
+it pulls the neurons back through the cell's affine map, decides constant and stable neurons from
+the vertices, and splits the cell by each crossing hyperplane with the double-description step of
+:mod:`reluregions.geometry.kernels`; after the last hidden layer it records the region. It stops
+after a budget of regions and returns the open frontier, so schedulers can hand the rest of the
+subtree to other workers (dynamic splitting at any depth).
+
+A stack entry is a cell plus its position inside a layer: ``q = -1`` means "layer not started";
+otherwise ``S`` holds the signed distances of the vertices to the layer's crossing hyperplanes
+``cut`` (rows ``acut``, offsets ``ocut``, unit normals) and ``q`` is the next one to insert.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import _split, njit
+
+__all__ = ["dfs_regions"]
+
+
+@njit(cache=True)
+def _grow2(a, n):
+    b = np.empty((max(2 * a.shape[0], n), a.shape[1]), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow1(a, n):
+    b = np.empty(max(2 * a.shape[0], n), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
+                Ws, bs, offsets, slope, zero_tol, tol, eps, k, want_ranks, budget):
+    """Expand the cells on the stack (lists ``s*``, last = top) until done or ``budget`` regions.
+
+    Returns ``(n, bits, centres, radii, ranks, layer_cells)``; the stack lists are left holding
+    the open frontier (empty when the subtree is finished).
+    """
+    L = len(offsets) - 1
+    nh = offsets[L]
+    cap = 256
+    out_bits = np.empty((cap, nh), np.bool_)
+    out_c = np.empty((cap, k))
+    out_r = np.empty(cap)
+    out_rank = np.empty((cap, L), np.int64)
+    layer_cells = np.zeros(L, np.int64)
+    n = 0
+    while len(sV) > 0 and n < budget:
+        V = sV.pop()
+        inc = sI.pop()
+        G = sG.pop()
+        h = sH.pop()
+        bits = sB.pop()
+        layer = sL.pop()
+        M = sM.pop()
+        m = sm.pop()
+        scale = sSc.pop()
+        S = sS.pop()
+        cut = sCut.pop()
+        acut = sAc.pop()
+        ocut = sOc.pop()
+        q = sQ.pop()
+        ranks = sR.pop()
+        while True:
+            base = offsets[layer]
+            nl = M.shape[0]
+            if q < 0:
+                # start the layer: constant and stable neurons, then the crossing ones
+                p = V.shape[0]
+                norms = np.empty(nl)
+                live = np.zeros(nl, np.bool_)
+                for j in range(nl):
+                    s2 = 0.0
+                    a1 = 0.0
+                    for c in range(k):
+                        s2 += M[j, c] * M[j, c]
+                        a1 += abs(M[j, c])
+                    norms[j] = np.sqrt(s2)
+                    zt = zero_tol * max(scale[j], 1e-300)
+                    if a1 <= zt:
+                        bits[base + j] = m[j] > zt
+                    else:
+                        live[j] = True
+                Sall = np.empty((p, nl))
+                ncut = 0
+                iscut = np.zeros(nl, np.bool_)
+                for j in range(nl):
+                    if not live[j]:
+                        continue
+                    smin = np.inf
+                    smax = -np.inf
+                    for u in range(p):
+                        x = m[j]
+                        for c in range(k):
+                            x += M[j, c] * V[u, c]
+                        x /= norms[j]
+                        Sall[u, j] = x
+                        if x < smin:
+                            smin = x
+                        if x > smax:
+                            smax = x
+                    if smin >= -tol:
+                        bits[base + j] = True
+                    elif smax <= tol:
+                        bits[base + j] = False
+                    else:
+                        iscut[j] = True
+                        ncut += 1
+                cut = np.empty(ncut, np.int64)
+                S = np.empty((p, ncut))
+                acut = np.empty((ncut, k))
+                ocut = np.empty(ncut)
+                i = 0
+                for j in range(nl):
+                    if iscut[j]:
+                        cut[i] = j
+                        S[:, i] = Sall[:, j]
+                        acut[i] = M[j] / norms[j]
+                        ocut[i] = m[j] / norms[j]
+                        i += 1
+                q = 0
+            split = False
+            while q < cut.shape[0]:
+                smin = np.inf
+                smax = -np.inf
+                for u in range(V.shape[0]):
+                    x = S[u, q]
+                    if x < smin:
+                        smin = x
+                    if x > smax:
+                        smax = x
+                j = cut[q]
+                if smin >= -tol:
+                    bits[base + j] = True
+                    q += 1
+                    continue
+                if smax <= tol:
+                    bits[base + j] = False
+                    q += 1
+                    continue
+                cid = 2 * k + base + j
+                Vp, Ip, Sp, Vn, In, Sn = _split(V, inc, S, q, cid, eps, k)
+                r = G.shape[0]
+                Gp = np.empty((r + 1, k))
+                Gp[:r] = G
+                Gp[r] = -acut[q]
+                hp = np.empty(r + 1)
+                hp[:r] = h
+                hp[r] = ocut[q]
+                Gn = Gp.copy()
+                Gn[r] = acut[q]
+                hn = hp.copy()
+                hn[r] = -ocut[q]
+                bp = bits.copy()
+                bp[base + j] = True
+                bn = bits
+                bn[base + j] = False
+                # negative child below, positive child on top
+                for (cV, cI, cG, cH, cB, cS) in ((Vn, In, Gn, hn, bn, Sn), (Vp, Ip, Gp, hp, bp, Sp)):
+                    sV.append(cV)
+                    sI.append(cI)
+                    sG.append(cG)
+                    sH.append(cH)
+                    sB.append(cB)
+                    sL.append(layer)
+                    sM.append(M)
+                    sm.append(m)
+                    sSc.append(scale)
+                    sS.append(cS)
+                    sCut.append(cut)
+                    sAc.append(acut)
+                    sOc.append(ocut)
+                    sQ.append(q + 1)
+                    sR.append(ranks)
+                split = True
+                break
+            if split:
+                break
+            # the layer is finished on this cell
+            layer_cells[layer] += 1
+            A = M.copy()
+            c = m.copy()
+            for j in range(nl):
+                if not bits[base + j]:
+                    A[j] *= slope
+                    c[j] *= slope
+            if want_ranks:
+                ranks = ranks.copy()
+                ranks[layer] = np.linalg.matrix_rank(A) if nl > 0 and k > 0 else 0
+            if layer == L - 1:
+                if n == out_bits.shape[0]:
+                    out_bits = _grow2(out_bits, n + 1)
+                    out_c = _grow2(out_c, n + 1)
+                    out_r = _grow1(out_r, n + 1)
+                    out_rank = _grow2(out_rank, n + 1)
+                centre = np.zeros(k)
+                for u in range(V.shape[0]):
+                    centre += V[u]
+                centre /= V.shape[0]
+                rad = np.inf
+                for i in range(G.shape[0]):
+                    sl = h[i]
+                    for cc in range(k):
+                        sl -= G[i, cc] * centre[cc]
+                    if sl < rad:
+                        rad = sl
+                out_bits[n] = bits
+                out_c[n] = centre
+                out_r[n] = rad
+                out_rank[n] = ranks
+                n += 1
+                break
+            W = Ws[layer + 1]
+            b = bs[layer + 1]
+            absA = np.empty(nl)
+            for j in range(nl):
+                t = abs(c[j])
+                for cc in range(k):
+                    t += abs(A[j, cc])
+                absA[j] = t
+            M = W @ A
+            m = W @ c + b
+            scale = np.abs(W) @ absA + np.abs(b)
+            layer += 1
+            q = -1
+    return n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells
