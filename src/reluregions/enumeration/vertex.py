@@ -60,6 +60,7 @@ class VertexAlgorithm(Algorithm):
         # Without LPs (exact Chebyshev balls, H-representations) the whole subtree runs compiled.
         self._compiled = not (cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep)
         self._typed: tuple | None = None
+        self.budget = 4096  # regions per compiled call: keeps checkpoints and work splitting fine-grained
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
