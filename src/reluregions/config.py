@@ -32,12 +32,13 @@ class EnumerationConfig:
         Cell enumerator for layer 1: ``"incremental"`` (insert hyperplanes one at a time) or
         ``"exhaustive"`` (ParLayerWise1-NNCE, §5: one candidate per first-layer sign vector, one LP
         each; only for at most 20 first-layer neurons).
-    radius_tol : float, default 1e-7
+    radius_tol : float, default 1e-8
         A region is full-dimensional, and counted, when its Chebyshev radius, measured in the domain's
-        normalised coordinates (the box mapped to ``[-1, 1]^k``), exceeds this. 1e-7 sits two decades
-        below the smallest inradius seen on the benchmark nets (about 1e-5 in these coordinates on
-        ACAS Xu) and two decades above the LP's accuracy (feasibility tolerance 1e-9), so it separates
-        real cells from slivers created by rounding.
+        normalised coordinates (the box mapped to ``[-1, 1]^k``), exceeds this. The smallest
+        Chebyshev radius among the 71,930 regions of ACAS Xu 1_1 in its property-3 box is 5.5e-7
+        in these coordinates, so 1e-8 sits 55 times below every real region of the benchmark nets
+        and 10 times above the LP's accuracy (HiGHS feasibility tolerance 1e-9): it separates real
+        cells from the slivers that rounding creates where hyperplanes (nearly) meet.
     zero_tol : float, default 1e-9
         A neuron whose pulled-back row is at most ``zero_tol`` times its scale (the sum of the
         magnitudes that formed it) is constant on the region; if its offset is also below that, it
@@ -58,7 +59,7 @@ class EnumerationConfig:
 
     algorithm: str = "default"
     first_layer: str = "incremental"
-    radius_tol: float = 1e-7
+    radius_tol: float = 1e-8
     zero_tol: float = 1e-9
     chebyshev: bool = False
     ranks: bool = True

@@ -120,7 +120,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="incremental | exhaustive (ParLayerWise1's first-layer enumerator)")
     alg.add_argument("--radius-tol", type=float, default=None,
                      help="Chebyshev radius (normalised domain coordinates) above which a region "
-                          "counts; default 1e-7")
+                          "counts; default 1e-8")
     par = parser.add_argument_group("parallelism")
     par.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     par.add_argument("--backend", default=None, help="serial | processes | ray")

@@ -64,13 +64,18 @@ def make_algorithm(problem: Problem) -> Algorithm:
 
 
 class RegionStream:
-    """An iterator over regions; ``stats`` and ``seconds`` are final once it is exhausted."""
+    """An iterator over regions; ``stats`` and ``seconds`` are final once it is exhausted.
+
+    ``seconds`` is the enumeration time; ``setup_seconds`` the time spent before it building the
+    algorithm and loading its compiled kernels (numba), which is paid once per process.
+    """
 
     def __init__(self, problem: Problem, scheduler, progress=None) -> None:
         self.problem = problem
         self.scheduler = scheduler
         self._progress = progress
         self.seconds = 0.0
+        self.setup_seconds = 0.0
         self.count = 0
 
     @property
@@ -79,8 +84,11 @@ class RegionStream:
         return self.scheduler.stats
 
     def __iter__(self) -> Iterator[Region]:
-        start = time.perf_counter()
+        setup = time.perf_counter()
         algorithm = make_algorithm(self.problem)
+        algorithm.warm_up()
+        start = time.perf_counter()
+        self.setup_seconds = start - setup
         if self.problem.param.dim == 0:  # a single point: one region, no geometry
             from ..schedulers.serial import SerialScheduler
 
@@ -165,7 +173,9 @@ def count_regions(network: Network, domain: Domain | None = None,
     if stream.problem.param.dim == 0 or n_layers == 0:
         per_layer = [1] * n_layers
     workers = getattr(stream.scheduler, "workers", 1)
-    return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers)
+    return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers,
+                       {"setup_seconds": stream.setup_seconds,
+                        "algorithm": resolve_algorithm(stream.problem)})
 
 
 def bits_matrix(regions: list[Region]) -> np.ndarray:

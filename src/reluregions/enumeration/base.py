@@ -179,6 +179,9 @@ class Algorithm(ABC):
         #: per call ignore it.
         self.budget: int = 1 << 40
 
+    def warm_up(self) -> None:
+        """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""
+
     @abstractmethod
     def roots(self, ctx: Context) -> list[Cell]:
         """The initial work items (usually one: the whole domain)."""

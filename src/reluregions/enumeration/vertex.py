@@ -22,13 +22,14 @@ import numpy as np
 
 from ..errors import OptionError
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, split_layer
-from ..geometry.dfs import dfs_regions
+from ..geometry.dfs import dfs_packed
 from .base import Algorithm, Cell, Context, Problem, Region
 from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable"]
 
 VERTEX_EPS = 1e-11
+_WARM = False  # compiled kernels loaded in this process
 MAX_VERTEX_DIM = 10
 
 
@@ -68,16 +69,40 @@ class VertexAlgorithm(Algorithm):
         return state
 
     def _weights(self) -> tuple:
+        """Hidden-layer weights and biases packed flat, as the compiled traversal takes them."""
         if self._typed is None:
-            from numba.typed import List
-
             net = self.problem.network
-            Ws, bs = List(), List()
-            for W, b in zip(net.weights[:-1], net.biases[:-1]):
-                Ws.append(np.ascontiguousarray(W))
-                bs.append(np.ascontiguousarray(b))
-            self._typed = (Ws, bs, np.asarray(self.problem.offsets, dtype=np.int64))
+            Ws, bs = net.weights[:-1], net.biases[:-1]
+            Woffs = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
+            Wshapes = np.array([W.shape for W in Ws], dtype=np.int64).reshape(len(Ws), 2)
+            boffs = np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64)
+            Wflat = np.concatenate([W.ravel() for W in Ws]) if Ws else np.empty(0)
+            bflat = np.concatenate(list(bs)) if bs else np.empty(0)
+            self._typed = (Wflat, Woffs, Wshapes, bflat, boffs,
+                           np.asarray(self.problem.offsets, dtype=np.int64))
         return self._typed
+
+    def warm_up(self) -> None:
+        """Load the compiled kernels (from numba's cache, or compile them) on a one-neuron net."""
+        global _WARM
+        if _WARM:
+            return
+        from ..config import EnumerationConfig
+        from ..domains import Box
+        from ..network import Network
+        from .api import make_problem
+
+        for ranks in (False, True):
+            net = Network([np.ones((1, 1)), np.ones((1, 1))], [np.zeros(1), np.zeros(1)])
+            tiny = VertexAlgorithm(make_problem(net, Box([-1.0], [1.0]),
+                                                EnumerationConfig(algorithm="vertex", ranks=ranks)))
+            tiny.budget = 1  # hand back a frontier, so the typed-list accessors get loaded too
+            ctx = Context.create(tiny.problem.config, 1)
+            stack = tiny.roots(ctx)
+            while stack:
+                children, _ = tiny.expand(stack.pop(), ctx)
+                stack.extend(children)
+        _WARM = True
 
     def roots(self, ctx: Context) -> list[Cell]:
         cell = root_cell(self.problem, ctx)
@@ -91,31 +116,23 @@ class VertexAlgorithm(Algorithm):
 
     def _expand_compiled(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
         """Run the compiled traversal below ``cell`` for up to ``budget`` regions."""
-        from numba.typed import List
-
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
         L = problem.n_layers
-        Ws, bs, offsets = self._weights()
         ctx.stats.expansions += 1
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         if cell.state is None:
-            S, cut, acut, ocut, q = np.empty((len(cell.V), 0)), np.empty(0, np.int64), \
-                np.empty((0, k)), np.empty(0), -1
+            S, cut, acut, ocut, q = (np.empty((len(cell.V), 0)), np.empty(0, np.int64),
+                                     np.empty((0, k)), np.empty(0), -1)
         else:
             S, cut, acut, ocut, q = cell.state
-        values = (cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), cell.layer, cell.M, cell.m,
-                  cell.scale, S, cut, acut, ocut, q, ranks)
-        stacks = []
-        for v in values:
-            lst = List()
-            lst.append(v)
-            stacks.append(lst)
-        n, bits, centres, radii, rk, layer_cells = dfs_regions(
-            *stacks, Ws, bs, offsets, problem.network.negative_slope, cfg.zero_tol,
-            cfg.radius_tol, VERTEX_EPS, k, cfg.ranks, self.budget)
+        out = dfs_packed(cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), cell.layer, cell.M,
+                         cell.m, cell.scale, S, cut, acut, ocut, q, ranks, *self._weights(),
+                         problem.network.negative_slope, cfg.zero_tol, cfg.radius_tol, VERTEX_EPS,
+                         k, cfg.ranks, self.budget)
+        n, bits, centres, radii, rk, layer_cells, meta = out[:7]
         for i, c in enumerate(layer_cells):
             ctx.stats.layer_cells[i] += int(c)
         points = problem.param.to_input(centres)
@@ -124,13 +141,23 @@ class VertexAlgorithm(Algorithm):
                        for i in range(n)]
         else:
             regions = [Region(bits[i], points[i], centres[i], float(radii[i]), ()) for i in range(n)]
+        return self._unpack_frontier(cell, meta, out[7:]), regions
+
+    @staticmethod
+    def _unpack_frontier(cell: Cell, meta: np.ndarray, parts: tuple) -> list[Cell]:
+        """Cells from the flat frontier arrays of :func:`dfs_packed` (top of the stack first)."""
+        fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR = parts
         frontier = []
-        for i in range(len(stacks[0]) - 1, -1, -1):  # top of the stack first
-            V, inc, G, h, b, layer, M, m, scale, S, cut, acut, ocut, q, rks = (st[i] for st in stacks)
-            frontier.append(Cell(G, h, cell.center, cell.radius, int(layer), 0, M, m, b,
-                                 tuple(int(x) for x in rks[:layer]), None, None, scale, V, inc,
-                                 (S, cut, acut, ocut, int(q))))
-        return frontier, regions
+        ip = ir = il = ic = i_s = 0
+        for i, (p, r, nl, nc, layer, q) in enumerate(meta.tolist()):
+            S = fS[i_s:i_s + p * nc].reshape(p, nc)
+            frontier.append(Cell(fG[ir:ir + r], fh[ir:ir + r], cell.center, cell.radius, layer, 0,
+                                 fM[il:il + nl], fm[il:il + nl], fB[i],
+                                 tuple(fR[i, :layer].tolist()), None, None, fSc[il:il + nl],
+                                 fV[ip:ip + p], fI[ip:ip + p],
+                                 (S, fCut[ic:ic + nc], fAc[ic:ic + nc], fOc[ic:ic + nc], q)))
+            ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + p * nc
+        return frontier
 
     def _expand_layer(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
         """One layer of one cell per call, in Python around the compiled layer kernel."""

@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import _split, njit
+from .kernels import HAVE_NUMBA, _split, njit
 
-__all__ = ["dfs_regions"]
+if HAVE_NUMBA:
+    from numba.typed import List
+else:  # pragma: no cover - the vertex algorithm is unavailable without numba
+    List = list
+
+__all__ = ["dfs_regions", "dfs_packed"]
 
 
 @njit(cache=True)
@@ -230,3 +235,127 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
             layer += 1
             q = -1
     return n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells
+
+
+@njit(cache=True)
+def _unflatten(flat, offs, shapes):
+    out = List()
+    for i in range(len(offs) - 1):
+        out.append(flat[offs[i]:offs[i + 1]].reshape((shapes[i, 0], shapes[i, 1])))
+    return out
+
+
+@njit(cache=True)
+def _unflatten1(flat, offs):
+    out = List()
+    for i in range(len(offs) - 1):
+        out.append(flat[offs[i]:offs[i + 1]].copy())
+    return out
+
+
+@njit(cache=True)
+def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks,
+               Wflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol, tol, eps, k,
+               want_ranks, budget):
+    """:func:`dfs_regions` from one cell given as plain arrays, with the frontier packed into flat
+    arrays (no typed lists cross the Python boundary, so nothing is compiled at run time).
+
+    Returns ``(n, bits, centres, radii, ranks, layer_cells, meta, fV, fI, fG, fh, fB, fM, fm,
+    fSc, fS, fCut, fAc, fOc, fR)``; ``meta[i] = (p, r, nl, nc, layer, q)`` sizes frontier cell ``i``
+    (top of the stack first) and the ``f*`` arrays hold the cells' parts one after the other.
+    """
+    Ws = _unflatten(Wflat, Woffs, Wshapes)
+    bs = _unflatten1(bflat, boffs)
+    sV = List()
+    sV.append(V)
+    sI = List()
+    sI.append(inc)
+    sG = List()
+    sG.append(G)
+    sH = List()
+    sH.append(h)
+    sB = List()
+    sB.append(bits)
+    sL = List()
+    sL.append(layer)
+    sM = List()
+    sM.append(M)
+    sm = List()
+    sm.append(m)
+    sSc = List()
+    sSc.append(scale)
+    sS = List()
+    sS.append(S)
+    sCut = List()
+    sCut.append(cut)
+    sAc = List()
+    sAc.append(acut)
+    sOc = List()
+    sOc.append(ocut)
+    sQ = List()
+    sQ.append(q)
+    sR = List()
+    sR.append(ranks)
+    n, ob, oc, orad, ork, lc = dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc,
+                                           sQ, sR, Ws, bs, offsets, slope, zero_tol, tol, eps, k,
+                                           want_ranks, budget)
+    nf = len(sV)
+    meta = np.empty((nf, 6), np.int64)
+    tp = tr = tl = tc = ts = 0
+    for i in range(nf):
+        j = nf - 1 - i
+        p = sV[j].shape[0]
+        r = sG[j].shape[0]
+        nl = sM[j].shape[0]
+        nc = sCut[j].shape[0]
+        meta[i, 0] = p
+        meta[i, 1] = r
+        meta[i, 2] = nl
+        meta[i, 3] = nc
+        meta[i, 4] = sL[j]
+        meta[i, 5] = sQ[j]
+        tp += p
+        tr += r
+        tl += nl
+        tc += nc
+        ts += p * nc
+    nw = inc.shape[1]
+    nh = bits.shape[0]
+    L = ranks.shape[0]
+    fV = np.empty((tp, k))
+    fI = np.empty((tp, nw), np.uint64)
+    fG = np.empty((tr, k))
+    fh = np.empty(tr)
+    fB = np.empty((nf, nh), np.bool_)
+    fM = np.empty((tl, k))
+    fm = np.empty(tl)
+    fSc = np.empty(tl)
+    fS = np.empty(ts)
+    fCut = np.empty(tc, np.int64)
+    fAc = np.empty((tc, k))
+    fOc = np.empty(tc)
+    fR = np.empty((nf, L), np.int64)
+    ip = ir = il = ic = iS = 0
+    for i in range(nf):
+        j = nf - 1 - i
+        p, r, nl, nc = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3]
+        fV[ip:ip + p] = sV[j]
+        fI[ip:ip + p] = sI[j]
+        fG[ir:ir + r] = sG[j]
+        fh[ir:ir + r] = sH[j]
+        fB[i] = sB[j]
+        fM[il:il + nl] = sM[j]
+        fm[il:il + nl] = sm[j]
+        fSc[il:il + nl] = sSc[j]
+        fS[iS:iS + p * nc] = sS[j].ravel()
+        fCut[ic:ic + nc] = sCut[j]
+        fAc[ic:ic + nc] = sAc[j]
+        fOc[ic:ic + nc] = sOc[j]
+        fR[i] = sR[j]
+        ip += p
+        ir += r
+        il += nl
+        ic += nc
+        iS += p * nc
+    return (n, ob, oc, orad, ork, lc, meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc,
+            fR)

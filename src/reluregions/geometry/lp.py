@@ -44,7 +44,7 @@ class LPOptions:
     ----------
     feasibility_tol : float
         HiGHS primal and dual feasibility tolerance. It must sit well below the radius tolerance
-        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-7 there), so that
+        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-8 there), so that
         a radius computed by the LP is accurate to far better than the threshold it is compared with.
     radius_cap : float
         Upper bound on the Chebyshev radius variable; keeps the LP bounded. Domains are normalised

@@ -94,17 +94,21 @@ class ParquetRegionWriter:
         pa, _ = _pa()
         rows = self._rows
         self._rows = []
-        bits = np.array([r.bits for r in rows], dtype=bool).reshape(len(rows), self.n_hidden)
-        packed = pack_bits(bits) if self.n_hidden else np.zeros((len(rows), 1), np.uint8)
+        n = len(rows)
+        bits = np.array([r.bits for r in rows], dtype=bool).reshape(n, self.n_hidden)
+        packed = pack_bits(bits) if self.n_hidden else np.zeros((n, 1), np.uint8)
+        packed = np.ascontiguousarray(packed)
+        pattern = pa.FixedSizeBinaryArray.from_buffers(
+            self.schema.field("pattern").type, n, [None, pa.py_buffer(packed.tobytes())])
         columns = {
-            "pattern": pa.array([p.tobytes() for p in packed], type=self.schema.field("pattern").type),
-            "point": pa.array([np.asarray(r.point, float) for r in rows], type=pa.list_(pa.float64())),
-            "radius": pa.array([float(r.radius) for r in rows], type=pa.float64()),
-            "rank": pa.array([list(r.ranks) for r in rows], type=pa.list_(pa.int32())),
+            "pattern": pattern,
+            "point": _list_array(pa, [np.asarray(r.point, float) for r in rows], pa.float64()),
+            "radius": pa.array(np.array([float(r.radius) for r in rows]), type=pa.float64()),
+            "rank": _list_array(pa, [np.asarray(r.ranks, np.int32) for r in rows], pa.int32()),
         }
         for name in self.extras:
-            columns[name] = pa.array([np.ravel(getattr(r, name)) for r in rows],
-                                     type=pa.list_(pa.float64()))
+            columns[name] = _list_array(pa, [np.ravel(getattr(r, name)).astype(float) for r in rows],
+                                        pa.float64())
         self._writer.write_table(pa.table(columns, schema=self.schema))
         self.count += len(rows)
 
@@ -129,6 +133,15 @@ class ParquetRegionWriter:
             self.close()
         else:
             self.abort()
+
+
+def _list_array(pa, parts: list[np.ndarray], value_type):
+    """An Arrow list array from per-row numpy arrays, built from offsets (no per-value objects)."""
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int32, count=len(parts))
+    offsets = np.zeros(len(parts) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    values = np.concatenate(parts) if parts and offsets[-1] else np.empty(0)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=value_type))
 
 
 def _open(path: str | Path):

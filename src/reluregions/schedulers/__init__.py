@@ -14,10 +14,16 @@ SCHEDULERS = ("serial", "processes", "ray")
 
 
 def make_scheduler(name: str, **options: Any) -> Scheduler:
-    """The scheduler called ``name`` (one of :data:`SCHEDULERS`), built with ``options``."""
+    """The scheduler called ``name`` (one of :data:`SCHEDULERS`), built with ``options``.
+
+    ``"serial"`` takes only ``checkpoint`` and ``progress_every`` and ignores the others; see
+    :class:`~reluregions.schedulers.processes.ProcessScheduler` and
+    :class:`~reluregions.schedulers.ray.RayScheduler` for theirs.
+    """
     check_choice("backend", name, SCHEDULERS)
-    if name == "serial":
-        return SerialScheduler()
+    if name == "serial":  # options of the parallel backends (workers, strategy...) do not apply
+        keep = {k: v for k, v in options.items() if k in ("checkpoint", "progress_every")}
+        return SerialScheduler(**keep)
     if name == "processes":
         from .processes import ProcessScheduler
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .checkpoint import Checkpoint
 
 __all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree"]
 
@@ -52,7 +55,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
         regions.extend(finished)
         stack.extend(reversed(children))
         done += 1
-        if (done & 63) == 0 and time.perf_counter() > deadline:
+        if time.perf_counter() > deadline:  # cheap next to any expansion, some of which are large
             break
     stack.reverse()
     return regions, stack
@@ -62,12 +65,15 @@ class Scheduler(ABC):
     """Drives the enumeration tree of one algorithm and streams finished regions.
 
     After :meth:`run` is exhausted, :attr:`stats` holds the merged counters of all workers.
+    When :attr:`checkpoint` is set, :meth:`run` starts from its saved frontier and keeps it
+    up to date (the contract is in :mod:`reluregions.schedulers.checkpoint`).
     """
 
     name: str = ""
 
     def __init__(self) -> None:
         self.stats = Stats()
+        self.checkpoint: Checkpoint | None = None
 
     @abstractmethod
     def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:

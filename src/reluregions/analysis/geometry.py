@@ -1,0 +1,471 @@
+"""Region details on demand: irredundant H-representation, vertices, volume, adjacency graph.
+
+Each region is rebuilt from its pattern and the network (:mod:`reluregions.analysis.pullback`,
+the pull-back of Drammis et al. 2024, §3), in the domain's parameter coordinates ``t``:
+
+* **H-representation** — the constraints that define facets: from the halfspace intersection's dual
+  hull (Qhull) in dimension 2 to 8, by one LP per constraint above that
+  (:func:`reluregions.geometry.redundancy.irredundant`);
+* **vertices** — ``scipy.spatial.HalfspaceIntersection`` around an interior point (the stored one
+  when it lies clearly inside, else the Chebyshev centre from one LP);
+* **volume** — ``scipy.spatial.ConvexHull`` of the vertices, reported in input coordinates (the
+  ``k``-dimensional measure in the domain's affine hull: the volume in ``t`` times
+  ``sqrt(det(U^T U))``);
+* **adjacency** — two regions are adjacent when their patterns differ in exactly one bit and the
+  common facet is ``(k-1)``-dimensional: the Chebyshev radius of both closed regions intersected
+  with the neuron's hyperplane, measured inside the hyperplane, exceeds the run's ``radius_tol``.
+  (On degenerate nets, where several neurons share a hyperplane, neighbours across it differ in
+  several bits and are not reported.)
+
+Work on whole files is spread over processes by :func:`reluregions.analysis._parallel.map_chunks`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..domains import Domain, Parametrization
+from ..errors import InputError, MissingDependencyError, OptionError
+from ..network import Network
+from ._parallel import default_workers, map_chunks
+from .pullback import PatternGeometry, pattern_geometry
+from .regionfile import RegionFile
+
+__all__ = ["region_hrep", "region_vertices", "region_volume", "domain_volume", "volume_scale",
+           "adjacency_edges", "region_details", "GeometryWorker", "DETAILS", "MAX_QHULL_DIM"]
+
+DETAILS = ("hrep", "vertices", "volume", "adjacency")
+MAX_QHULL_DIM = 8
+_HINT_SLACK = 1e-6
+
+
+def _scipy_spatial():
+    try:
+        from scipy import spatial
+    except ImportError as exc:  # pragma: no cover - scipy ships with the analysis extra
+        raise MissingDependencyError("region vertices and volumes need scipy; run: pip install "
+                                     "'reluregions[analysis]' (or pip install scipy)") from exc
+    return spatial
+
+
+def _as_param(domain: Domain | Parametrization) -> Parametrization:
+    return domain if isinstance(domain, Parametrization) else domain.parametrize()
+
+
+def volume_scale(param: Parametrization) -> float:
+    """Factor from volumes in parameter coordinates to ``k``-volumes in input coordinates."""
+    if param.dim == 0:
+        return 1.0
+    return float(np.sqrt(max(np.linalg.det(param.U.T @ param.U), 0.0)))
+
+
+# ---------------------------------------------------------------------------------------- core
+def interior_point(G: np.ndarray, h: np.ndarray, hint: np.ndarray | None, solver: Any) -> tuple[np.ndarray, float]:
+    """A point well inside ``G t <= h`` and its slack: ``hint`` if clearly inside, else Chebyshev."""
+    if hint is not None and len(h):
+        slack = float(np.min(h - G @ hint))
+        if slack > _HINT_SLACK:
+            return np.asarray(hint, float), slack
+    return solver.chebyshev(G, h)
+
+
+def _interval(G: np.ndarray, h: np.ndarray) -> tuple[float, float, int, int]:
+    g = G[:, 0]
+    up, down = np.flatnonzero(g > 0), np.flatnonzero(g < 0)
+    hi_i = up[np.argmin(h[up] / g[up])]
+    lo_i = down[np.argmax(h[down] / g[down])]
+    return float(h[lo_i] / g[lo_i]), float(h[hi_i] / g[hi_i]), int(lo_i), int(hi_i)
+
+
+def vertices_t(G: np.ndarray, h: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Vertices (parameter coordinates) of the bounded polytope ``G t <= h`` around ``center``."""
+    k = G.shape[1]
+    if k == 1:
+        lo, hi, _, _ = _interval(G, h)
+        return np.array([[lo], [hi]])
+    spatial = _scipy_spatial()
+    halfspaces = np.column_stack([G, -h])
+    try:
+        hs = spatial.HalfspaceIntersection(halfspaces, center)
+    except spatial.QhullError:
+        hs = spatial.HalfspaceIntersection(halfspaces, center, qhull_options="QJ")
+    V = hs.intersections[np.all(np.isfinite(hs.intersections), axis=1)]
+    _, keep = np.unique(np.round(V, 11), axis=0, return_index=True)
+    return V[np.sort(keep)]
+
+
+def facets_t(G: np.ndarray, h: np.ndarray, center: np.ndarray, solver: Any) -> np.ndarray:
+    """Indices of the rows of ``G t <= h`` that define facets (the irredundant ones)."""
+    k = G.shape[1]
+    if k == 1:
+        _, _, lo_i, hi_i = _interval(G, h)
+        return np.array(sorted({lo_i, hi_i}))
+    if k <= MAX_QHULL_DIM:
+        spatial = _scipy_spatial()
+        try:
+            hs = spatial.HalfspaceIntersection(np.column_stack([G, -h]), center)
+            return np.sort(np.asarray(hs.dual_vertices, dtype=np.int64))
+        except spatial.QhullError:
+            pass
+    from ..geometry.redundancy import irredundant
+
+    Gi, hi = irredundant(G, h, solver)
+    rows = np.column_stack([G, h])
+    kept = np.column_stack([Gi, hi])
+    return np.array([int(np.flatnonzero(np.all(rows == r, axis=1))[0]) for r in kept], dtype=np.int64)
+
+
+def volume_t(V: np.ndarray, k: int) -> float:
+    """Volume (parameter coordinates) of the convex hull of vertices ``V``; 0 when flat."""
+    if k == 0:
+        return 1.0
+    if len(V) <= k:
+        return 0.0
+    if k == 1:
+        return float(V.max() - V.min())
+    spatial = _scipy_spatial()
+    try:
+        return float(spatial.ConvexHull(V).volume)
+    except spatial.QhullError:
+        return 0.0
+
+
+class GeometryWorker:
+    """Per-process state for region geometry: network, parametrisation, tolerances, LP solver.
+
+    Chunks are ``(rows, packed, t_points)``: row indices, packed patterns, interior points in
+    parameter coordinates (or None). Pair chunks are ``(pairs, packed_a, packed_b, t_a)``.
+    """
+
+    def __init__(self, network: Network, param: Parametrization, n_hidden: int,
+                 zero_tol: float = 1e-9, radius_tol: float = 1e-7) -> None:
+        from ..geometry.lp import LPSolver
+
+        self.network, self.param = network, param
+        self.n_hidden, self.zero_tol, self.radius_tol = n_hidden, zero_tol, radius_tol
+        self.solver = LPSolver()
+        widths = network.hidden_widths
+        self.layer_of = np.repeat(np.arange(len(widths)), widths)
+        self.offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+
+    def _bits(self, packed: np.ndarray) -> np.ndarray:
+        from ..io.regionset import unpack_bits
+
+        return unpack_bits(packed, self.n_hidden)
+
+    def geometry(self, bits: np.ndarray) -> PatternGeometry:
+        """The pattern's constraints and maps."""
+        return pattern_geometry(self.network, self.param, bits, self.zero_tol)
+
+    def _solid(self, bits: np.ndarray, hint: np.ndarray | None) -> tuple[PatternGeometry, np.ndarray, float]:
+        g = self.geometry(bits)
+        if not g.consistent:
+            return g, np.zeros(self.param.dim), -np.inf
+        center, radius = interior_point(g.G, g.h, hint, self.solver)
+        return g, center, radius
+
+    def _each(self, chunk: tuple) -> Iterator[tuple[int, PatternGeometry, np.ndarray, float]]:
+        rows, packed, t = chunk
+        bits = self._bits(packed)
+        for i, row in enumerate(rows):
+            g, center, radius = self._solid(bits[i], None if t is None else t[i])
+            yield int(row), g, center, radius
+
+    def hrep(self, chunk: tuple) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Irredundant ``(G, h)`` (parameter coordinates) of each region, None if not solid."""
+        out = []
+        for _, g, center, radius in self._each(chunk):
+            if radius <= 0:
+                out.append(None)
+                continue
+            idx = facets_t(g.G, g.h, center, self.solver)
+            out.append((g.G[idx], g.h[idx]))
+        return out
+
+    def vertices(self, chunk: tuple) -> list[np.ndarray | None]:
+        """Vertices (parameter coordinates) of each region, None if not solid."""
+        return [vertices_t(g.G, g.h, c) if r > 0 else None for _, g, c, r in self._each(chunk)]
+
+    def volume(self, chunk: tuple) -> np.ndarray:
+        """Volume of each region in input coordinates (0 when not solid)."""
+        k, scale = self.param.dim, volume_scale(self.param)
+        out = [volume_t(vertices_t(g.G, g.h, c), k) * scale if r > 0 else 0.0
+               for _, g, c, r in self._each(chunk)]
+        return np.array(out, dtype=float)
+
+    def solidity(self, chunk: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Per region: Chebyshev radius of its pattern's polytope (-inf if inconsistent), bad bit."""
+        rows, packed, _ = chunk
+        bits = self._bits(packed)
+        radii, bad = np.empty(len(rows)), np.full(len(rows), -1, dtype=np.int64)
+        for i in range(len(rows)):
+            g = self.geometry(bits[i])
+            if not g.consistent:
+                radii[i], bad[i] = -np.inf, g.bad_bits[0]
+            else:
+                radii[i] = self.solver.chebyshev(g.G, g.h)[1]
+        return radii, bad
+
+    def facet_radius(self, chunk: tuple) -> np.ndarray:
+        """For pairs differing in one bit: radius of their common facet inside its hyperplane."""
+        pairs, packed_a, packed_b = chunk
+        ba, bb = self._bits(packed_a), self._bits(packed_b)
+        out = np.full(len(pairs), -np.inf)
+        for i, (_, _, bit) in enumerate(pairs):
+            ga, gb = self.geometry(ba[i]), self.geometry(bb[i])
+            out[i] = self._facet(ga, gb, int(bit))
+        return out
+
+    def overlap_radius(self, chunk: tuple) -> np.ndarray:
+        """For pairs: Chebyshev radius of the intersection of both closed regions (verify)."""
+        pairs, packed_a, packed_b = chunk
+        ba, bb = self._bits(packed_a), self._bits(packed_b)
+        out = np.empty(len(pairs))
+        for i in range(len(pairs)):
+            ga, gb = self.geometry(ba[i]), self.geometry(bb[i])
+            out[i] = self.solver.chebyshev(np.vstack([ga.G, gb.G]), np.concatenate([ga.h, gb.h]))[1]
+        return out
+
+    def _facet(self, ga: PatternGeometry, gb: PatternGeometry, bit: int) -> float:
+        hit = np.flatnonzero(ga.neuron == bit)
+        if hit.size == 0 or not (ga.consistent and gb.consistent):
+            return -np.inf  # a constant neuron: no hyperplane between the two
+        a, b = ga.G[hit[0]], ga.h[hit[0]]
+        later = self.offsets[self.layer_of[bit] + 1]
+        keep_a = ga.neuron != bit
+        keep_b = gb.neuron >= later
+        G = np.vstack([ga.G[keep_a], gb.G[keep_b]])
+        h = np.concatenate([ga.h[keep_a], gb.h[keep_b]])
+        t0 = a * b
+        k = G.shape[1]
+        if k == 1:
+            return 1.0 if float(np.max(G @ t0 - h, initial=-np.inf)) <= self.radius_tol else -np.inf
+        basis = np.linalg.svd(a[None, :])[2][1:].T  # (k, k-1), orthonormal, orthogonal to a
+        Gs = G @ basis
+        return float(self.solver.chebyshev(Gs, h - G @ t0, np.linalg.norm(Gs, axis=1))[1])
+
+
+# ---------------------------------------------------------------------------------------- one region
+def _one(network: Network, domain: Domain | Parametrization, bits: Any, point: Any,
+         zero_tol: float) -> tuple[GeometryWorker, PatternGeometry, np.ndarray, float]:
+    param = _as_param(domain)
+    bits = np.asarray(bits, dtype=bool).reshape(-1)
+    if bits.size != network.n_hidden:
+        raise InputError(f"pattern has {bits.size} bits but the network has {network.n_hidden} "
+                         "hidden neurons")
+    if param.dim == 0:
+        raise InputError("the domain is a single point; it has no facets, vertices or volume")
+    worker = GeometryWorker(network, param, network.n_hidden, zero_tol)
+    hint = None
+    if point is not None:
+        p = np.asarray(point, dtype=float).reshape(-1)
+        hint = np.linalg.lstsq(param.U, p - param.x0, rcond=None)[0]
+    g, center, radius = worker._solid(bits, hint)
+    if radius <= 0:
+        raise InputError("the pattern describes no full-dimensional region of this domain "
+                         f"({'inconsistent constant neurons' if not g.consistent else 'empty'})")
+    return worker, g, center, radius
+
+
+def region_hrep(network: Network, domain: Domain | Parametrization, bits: Any, point: Any = None,
+                *, zero_tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Irredundant H-representation ``G t <= h`` of a pattern's region (parameter coordinates).
+
+    Parameters
+    ----------
+    network : Network
+    domain : Domain or Parametrization
+        The domain the region lives in; ``t`` are its normalised coordinates (``x = x0 + U t``).
+    bits : array of bool
+        The activation pattern (all hidden neurons, layer by layer).
+    point : array, optional
+        An interior point in input coordinates (saves one LP).
+    zero_tol : float
+        Constant-neuron tolerance (DESIGN.md §1).
+    """
+    worker, g, center, _ = _one(network, domain, bits, point, zero_tol)
+    idx = facets_t(g.G, g.h, center, worker.solver)
+    return g.G[idx], g.h[idx]
+
+
+def region_vertices(network: Network, domain: Domain | Parametrization, bits: Any, point: Any = None,
+                    *, zero_tol: float = 1e-9, coords: str = "input") -> np.ndarray:
+    """Vertices of a pattern's region, in ``"input"`` or ``"param"`` coordinates."""
+    if coords not in ("input", "param"):
+        raise OptionError(f"unknown coordinates '{coords}'; choose one of: input, param")
+    worker, g, center, _ = _one(network, domain, bits, point, zero_tol)
+    V = vertices_t(g.G, g.h, center)
+    return worker.param.to_input(V) if coords == "input" else V
+
+
+def region_volume(network: Network, domain: Domain | Parametrization, bits: Any, point: Any = None,
+                  *, zero_tol: float = 1e-9) -> float:
+    """Volume of a pattern's region in input coordinates (``k``-volume for a ``k``-dim domain)."""
+    worker, g, center, _ = _one(network, domain, bits, point, zero_tol)
+    k = worker.param.dim
+    return volume_t(vertices_t(g.G, g.h, center), k) * volume_scale(worker.param)
+
+
+def domain_volume(domain: Domain | Parametrization) -> float:
+    """Volume of the domain in input coordinates (``k``-volume for a ``k``-dim domain)."""
+    from ..geometry.lp import LPSolver
+
+    param = _as_param(domain)
+    k = param.dim
+    if k == 0:
+        return 1.0
+    center, _ = LPSolver().chebyshev(param.G, param.h)
+    return volume_t(vertices_t(param.G, param.h, center), k) * volume_scale(param)
+
+
+# ---------------------------------------------------------------------------------------- files
+def file_chunks(rf: RegionFile, chunk_rows: int = 256, batch_size: int = 65536) -> Iterator[tuple]:
+    """``(rows, packed, t_points)`` chunks of a region file, in order."""
+    for batch in rf.batches(batch_size):
+        t = rf.to_param(batch.points)
+        rows = batch.rows
+        for s in range(0, len(batch), chunk_rows):
+            yield rows[s:s + chunk_rows], batch.packed[s:s + chunk_rows], t[s:s + chunk_rows]
+
+
+def _worker_args(rf: RegionFile, network: Network) -> tuple:
+    return (network, rf.param, rf.n_hidden, rf.zero_tol, rf.radius_tol)
+
+
+def adjacency_edges(path: str | Path, network: Network, workers: int | None = None,
+                    chunk_pairs: int = 512) -> Iterator[np.ndarray]:
+    """Edges of the adjacency graph of a region file, in chunks.
+
+    Yields (m, 4) float arrays ``(row_a, row_b, bit, facet_radius)`` of adjacent pairs. Patterns
+    are held in memory (``n * (n_bytes + 24)`` bytes, :class:`~reluregions.analysis._keys.PatternIndex`).
+    """
+    from ._keys import PatternIndex
+
+    rf = RegionFile(path)
+    rf.check_network(network)
+    packed = np.concatenate([b.packed for b in rf.batches()]) if rf.n_rows else np.zeros((0, rf.n_bytes), np.uint8)
+    index = PatternIndex(packed, rf.n_hidden)
+
+    def chunks() -> Iterator[tuple]:
+        for pairs in index.neighbour_pairs():
+            for s in range(0, len(pairs), chunk_pairs):
+                p = pairs[s:s + chunk_pairs]
+                yield p, packed[p[:, 0]], packed[p[:, 1]]
+
+    source = chunks()
+    pair_chunks: list = []
+
+    def tee() -> Iterator[tuple]:
+        for c in source:
+            pair_chunks.append(c[0])
+            yield c
+
+    workers = default_workers() if workers is None else workers
+    for radii in map_chunks(GeometryWorker, _worker_args(rf, network), "facet_radius", tee(), workers):
+        pairs = pair_chunks.pop(0)
+        ok = radii > rf.radius_tol
+        if ok.any():
+            yield np.column_stack([pairs[ok].astype(float), radii[ok]])
+
+
+def _region_rows(rf: RegionFile, network: Network, what: str, workers: int) -> Iterator[dict]:
+    """Per-row records of ``hrep``, ``vertices`` or ``volume`` for the whole file."""
+    chunk_rows: list = []
+
+    def tee() -> Iterator[tuple]:
+        for c in file_chunks(rf):
+            chunk_rows.append(c[0])
+            yield c
+
+    d = rf.input_dim
+    for result in map_chunks(GeometryWorker, _worker_args(rf, network), what, tee(), workers):
+        rows = chunk_rows.pop(0)
+        if what == "volume":
+            yield from ({"row": int(r), "volume": float(v)} for r, v in zip(rows, result))
+        elif what == "hrep":
+            for r, gh in zip(rows, result):
+                G, h = gh if gh is not None else (np.zeros((0, rf.param.dim)), np.zeros(0))
+                yield {"row": int(r), "n_facets": len(h), "G": G.ravel().tolist(), "h": h.tolist()}
+        else:
+            for r, V in zip(rows, result):
+                X = rf.param.to_input(V) if V is not None else np.zeros((0, d))
+                yield {"row": int(r), "n_vertices": len(X), "vertices": X.ravel().tolist()}
+
+
+def region_details(path: str | Path, network: Network, what: str, out: str | Path,
+                   workers: int | None = None) -> int:
+    """Write one detail of every region (or the adjacency edges) of a file to a Parquet file.
+
+    Returns the number of rows written. ``hrep`` rows hold ``G`` (row-major, parameter
+    coordinates) and ``h``; ``vertices`` rows hold the vertices (row-major, input coordinates);
+    ``volume`` rows the volume in input coordinates; ``adjacency`` rows the pair
+    ``row_a < row_b``, the pattern ``bit`` they differ in, its ``layer`` and ``neuron`` and the
+    common facet's Chebyshev radius (parameter coordinates).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if what not in DETAILS:
+        raise OptionError(f"unknown detail '{what}'; choose one of: {', '.join(DETAILS)}")
+    rf = RegionFile(path)
+    rf.check_network(network)
+    if rf.param.dim == 0:
+        raise InputError(f"{path}: the domain is a single point; it has no geometry to detail")
+    workers = default_workers() if workers is None else workers
+    meta = {b"reluregions": json.dumps({**rf.meta, "details": what, "source": str(path)}).encode()}
+    if what == "adjacency":
+        widths = np.asarray(rf.hidden_widths)
+        offsets = rf.offsets
+        schema = pa.schema([("row_a", pa.int64()), ("row_b", pa.int64()), ("bit", pa.int64()),
+                            ("layer", pa.int32()), ("neuron", pa.int32()),
+                            ("facet_radius", pa.float64())], metadata=meta)
+        layer_of = np.repeat(np.arange(len(widths)), widths)
+        batches = (_edge_table(e, layer_of, offsets, schema)
+                   for e in adjacency_edges(path, network, workers))
+    else:
+        col = {"hrep": [("n_facets", pa.int32()), ("G", pa.list_(pa.float64())),
+                        ("h", pa.list_(pa.float64()))],
+               "volume": [("volume", pa.float64())],
+               "vertices": [("n_vertices", pa.int32()), ("vertices", pa.list_(pa.float64()))]}[what]
+        schema = pa.schema([("row", pa.int64()), *col], metadata=meta)
+        batches = _grouped(_region_rows(rf, network, what, workers), schema)
+    count = 0
+    tmp = Path(out).with_name(f".{Path(out).name}.partial")
+    try:
+        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+            for table in batches:
+                writer.write_table(table)
+                count += table.num_rows
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{out}: cannot write the output file ({exc})") from None
+    tmp.replace(out)
+    return count
+
+
+def _edge_table(edges: np.ndarray, layer_of: np.ndarray, offsets: np.ndarray, schema: Any) -> Any:
+    import pyarrow as pa
+
+    bit = edges[:, 2].astype(np.int64)
+    layer = layer_of[bit]
+    return pa.table({"row_a": edges[:, 0].astype(np.int64), "row_b": edges[:, 1].astype(np.int64),
+                     "bit": bit, "layer": (layer + 1).astype(np.int32),
+                     "neuron": (bit - offsets[layer]).astype(np.int32),
+                     "facet_radius": edges[:, 3]}, schema=schema)
+
+
+def _grouped(records: Iterator[dict], schema: Any, size: int = 8192) -> Iterator[Any]:
+    import pyarrow as pa
+
+    buf: list[dict] = []
+    for rec in records:
+        buf.append(rec)
+        if len(buf) >= size:
+            yield pa.Table.from_pylist(buf, schema=schema)
+            buf = []
+    if buf:
+        yield pa.Table.from_pylist(buf, schema=schema)

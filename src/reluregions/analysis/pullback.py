@@ -1,0 +1,184 @@
+"""A region's geometry re-derived from its pattern and the network, independently of the enumerator.
+
+Implements the pull-back of Drammis et al. 2024, §3 (the maps of Alg. 1) from scratch for the
+analysis tools: with ``h_0 = x0 + U t`` (the domain's parametrisation) and, layer by layer,
+``z_l = W_l h_{l-1} + b_l = M_l t + m_l`` and ``h_l = D_l z_l`` (``D_l`` = the pattern's bits, or the
+leaky slope for inactive neurons), the region of a pattern is
+
+* the domain ``G t <= h``, and
+* one half-space per neuron: ``-M_l[j] t <= m_l[j]`` for an active bit, ``M_l[j] t <= -m_l[j]`` for
+  an inactive one.
+
+A neuron whose row ``M_l[j]`` is at most ``zero_tol`` times its scale is constant on the region
+(DESIGN.md §1) and gives no half-space; its bit must then equal ``m_l[j] > tol`` (a neuron
+identically zero has bit 0). A pattern that breaks this describes no region ("inconsistent").
+
+Everything here works in the parameter coordinates ``t`` (the domain mapped into ``[-1, 1]^k``),
+where radii and the tolerances of :class:`~reluregions.config.EnumerationConfig` are measured.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..domains import Parametrization
+from ..network import Network
+
+__all__ = ["PatternGeometry", "pattern_geometry", "batch_maps", "point_patterns"]
+
+
+def _apply(W: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``W @ A[i]`` for every ``i`` of a stack ``A`` (n, p, k), as one matrix product."""
+    n, p, k = A.shape
+    flat = np.ascontiguousarray(np.moveaxis(A, 0, 1)).reshape(p, n * k)
+    return np.moveaxis((W @ flat).reshape(W.shape[0], n, k), 1, 0)
+
+
+@dataclass
+class PatternGeometry:
+    """The half-spaces, maps and ranks of one pattern, in parameter coordinates.
+
+    Attributes
+    ----------
+    G, h : ndarray
+        All constraints ``G t <= h`` (rows of unit norm): the domain's first, then one per
+        non-constant neuron, in pattern order.
+    neuron : ndarray of int
+        Pattern bit of each row of ``G`` (-1 for the domain's rows).
+    consistent : bool
+        False when a constant neuron's bit contradicts its constant sign.
+    bad_bits : ndarray of int
+        The bits that make the pattern inconsistent.
+    ranks : tuple of int
+        Rank of the map ``t -> h_l`` for every hidden layer.
+    A, c : ndarray
+        The output map ``f = A t + c`` on the region.
+    """
+
+    G: np.ndarray
+    h: np.ndarray
+    neuron: np.ndarray
+    consistent: bool
+    bad_bits: np.ndarray
+    ranks: tuple[int, ...]
+    A: np.ndarray
+    c: np.ndarray
+
+
+def pattern_geometry(network: Network, param: Parametrization, bits: np.ndarray,
+                     zero_tol: float = 1e-9) -> PatternGeometry:
+    """Pull a pattern back through the network (see the module notes).
+
+    Parameters
+    ----------
+    network : Network
+    param : Parametrization
+        The domain's parametrisation ``x = x0 + U t``, ``G t <= h``.
+    bits : ndarray of bool, shape (n_hidden,)
+    zero_tol : float
+        Relative tolerance below which a neuron's row counts as zero (the file's ``zero_tol``).
+    """
+    bits = np.asarray(bits, dtype=bool).reshape(-1)
+    A, c = param.U, param.x0
+    absA = np.abs(A).sum(axis=1) + np.abs(c)
+    rows, rhs, owner = [param.G], [param.h], [np.full(len(param.h), -1)]
+    bad: list[np.ndarray] = []
+    ranks: list[int] = []
+    offset = 0
+    slope = network.negative_slope
+    for W, b in zip(network.weights[:-1], network.biases[:-1]):
+        M = W @ A
+        m = W @ c + b
+        scale = np.abs(W) @ absA + np.abs(b)
+        tol = zero_tol * np.maximum(scale, 1e-300)
+        norms = np.linalg.norm(M, axis=1) if M.size else np.zeros(len(m))
+        layer_bits = bits[offset:offset + len(m)]
+        const = norms <= tol
+        wrong = const & (layer_bits != (m > tol))
+        bad.append(offset + np.flatnonzero(wrong))
+        live = np.flatnonzero(~const)
+        sign = np.where(layer_bits[live], -1.0, 1.0)
+        rows.append(sign[:, None] * M[live] / norms[live, None])
+        rhs.append(-sign * m[live] / norms[live])
+        owner.append(offset + live)
+        d = np.where(layer_bits, 1.0, slope)
+        A, c = d[:, None] * M, d * m
+        ranks.append(int(np.linalg.matrix_rank(A)) if A.size else 0)
+        absA = np.abs(A).sum(axis=1) + np.abs(c)
+        offset += len(m)
+    Wo, bo = network.weights[-1], network.biases[-1]
+    bad_bits = np.concatenate(bad) if bad else np.zeros(0, np.int64)
+    return PatternGeometry(np.vstack(rows), np.concatenate(rhs), np.concatenate(owner).astype(np.int64),
+                           bad_bits.size == 0, bad_bits.astype(np.int64), tuple(ranks),
+                           Wo @ A, Wo @ c + bo)
+
+
+def batch_maps(network: Network, param: Parametrization,
+               bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output maps and per-layer ranks of many patterns at once.
+
+    Returns
+    -------
+    A : ndarray, shape (n, n_out, k)
+    c : ndarray, shape (n, n_out)
+        The output map ``f = A t + c`` of each pattern (parameter coordinates).
+    ranks : ndarray of int64, shape (n, L)
+    """
+    bits = np.asarray(bits, dtype=bool)
+    n = bits.shape[0]
+    A = np.broadcast_to(param.U, (n, *param.U.shape))
+    c = np.broadcast_to(param.x0, (n, param.x0.size))
+    ranks = np.zeros((n, len(network.hidden_widths)), dtype=np.int64)
+    offset = 0
+    slope = network.negative_slope
+    for i, (W, b) in enumerate(zip(network.weights[:-1], network.biases[:-1])):
+        w = W.shape[0]
+        d = np.where(bits[:, offset:offset + w], 1.0, slope)
+        A = d[:, :, None] * _apply(W, A)
+        c = d * (c @ W.T + b)
+        if A.shape[2]:
+            ranks[:, i] = np.linalg.matrix_rank(A)
+        offset += w
+    Wo, bo = network.weights[-1], network.biases[-1]
+    return _apply(Wo, A), c @ Wo.T + bo, ranks
+
+
+def point_patterns(network: Network, param: Parametrization, t: np.ndarray,
+                   zero_tol: float = 1e-9, margin: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Patterns of parameter points ``t`` (n, k), and which of their bits are certain.
+
+    A bit is certain when its pre-activation at the point clears ``margin`` times its scale
+    (:meth:`Network.pattern_margin`'s band), or when the neuron is identically zero on the point's
+    region (its pulled-back row and offset both below ``zero_tol`` times their scale): such a
+    neuron's bit is 0 whatever the sign of the rounded pre-activation (DESIGN.md §1).
+    """
+    t = np.atleast_2d(np.asarray(t, dtype=np.float64))
+    n = t.shape[0]
+    x = param.to_input(t)
+    A = np.broadcast_to(param.U, (n, *param.U.shape))
+    c = np.broadcast_to(param.x0, (n, param.x0.size))
+    absA = np.abs(A).sum(axis=2) + np.abs(c)
+    h = x
+    slope = network.negative_slope
+    out_bits, out_sure = [], []
+    for W, b in zip(network.weights[:-1], network.biases[:-1]):
+        z = h @ W.T + b
+        point_scale = np.abs(h) @ np.abs(W).T + np.abs(b)
+        M = _apply(W, A)
+        m = c @ W.T + b
+        map_scale = absA @ np.abs(W).T + np.abs(b)
+        tol = zero_tol * np.maximum(map_scale, 1e-300)
+        zero = (np.linalg.norm(M, axis=2) <= tol) & (np.abs(m) <= tol)
+        bit = (z > 0) & ~zero
+        sure = zero | (np.abs(z) > margin * np.maximum(point_scale, 1e-300))
+        out_bits.append(bit)
+        out_sure.append(sure)
+        d = np.where(bit, 1.0, slope)
+        A = d[:, :, None] * M
+        c = d * m
+        absA = np.abs(A).sum(axis=2) + np.abs(c)
+        h = np.where(bit, z, slope * z)
+    if not out_bits:
+        return np.zeros((n, 0), bool), np.zeros((n, 0), bool)
+    return np.concatenate(out_bits, axis=1), np.concatenate(out_sure, axis=1)

@@ -1,0 +1,219 @@
+"""Reading region files batch by batch, with their metadata, domain and network check.
+
+Every analysis works from a Parquet region file (DESIGN.md §4) without loading it whole: a
+:class:`RegionFile` knows the file's metadata (network hash, widths, domain, config) and yields
+:class:`RegionBatch` objects of at most ``batch_size`` rows, in file order, each tagged with the
+index of its first row so that offending rows can be named.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization
+from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchError
+from ..io.parquet import read_metadata
+from ..io.regionset import unpack_bits
+from ..network import Network
+
+__all__ = ["RegionFile", "RegionBatch", "domain_from_dict", "layer_offsets"]
+
+
+def domain_from_dict(spec: dict[str, Any]) -> Domain:
+    """Rebuild a :class:`~reluregions.domains.Domain` from its ``to_dict()`` description."""
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    if kind == "box":
+        return Box(spec["lo"], spec["hi"])
+    if kind == "hpolytope":
+        return HPolytope(spec["G"], spec["h"])
+    if kind == "affine_slice":
+        return AffineSlice(spec["x0"], spec["U"], domain_from_dict(spec["inner"]))
+    raise DomainError(f"unknown domain description {str(spec)[:60]!r}; expected type box, "
+                      "hpolytope or affine_slice")
+
+
+def layer_offsets(widths: Sequence[int]) -> np.ndarray:
+    """First pattern bit of each hidden layer, and the total at the end."""
+    return np.concatenate([[0], np.cumsum(np.asarray(widths, dtype=np.int64))]).astype(np.int64)
+
+
+@dataclass
+class RegionBatch:
+    """Consecutive rows of a region file.
+
+    Attributes
+    ----------
+    start : int
+        Row index (0-based, in file order) of the first row.
+    packed : ndarray of uint8, shape (n, n_bytes)
+        Patterns as stored (``numpy.packbits(bits, bitorder="little")``).
+    points : ndarray, shape (n, d)
+        Interior points in input coordinates.
+    radius : ndarray, shape (n,)
+    ranks : ndarray of int64, shape (n, L), or None
+        Rank of the map to each hidden layer; None when the file holds no ranks.
+    extras : dict
+        Optional list columns (``A``, ``c``, ``G``, ``h``) as lists of flat arrays.
+    """
+
+    start: int
+    packed: np.ndarray
+    points: np.ndarray
+    radius: np.ndarray
+    ranks: np.ndarray | None
+    n_hidden: int
+    extras: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.packed.shape[0])
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row indices of this batch in the file."""
+        return np.arange(self.start, self.start + len(self), dtype=np.int64)
+
+    @property
+    def bits(self) -> np.ndarray:
+        """Patterns unpacked to a (n, n_hidden) bool matrix."""
+        return unpack_bits(self.packed, self.n_hidden)
+
+
+def _fixed_binary(column: Any, width: int) -> np.ndarray:
+    """A fixed-size-binary Arrow column as a (n, width) uint8 matrix."""
+    n = len(column)
+    if n == 0:
+        return np.zeros((0, width), np.uint8)
+    try:
+        buf = column.buffers()[1]
+        flat = np.frombuffer(buf, dtype=np.uint8)[column.offset * width:(column.offset + n) * width]
+        return flat.reshape(n, width).copy()
+    except (IndexError, ValueError, TypeError, AttributeError):  # pragma: no cover - other layouts
+        return np.frombuffer(b"".join(column.to_pylist()), np.uint8).reshape(n, width).copy()
+
+
+def _list_matrix(column: Any, n: int, width: int, what: str, path: Path) -> np.ndarray:
+    values = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float64)
+    if values.size != n * width:
+        raise NetworkFileError(f"{path}: column '{what}' does not hold {width} values per row")
+    return values.reshape(n, width)
+
+
+class RegionFile:
+    """A region file opened for batch-wise analysis.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Parquet file written by ``reluregions enumerate`` or
+        :class:`~reluregions.io.parquet.ParquetRegionWriter`.
+
+    Raises
+    ------
+    NetworkFileError
+        When the file is missing, not Parquet, or not a region file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        self.meta: dict[str, Any] = read_metadata(self.path)
+        self._pq = pq.ParquetFile(str(self.path))
+        self.columns: tuple[str, ...] = tuple(self._pq.schema_arrow.names)
+        for name in ("pattern", "point", "radius"):
+            if name not in self.columns:
+                raise NetworkFileError(f"{self.path}: region file has no '{name}' column")
+        try:
+            self.input_dim = int(self.meta["input_dim"])
+            self.hidden_widths = tuple(int(w) for w in self.meta["hidden_widths"])
+        except (KeyError, TypeError, ValueError):
+            raise NetworkFileError(f"{self.path}: metadata lacks input_dim/hidden_widths") from None
+        self.n_hidden = int(sum(self.hidden_widths))
+        self.n_layers = len(self.hidden_widths)
+        self.offsets = layer_offsets(self.hidden_widths)
+        self.n_bytes = max((self.n_hidden + 7) // 8, 1)
+        self.n_rows = int(self._pq.metadata.num_rows)
+        self._domain: Domain | None = None
+        self._param: Parametrization | None = None
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def config(self) -> dict[str, Any]:
+        """The enumeration config the file was written with (may be empty)."""
+        return dict(self.meta.get("config") or {})
+
+    @property
+    def radius_tol(self) -> float:
+        """The full-dimensionality tolerance of the run (parameter coordinates)."""
+        return float(self.config.get("radius_tol", 1e-7))
+
+    @property
+    def zero_tol(self) -> float:
+        """The identically-zero-neuron tolerance of the run."""
+        return float(self.config.get("zero_tol", 1e-9))
+
+    @property
+    def domain(self) -> Domain:
+        """The domain the regions were enumerated in."""
+        if self._domain is None:
+            if "domain" not in self.meta:
+                raise NetworkFileError(f"{self.path}: metadata records no domain")
+            self._domain = domain_from_dict(self.meta["domain"])
+        return self._domain
+
+    @property
+    def param(self) -> Parametrization:
+        """The domain's normalised parametrisation ``x = x0 + U t``."""
+        if self._param is None:
+            self._param = self.domain.parametrize()
+        return self._param
+
+    def check_network(self, network: Network, name: str = "the network") -> None:
+        """Raise :class:`InputError` unless ``network`` is the one the file was written for."""
+        want = self.meta.get("network_sha256")
+        if want is not None and want != network.sha256:
+            raise InputError(f"{self.path} was enumerated for network {str(want)[:12]}... but {name} "
+                             f"hashes to {network.sha256[:12]}...; give the network the file was "
+                             "written with")
+        if network.input_dim != self.input_dim or network.hidden_widths != self.hidden_widths:
+            raise ShapeMismatchError(f"{self.path} holds regions of a {self.input_dim}-input net with "
+                                     f"hidden widths {list(self.hidden_widths)}, but {name} is "
+                                     f"{network!r}")
+
+    # ------------------------------------------------------------------ rows
+    def batches(self, batch_size: int = 65536, extras: Sequence[str] = ()) -> Iterator[RegionBatch]:
+        """Yield the file's rows in order, ``batch_size`` at a time (bounded memory)."""
+        missing = [e for e in extras if e not in self.columns]
+        if missing:
+            raise InputError(f"{self.path} has no column {', '.join(missing)}; enumerate with "
+                             "--maps / --hrep to store them")
+        wanted = ["pattern", "point", "radius"] + (["rank"] if "rank" in self.columns else [])
+        wanted += list(extras)
+        start = 0
+        d, L = self.input_dim, self.n_layers
+        for rb in self._pq.iter_batches(batch_size=batch_size, columns=wanted):
+            n = rb.num_rows
+            cols = dict(zip(rb.schema.names, rb.columns))
+            packed = _fixed_binary(cols["pattern"], self.n_bytes)
+            points = _list_matrix(cols["point"], n, d, "point", self.path)
+            radius = np.asarray(cols["radius"].to_numpy(zero_copy_only=False), dtype=np.float64)
+            ranks = None
+            if "rank" in cols and L:
+                flat = np.asarray(cols["rank"].flatten().to_numpy(zero_copy_only=False), np.int64)
+                if flat.size == n * L:
+                    ranks = flat.reshape(n, L)
+            ex = {name: [np.asarray(v, dtype=np.float64) for v in cols[name].to_pylist()]
+                  for name in extras}
+            yield RegionBatch(start, packed, points, radius, ranks, self.n_hidden, ex)
+            start += n
+
+    def to_param(self, points: np.ndarray) -> np.ndarray:
+        """Input points (n, d) to the domain's parameter coordinates ``t`` (n, k)."""
+        p = self.param
+        if p.dim == 0:
+            return np.zeros((len(points), 0))
+        t, *_ = np.linalg.lstsq(p.U, (np.asarray(points, float) - p.x0).T, rcond=None)
+        return t.T

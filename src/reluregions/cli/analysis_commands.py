@@ -1,0 +1,254 @@
+"""``reluregions`` subcommands that read region files: stats, plot, verify, study, details.
+
+Registered by :func:`register_all`, which :func:`reluregions.cli.main.build_parser` calls. Bad input
+(missing file, wrong network, unknown option value) raises :class:`~reluregions.errors.InputError`,
+which ``main()`` turns into one line on stderr and exit status 2. ``verify`` exits 1 when the file
+is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, OptionError
+
+__all__ = ["register_all"]
+
+
+def _load_net(name: str) -> Any:
+    from ..network import load_network
+    from .common import resolve_network_path
+
+    network, _ = load_network(resolve_network_path(name))
+    return network
+
+
+def _workers(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise OptionError(f"--workers must be at least 1, got {value}")
+    return value
+
+
+def register_all(sub: Any) -> None:
+    """Add the ``stats``, ``plot``, ``verify``, ``study`` and ``details`` subparsers to ``sub``."""
+    stats = sub.add_parser("stats", help="per-layer counts, rank study and distributions of a "
+                                         "region file")
+    stats.add_argument("file", help="region file (.parquet) written by 'reluregions enumerate'")
+    stats.add_argument("--net", help="the network (needed for --volumes, and for --maps unless the "
+                                     "file stores maps)")
+    stats.add_argument("--volumes", action="store_true", help="exact region volumes (domain dim <= 6)")
+    stats.add_argument("--maps", action="store_true", help="count regions sharing one output map")
+    stats.add_argument("--workers", type=int, default=None, help="processes for --volumes")
+    stats.add_argument("--memory-rows", type=int, default=4_000_000,
+                       help="distinct prefixes kept in memory per layer before spilling to disk")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.set_defaults(func=cmd_stats)
+
+    plot = sub.add_parser("plot", help="draw a 2-D partition, histograms or the rank study")
+    plot.add_argument("paths", nargs="+", metavar="FILE/NET",
+                      help="FILE NET for a partition; NET alone with --through; FILE alone for "
+                           "--kind hist or rank-study")
+    plot.add_argument("--out", required=True, help="picture file (.png, .svg or .pdf)")
+    plot.add_argument("--kind", default="partition", help="partition | hist | rank-study")
+    plot.add_argument("--color", default="pattern", help="pattern | map | rank (partition only)")
+    plot.add_argument("--boundary", action="store_true", help="overlay the decision boundary")
+    plot.add_argument("--through", metavar="POINTS",
+                      help="draw the 2-D slice through three inputs: a .npy or text file with 3 rows")
+    plot.add_argument("--margin", type=float, default=0.1, help="margin of the --through slice")
+    plot.add_argument("--algorithm", default="default",
+                      help="enumeration algorithm for the --through slice (default | witness | "
+                           "vertex | paper)")
+    plot.set_defaults(func=cmd_plot)
+
+    verify = sub.add_parser("verify", help="check a region file against its network")
+    verify.add_argument("file", help="region file (.parquet)")
+    verify.add_argument("net", help="the network the file was written for")
+    verify.add_argument("--samples", type=int, default=10_000, help="random points for coverage")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--workers", type=int, default=None, help="processes for the LP checks")
+    verify.add_argument("--max-listed", type=int, default=20, help="failures listed per check")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
+    verify.set_defaults(func=cmd_verify)
+
+    study = sub.add_parser("study", help="experiments: runtime against number of regions")
+    study.add_argument("experiment", help="runtime")
+    study.add_argument("--out", required=True, help="output folder (runs.csv, fits.json, runtime.png)")
+    study.add_argument("--quick", action="store_true", help="a small sweep (under a minute)")
+    study.add_argument("--paper-cap", type=float, default=None,
+                       help="seconds after which a paper-algorithm run stops (default 1 quick, 30 full)")
+    study.add_argument("--seed", type=int, default=0)
+    study.set_defaults(func=cmd_study)
+
+    details = sub.add_parser("details", help="H-representations, vertices, volumes or the "
+                                             "adjacency graph of every region")
+    details.add_argument("file", help="region file (.parquet)")
+    details.add_argument("net", help="the network the file was written for")
+    details.add_argument("--what", required=True, help="hrep | vertices | volume | adjacency")
+    details.add_argument("--out", required=True, help="output .parquet file")
+    details.add_argument("--workers", type=int, default=None, help="worker processes")
+    details.set_defaults(func=cmd_details)
+
+
+# ---------------------------------------------------------------------------------------- stats
+def _fmt_table(table: Any) -> str:
+    return table.to_string(index=False) if len(table) else "(empty)"
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ..analysis.stats import compute_stats
+
+    network = _load_net(args.net) if args.net else None
+    st = compute_stats(args.file, network, volumes=args.volumes, maps=args.maps,
+                       workers=_workers(args.workers), memory_rows=args.memory_rows)
+    if args.json:
+        print(json.dumps(st.to_dict(), default=_json_default))
+        return 0
+    s = st.summary
+    print(f"{s['regions']:,} regions in {s['file']} (domain dimension {s['domain_dim']}, hidden "
+          f"widths {s['hidden_widths']})")
+    print("\ncells after each hidden layer:\n" + _fmt_table(st.per_layer))
+    print("\nrank study (children per parent by the parent's rank; bound = sum_{i<=r} C(n, i)):\n"
+          + _fmt_table(st.rank_study))
+    print("\nranks of the map to each layer:\n" + _fmt_table(st.ranks))
+    act = st.active[st.active["layer"] == 0]
+    print("\nactive neurons per region (all layers):\n" + _fmt_table(act[["active", "regions"]]))
+    if s["regions"]:
+        print(f"\nChebyshev radius: min {s['radius_min']:.3g}, geometric mean "
+              f"{s['radius_geomean']:.3g}, max {s['radius_max']:.3g}")
+    if st.volume is not None:
+        print(f"volumes: total {s['volume_total']:.10g} (domain {s['domain_volume']:.10g}), "
+              f"min {s['volume_min']:.3g}, max {s['volume_max']:.3g}")
+    if st.maps is not None:
+        print(f"\n{s['distinct_maps']:,} distinct output maps for {s['regions']:,} regions; "
+              "regions per map:\n" + _fmt_table(st.maps))
+    if not s["rank_bound_ok"]:
+        print("\nwarning: some parent has more children than the rank bound allows")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# ---------------------------------------------------------------------------------------- plot
+def _read_points(path: str) -> np.ndarray:
+    p = Path(path)
+    try:
+        pts = np.load(p) if p.suffix == ".npy" else np.loadtxt(p, delimiter=None, ndmin=2)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read three points ({exc})") from None
+    pts = np.asarray(pts, dtype=float)
+    if pts.ndim != 2 or pts.shape[0] != 3:
+        raise InputError(f"{path}: expected 3 rows (one input point each), got shape {pts.shape}")
+    return pts
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from ..config import check_choice
+
+    kind = check_choice("plot kind", args.kind, ("partition", "hist", "rank-study"))
+    paths = args.paths
+    if kind in ("hist", "rank-study"):
+        if len(paths) > 2:
+            raise OptionError(f"plot --kind {kind} takes FILE [NET], got {len(paths)} paths")
+        from ..analysis.stats import compute_stats
+        from ..plotting import plot_histograms, plot_rank_study
+
+        network = _load_net(paths[1]) if len(paths) == 2 else None
+        st = compute_stats(paths[0], network)
+        (plot_histograms if kind == "hist" else plot_rank_study)(st, args.out)
+        print(f"{kind} of {st.summary['regions']:,} regions written to {args.out}")
+        return 0
+    from ..plotting import plot_partition, plot_slice
+
+    if args.through:
+        if len(paths) != 1:
+            raise OptionError("plot --through takes only the network: reluregions plot NET "
+                              "--through POINTS --out PIC")
+        network = _load_net(paths[0])
+        pts = _read_points(args.through)
+        if pts.shape[1] != network.input_dim:
+            raise InputError(f"{args.through}: points have {pts.shape[1]} coordinates but the "
+                             f"network takes {network.input_dim}")
+        from ..config import EnumerationConfig
+
+        config = EnumerationConfig(algorithm=args.algorithm)
+        result = plot_slice(network, list(pts), args.out, margin=args.margin, color=args.color,
+                            boundary=args.boundary, config=config)
+    else:
+        if len(paths) != 2:
+            raise OptionError("plot needs FILE NET (or NET --through POINTS)")
+        network = _load_net(paths[1])
+        result = plot_partition(paths[0], network, args.out, color=args.color,
+                                boundary=args.boundary)
+    print(f"{result.polygons:,} polygons for {result.regions:,} regions"
+          + (f", {result.boundary_segments:,} boundary segments" if args.boundary else "")
+          + f" written to {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- verify
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ..analysis.verify import verify_file
+
+    if args.samples < 0:
+        raise OptionError(f"--samples must be at least 0, got {args.samples}")
+    network = _load_net(args.net)
+    report = verify_file(args.file, network, samples=args.samples, seed=args.seed,
+                         workers=_workers(args.workers), max_listed=max(args.max_listed, 1))
+    if args.json:
+        print(json.dumps(report.to_dict(), default=_json_default))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------------------------------- study
+def cmd_study(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..analysis.runtime import run_runtime_study, save_runtime_study
+    from ..config import check_choice
+
+    check_choice("study", args.experiment, ("runtime",))
+
+    def progress(r: dict) -> None:
+        flag = " (capped)" if r["capped"] else ""
+        print(f"{r['case']:24s} {r['algorithm']:8s} {r['regions']:8,d} regions "
+              f"{r['seconds']:8.3f} s{flag}", file=sys.stderr)
+
+    study = run_runtime_study(quick=args.quick, paper_cap=args.paper_cap, seed=args.seed,
+                              progress=progress)
+    paths = save_runtime_study(study, args.out)
+    for alg, fit in study.fits.items():
+        if fit["a"] is None:
+            print(f"{alg}: too few runs to fit")
+        else:
+            print(f"{alg}: seconds = {fit['a']:.4g} * regions + {fit['b']:.4g}  "
+                  f"(R^2 = {fit['r2']:.3f}, {fit['n']} runs)")
+    print("written: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- details
+def cmd_details(args: argparse.Namespace) -> int:
+    from ..analysis.geometry import DETAILS, region_details
+    from ..config import check_choice
+
+    what = check_choice("detail", args.what, DETAILS)
+    network = _load_net(args.net)
+    n = region_details(args.file, network, what, args.out, workers=_workers(args.workers))
+    print(f"{n:,} {'edges' if what == 'adjacency' else 'rows'} of {what} written to {args.out}")
+    return 0

@@ -1,0 +1,540 @@
+"""Checkpoint and resume: a killed run resumes with nothing lost and nothing twice (DESIGN.md §3).
+
+The contract
+------------
+A checkpoint folder holds ``state.pkl`` (the last *snapshot*) and numbered Parquet *shards*
+``shard-000000.parquet, ...`` of finished regions. Every snapshot is consistent: the regions in
+the shards it lists, plus the regions of the subtrees of the frontier it stores, are exactly the
+regions of the run, and the two parts are disjoint. Schedulers keep it so:
+
+* a scheduler calls :meth:`Checkpoint.record` with every finished region *before* it yields the
+  region, and only at points where every result it has received is fully booked (regions
+  recorded, leftover items queued);
+* at such points it calls :meth:`Checkpoint.poll` with its frontier: the open queue *plus the
+  inputs of every task in flight* (their results, when they arrive, go into the next shard) and its
+  merged counters;
+* a snapshot first closes the current shard (written to a hidden temporary name, renamed when
+  complete, fsynced), then writes the new state to a temporary file, fsyncs it and renames it over
+  ``state.pkl``. Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old or
+  the new snapshot, never a mix.
+
+On resume, shards the snapshot does not list (written after it) and temporary files are deleted:
+their regions come from frontier items that are expanded again. At the end, a final snapshot with
+an empty frontier is taken, the shards are merged into the output file (temporary name, then
+rename), the state is marked done and the shards are deleted; a kill in between repeats only the
+merge. The state also records the network hash, the domain and the config: resuming with other
+inputs raises :class:`CheckpointMismatchError`.
+
+Ctrl-C under :func:`run_with_checkpoint` only sets a flag; the scheduler's next :meth:`poll`
+takes a final snapshot and raises ``KeyboardInterrupt``, so the command line can say how to resume.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .._version import __version__
+from ..enumeration.base import Cell, Problem, Region, Stats
+from ..errors import InputError, ReluRegionsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import EnumerationConfig
+    from ..domains import Domain
+    from ..network import Network
+    from .base import ProgressCallback, Scheduler
+
+__all__ = ["Checkpoint", "CheckpointError", "CheckpointMismatchError", "CheckpointedRun",
+           "Restored", "run_with_checkpoint", "run_checkpointed", "run_identity", "STATE_NAME"]
+
+FORMAT = 1
+STATE_NAME = "state.pkl"
+_SHARD = "shard-{:06d}.parquet"
+
+
+class CheckpointError(InputError):
+    """The checkpoint folder cannot be used (damaged, or holds an unfinished run)."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """The checkpoint was made for another network, domain or config."""
+
+
+@dataclass
+class Restored:
+    """What a scheduler resumes from: the frontier (None: start at the roots) and counters."""
+
+    frontier: list[Cell] | None
+    stats: Stats
+    regions: int
+
+
+@dataclass
+class _State:
+    identity: dict[str, Any]
+    metadata: dict[str, Any]
+    frontier: list[Cell] | None = None
+    shards: list[tuple[str, int]] = field(default_factory=list)
+    regions: int = 0
+    stats: Stats = field(default_factory=Stats)
+    done: bool = False
+    snapshots: int = 0
+    format: int = FORMAT
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def run_identity(problem: Problem, domain: "Domain | None" = None, extras: Sequence[str] = (),
+                 store_regions: bool = True) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed: network hash, domain, config, output."""
+    p = problem.param
+    digest = hashlib.sha256()
+    for array in (p.x0, p.U, p.G, p.h):
+        digest.update(repr(np.shape(array)).encode())
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return _jsonable({
+        "network_sha256": problem.network.sha256,
+        "domain": domain.to_dict() if domain is not None else None,
+        "domain_sha256": digest.hexdigest(),
+        "config": problem.config.to_dict(),
+        "output": {"regions": bool(store_regions), "extras": list(extras)},
+    })
+
+
+def _describe_mismatch(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+    if saved.get("network_sha256") != wanted.get("network_sha256"):
+        return (f"a different network (sha256 {str(saved.get('network_sha256'))[:12]}..., this one "
+                f"{str(wanted.get('network_sha256'))[:12]}...)")
+    if saved.get("domain_sha256") != wanted.get("domain_sha256"):
+        return f"a different domain ({saved.get('domain')}, this one {wanted.get('domain')})"
+    old, new = saved.get("config", {}), wanted.get("config", {})
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            return f"a different config ({key} = {old.get(key)!r} there, {new.get(key)!r} here)"
+    return f"a different output ({saved.get('output')}, this one {wanted.get('output')})"
+
+
+class Checkpoint:
+    """A checkpoint folder: periodic frontier snapshots plus the finished regions in shards.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder (created if missing).
+    identity : dict
+        What a resume must match (see :func:`run_identity`).
+    every : float, default 30
+        Seconds between snapshots.
+    n_hidden : int
+        Pattern length (for the shard files).
+    metadata : dict, optional
+        Key-value metadata of the region files (network hash, domain, config, version).
+    extras : sequence of str
+        Extra region columns (``"A", "c", "G", "h"``), as for
+        :class:`~reluregions.io.parquet.ParquetRegionWriter`.
+    store_regions : bool, default True
+        Keep the regions in shards (for an output file); when False only their number is kept.
+    """
+
+    def __init__(self, directory: str | Path, identity: dict[str, Any], *, every: float = 30.0,
+                 n_hidden: int = 0, metadata: dict[str, Any] | None = None,
+                 extras: Sequence[str] = (), store_regions: bool = True) -> None:
+        self.directory = Path(directory)
+        self.identity = _jsonable(identity)
+        self.every = float(every)
+        self.n_hidden = int(n_hidden)
+        self.metadata = dict(metadata or {})
+        self.extras = tuple(extras)
+        self.store_regions = store_regions
+        self.resumed = False
+        self._state: _State | None = None
+        self._writer: Any = None
+        self._shard_rows = 0
+        self._pending = 0  # regions recorded since the last snapshot
+        self._last = time.monotonic()
+        self._stop = False
+
+    # ------------------------------------------------------------------ opening
+    @property
+    def state_path(self) -> Path:
+        """The snapshot file."""
+        return self.directory / STATE_NAME
+
+    @property
+    def done(self) -> bool:
+        """Whether the checkpointed run finished (its output was written)."""
+        return bool(self._state is not None and self._state.done)
+
+    @property
+    def regions(self) -> int:
+        """Regions recorded so far, in this session and earlier ones."""
+        return (self._state.regions if self._state else 0) + self._pending
+
+    @property
+    def stats(self) -> Stats:
+        """Counters of the last snapshot."""
+        return self._state.stats if self._state is not None else Stats()
+
+    def open(self, resume: bool = False) -> None:
+        """Start a checkpointed run, or take up the one saved in the folder.
+
+        Without ``resume``, a folder holding an unfinished run is refused (a finished one is
+        started over). With ``resume``, a folder without a snapshot starts afresh: nothing had
+        been saved before the run stopped.
+        """
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(f"{self.directory}: cannot create the checkpoint folder "
+                                  f"({exc.strerror or exc})") from None
+        state = self._load()
+        if state is not None:
+            if state.identity != self.identity:
+                raise CheckpointMismatchError(
+                    f"{self.directory}: this checkpoint belongs to a run with "
+                    f"{_describe_mismatch(state.identity, self.identity)}; resume with the same "
+                    "network, domain and options, or use another folder")
+            if not resume and not state.done:
+                raise CheckpointError(f"{self.directory}: holds an unfinished run; resume it, or "
+                                      "delete the folder to start over")
+        if state is None or (state.done and not resume):
+            state = _State(self.identity, self.metadata)
+            self._state = state
+            self._clean()
+            self._write_state()
+        else:
+            self._state = state
+            self.resumed = True
+            self._clean()
+        self._last = time.monotonic()
+
+    def _load(self) -> _State | None:
+        try:
+            with open(self.state_path, "rb") as fh:
+                state = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise CheckpointError(f"{self.state_path}: not a readable checkpoint ({exc}); delete "
+                                  "the folder to start over") from None
+        if not isinstance(state, _State) or state.format != FORMAT:
+            raise CheckpointError(f"{self.state_path}: written by another version of reluregions; "
+                                  "delete the folder to start over")
+        return state
+
+    def _clean(self) -> None:
+        """Delete shards the snapshot does not list, and every temporary file."""
+        assert self._state is not None
+        keep = {name for name, _ in self._state.shards}
+        for path in self.directory.iterdir():
+            name = path.name
+            ours = (name.startswith("shard-") and name.endswith(".parquet")) or \
+                (name.startswith(".shard-") and name.endswith(".partial")) or \
+                name.startswith(f"{STATE_NAME}.")
+            if ours and name not in keep:
+                path.unlink(missing_ok=True)
+
+    def _need_state(self) -> _State:
+        if self._state is None:
+            raise ReluRegionsError("the checkpoint is not open; call Checkpoint.open() first")
+        return self._state
+
+    # ------------------------------------------------------------------ scheduler interface
+    def restore(self) -> Restored:
+        """Where the scheduler starts: the saved frontier, or ``None`` for the roots."""
+        state = self._need_state()
+        stats = Stats()
+        stats.merge(state.stats)
+        frontier = list(state.frontier) if state.frontier is not None else None
+        return Restored(frontier, stats, state.regions)
+
+    def record(self, regions: Iterable[Region]) -> None:
+        """Book finished regions (a scheduler calls this before yielding them)."""
+        self._need_state()
+        if not self.store_regions:
+            self._pending += sum(1 for _ in regions)
+            return
+        for region in regions:
+            if self._writer is None:
+                self._open_shard()
+            self._writer.write(region)
+            self._shard_rows += 1
+            self._pending += 1
+
+    def poll(self, frontier: Callable[[], list[Cell]], stats: Stats) -> None:
+        """Snapshot when one is due; after :meth:`request_stop`, snapshot and raise KeyboardInterrupt."""
+        if self._stop:
+            self.save(frontier(), stats)
+            raise KeyboardInterrupt
+        if time.monotonic() - self._last >= self.every:
+            self.save(frontier(), stats)
+
+    def request_stop(self) -> None:
+        """Ask the run to stop at the next consistent point (what Ctrl-C does)."""
+        self._stop = True
+
+    def save(self, frontier: list[Cell], stats: Stats) -> None:
+        """Take a snapshot now: close the current shard, then replace the state atomically."""
+        state = self._need_state()
+        shards = list(state.shards)
+        if self._writer is not None:
+            name = self._close_shard()
+            if name is not None:
+                shards.append((name, self._shard_rows))
+            self._shard_rows = 0
+        saved = Stats()
+        saved.merge(stats)
+        new = _State(state.identity, state.metadata, list(frontier), shards,
+                     state.regions + self._pending, saved, False, state.snapshots + 1)
+        self._state = new
+        self._pending = 0
+        self._write_state()
+        self._last = time.monotonic()
+
+    def _open_shard(self) -> None:
+        from ..io.parquet import ParquetRegionWriter
+
+        state = self._need_state()
+        index = int(state.shards[-1][0][6:12]) + 1 if state.shards else 0
+        path = self.directory / _SHARD.format(index)
+        self._writer = ParquetRegionWriter(path, self.n_hidden, self.metadata, extras=self.extras)
+        self._shard_rows = 0
+
+    def _close_shard(self) -> str | None:
+        writer, self._writer = self._writer, None
+        if self._shard_rows == 0:
+            writer.abort()
+            return None
+        writer.close()
+        _fsync(writer.path)
+        return writer.path.name
+
+    def discard_open_shard(self) -> None:
+        """Drop the shard being written (after an error): its regions are not in any snapshot."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.abort()
+        self._shard_rows = 0
+        self._pending = 0
+
+    def _write_state(self) -> None:
+        state = self._need_state()
+        tmp = self.directory / f"{STATE_NAME}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.state_path)
+        _fsync(self.directory, directory=True)
+
+    # ------------------------------------------------------------------ the end
+    def merge(self, out_path: str | Path) -> int:
+        """Write every shard of the last snapshot into ``out_path`` (atomically); the row count."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..io.parquet import region_schema
+
+        state = self._need_state()
+        out = Path(out_path)
+        for stale in out.parent.glob(f".{out.name}.*.partial"):
+            stale.unlink(missing_ok=True)
+        schema = region_schema(self.n_hidden, self.extras, self.metadata)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+        rows = 0
+        try:
+            with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+                buffer: list[Any] = []
+                buffered = 0
+                for name, _ in state.shards:
+                    for batch in pq.ParquetFile(str(self.directory / name)).iter_batches(65536):
+                        buffer.append(batch)
+                        buffered += batch.num_rows
+                        if buffered >= 65536:
+                            writer.write_table(pa.Table.from_batches(buffer).cast(schema))
+                            rows += buffered
+                            buffer, buffered = [], 0
+                if buffer:
+                    writer.write_table(pa.Table.from_batches(buffer).cast(schema))
+                    rows += buffered
+                if rows == 0:
+                    writer.write_table(schema.empty_table())
+            _fsync(tmp)
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return rows
+
+    def complete(self) -> None:
+        """Mark the run done and delete the shards (after the output was written)."""
+        state = self._need_state()
+        state.done = True
+        shards, state.shards = state.shards, []
+        state.frontier = []
+        self._write_state()
+        for name, _ in shards:
+            (self.directory / name).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------- entry points
+@dataclass
+class CheckpointedRun:
+    """Outcome of :func:`run_with_checkpoint`: regions over all sessions, counters, this session's time."""
+
+    regions: int
+    stats: Stats
+    seconds: float
+    resumed: bool
+    snapshots: int
+
+
+@contextmanager
+def _deferred_sigint(checkpoint: Checkpoint) -> Iterator[None]:
+    """Turn the first Ctrl-C into a stop request (a second one interrupts at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        checkpoint.request_stop()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _default_metadata(problem: Problem, domain: "Domain | None") -> dict[str, Any]:
+    net = problem.network
+    return {"network_sha256": net.sha256, "input_dim": net.input_dim,
+            "hidden_widths": list(net.hidden_widths), "n_hidden": net.n_hidden,
+            "domain": domain.to_dict() if domain is not None else None,
+            "config": problem.config.to_dict(), "version": __version__}
+
+
+def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir: str | Path,
+                        out_path: str | Path | None = None, *, metadata: dict[str, Any] | None = None,
+                        extras: Sequence[str] = (), resume: bool = False, every: float = 30.0,
+                        progress: "ProgressCallback | None" = None,
+                        domain: "Domain | None" = None) -> CheckpointedRun:
+    """Run ``problem`` under ``scheduler`` with a checkpoint in ``checkpoint_dir``.
+
+    Parameters
+    ----------
+    problem : Problem
+        From :func:`reluregions.enumeration.make_problem`.
+    scheduler : Scheduler
+        Any scheduler; its ``checkpoint`` is set for the run.
+    checkpoint_dir : str or Path
+        The checkpoint folder.
+    out_path : str or Path, optional
+        Parquet file that receives every region at the end; without it only the count is kept.
+    metadata : dict, optional
+        Metadata of the region file (default: network hash, shape, domain, config, version).
+    extras : sequence of str
+        Extra region columns, as for :class:`~reluregions.io.parquet.ParquetRegionWriter`.
+    resume : bool
+        Take up the run saved in the folder (see :meth:`Checkpoint.open`).
+    every : float
+        Seconds between snapshots.
+    progress : callable, optional
+        Progress reports; ``regions`` counts the earlier sessions too.
+    domain : Domain, optional
+        Recorded in the checkpoint and the default metadata.
+
+    Raises
+    ------
+    CheckpointMismatchError
+        The folder holds a run of another network, domain or config.
+    KeyboardInterrupt
+        After Ctrl-C, once a final snapshot is written: resume later with ``resume=True``.
+    """
+    from ..enumeration.api import make_algorithm
+    from .base import Progress
+    from .serial import SerialScheduler
+
+    start = time.perf_counter()
+    net = problem.network
+    store = out_path is not None
+    identity = run_identity(problem, domain, extras, store)
+    ckpt = Checkpoint(checkpoint_dir, identity, every=every, n_hidden=net.n_hidden,
+                      metadata=metadata or _default_metadata(problem, domain), extras=extras,
+                      store_regions=store)
+    ckpt.open(resume)
+    if ckpt.done:
+        return CheckpointedRun(ckpt.regions, ckpt.stats, time.perf_counter() - start, True,
+                               ckpt._need_state().snapshots)
+    earlier = ckpt.regions
+
+    def report(p: Progress) -> None:
+        if progress is not None:
+            progress(Progress(p.regions + earlier, p.seconds, p.open_items, p.busy_workers))
+
+    if problem.param.dim == 0:  # a single point: one region, no geometry
+        scheduler = SerialScheduler()
+    previous = scheduler.checkpoint
+    scheduler.checkpoint = ckpt
+    try:
+        with _deferred_sigint(ckpt):
+            for _ in scheduler.run(make_algorithm(problem), report if progress else None):
+                pass
+            ckpt.save([], scheduler.stats)
+            if store:
+                ckpt.merge(out_path)  # type: ignore[arg-type]
+            ckpt.complete()
+    except BaseException:
+        ckpt.discard_open_shard()
+        raise
+    finally:
+        scheduler.checkpoint = previous
+    return CheckpointedRun(ckpt.regions, scheduler.stats, time.perf_counter() - start, ckpt.resumed,
+                           ckpt._need_state().snapshots)
+
+
+def run_checkpointed(network: "Network", domain: "Domain | None", config: "EnumerationConfig | None",
+                     scheduler: "Scheduler", out_path: str | Path | None,
+                     metadata: dict[str, Any] | None = None, extras: Sequence[str] = (), *,
+                     checkpoint_dir: str | Path, resume: bool = False,
+                     progress: "ProgressCallback | None" = None, every: float = 30.0) -> int:
+    """The command line's entry point: validate the inputs, run with a checkpoint, return the count."""
+    from ..enumeration.api import make_problem
+
+    problem = make_problem(network, domain, config)
+    if domain is None:
+        from ..domains import Box
+
+        domain = Box.symmetric(network.input_dim)
+    run = run_with_checkpoint(problem, scheduler, checkpoint_dir, out_path, metadata=metadata,
+                              extras=extras, resume=resume, every=every, progress=progress,
+                              domain=domain)
+    return run.regions

@@ -1,0 +1,443 @@
+"""What the parallel schedulers share: tasks, the open-item queue and the driver loop (DESIGN.md §3).
+
+A parallel scheduler keeps the open work items of the enumeration tree in the parent and hands
+*tasks* (a few items plus a budget) to workers. A worker runs
+:func:`~reluregions.schedulers.base.expand_subtree` on its task and sends back the finished
+regions, the leftover frontier (which goes back to the parent's queue) and its counters.
+
+Two strategies decide which items form a task:
+
+``"dynamic"``
+    Work splitting at any depth. The queue is ordered by depth (``(layer, neuron, constraints)``
+    of the cell: fewer decided neurons and cuts mean a larger subtree), and idle workers get the
+    *shallowest* items with a time budget, so large subtrees are split recursively until every
+    worker is busy. While the queue holds more than ``max_queue`` items, workers get the
+    *deepest* items with a larger budget instead (depth first), which drains the queue: memory
+    stays bounded.
+``"paper"``
+    The static ParLayerWise1-NNCE scheme (Drammis et al. 2024, §5, Alg. 6): the parent enumerates
+    the first-layer cells (it expands items while they are at layer 0), then hands one task per
+    first-layer cell to the workers, each run to completion without splitting.
+
+The transports (local processes, Ray) subclass :class:`TaskScheduler` and only move tasks and
+results; everything else, including checkpoints, lives here.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import sys
+import time
+from abc import abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
+
+from ..config import check_choice
+from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
+from ..errors import OptionError, WorkerDiedError
+from .base import Progress, ProgressCallback, Scheduler, expand_subtree
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .checkpoint import Checkpoint
+
+__all__ = ["STRATEGIES", "TaskOptions", "Task", "TaskResult", "TaskFailure", "TaskRecord",
+           "WorkerLoss", "OpenItems", "TaskScheduler", "run_task", "largest_task_share"]
+
+STRATEGIES = ("dynamic", "paper")
+_UNLIMITED = sys.maxsize
+# A worker death with a checkpoint re-queues the work; this many deaths in one run mean something
+# kills workers systematically (out of memory, a crash on one item), and the run fails instead.
+MAX_WORKER_DEATHS = 8
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How a parallel scheduler cuts the tree into tasks.
+
+    Parameters
+    ----------
+    strategy : {"dynamic", "paper"}
+        Work splitting at any depth, or the static first-layer scheme of the paper.
+    task_seconds : float
+        Time budget of one dynamic task (a worker returns its leftover frontier after it).
+    task_expansions : int or None
+        Expansion budget of one dynamic task (None: only the time budget applies).
+    task_items : int
+        Most work items in one task.
+    max_in_flight : int or None
+        Most tasks handed out and not yet returned (None: twice the number of workers, so each
+        worker has its next task queued while it works). Items in flight are at most
+        ``max_in_flight * task_items``.
+    max_queue : int
+        Open items in the parent above which tasks are drawn depth first to drain the queue.
+    progress_every : float
+        Seconds between progress reports.
+    """
+
+    strategy: str = "dynamic"
+    task_seconds: float = 0.2
+    task_expansions: int | None = None
+    task_items: int = 4
+    max_in_flight: int | None = None
+    max_queue: int = 4096
+    progress_every: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_choice("strategy", self.strategy, STRATEGIES)
+        if not self.task_seconds > 0:
+            raise OptionError(f"task_seconds must be positive, got {self.task_seconds}")
+        if self.task_expansions is not None and self.task_expansions < 1:
+            raise OptionError(f"task_expansions must be at least 1, got {self.task_expansions}")
+        if self.task_items < 1:
+            raise OptionError(f"task_items must be at least 1, got {self.task_items}")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise OptionError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
+        if self.max_queue < 1:
+            raise OptionError(f"max_queue must be at least 1, got {self.max_queue}")
+
+
+@dataclass(slots=True)
+class Task:
+    """Work items for one worker and the budget to expand them with."""
+
+    id: int
+    items: list[Cell]
+    max_expansions: int
+    max_seconds: float
+
+
+@dataclass(slots=True)
+class TaskResult:
+    """What a worker sends back: regions, the leftover frontier and its counters."""
+
+    id: int
+    regions: list[Region]
+    leftover: list[Cell]
+    stats: Stats
+    seconds: float
+    worker: int
+
+
+@dataclass(slots=True)
+class TaskFailure:
+    """A task raised: the exception (or a stand-in when it does not pickle) and its traceback."""
+
+    id: int
+    error: BaseException
+    traceback: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """Work done by one finished task (for load-balance reports)."""
+
+    items: int
+    expansions: int
+    seconds: float
+    regions: int
+    worker: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLoss:
+    """A worker that died, and the tasks it held."""
+
+    worker: int
+    reason: str
+    task_ids: tuple[int, ...]
+
+
+def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
+    """Run one task in a worker with its own context; the counters are this task's alone."""
+    ctx.stats = Stats(layer_cells=[0] * algorithm.problem.n_layers)
+    start = time.perf_counter()
+    regions, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
+                                       task.max_seconds)
+    return TaskResult(task.id, regions, leftover, ctx.stats, time.perf_counter() - start, os.getpid())
+
+
+def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:
+    """The largest task's share of the total work (``by`` = "expansions" or "seconds")."""
+    values = [getattr(r, by) for r in records]
+    total = float(sum(values))
+    return max(values) / total if total > 0 else 0.0
+
+
+class OpenItems:
+    """Open work items ordered by depth, ``(layer, neuron, constraints)``: pop either end.
+
+    Fewer decided layers and neurons, then fewer constraints (cuts) mean a larger subtree.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[int, int, int], list[Cell]] = {}
+        self._keys: list[tuple[int, int, int]] = []
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def push(self, cell: Cell) -> None:
+        """Add one item."""
+        key = (int(cell.layer), int(cell.neuron), int(len(cell.h)))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = []
+            bisect.insort(self._keys, key)
+        bucket.append(cell)
+        self._n += 1
+
+    def pop(self, deepest: bool = False) -> Cell:
+        """Remove and return the shallowest (or deepest) item."""
+        index = len(self._keys) - 1 if deepest else 0
+        key = self._keys[index]
+        bucket = self._buckets[key]
+        cell = bucket.pop()
+        if not bucket:
+            del self._buckets[key]
+            del self._keys[index]
+        self._n -= 1
+        return cell
+
+    def items(self) -> list[Cell]:
+        """Every open item, shallowest first."""
+        return [c for k in self._keys for c in self._buckets[k]]
+
+
+class _DynamicQueue:
+    """The dynamic strategy: shallowest items first, depth first while the queue is too long."""
+
+    def __init__(self, options: TaskOptions, workers: int) -> None:
+        self.options = options
+        self.workers = workers
+        self.open = OpenItems()
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+    def push(self, items: list[Cell], grouped: bool = False) -> None:
+        for cell in items:
+            self.open.push(cell)
+
+    def take(self) -> tuple[list[Cell], int, float]:
+        opts = self.options
+        n = len(self.open)
+        expansions = opts.task_expansions or _UNLIMITED
+        if n > opts.max_queue:  # drain: deep items, bigger budget
+            count = min(opts.task_items, n)
+            return [self.open.pop(deepest=True) for _ in range(count)], expansions, opts.task_seconds * 8
+        if n < 2 * self.workers:  # starving workers: split quickly
+            return [self.open.pop()], expansions, opts.task_seconds / 8
+        count = max(1, min(opts.task_items, n // (4 * self.workers)))
+        return [self.open.pop() for _ in range(count)], expansions, opts.task_seconds
+
+    def items(self) -> list[Cell]:
+        return self.open.items()
+
+
+class _StaticQueue:
+    """The paper strategy: one task per first-layer cell (group of items), run to completion."""
+
+    def __init__(self) -> None:
+        self.groups: deque[list[Cell]] = deque()
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def push(self, items: list[Cell], grouped: bool = False) -> None:
+        if grouped:
+            self.groups.append(list(items))
+        else:
+            self.groups.extend([c] for c in items)
+        self._n += len(items)
+
+    def take(self) -> tuple[list[Cell], int, float]:
+        group = self.groups.popleft()
+        self._n -= len(group)
+        return group, _UNLIMITED, float("inf")
+
+    def items(self) -> list[Cell]:
+        return [c for g in self.groups for c in g]
+
+
+@dataclass
+class _InFlight:
+    items: list[Cell]
+    grouped: bool
+    submitted: float = field(default_factory=time.perf_counter)
+
+
+class TaskScheduler(Scheduler):
+    """The parent side of a parallel scheduler; subclasses provide the transport.
+
+    After a run, :attr:`tasks` holds one :class:`TaskRecord` per finished task and
+    :attr:`prelude` the parent's own work (roots, and the first layer under ``"paper"``).
+    """
+
+    def __init__(self, workers: int | None, options: TaskOptions,
+                 checkpoint: "Checkpoint | None" = None) -> None:
+        super().__init__()
+        if workers is not None and workers < 1:
+            raise OptionError(f"workers must be at least 1, got {workers}")
+        self.workers = workers or os.cpu_count() or 1
+        self.options = options
+        self.checkpoint = checkpoint
+        self.tasks: list[TaskRecord] = []
+        self.prelude = Stats()
+        self.deaths: list[WorkerLoss] = []
+
+    # ------------------------------------------------------------------ transport interface
+    @abstractmethod
+    def _start(self, algorithm: Algorithm) -> None:
+        """Start (or connect to) the workers and share the algorithm with them once."""
+
+    @abstractmethod
+    def _stop(self, clean: bool) -> None:
+        """Stop the workers (``clean``: the run ended normally, nothing is in flight)."""
+
+    @abstractmethod
+    def _free_slots(self, in_flight: int) -> int:
+        """How many more tasks may be submitted now."""
+
+    @abstractmethod
+    def _submit(self, task: Task) -> None:
+        """Hand one task to a worker."""
+
+    @abstractmethod
+    def _collect(self, timeout: float) -> tuple[list[TaskResult | TaskFailure], list[WorkerLoss]]:
+        """Finished tasks and dead workers, waiting at most ``timeout`` seconds for the first."""
+
+    @abstractmethod
+    def _busy(self) -> int:
+        """Workers with a task."""
+
+    def _replace(self, loss: WorkerLoss) -> None:
+        """Start a worker in place of a dead one (when the transport needs it)."""
+
+    # ------------------------------------------------------------------ driver
+    @property
+    def max_in_flight(self) -> int:
+        """The cap on tasks handed out and not yet returned."""
+        return self.options.max_in_flight or 2 * self.workers
+
+    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
+        problem = algorithm.problem
+        self.stats = Stats(layer_cells=[0] * problem.n_layers)
+        self.tasks, self.deaths = [], []
+        self._start(algorithm)
+        clean = False
+        try:
+            yield from self._drive(algorithm, progress)
+            clean = True
+        finally:
+            self._stop(clean)
+
+    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None) -> Iterator[Region]:
+        problem = algorithm.problem
+        ckpt = self.checkpoint
+        start = last = time.perf_counter()
+        ctx = Context.create(problem.config, problem.n_layers)
+        restored = ckpt.restore() if ckpt is not None else None
+        if restored is not None and restored.frontier is not None:
+            self.stats.merge(restored.stats)
+            items = list(restored.frontier)
+        else:
+            items = algorithm.roots(ctx)
+        paper = self.options.strategy == "paper"
+        queue = _StaticQueue() if paper else _DynamicQueue(self.options, self.workers)
+        in_flight: dict[int, _InFlight] = {}
+        ids = itertools.count()
+        found = 0
+
+        def frontier() -> list[Cell]:
+            return queue.items() + [c for t in in_flight.values() for c in t.items]
+
+        if paper:
+            for finished in self._first_layer(algorithm, ctx, items, queue):
+                found += len(finished)
+                yield from finished
+        else:
+            queue.push(items)
+        self.prelude = ctx.stats
+        self.stats.merge(ctx.stats)
+        while len(queue) or in_flight:
+            for _ in range(min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))):
+                if not len(queue):
+                    break
+                cells, expansions, seconds = queue.take()
+                task = Task(next(ids), cells, expansions, seconds)
+                in_flight[task.id] = _InFlight(cells, paper)
+                self._submit(task)
+            results, losses = self._collect(min(self.options.progress_every, 0.1))
+            for loss in losses:
+                self._handle_loss(loss, in_flight, queue)
+            for result in results:
+                if isinstance(result, TaskFailure):
+                    result.error.add_note(f"in a worker:\n{result.traceback}")
+                    raise result.error
+                entry = in_flight.pop(result.id)
+                queue.push(result.leftover)
+                self.stats.merge(result.stats)
+                self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions,
+                                             result.seconds, len(result.regions), result.worker))
+                if ckpt is not None:
+                    ckpt.record(result.regions)
+                found += len(result.regions)
+                yield from result.regions
+            now = time.perf_counter()
+            if progress is not None and now - last >= self.options.progress_every:
+                last = now
+                progress(Progress(found, now - start, len(queue) + sum(len(t.items) for t in
+                                                                       in_flight.values()),
+                                  self._busy()))
+            if ckpt is not None:
+                ckpt.poll(frontier, self.stats)
+        if progress is not None:
+            progress(Progress(found, time.perf_counter() - start, 0, 0))
+
+    def _first_layer(self, algorithm: Algorithm, ctx: Context, items: list[Cell],
+                     queue: _StaticQueue) -> Iterator[list[Region]]:
+        """The paper's master step: expand items at layer 0 in the parent, queue one task per
+        first-layer cell (the children of the expansion that left layer 0)."""
+        ckpt = self.checkpoint
+        stack = list(reversed(items))
+        while stack:
+            cell = stack.pop()
+            if cell.layer >= 1:
+                queue.push([cell], grouped=True)
+                continue
+            children, finished = algorithm.expand(cell, ctx)
+            if children and children[0].layer >= 1:
+                queue.push(children, grouped=True)
+            else:
+                stack.extend(reversed(children))
+            if finished:
+                if ckpt is not None:
+                    ckpt.record(finished)
+                yield finished
+            if ckpt is not None:
+                stats = Stats()
+                stats.merge(self.stats)
+                stats.merge(ctx.stats)
+                ckpt.poll(lambda: queue.items() + stack[::-1], stats)
+
+    def _handle_loss(self, loss: WorkerLoss, in_flight: dict[int, _InFlight], queue) -> None:
+        """Re-queue a dead worker's tasks under a checkpoint; otherwise fail the run."""
+        self.deaths.append(loss)
+        if self.checkpoint is None:
+            raise WorkerDiedError(
+                f"worker {loss.worker} {loss.reason} while holding {len(loss.task_ids)} task(s); the "
+                "run was stopped because its result would be incomplete (run with a checkpoint to "
+                "re-queue the work of dead workers)")
+        if len(self.deaths) > MAX_WORKER_DEATHS:
+            raise WorkerDiedError(f"{len(self.deaths)} workers died in this run (last: worker "
+                                  f"{loss.worker} {loss.reason}); giving up, resume from the "
+                                  "checkpoint once the cause is fixed")
+        for task_id in loss.task_ids:
+            lost = in_flight.pop(task_id, None)
+            if lost is not None:
+                queue.push(lost.items, grouped=lost.grouped)
+        self._replace(loss)

@@ -1,0 +1,183 @@
+"""The ``ray`` scheduler: the same tree on a Ray cluster, or on a local Ray instance (DESIGN.md §3).
+
+The algorithm (network, domain, config) is put in the object store once with ``ray.put``; tasks
+are coarse (a remote function expands a small subtree inline for about ``task_seconds``) and
+every worker process builds its :class:`~reluregions.enumeration.base.Context` once and reuses it.
+Results are consumed in completion order with ``ray.wait``, with a cap on tasks in flight; the
+open items stay in the driver (see :mod:`reluregions.schedulers.dispatch`).
+
+A worker that crashes is handled by Ray's own task retries (the task is a pure function of its
+input, so a retry recomputes exactly the same result); when they are exhausted the run fails with
+:class:`~reluregions.errors.WorkerDiedError`, or, with a checkpoint, the task is re-queued.
+
+Without ``address`` and without a running Ray, a local instance is started on the loopback
+address with ``num_cpus=workers``, no dashboard and no log forwarding, and shut down after the
+run; an instance that was already running, or a cluster, is never shut down.
+"""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ..enumeration.base import Algorithm, Context
+from ..errors import MissingDependencyError, OptionError
+from .dispatch import Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss, run_task
+from .processes import THREAD_ENV_VARS, single_thread_env
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .checkpoint import Checkpoint
+
+__all__ = ["RayScheduler"]
+
+_CONTEXTS: dict[tuple[str, int], Context] = {}  # one per Ray worker process (and config)
+_REMOTE: Any = None
+_TASK_RETRIES = 3
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependencyError("the ray backend needs Ray; run: pip install 'reluregions[ray]'") \
+            from exc
+    return ray
+
+
+def _limit_threads() -> None:
+    """Pin BLAS/OpenMP to one thread in a Ray worker we did not start (when threadpoolctl exists)."""
+    if all(os.environ.get(k) == "1" for k in THREAD_ENV_VARS[:3]):
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return
+    threadpool_limits(1)
+
+
+def _ray_task(algorithm: Algorithm, task: Task) -> TaskResult | TaskFailure:
+    """The remote function: expand one task with this worker process's cached context."""
+    problem = algorithm.problem
+    key = (repr(problem.config.lp), problem.n_layers)
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        _limit_threads()
+        ctx = _CONTEXTS[key] = Context.create(problem.config, problem.n_layers)
+    return run_task(algorithm, ctx, task)
+
+
+def _remote(ray: Any) -> Any:
+    global _REMOTE
+    if _REMOTE is None:
+        _REMOTE = ray.remote(num_cpus=1, max_retries=_TASK_RETRIES)(_ray_task)
+    return _REMOTE
+
+
+class RayScheduler(TaskScheduler):
+    """Expand the tree with Ray tasks, splitting work dynamically.
+
+    Parameters
+    ----------
+    address : str, optional
+        Address of a running cluster (``"HOST:PORT"`` or ``"auto"``). Without it, an initialised
+        Ray is used as is, or a local instance is started.
+    workers : int, optional
+        CPUs of a local instance, and the parallelism the scheduler plans for (default: the
+        cluster's CPUs).
+    task_seconds : float, default 0.5
+        Time budget of one task.
+    max_in_flight : int, optional
+        Most tasks submitted and not yet consumed (default: two per worker).
+    strategy : {"dynamic", "paper"}, default "dynamic"
+        Work splitting at any depth, or the paper's one task per first-layer cell.
+    checkpoint : Checkpoint, optional
+        Periodic snapshots of the frontier; with one, a task whose retries failed is re-queued.
+    task_expansions, task_items, max_queue, progress_every
+        See :class:`~reluregions.schedulers.dispatch.TaskOptions`.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None,
+                 task_seconds: float = 0.5, max_in_flight: int | None = None,
+                 strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
+                 task_expansions: int | None = None, task_items: int = 4, max_queue: int = 4096,
+                 progress_every: float = 0.5) -> None:
+        if address is not None and not isinstance(address, str):
+            raise OptionError(f"address must be a string such as 'HOST:PORT', got {address!r}")
+        options = TaskOptions(strategy, task_seconds, task_expansions, task_items, max_in_flight,
+                              max_queue, progress_every)
+        super().__init__(workers, options, checkpoint)
+        self._requested_workers = workers
+        self.address = address
+        self._ray: Any = None
+        self._started = False
+        self._pending: dict[Any, int] = {}  # object ref -> task id
+        self._algorithm_ref: Any = None
+
+    # ------------------------------------------------------------------ transport
+    def _start(self, algorithm: Algorithm) -> None:
+        ray = self._ray = _import_ray()
+        self._started = False
+        if not ray.is_initialized():
+            if self.address is None:
+                with single_thread_env():  # the raylet and its workers inherit it
+                    ray.init(num_cpus=self._requested_workers or os.cpu_count() or 1,
+                             include_dashboard=False, log_to_driver=False,
+                             _node_ip_address="127.0.0.1")
+                self._started = True
+            else:
+                ray.init(address=self.address, log_to_driver=False)
+        if self._requested_workers is None:
+            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._pending = {}
+        self._algorithm_ref = ray.put(algorithm)
+
+    def _stop(self, clean: bool) -> None:
+        ray, self._ray = self._ray, None
+        if ray is None:
+            return
+        pending, self._pending = self._pending, {}
+        if not self._started:
+            for ref in pending:
+                try:
+                    ray.cancel(ref)
+                except Exception:  # already finished or gone
+                    pass
+        self._algorithm_ref = None
+        if self._started:
+            ray.shutdown()
+            self._started = False
+
+    def _free_slots(self, in_flight: int) -> int:
+        return max(0, self.max_in_flight - in_flight)
+
+    def _submit(self, task: Task) -> None:
+        ref = _remote(self._ray).remote(self._algorithm_ref, task)
+        self._pending[ref] = task.id
+
+    def _collect(self, timeout: float) -> tuple[list[TaskResult | TaskFailure], list[WorkerLoss]]:
+        ray = self._ray
+        if not self._pending:
+            return [], []
+        refs = list(self._pending)
+        ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
+        results: list[TaskResult | TaskFailure] = []
+        losses: list[WorkerLoss] = []
+        for ref in ready:
+            task_id = self._pending.pop(ref)
+            try:
+                results.append(ray.get(ref))
+            except ray.exceptions.RayTaskError as exc:  # the task itself raised
+                cause = exc.as_instanceof_cause()
+                results.append(TaskFailure(task_id, cause, str(exc)))
+            except ray.exceptions.RayError as exc:  # worker or node died, retries exhausted
+                losses.append(WorkerLoss(-1, f"died ({type(exc).__name__}: "
+                                             f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                                         (task_id,)))
+        return results, losses
+
+    def _busy(self) -> int:
+        return min(len(self._pending), self.workers)
