@@ -157,7 +157,7 @@ class GeometryWorker:
 
     def geometry(self, bits: np.ndarray) -> PatternGeometry:
         """The pattern's constraints and maps."""
-        return pattern_geometry(self.network, self.param, bits, self.zero_tol)
+        return pattern_geometry(self.network, self.param, bits, self.zero_tol, ranks=False)
 
     def _solid(self, bits: np.ndarray, hint: np.ndarray | None) -> tuple[PatternGeometry, np.ndarray, float]:
         g = self.geometry(bits)

@@ -67,7 +67,7 @@ class PatternGeometry:
 
 
 def pattern_geometry(network: Network, param: Parametrization, bits: np.ndarray,
-                     zero_tol: float = 1e-9) -> PatternGeometry:
+                     zero_tol: float = 1e-9, ranks: bool = True) -> PatternGeometry:
     """Pull a pattern back through the network (see the module notes).
 
     Parameters
@@ -78,13 +78,15 @@ def pattern_geometry(network: Network, param: Parametrization, bits: np.ndarray,
     bits : ndarray of bool, shape (n_hidden,)
     zero_tol : float
         Relative tolerance below which a neuron's row counts as zero (the file's ``zero_tol``).
+    ranks : bool
+        Compute the rank of every layer's map (one SVD per layer); -1 when False.
     """
     bits = np.asarray(bits, dtype=bool).reshape(-1)
     A, c = param.U, param.x0
     absA = np.abs(A).sum(axis=1) + np.abs(c)
     rows, rhs, owner = [param.G], [param.h], [np.full(len(param.h), -1)]
     bad: list[np.ndarray] = []
-    ranks: list[int] = []
+    rank_list: list[int] = []
     offset = 0
     slope = network.negative_slope
     for W, b in zip(network.weights[:-1], network.biases[:-1]):
@@ -104,13 +106,13 @@ def pattern_geometry(network: Network, param: Parametrization, bits: np.ndarray,
         owner.append(offset + live)
         d = np.where(layer_bits, 1.0, slope)
         A, c = d[:, None] * M, d * m
-        ranks.append(int(np.linalg.matrix_rank(A)) if A.size else 0)
+        rank_list.append((int(np.linalg.matrix_rank(A)) if A.size else 0) if ranks else -1)
         absA = np.abs(A).sum(axis=1) + np.abs(c)
         offset += len(m)
     Wo, bo = network.weights[-1], network.biases[-1]
     bad_bits = np.concatenate(bad) if bad else np.zeros(0, np.int64)
     return PatternGeometry(np.vstack(rows), np.concatenate(rhs), np.concatenate(owner).astype(np.int64),
-                           bad_bits.size == 0, bad_bits.astype(np.int64), tuple(ranks),
+                           bad_bits.size == 0, bad_bits.astype(np.int64), tuple(rank_list),
                            Wo @ A, Wo @ c + bo)
 
 

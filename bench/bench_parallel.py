@@ -1,0 +1,215 @@
+"""Parallel benchmark (issue "Parallel and distributed enumeration").
+
+In one run, on each network: the serial scheduler against the ``processes`` scheduler with 1 and
+2 workers (speedup), ``processes`` against ``ray`` on 2 workers, and the ``dynamic`` strategy
+(work splitting at any depth) against the paper's static ``paper`` strategy (one task per
+first-layer cell, ParLayerWise1-NNCE), with the largest task's share of the work. Writes Markdown
+and JSON to ``--out``.
+
+Times are "warm": worker processes (and the local Ray instance) are started and have run a tiny
+enumeration before the clock starts, so compiled kernels and imports are excluded; the start-up of
+a fresh pool is reported separately. With ``--time-cap S`` every measurement stops after ``S``
+seconds and reports regions/s over the prefix it finished (marked "capped"); speedups then compare
+rates.
+
+Usage::
+
+    python bench/bench_parallel.py [NETWORKS_DIR] [--quick] [--time-cap S] [--out bench/out]
+
+Without NETWORKS_DIR the folder ``../shared/networks`` beside the repository is used when it
+exists; otherwise (or with ``--quick``) generated networks stand in for the real ones.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import reluregions as rr  # noqa: E402
+from reluregions.enumeration import make_algorithm, make_problem  # noqa: E402
+from reluregions.network import load_npz  # noqa: E402
+from reluregions.schedulers import SerialScheduler  # noqa: E402
+from reluregions.schedulers.dispatch import largest_task_share  # noqa: E402
+from reluregions.schedulers.processes import ProcessScheduler  # noqa: E402
+
+REAL = ("acasxu_1_1_prop3", "robot_prop0")
+GENERATED = {"gen_d4_32x32x32": (4, (32, 32, 32), 0), "gen_d4_16x16x16x16": (4, (16, 16, 16, 16), 1)}
+
+
+def generated_net(d: int, widths: tuple[int, ...], seed: int) -> tuple[rr.Network, rr.Box]:
+    """A random net (Gaussian weights scaled by 1/sqrt(fan-in)) on ``[-1, 1]^d``."""
+    rng = np.random.default_rng(seed)
+    sizes = (d, *widths, 1)
+    net = rr.Network([rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(sizes, sizes[1:])],
+                     [0.5 * rng.standard_normal(o) for o in sizes[1:]])
+    return net, rr.Box.symmetric(d)
+
+
+def load_cases(folder: Path | None, quick: bool) -> dict[str, tuple[rr.Network, rr.Box]]:
+    """The networks to measure: the two real ones, or generated stand-ins."""
+    if not quick and folder is not None and all((folder / f"{n}.npz").exists() for n in REAL):
+        cases = {}
+        for name in REAL:
+            net, box = load_npz(folder / f"{name}.npz")
+            cases[name] = (net, rr.Box(*box) if box is not None else rr.Box.symmetric(net.input_dim))
+        return cases
+    return {name: generated_net(*spec) for name, spec in GENERATED.items()}
+
+
+def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
+    """Run once; regions, seconds and whether the time cap cut the run short."""
+    start = time.perf_counter()
+    n, capped = 0, False
+    stream = scheduler.run(algorithm)
+    for _ in stream:
+        n += 1
+        if (n & 1023) == 0 and time.perf_counter() - start > cap:
+            capped = True
+            break
+    stream.close()
+    seconds = time.perf_counter() - start
+    row: dict[str, Any] = {"regions": n, "seconds": round(seconds, 3),
+                           "regions_per_second": round(n / seconds, 1), "capped": capped,
+                           "lps": scheduler.stats.lps}
+    tasks = getattr(scheduler, "tasks", None)
+    if tasks:
+        work = sum(t.expansions for t in tasks)
+        row.update(tasks=len(tasks), largest_task_share=round(largest_task_share(tasks), 4),
+                   largest_task_share_seconds=round(largest_task_share(tasks, "seconds"), 4),
+                   parent_expansions=scheduler.prelude.expansions,
+                   parent_share=round(scheduler.prelude.expansions /
+                                      max(work + scheduler.prelude.expansions, 1), 4))
+    return row
+
+
+def warm_pool(workers: int, strategy: str, algorithm_tiny: Any) -> tuple[ProcessScheduler, float]:
+    """A started process pool whose every worker has run a tiny enumeration, and its start-up time."""
+    pool = ProcessScheduler(workers, keep_workers=True, strategy=strategy)
+    return pool, pool.warm_up(algorithm_tiny)
+
+
+def measure(name: str, net: rr.Network, box: rr.Box, args: argparse.Namespace,
+            ray: Any) -> list[dict[str, Any]]:
+    """Every configuration on one network."""
+    config = rr.EnumerationConfig(algorithm=args.algorithm, ranks=False)
+    algorithm = make_algorithm(make_problem(net, box, config))
+    tiny_net, tiny_box = generated_net(net.input_dim, (4, 4), 0)
+    tiny = make_algorithm(make_problem(tiny_net, tiny_box, config))
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, backend: str, workers: int, strategy: str, row: dict[str, Any]) -> None:
+        row = {"net": name, "run": label, "backend": backend, "workers": workers,
+               "strategy": strategy, **row}
+        rows.append(row)
+        print(f"  {label:<28} {row['regions']:>9,} regions {row['seconds']:>8.2f} s"
+              f"{'  (capped)' if row['capped'] else ''}", flush=True)
+
+    for _ in SerialScheduler().run(tiny):  # compile kernels in this process
+        pass
+    add("serial", "serial", 1, "-", timed(SerialScheduler(), algorithm, args.time_cap))
+    for workers, strategy in ((1, "dynamic"), (2, "dynamic"), (2, "paper")):
+        pool, startup = warm_pool(workers, strategy, tiny)
+        try:
+            row = timed(pool, algorithm, args.time_cap)
+        finally:
+            pool.close()
+        add(f"processes x{workers} {strategy}", "processes", workers, strategy,
+            {**row, "startup_seconds": round(startup, 3)})
+    if ray is not None:
+        from reluregions.schedulers.ray import RayScheduler
+
+        for strategy in ("dynamic", "paper") if args.ray_paper else ("dynamic",):
+            scheduler = RayScheduler(workers=2, strategy=strategy)
+            scheduler.warm_up(tiny)
+            add(f"ray x2 {strategy}", "ray", 2, strategy, timed(scheduler, algorithm, args.time_cap))
+    serial = rows[0]
+    for row in rows:
+        row["speedup"] = round(row["regions_per_second"] / serial["regions_per_second"], 2)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The report as a Markdown table per network."""
+    lines = ["# Parallel benchmark", "",
+             f"{meta['machine']}; algorithm `{meta['algorithm']}`; time cap {meta['time_cap']} s; "
+             f"{meta['date']}. Warm times (pool start-up excluded, listed apart); speedup = regions/s "
+             "over the serial run's. Largest task share = the largest task's expansions over all "
+             "tasks' (the paper's span measure).", ""]
+    for name in dict.fromkeys(r["net"] for r in rows):
+        lines += [f"## {name}", "",
+                  "| run | regions | seconds | regions/s | speedup | tasks | largest task share "
+                  "(expansions / seconds) | parent share | pool start-up s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in (r for r in rows if r["net"] == name):
+            share = (f"{r['largest_task_share']:.3f} / {r['largest_task_share_seconds']:.3f}"
+                     if "tasks" in r else "-")
+            lines.append(
+                f"| {r['run']}{' (capped)' if r['capped'] else ''} | {r['regions']:,} | "
+                f"{r['seconds']:.2f} | {r['regions_per_second']:,.0f} | {r['speedup']:.2f} | "
+                f"{r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
+                f"{r.get('startup_seconds', '-')} |")
+        counts = {r["regions"] for r in rows if r["net"] == name and not r["capped"]}
+        lines += ["", f"Region counts agree across runs: {'yes' if len(counts) <= 1 else counts}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("networks", nargs="?", default=str(ROOT.parent / "shared" / "networks"),
+                        help="folder with acasxu_1_1_prop3.npz and robot_prop0.npz")
+    parser.add_argument("--quick", action="store_true",
+                        help="generated networks of a few seconds instead of the real ones")
+    parser.add_argument("--time-cap", type=float, default=600.0,
+                        help="stop every measurement after this many seconds (default 600)")
+    parser.add_argument("--algorithm", default="default", help="enumeration algorithm")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray measurements")
+    parser.add_argument("--ray-paper", action="store_true", help="also run Ray with the paper strategy")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out"), help="output folder")
+    args = parser.parse_args(argv)
+    folder = Path(args.networks)
+    cases = load_cases(folder if folder.is_dir() else None, args.quick)
+    ray = None
+    if not args.no_ray:
+        try:
+            import ray
+        except ImportError:
+            print("ray is not installed: skipping the Ray measurements", file=sys.stderr)
+            ray = None
+        else:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     _node_ip_address="127.0.0.1")
+    rows: list[dict[str, Any]] = []
+    try:
+        for name, (net, box) in cases.items():
+            print(f"{name}: d={net.input_dim}, hidden={'x'.join(map(str, net.hidden_widths))}",
+                  flush=True)
+            rows += measure(name, net, box, args, ray)
+    finally:
+        if ray is not None:
+            ray.shutdown()
+    meta = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
+                       f"{platform.python_version()}, reluregions {rr.__version__}",
+            "algorithm": args.algorithm, "time_cap": args.time_cap,
+            "quick": bool(args.quick), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "load_average": os.getloadavg()}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "parallel_quick" if args.quick else "parallel"
+    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (out / f"{stem}.md").write_text(markdown(rows, meta))
+    print(f"wrote {out / f'{stem}.md'} and {out / f'{stem}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
