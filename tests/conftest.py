@@ -1,86 +1,119 @@
 """Shared fixtures: every algorithm x first-layer enumerator x scheduler combination.
 
-A test that takes the ``combo`` fixture runs once per combination. Restrict it with the marker
-``@pytest.mark.combos(algorithm=..., first_layer=..., scheduler=...)`` (each a name or a tuple of
-names). A test that takes ``backend`` runs once per scheduler and gets a factory of fresh schedulers.
+A test that takes the ``combo`` fixture runs once per combination (``tests/invariants.py`` builds
+the matrix from ``reluregions.enumeration.ALGORITHMS`` and ``reluregions.schedulers.SCHEDULERS``).
+Restrict it with ``@pytest.mark.combos(algorithm=..., first_layer=..., scheduler=...)`` (a name or
+a tuple of names each), or parametrize ``combo`` yourself with ``invariants.combo_params`` (with
+``indirect=["combo"]``) to pair combinations with other parameters. A test that takes ``backend``
+runs once per scheduler and gets a factory of schedulers.
 
-Schedulers other than ``serial`` are optional while they are being written: a backend whose module
-file (``src/reluregions/schedulers/<name>.py``) does not exist yet is skipped with the reason
-"backend not built yet". As soon as the file exists its tests run (and fail if it does not import).
-Ray tests share one local Ray instance, started once per session.
+Schedulers other than ``serial`` may still be being written: a backend whose module file
+(``src/reluregions/schedulers/<name>.py``) does not exist is skipped with the reason "backend not
+built yet"; as soon as the file exists its tests run (and fail if it does not import).
+
+Parallel schedulers get two workers and small tasks (``task_expansions``), so that even the tiny
+test networks are cut into many tasks and the work splitting is exercised. The ``processes``
+workers are kept between runs (one pool for the session) because starting them costs about a
+second; Ray tests share one local Ray instance, started once per session.
 """
 from __future__ import annotations
 
-import itertools
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-import reluregions.schedulers as _schedulers_pkg
-from reluregions import EnumerationConfig, count_regions, enumerate_regions
-from reluregions.enumeration import ALGORITHMS
+from invariants import Combo, backend_built, combo_params
+from reluregions import count_regions, enumerate_regions
 from reluregions.schedulers import SCHEDULERS, make_scheduler
 
-FIRST_LAYERS = ("incremental", "exhaustive")
-SCHEDULER_DIR = Path(_schedulers_pkg.__file__).resolve().parent
 DATA_DIR = Path(__file__).resolve().parent / "data"
 WORKERS = 2
+TASK_EXPANSIONS = 8
+
+#: Options given to ``make_scheduler`` per backend (those its constructor does not take are dropped).
+SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
+    "serial": {},
+    "processes": {"workers": WORKERS, "task_expansions": TASK_EXPANSIONS, "keep_workers": True},
+    "ray": {"workers": WORKERS, "task_expansions": TASK_EXPANSIONS},
+}
 
 
-def backend_built(name: str) -> bool:
-    """Whether the scheduler ``name`` has a module file (serial always does)."""
-    return name == "serial" or (SCHEDULER_DIR / f"{name}.py").exists()
+def _scheduler_class(name: str) -> type:
+    if name == "serial":
+        from reluregions.schedulers import SerialScheduler
+
+        return SerialScheduler
+    if name == "processes":
+        from reluregions.schedulers.processes import ProcessScheduler
+
+        return ProcessScheduler
+    from reluregions.schedulers.ray import RayScheduler
+
+    return RayScheduler
 
 
-@dataclass(frozen=True)
-class Combo:
-    """One algorithm x first-layer enumerator x scheduler combination."""
+def scheduler_options(name: str) -> dict[str, Any]:
+    """The options of :data:`SCHEDULER_OPTIONS` that the backend's constructor accepts."""
+    wanted = SCHEDULER_OPTIONS.get(name, {"workers": WORKERS})
+    accepted = inspect.signature(_scheduler_class(name).__init__).parameters
+    return {k: v for k, v in wanted.items() if k in accepted}
 
-    algorithm: str
-    first_layer: str
-    scheduler: str
 
-    @property
-    def id(self) -> str:
-        return f"{self.algorithm}-{self.first_layer}-{self.scheduler}"
+class SchedulerPool:
+    """Hands out schedulers; the ``processes`` one (with ``keep_workers``) is shared and reused."""
 
-    def config(self, **options: Any) -> EnumerationConfig:
-        """An :class:`EnumerationConfig` for this combination (``options`` override the rest)."""
-        return EnumerationConfig(algorithm=self.algorithm, first_layer=self.first_layer, **options)
+    def __init__(self) -> None:
+        self._shared: dict[str, Any] = {}
 
-    def make_scheduler(self):
-        """A fresh scheduler of this combination's backend, with two workers."""
-        return make_scheduler(self.scheduler, workers=WORKERS)
+    def get(self, name: str) -> Any:
+        options = scheduler_options(name)
+        if not options.get("keep_workers"):
+            return make_scheduler(name, **options)
+        if name not in self._shared:
+            self._shared[name] = make_scheduler(name, **options)
+        return self._shared[name]
+
+    def discard(self, name: str) -> None:
+        """Drop (and close) a shared scheduler after a failed run, so the next test starts clean."""
+        scheduler = self._shared.pop(name, None)
+        if scheduler is not None and hasattr(scheduler, "close"):
+            scheduler.close()
+
+    def close(self) -> None:
+        for name in list(self._shared):
+            self.discard(name)
+
+
+@dataclass
+class ComboRunner:
+    """A :class:`invariants.Combo` bound to the session's schedulers: runs the public API."""
+
+    combo: Combo
+    pool: SchedulerPool
+
+    def __getattr__(self, name: str) -> Any:  # algorithm, first_layer, scheduler, id, config
+        return getattr(self.combo, name)
+
+    def make_scheduler(self) -> Any:
+        return self.pool.get(self.combo.scheduler)
+
+    def _call(self, func: Callable, net, domain, options: dict[str, Any]):
+        try:
+            return func(net, domain, self.combo.config(**options), self.make_scheduler())
+        except BaseException:
+            self.pool.discard(self.combo.scheduler)
+            raise
 
     def enumerate(self, net, domain, **options: Any):
         """``enumerate_regions`` under this combination."""
-        return enumerate_regions(net, domain, self.config(**options), self.make_scheduler())
+        return self._call(enumerate_regions, net, domain, options)
 
     def count(self, net, domain, **options: Any):
         """``count_regions`` under this combination."""
-        return count_regions(net, domain, self.config(**options), self.make_scheduler())
-
-
-REFERENCE = Combo("default", "incremental", "serial")
-ALL_COMBOS = tuple(Combo(a, f, s) for a, f, s in itertools.product(ALGORITHMS, FIRST_LAYERS, SCHEDULERS))
-
-
-def _skip_marks(scheduler: str) -> list:
-    return [] if backend_built(scheduler) else [pytest.mark.skip(reason="backend not built yet")]
-
-
-def combo_params(**filters: Any) -> list:
-    """``pytest.param`` objects for the combinations matching ``filters`` (name or tuple of names)."""
-    def ok(combo: Combo) -> bool:
-        for key, want in filters.items():
-            want = (want,) if isinstance(want, str) else tuple(want)
-            if getattr(combo, key) not in want:
-                return False
-        return True
-
-    return [pytest.param(c, id=c.id, marks=_skip_marks(c.scheduler)) for c in ALL_COMBOS if ok(c)]
+        return self._call(count_regions, net, domain, options)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -89,13 +122,24 @@ def pytest_configure(config: pytest.Config) -> None:
                    "'combo' fixture only for the matching combinations")
 
 
+def _parametrized_by_test(metafunc: pytest.Metafunc, name: str) -> bool:
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        if name in names:
+            return True
+    return False
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "combo" in metafunc.fixturenames:
+    if "combo" in metafunc.fixturenames and not _parametrized_by_test(metafunc, "combo"):
         marker = metafunc.definition.get_closest_marker("combos")
         filters = dict(marker.kwargs) if marker else {}
         metafunc.parametrize("combo", combo_params(**filters), indirect=True)
-    if "backend" in metafunc.fixturenames:
-        params = [pytest.param(name, id=name, marks=_skip_marks(name)) for name in SCHEDULERS]
+    if "backend" in metafunc.fixturenames and not _parametrized_by_test(metafunc, "backend"):
+        params = [pytest.param(name, id=name, marks=[] if backend_built(name) else
+                               [pytest.mark.skip(reason="backend not built yet")])
+                  for name in SCHEDULERS]
         metafunc.parametrize("backend", params, indirect=True)
 
 
@@ -106,29 +150,42 @@ def ray_cluster():
 
     started = False
     if not ray.is_initialized():
-        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1")
         started = True
     yield ray
     if started:
         ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def scheduler_pool():
+    """The session's schedulers (the shared ``processes`` pool is closed at the end)."""
+    pool = SchedulerPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def combo(request: pytest.FixtureRequest) -> Combo:
-    """The combination under test (parametrised by ``pytest_generate_tests``)."""
+def combo(request: pytest.FixtureRequest, scheduler_pool: SchedulerPool) -> ComboRunner:
+    """The combination under test, bound to the session's schedulers."""
     value: Combo = request.param
     if value.scheduler == "ray":
         request.getfixturevalue("ray_cluster")
-    return value
+    return ComboRunner(value, scheduler_pool)
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest) -> Callable[[], Any]:
-    """A factory of fresh schedulers of one backend (parametrised over every backend)."""
+def backend(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """A factory of fresh schedulers of one backend: ``backend(**options)``."""
     name: str = request.param
     if name == "ray":
         request.getfixturevalue("ray_cluster")
-    factory = lambda: make_scheduler(name, workers=WORKERS)  # noqa: E731
+
+    def factory(**options: Any) -> Any:
+        base = {k: v for k, v in scheduler_options(name).items() if k != "keep_workers"}
+        return make_scheduler(name, **{**base, **options})
+
     factory.name = name  # type: ignore[attr-defined]
     return factory
 

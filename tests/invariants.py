@@ -1,6 +1,8 @@
 """Invariant checks shared by every algorithm variant and scheduler (DESIGN.md sections 1 and 8).
 
-Plain functions, no pytest state: each raises ``AssertionError`` with a readable message.
+Plain functions, no pytest state: each raises ``AssertionError`` with a readable message. The
+module also defines the algorithm x first-layer x scheduler matrix (:class:`Combo`,
+:func:`combo_params`) that ``tests/conftest.py`` turns into the ``combo`` fixture.
 
 The brute-force reference below is written from scratch for the tests. It shares nothing with the
 package but the ``Network``/``Box`` containers: its own normalisation of the box, its own pull-back of
@@ -14,20 +16,105 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from math import comb
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy.optimize import linprog
 
-RADIUS_TOL = 1e-7
-ZERO_TOL = 1e-9
+def _config_defaults() -> tuple[float, float]:
+    from reluregions import EnumerationConfig
+
+    cfg = EnumerationConfig()
+    return cfg.radius_tol, cfg.zero_tol
+
+
+#: The package's default tolerances: the reference uses the same thresholds, never its own.
+RADIUS_TOL, ZERO_TOL = _config_defaults()
 
 __all__ = [
     "RADIUS_TOL", "ZERO_TOL", "BruteForce", "brute_force", "brute_force_regions", "random_net",
     "one_layer_general_position", "fold_fixed_coordinates", "box_bounds", "pattern_set",
     "check_matches_brute_force", "check_regionset_wellformed", "check_interior_points",
     "check_dense_samples", "check_one_layer_formula", "check_d1_grid", "one_layer_formula",
+    "Combo", "ALL_COMBOS", "FIRST_LAYERS", "backend_built", "combo_params", "combo_marks",
 ]
+
+
+# ------------------------------------------------------------------------ the combination matrix
+FIRST_LAYERS = ("incremental", "exhaustive")
+
+
+def backend_built(name: str) -> bool:
+    """Whether scheduler ``name`` has its module file ``src/reluregions/schedulers/<name>.py``."""
+    import reluregions.schedulers as pkg
+
+    return name == "serial" or (Path(pkg.__file__).resolve().parent / f"{name}.py").exists()
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One algorithm x first-layer enumerator x scheduler combination (a test parameter)."""
+
+    algorithm: str
+    first_layer: str
+    scheduler: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.algorithm}-{self.first_layer}-{self.scheduler}"
+
+    @property
+    def parallel(self) -> bool:
+        return self.scheduler != "serial"
+
+    def config(self, **options: Any):
+        """An ``EnumerationConfig`` for this combination (``options`` set the other fields)."""
+        from reluregions import EnumerationConfig
+
+        return EnumerationConfig(algorithm=self.algorithm, first_layer=self.first_layer, **options)
+
+
+def _alias_algorithms() -> set[str]:
+    """Names that only select another registered algorithm (``"default"``), when that is so."""
+    from reluregions.enumeration import api
+
+    return {"default"} if hasattr(api, "resolve_algorithm") else set()
+
+
+def _all_combos() -> tuple[Combo, ...]:
+    """Every algorithm x first layer x scheduler, except aliases under the parallel schedulers.
+
+    ``"default"`` picks one of the other registered algorithms; under the serial scheduler it is
+    tested as such (it is what users run), under the parallel ones the algorithm it picks is.
+    """
+    from reluregions.enumeration import ALGORITHMS
+    from reluregions.schedulers import SCHEDULERS
+
+    aliases = _alias_algorithms()
+    return tuple(Combo(a, f, s) for a, f, s in itertools.product(ALGORITHMS, FIRST_LAYERS, SCHEDULERS)
+                 if s == "serial" or a not in aliases)
+
+
+ALL_COMBOS = _all_combos()
+
+
+def combo_marks(combo: Combo) -> list:
+    """A skip mark when the combination's backend has no module file yet, else nothing."""
+    return [] if backend_built(combo.scheduler) else [pytest.mark.skip(reason="backend not built yet")]
+
+
+def combo_params(**filters: Any) -> list:
+    """``pytest.param(combo)`` for the combinations matching ``filters`` (a name or a tuple each)."""
+    def ok(combo: Combo) -> bool:
+        for key, want in filters.items():
+            want = (want,) if isinstance(want, str) else tuple(want)
+            if getattr(combo, key) not in want:
+                return False
+        return True
+
+    return [pytest.param(c, id=c.id, marks=combo_marks(c)) for c in ALL_COMBOS if ok(c)]
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -322,7 +409,7 @@ def check_one_layer_formula(net, box, count: int) -> None:
                           f"position in R^{d} make {want}"
 
 
-def check_d1_grid(net, box, regionset, n: int = 200_001, refine: int = 2_000) -> int:
+def check_d1_grid(net, box, regionset, n: int = 20_001, refine: int = 2_000) -> int:
     """``d = 1``: regions are intervals, so the pattern runs along a fine grid are the regions.
 
     Between two neighbouring grid points with different patterns a finer grid is laid, so that
@@ -343,14 +430,12 @@ def check_d1_grid(net, box, regionset, n: int = 200_001, refine: int = 2_000) ->
     s = np.linspace(lo[j], hi[j], n)
     P = patterns(s)
     change = np.flatnonzero((P[1:] != P[:-1]).any(axis=1))
-    pieces = []
-    prev = 0
-    for c in change:
-        pieces.append(P[prev:c + 1])
-        pieces.append(patterns(np.linspace(s[c], s[c + 1], refine)[1:-1]))
-        prev = c + 1
-    pieces.append(P[prev:])
-    seq = np.concatenate(pieces)
+    # lay a finer grid strictly inside every step where the pattern changes, all in one batch
+    frac = np.linspace(0.0, 1.0, refine)[1:-1]
+    fine_s = (s[change, None] + (s[change + 1] - s[change])[:, None] * frac[None, :]).ravel()
+    all_s = np.concatenate([s, fine_s])
+    order = np.argsort(all_s, kind="stable")
+    seq = np.concatenate([P, patterns(fine_s)])[order]
     keep = np.concatenate([[True], (seq[1:] != seq[:-1]).any(axis=1)])
     runs = seq[keep]
     run_set = pattern_set(runs)

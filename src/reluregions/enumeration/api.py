@@ -85,7 +85,13 @@ class RegionStream:
 
     def __iter__(self) -> Iterator[Region]:
         setup = time.perf_counter()
-        algorithm = make_algorithm(self.problem)
+        problem = self.problem
+        if problem.param.dim == 0 and problem.config.algorithm == "vertex":
+            # a single point has no vertices to split: any algorithm gives its one region
+            from dataclasses import replace
+
+            problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
+        algorithm = _registry()[resolve_algorithm(problem)](problem)
         algorithm.warm_up()
         start = time.perf_counter()
         self.setup_seconds = start - setup

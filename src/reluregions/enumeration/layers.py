@@ -15,7 +15,8 @@ import numpy as np
 
 from .base import Cell, Context, Problem, Region
 
-__all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets"]
+__all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets",
+           "hidden_map"]
 
 
 def layer_offsets(problem: Problem) -> tuple[int, ...]:
@@ -73,24 +74,48 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:
         ranks = ranks + (int(np.linalg.matrix_rank(A)) if A.size else 0,)
     ctx.stats.layer_cells[layer] += 1
     if layer + 1 == problem.n_layers:
-        return make_region(problem, cell, ranks, A, c, ctx)
+        return make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius, ranks,
+                           A, c, ctx)
     absA = np.abs(A).sum(axis=1) + np.abs(c)
     M, m, scale = _layer_map(problem, layer + 1, A, c, absA)
     return Cell(cell.G, cell.h, cell.center, cell.radius, layer + 1, 0, M, m, cell.bits, ranks,
                 cell.lo, cell.hi, scale, cell.V, cell.inc)
 
 
-def make_region(problem: Problem, cell: Cell, ranks: tuple[int, ...], A: np.ndarray, c: np.ndarray,
-                ctx: Context) -> Region:
-    """Build the output record of a finished cell (last hidden layer map ``h = A t + c``)."""
+def hidden_map(problem: Problem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The map ``t -> h_L(t) = A t + c`` of the last hidden layer on the region with pattern ``bits``.
+
+    Pulls the domain back layer by layer with ``D_l = diag(bits_l, or the leaky slope)``; neurons
+    that are identically zero contribute (numerically) zero rows whatever their bit.
+    """
+    p = problem.param
+    A, c = p.U, p.x0
+    net = problem.network
+    off = problem.offsets
+    for layer in range(problem.n_layers):
+        d = np.where(bits[off[layer]:off[layer + 1]], 1.0, net.negative_slope)
+        A = d[:, None] * (net.weights[layer] @ A)
+        c = d * (net.weights[layer] @ c + net.biases[layer])
+    return A, c
+
+
+def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray,
+                center: np.ndarray, radius: float, ranks: tuple[int, ...], A: np.ndarray | None,
+                c: np.ndarray | None, ctx: Context) -> Region:
+    """Build the output record of a finished cell ``G t <= h`` with its last hidden map ``A t + c``.
+
+    Adds what the config asks for: the exact Chebyshev ball (one LP), the output map in input
+    coordinates, the irredundant H-representation (one LP per constraint).
+    """
     cfg = problem.config
     p = problem.param
-    center, radius = cell.center, cell.radius
     if cfg.chebyshev:
-        center, radius = ctx.solver.chebyshev(cell.G, cell.h, np.ones(len(cell.h)))
+        center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
         ctx.stats.lps += 1
-    region = Region(cell.bits, p.to_input(center), center, float(radius), ranks)
+    region = Region(bits, p.to_input(center), center, float(radius), ranks)
     if cfg.keep_maps:
+        if A is None:
+            A, c = hidden_map(problem, bits)
         W, b = problem.network.weights[-1], problem.network.biases[-1]
         At, ct = W @ A, W @ c + b
         pinv = np.linalg.pinv(p.U)
@@ -99,5 +124,5 @@ def make_region(problem: Problem, cell: Cell, ranks: tuple[int, ...], A: np.ndar
     if cfg.keep_hrep:
         from ..geometry.redundancy import irredundant
 
-        region.G, region.h = irredundant(cell.G, cell.h, ctx.solver, ctx.stats)
+        region.G, region.h = irredundant(G, h, ctx.solver, ctx.stats)
     return region

@@ -40,12 +40,20 @@ def _grow1(a, n):
 
 
 @njit(cache=True)
-def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
-                Ws, bs, offsets, slope, zero_tol, tol, eps, k, want_ranks, budget):
+def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR, sF,
+                Ws, bs, offsets, slope, zero_tol, tol, eps, k, want_ranks, want_rows, budget):
     """Expand the cells on the stack (lists ``s*``, last = top) until done or ``budget`` regions.
 
-    Returns ``(n, bits, centres, radii, ranks, layer_cells)``; the stack lists are left holding
-    the open frontier (empty when the subtree is finished).
+    A cut whose sides are not both certified full-dimensional (a ball of radius above ``tol``
+    around a side's vertex centroid) nor clearly flat (every vertex of a side within ``tol`` of
+    the hyperplane) stops the traversal with that cell on top of the stack and ``pending = 1``: the
+    caller decides it with an LP and sets the cell's force code ``sF`` (1: split; 2: no split, bit
+    1; 3: no split, bit 0). So the full-dimensionality test is exactly the Chebyshev-radius test
+    of the LP algorithms, with an LP only in the rare uncertain band.
+
+    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending)``; ``rows``
+    (``want_rows``) holds each region's constraints ``[G | h]`` one after the other, region ``i``
+    at ``roffs[i]:roffs[i + 1]``. The stack lists keep the open frontier.
     """
     L = len(offsets) - 1
     nh = offsets[L]
@@ -55,8 +63,12 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
     out_r = np.empty(cap)
     out_rank = np.empty((cap, L), np.int64)
     layer_cells = np.zeros(L, np.int64)
+    rows = np.empty((64 if want_rows else 0, k + 1))
+    roffs = np.zeros(cap + 1, np.int64)
+    nrows = 0
+    pending = 0
     n = 0
-    while len(sV) > 0 and n < budget:
+    while len(sV) > 0 and n < budget and pending == 0:
         V = sV.pop()
         inc = sI.pop()
         G = sG.pop()
@@ -72,6 +84,7 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
         ocut = sOc.pop()
         q = sQ.pop()
         ranks = sR.pop()
+        force = sF.pop()
         while True:
             base = offsets[layer]
             nl = M.shape[0]
@@ -141,11 +154,16 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                     if x > smax:
                         smax = x
                 j = cut[q]
-                if smin >= -tol:
+                if force == 2 or force == 3:
+                    bits[base + j] = force == 2
+                    force = 0
+                    q += 1
+                    continue
+                if force == 0 and smin >= -tol:
                     bits[base + j] = True
                     q += 1
                     continue
-                if smax <= tol:
+                if force == 0 and smax <= tol:
                     bits[base + j] = False
                     q += 1
                     continue
@@ -162,6 +180,29 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                 Gn[r] = acut[q]
                 hn = hp.copy()
                 hn[r] = -ocut[q]
+                if force == 0 and (_centroid_radius(Vp, Gp, hp) <= tol
+                                   or _centroid_radius(Vn, Gn, hn) <= tol):
+                    # uncertain: hand the cell back for an LP decision
+                    sV.append(V)
+                    sI.append(inc)
+                    sG.append(G)
+                    sH.append(h)
+                    sB.append(bits)
+                    sL.append(layer)
+                    sM.append(M)
+                    sm.append(m)
+                    sSc.append(scale)
+                    sS.append(S)
+                    sCut.append(cut)
+                    sAc.append(acut)
+                    sOc.append(ocut)
+                    sQ.append(q)
+                    sR.append(ranks)
+                    sF.append(0)
+                    pending = 1
+                    split = True
+                    break
+                force = 0
                 bp = bits.copy()
                 bp[base + j] = True
                 bn = bits
@@ -183,6 +224,7 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                     sOc.append(ocut)
                     sQ.append(q + 1)
                     sR.append(ranks)
+                    sF.append(0)
                 split = True
                 break
             if split:
@@ -219,6 +261,16 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                 out_c[n] = centre
                 out_r[n] = rad
                 out_rank[n] = ranks
+                if want_rows:
+                    if roffs.shape[0] < n + 2:
+                        roffs = _grow1(roffs, n + 2)
+                    need = nrows + G.shape[0]
+                    if need > rows.shape[0]:
+                        rows = _grow2(rows, need)
+                    rows[nrows:need, :k] = G
+                    rows[nrows:need, k] = h
+                    nrows = need
+                    roffs[n + 1] = nrows
                 n += 1
                 break
             W = Ws[layer + 1]
@@ -234,7 +286,26 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
             scale = np.abs(W) @ absA + np.abs(b)
             layer += 1
             q = -1
-    return n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells
+    return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, rows[:nrows],
+            roffs[:n + 1], pending)
+
+
+@njit(cache=True)
+def _centroid_radius(V, G, h):
+    """Radius of a ball around the vertex centroid inside ``G t <= h`` (a Chebyshev lower bound)."""
+    k = V.shape[1]
+    centre = np.zeros(k)
+    for u in range(V.shape[0]):
+        centre += V[u]
+    centre /= V.shape[0]
+    rad = np.inf
+    for i in range(G.shape[0]):
+        sl = h[i]
+        for c in range(k):
+            sl -= G[i, c] * centre[c]
+        if sl < rad:
+            rad = sl
+    return rad
 
 
 @njit(cache=True)
@@ -254,15 +325,16 @@ def _unflatten1(flat, offs):
 
 
 @njit(cache=True)
-def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks,
+def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks, force,
                Wflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol, tol, eps, k,
-               want_ranks, budget):
+               want_ranks, want_rows, budget):
     """:func:`dfs_regions` from one cell given as plain arrays, with the frontier packed into flat
     arrays (no typed lists cross the Python boundary, so nothing is compiled at run time).
 
-    Returns ``(n, bits, centres, radii, ranks, layer_cells, meta, fV, fI, fG, fh, fB, fM, fm,
-    fSc, fS, fCut, fAc, fOc, fR)``; ``meta[i] = (p, r, nl, nc, layer, q)`` sizes frontier cell ``i``
-    (top of the stack first) and the ``f*`` arrays hold the cells' parts one after the other.
+    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending, meta, fV, fI,
+    fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)``; ``meta[i] = (p, r, nl, nc, layer, q)``
+    sizes frontier cell ``i`` (top of the stack first) and the ``f*`` arrays hold the cells' parts
+    one after the other.
     """
     Ws = _unflatten(Wflat, Woffs, Wshapes)
     bs = _unflatten1(bflat, boffs)
@@ -296,9 +368,11 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
     sQ.append(q)
     sR = List()
     sR.append(ranks)
-    n, ob, oc, orad, ork, lc = dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc,
-                                           sQ, sR, Ws, bs, offsets, slope, zero_tol, tol, eps, k,
-                                           want_ranks, budget)
+    sF = List()
+    sF.append(force)
+    n, ob, oc, orad, ork, lc, rows, roffs, pending = dfs_regions(
+        sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR, sF, Ws, bs, offsets,
+        slope, zero_tol, tol, eps, k, want_ranks, want_rows, budget)
     nf = len(sV)
     meta = np.empty((nf, 6), np.int64)
     tp = tr = tl = tc = ts = 0
@@ -357,5 +431,5 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
         il += nl
         ic += nc
         iS += p * nc
-    return (n, ob, oc, orad, ork, lc, meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc,
-            fR)
+    return (n, ob, oc, orad, ork, lc, rows, roffs, pending, meta, fV, fI, fG, fh, fB, fM, fm, fSc,
+            fS, fCut, fAc, fOc, fR)

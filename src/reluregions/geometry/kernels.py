@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - exercised only without the 'fast' extr
             return args[0]
         return lambda f: f
 
-__all__ = ["HAVE_NUMBA", "box_vertices", "split_layer"]
+__all__ = ["HAVE_NUMBA", "box_vertices"]
 
 
 def box_vertices(k: int, n_words: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,98 +182,3 @@ def _split(V, inc, S, j, cid, eps, k):
         ip += 1
         ineg += 1
     return Vp, Ip, Sp, Vn, In, Sn
-
-
-@njit(cache=True)
-def split_layer(V, inc, S, cids, eps, tol, k, keep_cells):
-    """All cells of the arrangement of the hyperplanes (columns of ``S``) inside the cell ``(V, inc)``.
-
-    ``S[:, j]`` holds the signed distance of each vertex to hyperplane ``j`` (unit normal);
-    ``cids[j]`` is its constraint id. A side counts as a cell only when some vertex lies farther
-    than ``tol`` from the hyperplane on that side (a side within ``tol`` has inradius below
-    ``tol``). Returns, for the ``n`` children: the vertex centroids (n, k), the bit of every
-    hyperplane (n, nS; 1 when the pre-activation is positive on the child), whether that hyperplane
-    cut an ancestor (n, nS; then its row belongs to the child's H-representation), and, when
-    ``keep_cells``, lists of each child's vertices and incidence (else empty lists).
-    """
-    nS = S.shape[1]
-    outV = []
-    outI = []
-    outB = []
-    outC = []
-    outM = []
-    outV.append(V)
-    outI.append(inc)
-    outV.pop()
-    outI.pop()
-    stackV = [V]
-    stackI = [inc]
-    stackS = [S]
-    stackJ = [0]
-    stackB = [np.zeros(nS, np.bool_)]
-    stackC = [np.zeros(nS, np.bool_)]
-    while len(stackV) > 0:
-        cV = stackV.pop()
-        cI = stackI.pop()
-        cS = stackS.pop()
-        j = stackJ.pop()
-        cB = stackB.pop()
-        cC = stackC.pop()
-        done = False
-        while j < nS:
-            smax = -np.inf
-            smin = np.inf
-            for u in range(cV.shape[0]):
-                x = cS[u, j]
-                if x > smax:
-                    smax = x
-                if x < smin:
-                    smin = x
-            if smin >= -tol:
-                cB[j] = True
-                j += 1
-                continue
-            if smax <= tol:
-                cB[j] = False
-                j += 1
-                continue
-            Vp, Ip, Sp, Vn, In, Sn = _split(cV, cI, cS, j, cids[j], eps, k)
-            Bp = cB.copy()
-            Bp[j] = True
-            Cp = cC.copy()
-            Cp[j] = True
-            cB[j] = False
-            cC[j] = True
-            stackV.append(Vn)
-            stackI.append(In)
-            stackS.append(Sn)
-            stackJ.append(j + 1)
-            stackB.append(cB)
-            stackC.append(cC)
-            stackV.append(Vp)
-            stackI.append(Ip)
-            stackS.append(Sp)
-            stackJ.append(j + 1)
-            stackB.append(Bp)
-            stackC.append(Cp)
-            done = True
-            break
-        if not done:
-            if keep_cells:
-                outV.append(cV)
-                outI.append(cI)
-            outB.append(cB)
-            outC.append(cC)
-            centre = np.zeros(k)
-            for u in range(cV.shape[0]):
-                centre += cV[u]
-            outM.append(centre / cV.shape[0])
-    n = len(outB)
-    centres = np.empty((n, k))
-    B = np.empty((n, nS), np.bool_)
-    C = np.empty((n, nS), np.bool_)
-    for i in range(n):
-        centres[i] = outM[i]
-        B[i] = outB[i]
-        C[i] = outC[i]
-    return centres, B, C, outV, outI

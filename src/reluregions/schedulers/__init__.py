@@ -5,10 +5,15 @@ from typing import Any
 
 from ..config import check_choice
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
+from .checkpoint import Checkpoint, run_with_checkpoint
+from .dispatch import STRATEGIES
+from .processes import ProcessScheduler
+from .ray import RayScheduler
 from .serial import SerialScheduler
 
-__all__ = ["Scheduler", "SerialScheduler", "Progress", "ProgressCallback", "expand_subtree",
-           "SCHEDULERS", "make_scheduler"]
+__all__ = ["Scheduler", "SerialScheduler", "ProcessScheduler", "RayScheduler", "Progress",
+           "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES", "make_scheduler",
+           "Checkpoint", "run_with_checkpoint"]
 
 SCHEDULERS = ("serial", "processes", "ray")
 
@@ -25,9 +30,5 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
         keep = {k: v for k, v in options.items() if k in ("checkpoint", "progress_every")}
         return SerialScheduler(**keep)
     if name == "processes":
-        from .processes import ProcessScheduler
-
         return ProcessScheduler(**options)
-    from .ray import RayScheduler
-
     return RayScheduler(**options)

@@ -32,7 +32,9 @@ import time
 from abc import abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
 
 from ..config import check_choice
 from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
@@ -42,7 +44,7 @@ from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
 
-__all__ = ["STRATEGIES", "TaskOptions", "Task", "TaskResult", "TaskFailure", "TaskRecord",
+__all__ = ["STRATEGIES", "TaskOptions", "Task", "RegionBatch", "TaskResult", "TaskFailure", "TaskRecord",
            "WorkerLoss", "OpenItems", "TaskScheduler", "run_task", "largest_task_share"]
 
 STRATEGIES = ("dynamic", "paper")
@@ -108,12 +110,58 @@ class Task:
     max_seconds: float
 
 
+class RegionBatch:
+    """Regions as a few stacked arrays, cheap to pickle (one buffer per field, not per region).
+
+    Sending ``Region`` objects one by one costs more than computing them with the fast
+    algorithms (several small numpy arrays each); a batch is rebuilt into ``Region`` objects,
+    whose arrays are rows of the batch's, by :meth:`regions`.
+    """
+
+    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras")
+
+    def __init__(self, regions: list[Region]) -> None:
+        n = len(regions)
+        self.bits = np.array([r.bits for r in regions], dtype=bool) if n else np.zeros((0, 0), bool)
+        self.points = np.array([r.point for r in regions], dtype=float) if n else np.zeros((0, 0))
+        self.centers = np.array([r.center for r in regions], dtype=float) if n else np.zeros((0, 0))
+        self.radii = np.array([r.radius for r in regions], dtype=float)
+        lengths = {len(r.ranks) for r in regions}
+        self.ranks: Any = (np.array([r.ranks for r in regions], dtype=np.int64).reshape(n, -1)
+                           if len(lengths) == 1 else [r.ranks for r in regions])
+        has_extras = any(r.A is not None or r.G is not None for r in regions)
+        self.extras = [(r.A, r.c, r.G, r.h) for r in regions] if has_extras else None
+
+    def __len__(self) -> int:
+        return int(self.radii.shape[0])
+
+    def regions(self) -> list[Region]:
+        """The ``Region`` objects again."""
+        ranks = self.ranks
+        if isinstance(ranks, np.ndarray):
+            ranks = [tuple(row) for row in ranks.tolist()]
+        radii = self.radii.tolist()
+        out = [Region(self.bits[i], self.points[i], self.centers[i], radii[i], ranks[i])
+               for i in range(len(radii))]
+        if self.extras is not None:
+            for region, (A, c, G, h) in zip(out, self.extras):
+                region.A, region.c, region.G, region.h = A, c, G, h
+        return out
+
+    def __getstate__(self) -> tuple:
+        return tuple(getattr(self, k) for k in self.__slots__)
+
+    def __setstate__(self, state: tuple) -> None:
+        for key, value in zip(self.__slots__, state):
+            setattr(self, key, value)
+
+
 @dataclass(slots=True)
 class TaskResult:
     """What a worker sends back: regions, the leftover frontier and its counters."""
 
     id: int
-    regions: list[Region]
+    regions: RegionBatch
     leftover: list[Cell]
     stats: Stats
     seconds: float
@@ -155,7 +203,8 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
     start = time.perf_counter()
     regions, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
                                        task.max_seconds)
-    return TaskResult(task.id, regions, leftover, ctx.stats, time.perf_counter() - start, os.getpid())
+    return TaskResult(task.id, RegionBatch(regions), leftover, ctx.stats,
+                      time.perf_counter() - start, os.getpid())
 
 
 def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:
@@ -217,7 +266,7 @@ class _DynamicQueue:
     def __len__(self) -> int:
         return len(self.open)
 
-    def push(self, items: list[Cell], grouped: bool = False) -> None:
+    def push(self, items: list[Cell]) -> None:
         for cell in items:
             self.open.push(cell)
 
@@ -238,35 +287,43 @@ class _DynamicQueue:
 
 
 class _StaticQueue:
-    """The paper strategy: one task per first-layer cell (group of items), run to completion."""
+    """The paper strategy: one task per first-layer cell, run to completion.
 
-    def __init__(self) -> None:
-        self.groups: deque[list[Cell]] = deque()
+    Items are grouped by their first-layer activation bits, so a task holds everything left of
+    one first-layer cell (the parent's expansion that left layer 0 may already have split it).
+    """
+
+    def __init__(self, n_first: int) -> None:
+        self.n_first = n_first
+        self.groups: dict[bytes, list[Cell]] = {}
+        self.order: deque[bytes] = deque()
         self._n = 0
 
     def __len__(self) -> int:
         return self._n
 
-    def push(self, items: list[Cell], grouped: bool = False) -> None:
-        if grouped:
-            self.groups.append(list(items))
-        else:
-            self.groups.extend([c] for c in items)
+    def push(self, items: list[Cell]) -> None:
+        for cell in items:
+            key = np.asarray(cell.bits[:self.n_first], dtype=bool).tobytes()
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = []
+                self.order.append(key)
+            group.append(cell)
         self._n += len(items)
 
     def take(self) -> tuple[list[Cell], int, float]:
-        group = self.groups.popleft()
+        group = self.groups.pop(self.order.popleft())
         self._n -= len(group)
         return group, _UNLIMITED, float("inf")
 
     def items(self) -> list[Cell]:
-        return [c for g in self.groups for c in g]
+        return [c for k in self.order for c in self.groups[k]]
 
 
 @dataclass
 class _InFlight:
     items: list[Cell]
-    grouped: bool
     submitted: float = field(default_factory=time.perf_counter)
 
 
@@ -318,6 +375,38 @@ class TaskScheduler(Scheduler):
         """Start a worker in place of a dead one (when the transport needs it)."""
 
     # ------------------------------------------------------------------ driver
+    def warm_up(self, algorithm: Algorithm) -> float:
+        """Have every worker expand ``algorithm``'s roots once; the seconds it took.
+
+        Pays the workers' start-up (imports, compiled kernels) outside a timed run, for
+        benchmarks. Worker processes stay up afterwards only when the transport keeps them
+        (``ProcessScheduler(keep_workers=True)``, or a Ray instance this scheduler did not start).
+        """
+        start = time.perf_counter()
+        problem = algorithm.problem
+        roots = algorithm.roots(Context.create(problem.config, problem.n_layers))
+        self._start(algorithm)
+        clean = False
+        try:
+            pending = set()
+            for i in range(self.workers):
+                task = Task(-1 - i, roots, _UNLIMITED, float("inf"))
+                pending.add(task.id)
+                self._submit(task)
+            while pending:
+                results, losses = self._collect(0.5)
+                if losses:
+                    raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while "
+                                          "warming up")
+                for result in results:
+                    if isinstance(result, TaskFailure):
+                        raise result.error
+                    pending.discard(result.id)
+            clean = True
+        finally:
+            self._stop(clean)
+        return time.perf_counter() - start
+
     @property
     def max_in_flight(self) -> int:
         """The cap on tasks handed out and not yet returned."""
@@ -346,15 +435,13 @@ class TaskScheduler(Scheduler):
             items = list(restored.frontier)
         else:
             items = algorithm.roots(ctx)
+        widths = problem.network.hidden_widths
         paper = self.options.strategy == "paper"
-        queue = _StaticQueue() if paper else _DynamicQueue(self.options, self.workers)
+        queue: _StaticQueue | _DynamicQueue = (
+            _StaticQueue(widths[0] if widths else 0) if paper
+            else _DynamicQueue(self.options, self.workers))
         in_flight: dict[int, _InFlight] = {}
-        ids = itertools.count()
         found = 0
-
-        def frontier() -> list[Cell]:
-            return queue.items() + [c for t in in_flight.values() for c in t.items]
-
         if paper:
             for finished in self._first_layer(algorithm, ctx, items, queue):
                 found += len(finished)
@@ -363,57 +450,72 @@ class TaskScheduler(Scheduler):
             queue.push(items)
         self.prelude = ctx.stats
         self.stats.merge(ctx.stats)
+        ids = itertools.count()
         while len(queue) or in_flight:
-            for _ in range(min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))):
-                if not len(queue):
-                    break
-                cells, expansions, seconds = queue.take()
-                task = Task(next(ids), cells, expansions, seconds)
-                in_flight[task.id] = _InFlight(cells, paper)
-                self._submit(task)
+            self._hand_out(queue, in_flight, ids)
             results, losses = self._collect(min(self.options.progress_every, 0.1))
             for loss in losses:
                 self._handle_loss(loss, in_flight, queue)
             for result in results:
-                if isinstance(result, TaskFailure):
-                    result.error.add_note(f"in a worker:\n{result.traceback}")
-                    raise result.error
-                entry = in_flight.pop(result.id)
-                queue.push(result.leftover)
-                self.stats.merge(result.stats)
-                self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions,
-                                             result.seconds, len(result.regions), result.worker))
-                if ckpt is not None:
-                    ckpt.record(result.regions)
-                found += len(result.regions)
-                yield from result.regions
+                regions = self._book(result, in_flight, queue)
+                found += len(regions)
+                yield from regions
             now = time.perf_counter()
             if progress is not None and now - last >= self.options.progress_every:
                 last = now
-                progress(Progress(found, now - start, len(queue) + sum(len(t.items) for t in
-                                                                       in_flight.values()),
-                                  self._busy()))
+                open_items = len(queue) + sum(len(t.items) for t in in_flight.values())
+                progress(Progress(found, now - start, open_items, self._busy()))
             if ckpt is not None:
-                ckpt.poll(frontier, self.stats)
+                ckpt.poll(lambda: queue.items() + [c for t in in_flight.values() for c in t.items],
+                          self.stats)
         if progress is not None:
             progress(Progress(found, time.perf_counter() - start, 0, 0))
 
+    def _hand_out(self, queue: "_StaticQueue | _DynamicQueue", in_flight: dict[int, _InFlight],
+                  ids: Iterator[int]) -> None:
+        """Submit tasks while workers have room and items are open."""
+        room = min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))
+        for _ in range(room):
+            if not len(queue):
+                return
+            cells, expansions, seconds = queue.take()
+            task = Task(next(ids), cells, expansions, seconds)
+            in_flight[task.id] = _InFlight(cells)
+            self._submit(task)
+
+    def _book(self, result: TaskResult | TaskFailure, in_flight: dict[int, _InFlight],
+              queue: "_StaticQueue | _DynamicQueue") -> list[Region]:
+        """Take in a finished task (its leftovers, counters, regions); the regions to yield.
+
+        Everything is booked, and the regions recorded in the checkpoint, before any is yielded,
+        so a snapshot taken at the next poll is consistent whatever the caller does.
+        """
+        if isinstance(result, TaskFailure):
+            result.error.add_note(f"in a worker:\n{result.traceback}")
+            raise result.error
+        entry = in_flight.pop(result.id)
+        queue.push(result.leftover)
+        self.stats.merge(result.stats)
+        self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions, result.seconds,
+                                     len(result.regions), result.worker))
+        regions = result.regions.regions()
+        if self.checkpoint is not None:
+            self.checkpoint.record(regions)
+        return regions
+
     def _first_layer(self, algorithm: Algorithm, ctx: Context, items: list[Cell],
                      queue: _StaticQueue) -> Iterator[list[Region]]:
-        """The paper's master step: expand items at layer 0 in the parent, queue one task per
-        first-layer cell (the children of the expansion that left layer 0)."""
+        """The paper's master step: expand items at layer 0 in the parent and queue the items
+        that left it, grouped into one task per first-layer cell."""
         ckpt = self.checkpoint
         stack = list(reversed(items))
         while stack:
             cell = stack.pop()
             if cell.layer >= 1:
-                queue.push([cell], grouped=True)
+                queue.push([cell])
                 continue
             children, finished = algorithm.expand(cell, ctx)
-            if children and children[0].layer >= 1:
-                queue.push(children, grouped=True)
-            else:
-                stack.extend(reversed(children))
+            stack.extend(reversed(children))
             if finished:
                 if ckpt is not None:
                     ckpt.record(finished)
@@ -439,5 +541,5 @@ class TaskScheduler(Scheduler):
         for task_id in loss.task_ids:
             lost = in_flight.pop(task_id, None)
             if lost is not None:
-                queue.push(lost.items, grouped=lost.grouped)
+                queue.push(lost.items)
         self._replace(loss)

@@ -77,9 +77,9 @@ def _read_tasks(conn: Connection, inbox: "_queue.SimpleQueue[Any]") -> None:
 def _failure(task_id: int, exc: BaseException) -> TaskFailure:
     text = "".join(traceback.format_exception(exc))
     try:
-        pickle.dumps(exc)
+        pickle.loads(pickle.dumps(exc))
         error = exc
-    except Exception:  # an exception that does not pickle: keep its text
+    except Exception:  # an exception that does not survive pickling: keep its text
         error = RuntimeError(f"{type(exc).__name__}: {exc}")
     return TaskFailure(task_id, error, text)
 
