@@ -110,7 +110,6 @@ class VertexAlgorithm(Algorithm):
     def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
         """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
         problem = self.problem
-        cfg = problem.config
         k = problem.param.dim
         L = problem.n_layers
         ctx.stats.expansions += 1

@@ -180,8 +180,8 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                 Gn[r] = acut[q]
                 hn = hp.copy()
                 hn[r] = -ocut[q]
-                if force == 0 and (_centroid_radius(Vp, Gp, hp) <= tol
-                                   or _centroid_radius(Vn, Gn, hn) <= tol):
+                if force == 0 and (_centroid_ball(Vp, Gp, hp)[1] <= tol
+                                   or _centroid_ball(Vn, Gn, hn)[1] <= tol):
                     # uncertain: hand the cell back for an LP decision
                     sV.append(V)
                     sI.append(inc)
@@ -246,17 +246,7 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
                     out_c = _grow2(out_c, n + 1)
                     out_r = _grow1(out_r, n + 1)
                     out_rank = _grow2(out_rank, n + 1)
-                centre = np.zeros(k)
-                for u in range(V.shape[0]):
-                    centre += V[u]
-                centre /= V.shape[0]
-                rad = np.inf
-                for i in range(G.shape[0]):
-                    sl = h[i]
-                    for cc in range(k):
-                        sl -= G[i, cc] * centre[cc]
-                    if sl < rad:
-                        rad = sl
+                centre, rad = _centroid_ball(V, G, h)
                 out_bits[n] = bits
                 out_c[n] = centre
                 out_r[n] = rad
@@ -291,8 +281,11 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
 
 
 @njit(cache=True)
-def _centroid_radius(V, G, h):
-    """Radius of a ball around the vertex centroid inside ``G t <= h`` (a Chebyshev lower bound)."""
+def _centroid_ball(V, G, h):
+    """The vertex centroid and the radius of a ball around it inside ``G t <= h``.
+
+    The radius is a lower bound on the Chebyshev radius (rows of ``G`` have unit norm).
+    """
     k = V.shape[1]
     centre = np.zeros(k)
     for u in range(V.shape[0]):
@@ -305,7 +298,7 @@ def _centroid_radius(V, G, h):
             sl -= G[i, c] * centre[c]
         if sl < rad:
             rad = sl
-    return rad
+    return centre, rad
 
 
 @njit(cache=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    import numba
     from numba import njit
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without the 'fast' extra

@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InvalidWeightsError, ShapeMismatchError
+from ..errors import ConversionMismatchError, InvalidWeightsError, ShapeMismatchError
 
-__all__ = ["Network"]
+__all__ = ["Network", "check_conversion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,6 +165,20 @@ class Network:
             return np.zeros((n, 0), bool), np.zeros((n, 0), bool)
         return np.concatenate(bits, axis=1), np.concatenate(sure, axis=1)
 
+    def forward_scale(self, x: np.ndarray) -> float:
+        """The largest partial sum ``|W_l| |h_{l-1}| + |b_l|`` met in the forward pass of ``x``.
+
+        Outputs that cancel large terms carry rounding errors of this size, so converted models are
+        compared with their source runtime relative to it.
+        """
+        h, scale = self._as_batch(x), 0.0
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            scale = max(scale, float((np.abs(h) @ np.abs(w).T + np.abs(b)).max(initial=0.0)))
+            z = h @ w.T + b
+            h = z if i == last else np.where(z > 0, z, self.negative_slope * z)
+        return scale
+
     def _as_batch(self, x: np.ndarray) -> np.ndarray:
         h = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if h.shape[1] != self.input_dim:
@@ -177,3 +191,21 @@ class Network:
         act = "ReLU" if self.negative_slope == 0 else f"LeakyReLU({self.negative_slope:g})"
         return (f"Network(input_dim={self.input_dim}, hidden={widths}, "
                 f"output_dim={self.output_dim}, activation={act})")
+
+
+def check_conversion(net: Network, x: np.ndarray, ref: np.ndarray, tol: float, where: str,
+                     runtime: str, hint: str) -> None:
+    """Raise :class:`ConversionMismatchError` unless ``net(x)`` matches the runtime's ``ref``.
+
+    ``tol`` is the absolute allowance; ``hint`` (what to do) ends the one-line message.
+    """
+    got = net.forward(np.asarray(x, dtype=np.float64))
+    ref = np.asarray(ref, dtype=np.float64)
+    if ref.shape != got.shape:
+        raise ConversionMismatchError(f"{where}: {runtime} gives {ref.shape[1]} outputs but the "
+                                      f"converted network {got.shape[1]}; please report this model")
+    err = np.abs(got - ref)
+    if not np.all(err <= tol):
+        raise ConversionMismatchError(
+            f"{where}: the converted network differs from {runtime} by up to {err.max():.3g} "
+            f"(tolerance {tol:.3g}) on random inputs; {hint}")

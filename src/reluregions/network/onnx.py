@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import (ConversionMismatchError, MissingDependencyError, NetworkFileError,
+from ..errors import (MissingDependencyError, NetworkFileError,
                       ReluRegionsError, UnsupportedLayerError)
-from .model import Network
+from .model import Network, check_conversion
 
 __all__ = ["load_onnx", "SUPPORTED_OPS"]
 
@@ -667,27 +667,11 @@ def _check_with_onnxruntime(path: Path, model: Any, cv: _Converter, net: Network
             raise NetworkFileError(f"{path}: onnxruntime fails to run the model "
                                    f"({_first_line(exc)}); the file may be invalid ONNX") from None
     ref = np.asarray(ref, dtype=np.float64).reshape(x.shape[0], -1)
-    got = net.forward(x.astype(np.float64))
-    if ref.shape != got.shape:
-        raise ConversionMismatchError(f"{path}: onnxruntime gives {ref.shape[1]} outputs but the "
-                                      f"converted network {got.shape[1]}; please report this model")
-    tol = _tolerance(net, x.astype(np.float64), ref, float(np.finfo(cv.input_dtype).eps))
-    err = np.abs(got - ref)
-    if not np.all(err <= tol):
-        raise ConversionMismatchError(
-            f"{path}: the converted network differs from onnxruntime by up to {err.max():.3g} "
-            f"(tolerance {tol:.3g}) on random inputs; the graph uses an operator the loader "
-            "misreads, please report it (or pass check=False to skip the check)")
-
-
-def _tolerance(net: Network, x: np.ndarray, ref: np.ndarray, eps: float) -> float:
-    """Rounding allowance of the runtime: ``1e3 eps`` (1.2e-4 in float32) relative to the larger of
-    the output scale and a hundredth of the largest partial sum ``|W| |h| + |b|`` of the forward
-    pass (outputs that cancel large terms carry their rounding error)."""
-    h, scale = x, 0.0
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        scale = max(scale, float((np.abs(h) @ np.abs(w).T + np.abs(b)).max(initial=0.0)))
-        z = h @ w.T + b
-        h = z if i == len(net.weights) - 1 else np.where(z > 0, z, net.negative_slope * z)
-    out_scale = float(np.abs(ref).max(initial=0.0))
-    return 1e3 * eps * max(out_scale, 1e-2 * scale, 1e-300)
+    x64 = x.astype(np.float64)
+    # Rounding allowance of the runtime: 1e3 eps (1.2e-4 in float32) relative to the larger of the
+    # output scale and a hundredth of the largest partial sum of the forward pass.
+    eps = float(np.finfo(cv.input_dtype).eps)
+    tol = 1e3 * eps * max(float(np.abs(ref).max(initial=0.0)), 1e-2 * net.forward_scale(x64), 1e-300)
+    check_conversion(net, x64, ref, tol, str(path), "onnxruntime",
+                     "the graph uses an operator the loader misreads, please report it (or pass "
+                     "check=False to skip the check)")

@@ -43,9 +43,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import (ConversionMismatchError, MissingDependencyError, NetworkFileError, OptionError,
+from ..errors import (MissingDependencyError, NetworkFileError, OptionError,
                       ShapeMismatchError, UnsupportedLayerError)
-from .model import Network
+from .model import Network, check_conversion
 
 __all__ = ["load_torch", "from_torch_module", "parse_architecture", "SUPPORTED_LAYERS"]
 
@@ -450,19 +450,8 @@ def _check_with_torch(work: Any, net: Network, shape: tuple[int, ...], where: st
     except Exception as exc:
         raise ShapeMismatchError(f"{where}: torch cannot run the model on inputs of shape {shape} "
                                  f"({_first_line(exc)}); check input_shape") from None
-    got = net.forward(x)
-    if ref.shape != got.shape:
-        raise ConversionMismatchError(f"{where}: torch gives {ref.shape[1]} outputs but the converted "
-                                      f"network {got.shape[1]}; please report this model")
-    h, scale = x, float(np.abs(ref).max(initial=0.0))
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        scale = max(scale, float((np.abs(h) @ np.abs(w).T + np.abs(b)).max(initial=0.0)))
-        z = h @ w.T + b
-        h = np.where(z > 0, z, net.negative_slope * z)
-    tol = 1e-9 * max(scale, 1e-300)
-    err = np.abs(got - ref)
-    if not np.all(err <= tol):
-        raise ConversionMismatchError(
-            f"{where}: the converted network differs from torch by up to {err.max():.3g} (tolerance "
-            f"{tol:.3g}) on random inputs; a layer is not what its type says (a traced model in "
-            "training mode?) - save it in eval mode, or pass check=False")
+    ref = np.asarray(ref, dtype=np.float64)
+    tol = 1e-9 * max(float(np.abs(ref).max(initial=0.0)), net.forward_scale(x), 1e-300)
+    check_conversion(net, x, ref, tol, where, "torch",
+                     "a layer is not what its type says (a traced model in training mode?) - save "
+                     "it in eval mode, or pass check=False")

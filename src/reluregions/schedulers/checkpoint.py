@@ -15,15 +15,16 @@ regions of the run, and the two parts are disjoint. Schedulers keep it so:
   merged counters;
 * a snapshot first closes the current shard (written to a hidden temporary name, renamed when
   complete, fsynced), then writes the new state to a temporary file, fsyncs it and renames it over
-  ``state.pkl``. Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old or
-  the new snapshot, never a mix.
+  ``state.pkl``. Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old
+  or the new snapshot, never a mix.
 
 On resume, shards the snapshot does not list (written after it) and temporary files are deleted:
 their regions come from frontier items that are expanded again. At the end, a final snapshot with
 an empty frontier is taken, the shards are merged into the output file (temporary name, then
 rename), the state is marked done and the shards are deleted; a kill in between repeats only the
 merge. The state also records the network hash, the domain and the config: resuming with other
-inputs raises :class:`CheckpointMismatchError`.
+inputs raises :class:`CheckpointMismatchError`. An open checkpoint holds an exclusive lock on its
+folder (``flock``, released by the kernel when the process dies), so two runs never share one.
 
 Ctrl-C under :func:`run_with_checkpoint` only sets a flag; the scheduler's next :meth:`poll`
 takes a final snapshot and raises ``KeyboardInterrupt``, so the command line can say how to resume.
@@ -179,6 +180,7 @@ class Checkpoint:
         self._pending = 0  # regions recorded since the last snapshot
         self._last = time.monotonic()
         self._stop = False
+        self._lock_fd: int | None = None
 
     # ------------------------------------------------------------------ opening
     @property
@@ -197,6 +199,11 @@ class Checkpoint:
         return (self._state.regions if self._state else 0) + self._pending
 
     @property
+    def snapshots(self) -> int:
+        """Snapshots taken so far, in this session and earlier ones."""
+        return self._state.snapshots if self._state is not None else 0
+
+    @property
     def stats(self) -> Stats:
         """Counters of the last snapshot."""
         return self._state.stats if self._state is not None else Stats()
@@ -213,6 +220,14 @@ class Checkpoint:
         except OSError as exc:
             raise CheckpointError(f"{self.directory}: cannot create the checkpoint folder "
                                   f"({exc.strerror or exc})") from None
+        self._lock()
+        try:
+            self._take_up(resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _take_up(self, resume: bool) -> None:
         state = self._load()
         if state is not None:
             if state.identity != self.identity:
@@ -233,6 +248,30 @@ class Checkpoint:
             self.resumed = True
             self._clean()
         self._last = time.monotonic()
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the folder while open (released when the process dies)."""
+        if self._lock_fd is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: no lock
+            return
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise CheckpointError(f"{self.directory}: another run is using this checkpoint "
+                                  "folder; wait for it to end or use another folder") from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the folder (the shard being written, if any, is dropped)."""
+        self.discard_open_shard()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _load(self) -> _State | None:
         try:
@@ -288,7 +327,7 @@ class Checkpoint:
             self._pending += 1
 
     def poll(self, frontier: Callable[[], list[Cell]], stats: Stats) -> None:
-        """Snapshot when one is due; after :meth:`request_stop`, snapshot and raise KeyboardInterrupt."""
+        """Snapshot when due; after :meth:`request_stop`, snapshot and raise KeyboardInterrupt."""
         if self._stop:
             self.save(frontier(), stats)
             raise KeyboardInterrupt
@@ -406,7 +445,10 @@ class Checkpoint:
 # ---------------------------------------------------------------------------------- entry points
 @dataclass
 class CheckpointedRun:
-    """Outcome of :func:`run_with_checkpoint`: regions over all sessions, counters, this session's time."""
+    """Outcome of :func:`run_with_checkpoint`.
+
+    ``regions``, ``stats`` and ``snapshots`` cover every session of the run; ``seconds`` this one.
+    """
 
     regions: int
     stats: Stats
@@ -443,8 +485,9 @@ def _default_metadata(problem: Problem, domain: "Domain | None") -> dict[str, An
 
 
 def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir: str | Path,
-                        out_path: str | Path | None = None, *, metadata: dict[str, Any] | None = None,
-                        extras: Sequence[str] = (), resume: bool = False, every: float = 30.0,
+                        out_path: str | Path | None = None, *,
+                        metadata: dict[str, Any] | None = None, extras: Sequence[str] = (),
+                        resume: bool = False, every: float = 30.0,
                         progress: "ProgressCallback | None" = None,
                         domain: "Domain | None" = None) -> CheckpointedRun:
     """Run ``problem`` under ``scheduler`` with a checkpoint in ``checkpoint_dir``.
@@ -479,10 +522,6 @@ def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir
     KeyboardInterrupt
         After Ctrl-C, once a final snapshot is written: resume later with ``resume=True``.
     """
-    from ..enumeration.api import make_algorithm
-    from .base import Progress
-    from .serial import SerialScheduler
-
     start = time.perf_counter()
     net = problem.network
     store = out_path is not None
@@ -490,10 +529,22 @@ def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir
     ckpt = Checkpoint(checkpoint_dir, identity, every=every, n_hidden=net.n_hidden,
                       metadata=metadata or _default_metadata(problem, domain), extras=extras,
                       store_regions=store)
-    ckpt.open(resume)
+    try:
+        ckpt.open(resume)
+        return _run(problem, scheduler, ckpt, out_path, progress, start)
+    finally:
+        ckpt.close()
+
+
+def _run(problem: Problem, scheduler: "Scheduler", ckpt: Checkpoint, out_path: str | Path | None,
+         progress: "ProgressCallback | None", start: float) -> CheckpointedRun:
+    from ..enumeration.api import make_algorithm
+    from .base import Progress
+    from .serial import SerialScheduler
+
     if ckpt.done:
         return CheckpointedRun(ckpt.regions, ckpt.stats, time.perf_counter() - start, True,
-                               ckpt._need_state().snapshots)
+                               ckpt.snapshots)
     earlier = ckpt.regions
 
     def report(p: Progress) -> None:
@@ -509,24 +560,22 @@ def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir
             for _ in scheduler.run(make_algorithm(problem), report if progress else None):
                 pass
             ckpt.save([], scheduler.stats)
-            if store:
-                ckpt.merge(out_path)  # type: ignore[arg-type]
+            if out_path is not None:
+                ckpt.merge(out_path)
             ckpt.complete()
-    except BaseException:
-        ckpt.discard_open_shard()
-        raise
     finally:
         scheduler.checkpoint = previous
     return CheckpointedRun(ckpt.regions, scheduler.stats, time.perf_counter() - start, ckpt.resumed,
-                           ckpt._need_state().snapshots)
+                           ckpt.snapshots)
 
 
-def run_checkpointed(network: "Network", domain: "Domain | None", config: "EnumerationConfig | None",
-                     scheduler: "Scheduler", out_path: str | Path | None,
+def run_checkpointed(network: "Network", domain: "Domain | None",
+                     config: "EnumerationConfig | None", scheduler: "Scheduler",
+                     out_path: str | Path | None,
                      metadata: dict[str, Any] | None = None, extras: Sequence[str] = (), *,
                      checkpoint_dir: str | Path, resume: bool = False,
                      progress: "ProgressCallback | None" = None, every: float = 30.0) -> int:
-    """The command line's entry point: validate the inputs, run with a checkpoint, return the count."""
+    """The command line's entry point: validate, run with a checkpoint, return the region count."""
     from ..enumeration.api import make_problem
 
     problem = make_problem(network, domain, config)

@@ -1,4 +1,4 @@
-"""What the parallel schedulers share: tasks, the open-item queue and the driver loop (DESIGN.md §3).
+"""What the parallel schedulers share: tasks, the open-item queue, the driver loop (DESIGN.md §3).
 
 A parallel scheduler keeps the open work items of the enumeration tree in the parent and hands
 *tasks* (a few items plus a budget) to workers. A worker runs
@@ -31,7 +31,7 @@ import sys
 import time
 from abc import abstractmethod
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
@@ -44,8 +44,9 @@ from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
 
-__all__ = ["STRATEGIES", "TaskOptions", "Task", "RegionBatch", "TaskResult", "TaskFailure", "TaskRecord",
-           "WorkerLoss", "OpenItems", "TaskScheduler", "run_task", "largest_task_share"]
+__all__ = ["STRATEGIES", "TaskOptions", "Task", "RegionBatch", "TaskResult", "TaskFailure",
+           "TaskRecord", "WorkerLoss", "OpenItems", "TaskScheduler", "run_task",
+           "largest_task_share"]
 
 STRATEGIES = ("dynamic", "paper")
 _UNLIMITED = sys.maxsize
@@ -276,7 +277,8 @@ class _DynamicQueue:
         expansions = opts.task_expansions or _UNLIMITED
         if n > opts.max_queue:  # drain: deep items, bigger budget
             count = min(opts.task_items, n)
-            return [self.open.pop(deepest=True) for _ in range(count)], expansions, opts.task_seconds * 8
+            cells = [self.open.pop(deepest=True) for _ in range(count)]
+            return cells, expansions, opts.task_seconds * 8
         if n < 2 * self.workers:  # starving workers: split quickly
             return [self.open.pop()], expansions, opts.task_seconds / 8
         count = max(1, min(opts.task_items, n // (4 * self.workers)))
@@ -324,7 +326,6 @@ class _StaticQueue:
 @dataclass
 class _InFlight:
     items: list[Cell]
-    submitted: float = field(default_factory=time.perf_counter)
 
 
 class TaskScheduler(Scheduler):
@@ -412,7 +413,8 @@ class TaskScheduler(Scheduler):
         """The cap on tasks handed out and not yet returned."""
         return self.options.max_in_flight or 2 * self.workers
 
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
+    def run(self, algorithm: Algorithm,
+            progress: ProgressCallback | None = None) -> Iterator[Region]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths = [], []
@@ -531,9 +533,9 @@ class TaskScheduler(Scheduler):
         self.deaths.append(loss)
         if self.checkpoint is None:
             raise WorkerDiedError(
-                f"worker {loss.worker} {loss.reason} while holding {len(loss.task_ids)} task(s); the "
-                "run was stopped because its result would be incomplete (run with a checkpoint to "
-                "re-queue the work of dead workers)")
+                f"worker {loss.worker} {loss.reason} while holding {len(loss.task_ids)} task(s); "
+                "the run was stopped because its result would be incomplete (run with a "
+                "checkpoint to re-queue the work of dead workers)")
         if len(self.deaths) > MAX_WORKER_DEATHS:
             raise WorkerDiedError(f"{len(self.deaths)} workers died in this run (last: worker "
                                   f"{loss.worker} {loss.reason}); giving up, resume from the "

@@ -4,8 +4,9 @@ Workers are started with the ``spawn`` method (``fork`` is unsafe once HiGHS or 
 in the parent) with BLAS and OpenMP pinned to one thread each. The algorithm is pickled once per run
 and sent once to every worker, as its first message; each worker makes its own
 :class:`~reluregions.enumeration.base.Context` (HiGHS instance and counters) for it. With
-``keep_workers`` the processes outlive a run, so many short runs pay their start-up once. The parent keeps the open items and hands out tasks (see
-:mod:`reluregions.schedulers.dispatch`); regions stream back to the caller as tasks finish.
+``keep_workers`` the processes outlive a run, so many short runs pay their start-up once. The
+parent keeps the open items and hands out tasks (see :mod:`reluregions.schedulers.dispatch`);
+regions stream back to the caller as tasks finish.
 
 Every worker has a task pipe, read by a small thread so that the parent never blocks on a full
 pipe, and a result pipe, watched together with the process sentinel: a worker that dies is noticed

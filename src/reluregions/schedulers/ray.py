@@ -1,4 +1,4 @@
-"""The ``ray`` scheduler: the same tree on a Ray cluster, or on a local Ray instance (DESIGN.md §3).
+"""The ``ray`` scheduler: the same tree on a Ray cluster or a local Ray instance (DESIGN.md §3).
 
 The algorithm (network, domain, config) is put in the object store once with ``ray.put``; tasks
 are coarse (a remote function expands a small subtree inline for about ``task_seconds``) and
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..enumeration.base import Algorithm, Context
 from ..errors import MissingDependencyError, OptionError
-from .dispatch import Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss, run_task
+from .dispatch import (Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss,
+                       run_task)
 from .processes import THREAD_ENV_VARS, single_thread_env
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,13 +39,13 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise MissingDependencyError("the ray backend needs Ray; run: pip install 'reluregions[ray]'") \
-            from exc
+        raise MissingDependencyError(
+            "the ray backend needs Ray; run: pip install 'reluregions[ray]'") from exc
     return ray
 
 
 def _limit_threads() -> None:
-    """Pin BLAS/OpenMP to one thread in a Ray worker we did not start (when threadpoolctl exists)."""
+    """Pin BLAS/OpenMP to one thread in a Ray worker we did not start (with threadpoolctl)."""
     if all(os.environ.get(k) == "1" for k in THREAD_ENV_VARS[:3]):
         return
     try:

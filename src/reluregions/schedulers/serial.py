@@ -27,7 +27,8 @@ class SerialScheduler(Scheduler):
         self.progress_every = progress_every
         self.checkpoint = checkpoint
 
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
+    def run(self, algorithm: Algorithm,
+            progress: ProgressCallback | None = None) -> Iterator[Region]:
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
         self.stats = ctx.stats
