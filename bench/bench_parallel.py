@@ -10,11 +10,17 @@ Times are "warm": worker processes (and the local Ray instance) are started and 
 enumeration before the clock starts, so compiled kernels and imports are excluded; the start-up of
 a fresh pool is reported separately. With ``--time-cap S`` every measurement stops after ``S``
 seconds and reports regions/s over the prefix it finished (marked "capped"); speedups then compare
-rates.
+rates. (The paper strategy's first phase, the parent enumerating the first-layer cells, yields few
+regions and can overrun the cap.)
 
 Usage::
 
-    python bench/bench_parallel.py [NETWORKS_DIR] [--quick] [--time-cap S] [--out bench/out]
+    python bench/bench_parallel.py [NETWORKS_DIR] [--quick] [--time-cap S] [--algorithm NAME]
+                                   [--no-ray] [--out bench/out]
+
+Writes ``parallel[_quick][_ALGORITHM].md`` and ``.json``. ``--quick`` takes a few seconds with the
+default algorithm; ``--algorithm witness --time-cap 20`` shows an LP-bound algorithm, where the
+per-region cost of moving regions between processes is negligible.
 
 Without NETWORKS_DIR the folder ``../shared/networks`` beside the repository is used when it
 exists; otherwise (or with ``--quick``) generated networks stand in for the real ones.
@@ -43,7 +49,8 @@ from reluregions.schedulers.dispatch import largest_task_share  # noqa: E402
 from reluregions.schedulers.processes import ProcessScheduler  # noqa: E402
 
 REAL = ("acasxu_1_1_prop3", "robot_prop0")
-GENERATED = {"gen_d4_32x32x32": (4, (32, 32, 32), 0), "gen_d4_16x16x16x16": (4, (16, 16, 16, 16), 1)}
+GENERATED = {"gen_d4_32x32x32": (4, (32, 32, 32), 0),
+             "gen_d4_16x16x16x16": (4, (16, 16, 16, 16), 1)}
 
 
 def generated_net(d: int, widths: tuple[int, ...], seed: int) -> tuple[rr.Network, rr.Box]:
@@ -61,26 +68,48 @@ def load_cases(folder: Path | None, quick: bool) -> dict[str, tuple[rr.Network, 
         cases = {}
         for name in REAL:
             net, box = load_npz(folder / f"{name}.npz")
-            cases[name] = (net, rr.Box(*box) if box is not None else rr.Box.symmetric(net.input_dim))
+            domain = rr.Box(*box) if box is not None else rr.Box.symmetric(net.input_dim)
+            cases[name] = (net, domain)
         return cases
     return {name: generated_net(*spec) for name, spec in GENERATED.items()}
 
 
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU seconds used so far by this process and ``pids`` (None without psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    total = 0.0
+    for pid in [os.getpid(), *pids]:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
-    """Run once; regions, seconds and whether the time cap cut the run short."""
+    """Run once; regions, seconds, CPU seconds and whether the time cap cut the run short."""
+    pids = list(getattr(scheduler, "worker_pids", []))
+    cpu0 = _cpu_seconds(pids)
     start = time.perf_counter()
     n, capped = 0, False
     stream = scheduler.run(algorithm)
     for _ in stream:
         n += 1
-        if (n & 1023) == 0 and time.perf_counter() - start > cap:
+        if time.perf_counter() - start > cap:
             capped = True
             break
-    stream.close()
     seconds = time.perf_counter() - start
+    cpu1 = _cpu_seconds(pids)
+    stream.close()
     row: dict[str, Any] = {"regions": n, "seconds": round(seconds, 3),
                            "regions_per_second": round(n / seconds, 1), "capped": capped,
-                           "lps": scheduler.stats.lps}
+                           "lps": scheduler.stats.lps,
+                           "cpu_seconds": (round(cpu1 - cpu0, 2)
+                                           if cpu0 is not None and cpu1 is not None else None)}
     tasks = getattr(scheduler, "tasks", None)
     if tasks:
         work = sum(t.expansions for t in tasks)
@@ -93,7 +122,7 @@ def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
 
 
 def warm_pool(workers: int, strategy: str, algorithm_tiny: Any) -> tuple[ProcessScheduler, float]:
-    """A started process pool whose every worker has run a tiny enumeration, and its start-up time."""
+    """A started process pool whose every worker ran a tiny enumeration, and its start-up time."""
     pool = ProcessScheduler(workers, keep_workers=True, strategy=strategy)
     return pool, pool.warm_up(algorithm_tiny)
 
@@ -131,7 +160,8 @@ def measure(name: str, net: rr.Network, box: rr.Box, args: argparse.Namespace,
         for strategy in ("dynamic", "paper") if args.ray_paper else ("dynamic",):
             scheduler = RayScheduler(workers=2, strategy=strategy)
             scheduler.warm_up(tiny)
-            add(f"ray x2 {strategy}", "ray", 2, strategy, timed(scheduler, algorithm, args.time_cap))
+            row = timed(scheduler, algorithm, args.time_cap)
+            add(f"ray x2 {strategy}", "ray", 2, strategy, row)
     serial = rows[0]
     for row in rows:
         row["speedup"] = round(row["regions_per_second"] / serial["regions_per_second"], 2)
@@ -142,24 +172,29 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """The report as a Markdown table per network."""
     lines = ["# Parallel benchmark", "",
              f"{meta['machine']}; algorithm `{meta['algorithm']}`; time cap {meta['time_cap']} s; "
-             f"{meta['date']}. Warm times (pool start-up excluded, listed apart); speedup = regions/s "
+             f"{meta['date']}; load average before the run "
+             f"{', '.join(f'{x:.1f}' for x in meta['load_average'])} (other jobs share the machine "
+             "when it is above 0). CPU s = this process plus the worker processes (not Ray's). "
+             "Warm times (pool start-up excluded, listed apart); speedup = regions/s "
              "over the serial run's. Largest task share = the largest task's expansions over all "
              "tasks' (the paper's span measure).", ""]
     for name in dict.fromkeys(r["net"] for r in rows):
         lines += [f"## {name}", "",
-                  "| run | regions | seconds | regions/s | speedup | tasks | largest task share "
-                  "(expansions / seconds) | parent share | pool start-up s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| run | regions | seconds | CPU s | regions/s | speedup | tasks | largest task "
+                  "share (expansions / seconds) | parent share | pool start-up s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in (r for r in rows if r["net"] == name):
             share = (f"{r['largest_task_share']:.3f} / {r['largest_task_share_seconds']:.3f}"
                      if "tasks" in r else "-")
             lines.append(
                 f"| {r['run']}{' (capped)' if r['capped'] else ''} | {r['regions']:,} | "
-                f"{r['seconds']:.2f} | {r['regions_per_second']:,.0f} | {r['speedup']:.2f} | "
+                f"{r['seconds']:.2f} | {'-' if r['cpu_seconds'] is None else r['cpu_seconds']} | "
+                f"{r['regions_per_second']:,.0f} | {r['speedup']:.2f} | "
                 f"{r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
                 f"{r.get('startup_seconds', '-')} |")
         counts = {r["regions"] for r in rows if r["net"] == name and not r["capped"]}
-        lines += ["", f"Region counts agree across runs: {'yes' if len(counts) <= 1 else counts}.", ""]
+        agree = "yes" if len(counts) <= 1 else counts
+        lines += ["", f"Region counts agree across runs: {agree}.", ""]
     return "\n".join(lines)
 
 
@@ -173,9 +208,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop every measurement after this many seconds (default 600)")
     parser.add_argument("--algorithm", default="default", help="enumeration algorithm")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray measurements")
-    parser.add_argument("--ray-paper", action="store_true", help="also run Ray with the paper strategy")
+    parser.add_argument("--ray-paper", action="store_true",
+                        help="also run Ray with the paper strategy")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"), help="output folder")
     args = parser.parse_args(argv)
+    load = os.getloadavg()
     folder = Path(args.networks)
     cases = load_cases(folder if folder.is_dir() else None, args.quick)
     ray = None
@@ -201,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                        f"{platform.python_version()}, reluregions {rr.__version__}",
             "algorithm": args.algorithm, "time_cap": args.time_cap,
             "quick": bool(args.quick), "date": time.strftime("%Y-%m-%d %H:%M"),
-            "load_average": os.getloadavg()}
+            "load_average": load}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "parallel_quick" if args.quick else "parallel"
+    stem = "parallel" + ("_quick" if args.quick else "") + \
+        ("" if args.algorithm == "default" else f"_{args.algorithm}")
     (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     (out / f"{stem}.md").write_text(markdown(rows, meta))
     print(f"wrote {out / f'{stem}.md'} and {out / f'{stem}.json'}")

@@ -66,8 +66,9 @@ def make_algorithm(problem: Problem) -> Algorithm:
 class RegionStream:
     """An iterator over regions; ``stats`` and ``seconds`` are final once it is exhausted.
 
-    ``seconds`` is the enumeration time; ``setup_seconds`` the time spent before it building the
-    algorithm and loading its compiled kernels (numba), which is paid once per process.
+    ``seconds`` is the enumeration time, up to the last region; ``setup_seconds`` the time spent
+    before it building the algorithm, loading its compiled kernels (numba) and starting parallel
+    workers, which is paid once per process or run.
     """
 
     def __init__(self, problem: Problem, scheduler, progress=None) -> None:
@@ -93,18 +94,32 @@ class RegionStream:
             problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
         algorithm = _registry()[resolve_algorithm(problem)](problem)
         algorithm.warm_up()
+        prepare = getattr(self.scheduler, "prepare", None)
+        if prepare is not None:  # start parallel workers outside the timed part
+            prepare(algorithm)
         start = time.perf_counter()
         self.setup_seconds = start - setup
         if self.problem.param.dim == 0:  # a single point: one region, no geometry
             from ..schedulers.serial import SerialScheduler
 
             self.scheduler = SerialScheduler()
+        run = self.scheduler.run(algorithm, self._progress)
+        clock = time.perf_counter
         try:
-            for region in self.scheduler.run(algorithm, self._progress):
+            while True:
+                # The clock stops when the scheduler has produced everything, before it stops
+                # its workers (process teardown is excluded like start-up).
+                try:
+                    region = next(run)
+                except StopIteration:
+                    if self.count == 0:
+                        self.seconds = clock() - start
+                    break
+                self.seconds = clock() - start
                 self.count += 1
                 yield region
         finally:
-            self.seconds = time.perf_counter() - start
+            run.close()
 
 
 def iter_regions(network: Network, domain: Domain | None = None,
@@ -171,8 +186,13 @@ def count_regions(network: Network, domain: Domain | None = None,
     """Count the regions (and cells after each hidden layer) without keeping them."""
     config = config or EnumerationConfig(ranks=False)
     stream = iter_regions(network, domain, config, scheduler, progress)
-    for _ in stream:
-        pass
+    previous = stream.scheduler.count_only
+    stream.scheduler.count_only = True  # parallel workers keep their regions; only counts travel
+    try:
+        for _ in stream:
+            pass
+    finally:
+        stream.scheduler.count_only = previous
     per_layer = list(stream.stats.layer_cells)
     n_layers = len(network.hidden_widths)
     per_layer += [0] * (n_layers - len(per_layer))

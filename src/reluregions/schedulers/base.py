@@ -73,6 +73,9 @@ class Scheduler(ABC):
 
     def __init__(self) -> None:
         self.stats = Stats()
+        #: When True (set by :func:`~reluregions.enumeration.count_regions`), parallel schedulers
+        #: leave regions in the workers and :meth:`run` yields ``None`` once per region instead.
+        self.count_only = False
         self.checkpoint: Checkpoint | None = None
 
     @abstractmethod

@@ -53,6 +53,7 @@ _UNLIMITED = sys.maxsize
 # A worker death with a checkpoint re-queues the work; this many deaths in one run mean something
 # kills workers systematically (out of memory, a crash on one item), and the run fails instead.
 MAX_WORKER_DEATHS = 8
+STARVING_BUDGET = 256  # regions per expansion while workers wait for work
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class TaskOptions:
     """
 
     strategy: str = "dynamic"
-    task_seconds: float = 0.2
+    task_seconds: float = 0.05
     task_expansions: int | None = None
     task_items: int = 4
     max_in_flight: int | None = None
@@ -109,6 +110,8 @@ class Task:
     items: list[Cell]
     max_expansions: int
     max_seconds: float
+    count_only: bool = False
+    budget: int | None = None
 
 
 class RegionBatch:
@@ -167,6 +170,7 @@ class TaskResult:
     stats: Stats
     seconds: float
     worker: int
+    count: int = 0
 
 
 @dataclass(slots=True)
@@ -202,10 +206,17 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
     """Run one task in a worker with its own context; the counters are this task's alone."""
     ctx.stats = Stats(layer_cells=[0] * algorithm.problem.n_layers)
     start = time.perf_counter()
-    regions, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
-                                       task.max_seconds)
-    return TaskResult(task.id, RegionBatch(regions), leftover, ctx.stats,
-                      time.perf_counter() - start, os.getpid())
+    budget = algorithm.budget
+    if task.budget is not None:
+        algorithm.budget = min(budget, task.budget)
+    try:
+        regions, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
+                                           task.max_seconds)
+    finally:
+        algorithm.budget = budget
+    batch = RegionBatch([] if task.count_only else regions)
+    return TaskResult(task.id, batch, leftover, ctx.stats, time.perf_counter() - start,
+                      os.getpid(), len(regions))
 
 
 def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:
@@ -271,18 +282,24 @@ class _DynamicQueue:
         for cell in items:
             self.open.push(cell)
 
-    def take(self) -> tuple[list[Cell], int, float]:
+    def take(self) -> tuple[list[Cell], int, float, int | None]:
+        """Items for one task, its expansion and time budgets, and a per-expansion region budget.
+
+        The region budget (``Algorithm.budget``) matters for algorithms whose one expansion covers
+        a whole subtree (vertex): starving workers get small expansions, so the frontier comes
+        back, and is shared, quickly.
+        """
         opts = self.options
         n = len(self.open)
         expansions = opts.task_expansions or _UNLIMITED
         if n > opts.max_queue:  # drain: deep items, bigger budget
             count = min(opts.task_items, n)
             cells = [self.open.pop(deepest=True) for _ in range(count)]
-            return cells, expansions, opts.task_seconds * 8
+            return cells, expansions, opts.task_seconds * 8, None
         if n < 2 * self.workers:  # starving workers: split quickly
-            return [self.open.pop()], expansions, opts.task_seconds / 8
+            return [self.open.pop()], expansions, opts.task_seconds / 8, STARVING_BUDGET
         count = max(1, min(opts.task_items, n // (4 * self.workers)))
-        return [self.open.pop() for _ in range(count)], expansions, opts.task_seconds
+        return [self.open.pop() for _ in range(count)], expansions, opts.task_seconds, None
 
     def items(self) -> list[Cell]:
         return self.open.items()
@@ -314,10 +331,10 @@ class _StaticQueue:
             group.append(cell)
         self._n += len(items)
 
-    def take(self) -> tuple[list[Cell], int, float]:
+    def take(self) -> tuple[list[Cell], int, float, int | None]:
         group = self.groups.pop(self.order.popleft())
         self._n -= len(group)
-        return group, _UNLIMITED, float("inf")
+        return group, _UNLIMITED, float("inf"), None
 
     def items(self) -> list[Cell]:
         return [c for k in self.order for c in self.groups[k]]
@@ -376,6 +393,34 @@ class TaskScheduler(Scheduler):
         """Start a worker in place of a dead one (when the transport needs it)."""
 
     # ------------------------------------------------------------------ driver
+    def prepare(self, algorithm: Algorithm) -> None:
+        """Start the workers and wait until each has loaded ``algorithm`` and its kernels.
+
+        Called before the clock of a timed run starts, so that ``seconds`` excludes process
+        start-up and kernel loading; :meth:`run` then reuses the started workers.
+        """
+        self._start(algorithm)
+        clean = False
+        try:
+            pending = set()
+            for i in range(self.workers):  # an empty task per worker, answered once it is ready
+                task = Task(-1 - i, [], 1, 0.0)
+                pending.add(task.id)
+                self._submit(task)
+            while pending:
+                results, losses = self._collect(0.5)
+                if losses:
+                    raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while "
+                                          "starting")
+                for result in results:
+                    if isinstance(result, TaskFailure):
+                        raise result.error
+                    pending.discard(result.id)
+            clean = True
+        finally:
+            if not clean:
+                self._stop(False)
+
     def warm_up(self, algorithm: Algorithm) -> float:
         """Have every worker expand ``algorithm``'s roots once; the seconds it took.
 
@@ -480,8 +525,9 @@ class TaskScheduler(Scheduler):
         for _ in range(room):
             if not len(queue):
                 return
-            cells, expansions, seconds = queue.take()
-            task = Task(next(ids), cells, expansions, seconds)
+            cells, expansions, seconds, budget = queue.take()
+            task = Task(next(ids), cells, expansions, seconds,
+                        self.count_only and self.checkpoint is None, budget)
             in_flight[task.id] = _InFlight(cells)
             self._submit(task)
 
@@ -499,7 +545,9 @@ class TaskScheduler(Scheduler):
         queue.push(result.leftover)
         self.stats.merge(result.stats)
         self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions, result.seconds,
-                                     len(result.regions), result.worker))
+                                     result.count, result.worker))
+        if len(result.regions) < result.count:  # a count-only task: one None per region
+            return [None] * result.count
         regions = result.regions.regions()
         if self.checkpoint is not None:
             self.checkpoint.record(regions)

@@ -104,6 +104,10 @@ def _worker_main(tasks: Connection, results: Connection) -> None:
         if isinstance(message, tuple):
             algorithm = message[1]
             ctx = Context.create(algorithm.problem.config, algorithm.problem.n_layers)
+            try:
+                algorithm.warm_up()  # load compiled kernels before the first task arrives
+            except Exception:  # noqa: BLE001 - the first task reports any real problem
+                pass
             continue
         try:
             assert algorithm is not None and ctx is not None, "task before algorithm"
@@ -181,7 +185,7 @@ class ProcessScheduler(TaskScheduler):
         Worker processes (default: ``os.cpu_count()``).
     task_expansions : int, optional
         Expansion budget of one task (default: only the time budget applies).
-    task_seconds : float, default 0.2
+    task_seconds : float, default 0.05
         Time budget of one task; the worker then returns its leftover frontier to the parent.
     max_in_flight : int, optional
         Most tasks handed out at once (default: two per worker).
@@ -206,7 +210,7 @@ class ProcessScheduler(TaskScheduler):
     name = "processes"
 
     def __init__(self, workers: int | None = None, task_expansions: int | None = None,
-                 task_seconds: float = 0.2, max_in_flight: int | None = None,
+                 task_seconds: float = 0.05, max_in_flight: int | None = None,
                  strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
                  keep_workers: bool = False, task_items: int = 4, max_queue: int = 4096,
                  progress_every: float = 0.5) -> None:

@@ -63,6 +63,7 @@ def _ray_task(algorithm: Algorithm, task: Task) -> TaskResult | TaskFailure:
     if ctx is None:
         _limit_threads()
         ctx = _CONTEXTS[key] = Context.create(problem.config, problem.n_layers)
+    algorithm.warm_up()  # loads compiled kernels once per worker process
     return run_task(algorithm, ctx, task)
 
 
@@ -84,7 +85,7 @@ class RayScheduler(TaskScheduler):
     workers : int, optional
         CPUs of a local instance, and the parallelism the scheduler plans for (default: the
         cluster's CPUs).
-    task_seconds : float, default 0.5
+    task_seconds : float, default 0.2
         Time budget of one task.
     max_in_flight : int, optional
         Most tasks submitted and not yet consumed (default: two per worker).
@@ -99,7 +100,7 @@ class RayScheduler(TaskScheduler):
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None,
-                 task_seconds: float = 0.5, max_in_flight: int | None = None,
+                 task_seconds: float = 0.2, max_in_flight: int | None = None,
                  strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
                  task_expansions: int | None = None, task_items: int = 4, max_queue: int = 4096,
                  progress_every: float = 0.5) -> None:

@@ -1,0 +1,50 @@
+"""Fixtures of the scheduler tests: one local Ray instance, kept worker pools, serial references."""
+from __future__ import annotations
+
+import pytest
+
+from reluregions.schedulers import SerialScheduler
+from reluregions.schedulers.dispatch import TaskOptions
+from reluregions.schedulers.processes import ProcessScheduler
+
+from .helpers import algorithm_for, regionset, seeded_net
+
+WORKERS = 2
+_REFERENCES: dict = {}
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray instance on the loopback address with two CPUs (reused if one is running)."""
+    ray = pytest.importorskip("ray")
+    started = False
+    if not ray.is_initialized():
+        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1")
+        started = True
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def _kept_pool():
+    with ProcessScheduler(WORKERS, keep_workers=True) as scheduler:
+        yield scheduler
+
+
+@pytest.fixture
+def pool(_kept_pool):
+    """Two worker processes kept for the whole module (their start-up is paid once), with the
+    default options (a test may replace ``pool.options``)."""
+    _kept_pool.options = TaskOptions()
+    return _kept_pool
+
+
+def reference(seed: int, algorithm: str):
+    """The serial region set of the seeded net (cached for the session)."""
+    key = (seed, algorithm)
+    if key not in _REFERENCES:
+        net, box = seeded_net(seed)
+        _REFERENCES[key] = regionset(SerialScheduler().run(algorithm_for(net, box, algorithm)), net)
+    return _REFERENCES[key]

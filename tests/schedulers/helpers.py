@@ -1,0 +1,59 @@
+"""Helpers of the scheduler tests: small random nets, reference runs, a failing algorithm.
+
+Importable by spawned worker processes (as ``schedulers.helpers``), so test algorithms defined
+here can be pickled to them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from reluregions import Box, EnumerationConfig, Network
+from reluregions.enumeration import Algorithm, make_algorithm, make_problem
+from reluregions.errors import SolverError
+from reluregions.io import RegionSet
+
+SHAPES = ((2, (8, 8)), (3, (6, 6, 6)))
+
+
+def random_net(d: int, widths: tuple[int, ...], seed: int) -> Network:
+    """Gaussian weights scaled by 1/sqrt(fan-in), Gaussian biases (scale 0.5)."""
+    rng = np.random.default_rng(seed)
+    sizes = (d, *widths, 1)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return Network([rng.standard_normal((o, i)) / np.sqrt(i) for i, o in pairs],
+                   [0.5 * rng.standard_normal(o) for _, o in pairs])
+
+
+def seeded_net(seed: int) -> tuple[Network, Box]:
+    """The test net of ``seed``: shapes alternate between d=2 (8, 8) and d=3 (6, 6, 6)."""
+    d, widths = SHAPES[seed % len(SHAPES)]
+    return random_net(d, widths, seed), Box.symmetric(d)
+
+
+def regionset(regions, net: Network) -> RegionSet:
+    """Regions (any iterable) as a :class:`RegionSet`."""
+    return RegionSet.from_regions(list(regions), net.input_dim, len(net.hidden_widths))
+
+
+def algorithm_for(net: Network, box: Box, algorithm: str, **options) -> Algorithm:
+    """A ready-to-run algorithm object."""
+    return make_algorithm(make_problem(net, box, EnumerationConfig(algorithm=algorithm, **options)))
+
+
+class FailingAlgorithm(Algorithm):
+    """Wraps an algorithm; expanding a cell at ``layer`` raises :class:`SolverError`."""
+
+    name = "failing"
+
+    def __init__(self, inner: Algorithm, layer: int = 1) -> None:
+        super().__init__(inner.problem)
+        self.inner = inner
+        self.layer = layer
+
+    def roots(self, ctx):
+        return self.inner.roots(ctx)
+
+    def expand(self, cell, ctx):
+        if cell.layer >= self.layer:
+            raise SolverError("HiGHS returned an unexpected status (test)")
+        return self.inner.expand(cell, ctx)

@@ -1,0 +1,152 @@
+"""The processes scheduler: same regions as serial, streaming, worker death, thread pinning."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import signal
+
+import psutil
+import pytest
+
+from reluregions import Box
+from reluregions.errors import OptionError, SolverError, WorkerDiedError
+from reluregions.enumeration import Context
+from reluregions.schedulers import SerialScheduler, make_scheduler
+from reluregions.schedulers.dispatch import OpenItems, largest_task_share
+from reluregions.schedulers.processes import THREAD_ENV_VARS, ProcessScheduler
+from reluregions.testing import assert_regionsets_equal
+
+from .conftest import WORKERS, reference
+from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+
+CASES = [(seed, algorithm) for algorithm in ("default", "witness") for seed in range(4)] + \
+    [(seed, "paper") for seed in (0, 4)]  # the paper algorithm is slow: fewer nets
+
+
+@pytest.mark.parametrize("strategy", ["dynamic", "paper"])
+@pytest.mark.parametrize("seed, algorithm", CASES)
+def test_same_regions_as_serial(seed: int, algorithm: str, strategy: str, pool) -> None:
+    net, box = seeded_net(seed)
+    pool.options = dataclasses.replace(pool.options, strategy=strategy)
+    got = regionset(pool.run(algorithm_for(net, box, algorithm)), net)
+    assert_regionsets_equal(got, reference(seed, algorithm))
+
+
+@pytest.mark.parametrize("strategy", ["dynamic", "paper"])
+def test_many_tasks_same_regions_and_stats(strategy: str, pool) -> None:
+    """A net large enough to be split into many tasks; counters match the serial run too."""
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    serial = SerialScheduler()
+    expected = regionset(serial.run(algorithm_for(net, box, "witness")), net)
+    pool.options = dataclasses.replace(pool.options, strategy=strategy, task_seconds=0.05)
+    got = regionset(pool.run(algorithm_for(net, box, "witness")), net)
+    assert_regionsets_equal(got, expected)
+    assert len(pool.tasks) > 4
+    assert pool.stats.layer_cells == serial.stats.layer_cells
+    assert pool.stats.lps == serial.stats.lps
+    assert 0 < largest_task_share(pool.tasks) <= 1
+    assert 0 < largest_task_share(pool.tasks, by="seconds") <= 1
+    if strategy == "paper":  # at most one task per first-layer cell, none in layer 0
+        assert len(pool.tasks) <= pool.stats.layer_cells[0] == pool.prelude.layer_cells[0]
+
+
+def test_long_queue_is_drained_depth_first(pool) -> None:
+    """With a tiny queue bound, tasks take the deepest items: still the same regions."""
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=0.02,
+                                       max_queue=3, task_items=2)
+    got = regionset(pool.run(algorithm_for(net, box, "witness")), net)
+    assert_regionsets_equal(got, expected)
+
+
+def test_open_items_pop_shallowest_or_deepest() -> None:
+    net, box = seeded_net(1)
+    algorithm = algorithm_for(net, box, "witness")
+    ctx = Context.create(algorithm.problem.config, algorithm.problem.n_layers)
+    stack = algorithm.roots(ctx)
+    cells = []
+    while stack and len(cells) < 40:  # collect cells of various depths
+        children, _ = algorithm.expand(stack.pop(), ctx)
+        stack += children
+        cells += children
+    queue = OpenItems()
+    for cell in cells:
+        queue.push(cell)
+    depth = lambda c: (c.layer, c.neuron, len(c.h))  # noqa: E731
+    assert depth(queue.pop()) == min(map(depth, cells))
+    assert depth(queue.pop(deepest=True)) == max(map(depth, cells))
+    assert len(queue) == len(cells) - 2 == len(queue.items())
+
+
+def test_fresh_workers_are_stopped_after_the_run() -> None:
+    net, box = seeded_net(1)
+    scheduler = make_scheduler("processes", workers=WORKERS)
+    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    assert_regionsets_equal(got, reference(1, "witness"))
+    assert scheduler.workers == WORKERS
+    assert scheduler.worker_pids == []
+
+
+def test_streams_regions_before_the_end(pool) -> None:
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=0.05)
+    stream = pool.run(algorithm_for(net, box, "witness"))
+    assert inspect.isgenerator(stream)
+    next(stream)
+    done_at_first = len(pool.tasks)  # tasks finished when the first region reached us
+    n = 1 + sum(1 for _ in stream)
+    assert n > 100 and len(pool.tasks) > 4 * done_at_first
+
+
+def test_abandoned_stream_stops_the_workers() -> None:
+    net, box = random_net(3, (16, 16), 0), Box.symmetric(3)
+    scheduler = ProcessScheduler(WORKERS)
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    next(stream)
+    pids = scheduler.worker_pids
+    assert len(pids) == WORKERS
+    stream.close()
+    assert scheduler.worker_pids == []
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                   for p in pids)
+
+
+def test_workers_use_one_blas_thread() -> None:
+    saved = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
+    net, box = seeded_net(0)
+    with ProcessScheduler(WORKERS, keep_workers=True) as scheduler:
+        list(scheduler.run(algorithm_for(net, box, "witness")))
+        for pid in scheduler.worker_pids:
+            env = psutil.Process(pid).environ()
+            assert all(env.get(k) == "1" for k in THREAD_ENV_VARS)
+    assert {k: os.environ.get(k) for k in THREAD_ENV_VARS} == saved
+
+
+def test_killed_worker_fails_the_run() -> None:
+    net, box = random_net(3, (16, 16), 0), Box.symmetric(3)
+    scheduler = ProcessScheduler(WORKERS)
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    next(stream)
+    victim = scheduler.worker_pids[0]
+    os.kill(victim, signal.SIGKILL)
+    with pytest.raises(WorkerDiedError, match=f"pid {victim}.*SIGKILL.*checkpoint"):
+        for _ in stream:
+            pass
+    assert scheduler.worker_pids == []
+
+
+def test_worker_error_is_raised_in_the_parent() -> None:
+    net, box = seeded_net(1)
+    scheduler = ProcessScheduler(WORKERS)
+    with pytest.raises(SolverError, match="unexpected status"):
+        list(scheduler.run(FailingAlgorithm(algorithm_for(net, box, "witness"), layer=1)))
+    assert scheduler.worker_pids == []
+
+
+@pytest.mark.parametrize("options", [dict(strategy="bfs"), dict(workers=0), dict(task_seconds=0),
+                                     dict(max_in_flight=0), dict(task_items=0)])
+def test_bad_options(options: dict) -> None:
+    with pytest.raises(OptionError):
+        ProcessScheduler(**options)

@@ -1,0 +1,101 @@
+"""The ray scheduler on a real local Ray instance: same regions as serial, streaming, failures."""
+from __future__ import annotations
+
+import inspect
+import signal
+import sys
+import time
+
+import psutil
+import pytest
+
+from reluregions import Box
+from reluregions.errors import MissingDependencyError, SolverError
+from reluregions.schedulers import make_scheduler
+from reluregions.schedulers.ray import RayScheduler
+from reluregions.testing import assert_regionsets_equal
+
+from .conftest import WORKERS, reference
+from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+
+pytest.importorskip("ray")
+
+CASES = [(seed, algorithm) for algorithm in ("default", "witness") for seed in range(3)] + \
+    [(0, "paper")]
+
+
+@pytest.fixture(autouse=True)
+def _ray(local_ray):
+    return local_ray
+
+
+@pytest.mark.parametrize("strategy", ["dynamic", "paper"])
+@pytest.mark.parametrize("seed, algorithm", CASES)
+def test_same_regions_as_serial(seed: int, algorithm: str, strategy: str) -> None:
+    net, box = seeded_net(seed)
+    scheduler = make_scheduler("ray", workers=WORKERS, strategy=strategy, task_seconds=0.05)
+    got = regionset(scheduler.run(algorithm_for(net, box, algorithm)), net)
+    assert_regionsets_equal(got, reference(seed, algorithm))
+
+
+def test_streams_and_keeps_a_running_instance(local_ray) -> None:
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    scheduler = RayScheduler(task_seconds=0.05)
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    assert inspect.isgenerator(stream)
+    next(stream)
+    done_at_first = len(scheduler.tasks)  # tasks finished when the first region reached us
+    n = 1 + sum(1 for _ in stream)
+    assert n > 100 and len(scheduler.tasks) > 4 * done_at_first
+    assert local_ray.is_initialized()  # not ours to shut down
+    assert scheduler.workers == WORKERS  # the cluster's CPUs
+    assert len(scheduler.tasks) > 1 and scheduler.stats.expansions > 0
+
+
+def test_task_error_is_raised_in_the_driver(local_ray) -> None:
+    from . import helpers
+
+    net, box = seeded_net(1)
+    local_ray.cloudpickle.register_pickle_by_value(helpers)  # Ray workers cannot import the tests
+    try:
+        failing = FailingAlgorithm(algorithm_for(net, box, "witness"))
+        with pytest.raises(SolverError, match="unexpected status"):
+            list(RayScheduler(workers=WORKERS).run(failing))
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(helpers)
+
+
+def test_killed_ray_worker_is_retried_exactly() -> None:
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    scheduler = RayScheduler(workers=WORKERS, strategy="paper")
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    regions = [next(stream)]
+    victim = None
+    deadline = time.monotonic() + 10
+    while victim is None and time.monotonic() < deadline:
+        regions.append(next(stream))
+        for pid in {t.worker for t in scheduler.tasks}:  # this instance's workers only
+            try:
+                busy = "_ray_task" in " ".join(psutil.Process(pid).cmdline())
+            except psutil.Error:
+                continue
+            if busy:
+                victim = psutil.Process(pid)
+                break
+    assert victim is not None, "no Ray worker of this run was busy"
+    victim.send_signal(signal.SIGKILL)
+    regions += list(stream)
+    assert_regionsets_equal(regionset(regions, net), reference_medium(net, box))
+
+
+def reference_medium(net, box):
+    from reluregions.schedulers import SerialScheduler
+
+    return regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+
+
+def test_missing_ray_names_the_install_command(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    net, box = seeded_net(0)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'reluregions\[ray\]'"):
+        list(RayScheduler(workers=WORKERS).run(algorithm_for(net, box, "witness")))
