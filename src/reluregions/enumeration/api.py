@@ -94,6 +94,8 @@ class RegionStream:
             problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
         algorithm = _registry()[resolve_algorithm(problem)](problem)
         algorithm.warm_up()
+        algorithm.count_only = bool(getattr(self.scheduler, "count_only", False)
+                                    and getattr(self.scheduler, "checkpoint", None) is None)
         prepare = getattr(self.scheduler, "prepare", None)
         if prepare is not None:  # start parallel workers outside the timed part
             prepare(algorithm)

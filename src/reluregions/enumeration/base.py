@@ -178,6 +178,9 @@ class Algorithm(ABC):
         #: children. Parallel schedulers lower it to split work; algorithms that expand one split
         #: per call ignore it.
         self.budget: int = 1 << 40
+        #: When True (a count-only run), :meth:`expand` may return ``None`` in place of each
+        #: finished region: only their number is wanted.
+        self.count_only: bool = False
 
     def warm_up(self) -> None:
         """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""

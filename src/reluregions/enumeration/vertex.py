@@ -147,6 +147,8 @@ class VertexAlgorithm(Algorithm):
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
+        if self.count_only:
+            return [None] * n  # type: ignore[list-item]
         if cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep:
             out = []
             for i in range(n):
