@@ -82,7 +82,8 @@ class RegionStream:
     @property
     def stats(self) -> Stats:
         """Merged counters (LPs, cells per layer) of every worker."""
-        return self.scheduler.stats
+        point = getattr(self, "_point_scheduler", None)
+        return (point or self.scheduler).stats
 
     def __iter__(self) -> Iterator[Region]:
         setup = time.perf_counter()
@@ -101,11 +102,12 @@ class RegionStream:
             prepare(algorithm)
         start = time.perf_counter()
         self.setup_seconds = start - setup
+        scheduler = self.scheduler
         if self.problem.param.dim == 0:  # a single point: one region, no geometry
             from ..schedulers.serial import SerialScheduler
 
-            self.scheduler = SerialScheduler()
-        run = self.scheduler.run(algorithm, self._progress)
+            scheduler = self._point_scheduler = SerialScheduler()
+        run = scheduler.run(algorithm, self._progress)
         clock = time.perf_counter
         try:
             while True:
@@ -188,13 +190,14 @@ def count_regions(network: Network, domain: Domain | None = None,
     """Count the regions (and cells after each hidden layer) without keeping them."""
     config = config or EnumerationConfig(ranks=False)
     stream = iter_regions(network, domain, config, scheduler, progress)
-    previous = stream.scheduler.count_only
-    stream.scheduler.count_only = True  # parallel workers keep their regions; only counts travel
+    chosen = stream.scheduler
+    previous = chosen.count_only
+    chosen.count_only = True  # parallel workers keep their regions; only counts travel
     try:
         for _ in stream:
             pass
     finally:
-        stream.scheduler.count_only = previous
+        chosen.count_only = previous
     per_layer = list(stream.stats.layer_cells)
     n_layers = len(network.hidden_widths)
     per_layer += [0] * (n_layers - len(per_layer))
