@@ -24,7 +24,7 @@ import numpy as np
 try:
     from numba import njit
     HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only without the 'fast' extra
+except ImportError:  # pragma: no cover - numba is a dependency; kept for clear errors
     HAVE_NUMBA = False
 
     def njit(*args, **kwargs):  # type: ignore[no-redef]
