@@ -114,7 +114,8 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     stream = iter_regions(network, domain, config, scheduler, progress)
     try:
         with ParquetRegionWriter(args.out, network.n_hidden, meta, extras=extras) as writer:
-            writer.write_all(stream)
+            for chunk in stream.chunks():
+                writer.write_chunk(chunk)
     finally:
         progress.close()
     print(f"{writer.count:,} regions written to {args.out} in {stream.seconds:.2f} s "

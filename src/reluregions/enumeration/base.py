@@ -22,7 +22,7 @@ from ..domains import Parametrization
 from ..geometry.lp import LPSolver
 from ..network import Network
 
-__all__ = ["Cell", "Region", "Stats", "Context", "Algorithm", "Problem"]
+__all__ = ["Cell", "Region", "RegionChunk", "Stats", "Context", "Algorithm", "Problem"]
 
 
 @dataclass(slots=True)
@@ -192,3 +192,80 @@ class Algorithm(ABC):
     @abstractmethod
     def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
         """Expand one cell into child cells and/or finished regions."""
+
+
+class RegionChunk:
+    """Finished regions as stacked arrays, one row per region.
+
+    Cheap to pickle between processes and to write to Parquet (one buffer per field, no per-region
+    objects); iterating over it yields :class:`Region` objects whose arrays are rows of the chunk's.
+    Algorithms may return one from :meth:`Algorithm.expand` in place of a list of regions.
+    """
+
+    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras")
+
+    def __init__(self, bits: np.ndarray, points: np.ndarray, centers: np.ndarray,
+                 radii: np.ndarray, ranks: np.ndarray, extras: list | None = None) -> None:
+        self.bits, self.points, self.centers = bits, points, centers
+        self.radii, self.ranks, self.extras = radii, ranks, extras
+
+    @classmethod
+    def from_regions(cls, regions: "list[Region] | RegionChunk") -> "RegionChunk":
+        """Stack a list of regions (a chunk is returned as it is)."""
+        if isinstance(regions, RegionChunk):
+            return regions
+        n = len(regions)
+        if n == 0:
+            return cls.empty()
+        extras = None
+        if any(r.A is not None or r.G is not None for r in regions):
+            extras = [(r.A, r.c, r.G, r.h) for r in regions]
+        return cls(np.array([r.bits for r in regions], dtype=bool),
+                   np.array([r.point for r in regions], dtype=float),
+                   np.array([r.center for r in regions], dtype=float),
+                   np.array([r.radius for r in regions], dtype=float),
+                   np.array([r.ranks for r in regions], dtype=np.int64).reshape(
+                       n, len(regions[0].ranks)), extras)
+
+    @classmethod
+    def empty(cls) -> "RegionChunk":
+        """A chunk of no regions."""
+        return cls(np.zeros((0, 0), bool), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0),
+                   np.zeros((0, 0), np.int64))
+
+    @classmethod
+    def concat(cls, parts: "list[list[Region] | RegionChunk]") -> "RegionChunk":
+        """One chunk from several chunks or lists of regions."""
+        chunks = [c for c in (cls.from_regions(p) for p in parts) if len(c)]
+        if not chunks:
+            return cls.empty()
+        if len(chunks) == 1:
+            return chunks[0]
+        extras = None
+        if any(c.extras is not None for c in chunks):
+            extras = [e for c in chunks for e in (c.extras or [(None,) * 4] * len(c))]
+        return cls(*(np.concatenate([getattr(c, f) for c in chunks])
+                     for f in ("bits", "points", "centers", "radii", "ranks")), extras)
+
+    def __len__(self) -> int:
+        return int(self.radii.shape[0])
+
+    def __iter__(self):
+        radii = self.radii.tolist()
+        ranks = [tuple(row) for row in self.ranks.tolist()]
+        for i, radius in enumerate(radii):
+            region = Region(self.bits[i], self.points[i], self.centers[i], radius, ranks[i])
+            if self.extras is not None:
+                region.A, region.c, region.G, region.h = self.extras[i]
+            yield region
+
+    def regions(self) -> "list[Region]":
+        """The regions as :class:`Region` objects."""
+        return list(self)
+
+    def __getstate__(self) -> tuple:
+        return tuple(getattr(self, k) for k in self.__slots__)
+
+    def __setstate__(self, state: tuple) -> None:
+        for key, value in zip(self.__slots__, state):
+            setattr(self, key, value)

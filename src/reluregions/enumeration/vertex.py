@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import OptionError
 from ..geometry.dfs import dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices
-from .base import Algorithm, Cell, Context, Problem, Region
+from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
 from .layers import make_region, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable"]
@@ -143,7 +143,8 @@ class VertexAlgorithm(Algorithm):
                           problem.param.dim, cfg.ranks, self._rows, self.budget)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-                 rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray, ctx: Context) -> list[Region]:
+                 rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
+                 ctx: Context) -> "list[Region] | RegionChunk":
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
@@ -158,11 +159,8 @@ class VertexAlgorithm(Algorithm):
                 out.append(make_region(problem, G, h, bits[i], centres[i], float(radii[i]), ranks,
                                        None, None, ctx))
             return out
-        points = problem.param.to_input(centres)
-        if cfg.ranks:
-            return [Region(bits[i], points[i], centres[i], float(radii[i]), tuple(rk[i].tolist()))
-                    for i in range(n)]
-        return [Region(bits[i], points[i], centres[i], float(radii[i]), ()) for i in range(n)]
+        ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
+        return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
 
     def _decide(self, cell: Cell, ctx: Context) -> None:
         """Settle a cut the kernel could not certify: one Chebyshev LP per side."""

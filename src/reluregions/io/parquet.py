@@ -74,12 +74,15 @@ class ParquetRegionWriter:
             raise NetworkFileError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
                                    "check that its folder exists and is writable") from None
         self._rows: list[Any] = []
+        self._chunks: list[Any] = []
+        self._buffered = 0
         self.count = 0
 
     def write(self, region: Any) -> None:
         """Buffer one :class:`~reluregions.enumeration.Region`; flush a row group when full."""
         self._rows.append(region)
-        if len(self._rows) >= self.batch_size:
+        self._buffered += 1
+        if self._buffered >= self.batch_size:
             self.flush()
 
     def write_all(self, regions: Iterable[Any]) -> None:
@@ -87,30 +90,51 @@ class ParquetRegionWriter:
         for region in regions:
             self.write(region)
 
+    def write_chunk(self, chunk: Any) -> None:
+        """Buffer a :class:`~reluregions.enumeration.base.RegionChunk` (stacked arrays, no copies
+        into per-region objects); flush a row group when full."""
+        if self._rows:
+            self._chunks.append(_chunk_of(self._rows))
+            self._rows = []
+        if len(chunk):
+            self._chunks.append(chunk)
+            self._buffered += len(chunk)
+        if self._buffered >= self.batch_size:
+            self.flush()
+
     def flush(self) -> None:
         """Write the buffered regions as one row group."""
-        if not self._rows:
+        if self._rows:
+            self._chunks.append(_chunk_of(self._rows))
+            self._rows = []
+        if not self._chunks:
             return
+        from ..enumeration.base import RegionChunk
+
+        chunk = RegionChunk.concat(self._chunks)
+        self._chunks, self._buffered = [], 0
+        self._write_table(chunk)
+
+    def _write_table(self, chunk: Any) -> None:
         pa, _ = _pa()
-        rows = self._rows
-        self._rows = []
-        n = len(rows)
-        bits = np.array([r.bits for r in rows], dtype=bool).reshape(n, self.n_hidden)
+        n = len(chunk)
+        bits = np.asarray(chunk.bits, dtype=bool).reshape(n, self.n_hidden)
         packed = pack_bits(bits) if self.n_hidden else np.zeros((n, 1), np.uint8)
         packed = np.ascontiguousarray(packed)
         pattern = pa.FixedSizeBinaryArray.from_buffers(
             self.schema.field("pattern").type, n, [None, pa.py_buffer(packed.tobytes())])
         columns = {
             "pattern": pattern,
-            "point": _list_array(pa, [np.asarray(r.point, float) for r in rows], pa.float64()),
-            "radius": pa.array(np.array([float(r.radius) for r in rows]), type=pa.float64()),
-            "rank": _list_array(pa, [np.asarray(r.ranks, np.int32) for r in rows], pa.int32()),
+            "point": _fixed_rows(pa, np.asarray(chunk.points, float), pa.float64()),
+            "radius": pa.array(np.asarray(chunk.radii, float), type=pa.float64()),
+            "rank": _fixed_rows(pa, np.asarray(chunk.ranks).astype(np.int32), pa.int32()),
         }
-        for name in self.extras:
-            columns[name] = _list_array(pa, [np.ravel(getattr(r, name)).astype(float) for r in rows],
-                                        pa.float64())
+        for k, name in enumerate(("A", "c", "G", "h")):
+            if name in self.extras:
+                parts = [np.ravel(e[k]).astype(float) for e in (chunk.extras or [])]
+                columns[name] = _list_array(pa, parts, pa.float64())
         self._writer.write_table(pa.table(columns, schema=self.schema))
-        self.count += len(rows)
+        self.count += n
 
     def close(self) -> None:
         """Flush, close and move the file into place."""
@@ -133,6 +157,19 @@ class ParquetRegionWriter:
             self.close()
         else:
             self.abort()
+
+
+def _chunk_of(rows: list[Any]) -> Any:
+    from ..enumeration.base import RegionChunk
+
+    return RegionChunk.from_regions(rows)
+
+
+def _fixed_rows(pa, matrix: np.ndarray, value_type):
+    """A list array whose rows are the rows of a 2-D matrix (all of one length)."""
+    n, width = matrix.shape
+    offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), type=value_type))
 
 
 def _list_array(pa, parts: list[np.ndarray], value_type):

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
+from ..enumeration.base import Algorithm, Cell, Context, Region, RegionChunk, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
@@ -38,27 +38,29 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
-                   max_seconds: float = float("inf")) -> tuple[list[Region], list[Cell]]:
+                   max_seconds: float = float("inf")) -> tuple[list, list[Cell]]:
     """Expand ``items`` depth first until done or a budget runs out.
 
-    Returns the finished regions and the open frontier (items not yet expanded, shallowest first),
-    which the caller may hand to other workers. This is how parallel schedulers make coarse tasks:
-    one task expands a small subtree inline.
+    Returns the finished regions, as the list of what each expansion returned (lists of regions
+    or :class:`~reluregions.enumeration.base.RegionChunk` objects), and the open frontier (items
+    not yet expanded, shallowest first), which the caller may hand to other workers. This is how
+    parallel schedulers make coarse tasks: one task expands a small subtree inline.
     """
     stack = list(reversed(items))
-    regions: list[Region] = []
+    parts: list = []
     done = 0
     deadline = time.perf_counter() + max_seconds
     while stack and done < max_expansions:
         cell = stack.pop()
         children, finished = algorithm.expand(cell, ctx)
-        regions.extend(finished)
+        if len(finished):
+            parts.append(finished)
         stack.extend(reversed(children))
         done += 1
         if time.perf_counter() > deadline:  # cheap next to any expansion, some of which are large
             break
     stack.reverse()
-    return regions, stack
+    return parts, stack
 
 
 class Scheduler(ABC):
@@ -81,3 +83,18 @@ class Scheduler(ABC):
     @abstractmethod
     def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
         """Yield every region of the problem exactly once."""
+
+    def run_chunks(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+        """Yield every region exactly once, in :class:`RegionChunk` blocks (for fast writers).
+
+        The default groups :meth:`run`'s regions; schedulers that receive blocks pass them on.
+        """
+        block: list[Region] = []
+        for region in self.run(algorithm, progress):
+            block.append(region)
+            if len(block) >= 65536:
+                yield RegionChunk.from_regions(block)
+                block = []
+        if block:
+            yield RegionChunk.from_regions(block)

@@ -32,19 +32,19 @@ import time
 from abc import abstractmethod
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from ..config import check_choice
-from ..enumeration.base import Algorithm, Cell, Context, Region, Stats
+from ..enumeration.base import Algorithm, Cell, Context, Region, RegionChunk, Stats
 from ..errors import OptionError, WorkerDiedError
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
 
-__all__ = ["STRATEGIES", "TaskOptions", "Task", "RegionBatch", "TaskResult", "TaskFailure",
+__all__ = ["STRATEGIES", "TaskOptions", "Task", "TaskResult", "TaskFailure",
            "TaskRecord", "WorkerLoss", "OpenItems", "TaskScheduler", "run_task",
            "largest_task_share"]
 
@@ -114,58 +114,12 @@ class Task:
     budget: int | None = None
 
 
-class RegionBatch:
-    """Regions as a few stacked arrays, cheap to pickle (one buffer per field, not per region).
-
-    Sending ``Region`` objects one by one costs more than computing them with the fast
-    algorithms (several small numpy arrays each); a batch is rebuilt into ``Region`` objects,
-    whose arrays are rows of the batch's, by :meth:`regions`.
-    """
-
-    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras")
-
-    def __init__(self, regions: list[Region]) -> None:
-        n = len(regions)
-        self.bits = np.array([r.bits for r in regions], dtype=bool) if n else np.zeros((0, 0), bool)
-        self.points = np.array([r.point for r in regions], dtype=float) if n else np.zeros((0, 0))
-        self.centers = np.array([r.center for r in regions], dtype=float) if n else np.zeros((0, 0))
-        self.radii = np.array([r.radius for r in regions], dtype=float)
-        lengths = {len(r.ranks) for r in regions}
-        self.ranks: Any = (np.array([r.ranks for r in regions], dtype=np.int64).reshape(n, -1)
-                           if len(lengths) == 1 else [r.ranks for r in regions])
-        has_extras = any(r.A is not None or r.G is not None for r in regions)
-        self.extras = [(r.A, r.c, r.G, r.h) for r in regions] if has_extras else None
-
-    def __len__(self) -> int:
-        return int(self.radii.shape[0])
-
-    def regions(self) -> list[Region]:
-        """The ``Region`` objects again."""
-        ranks = self.ranks
-        if isinstance(ranks, np.ndarray):
-            ranks = [tuple(row) for row in ranks.tolist()]
-        radii = self.radii.tolist()
-        out = [Region(self.bits[i], self.points[i], self.centers[i], radii[i], ranks[i])
-               for i in range(len(radii))]
-        if self.extras is not None:
-            for region, (A, c, G, h) in zip(out, self.extras):
-                region.A, region.c, region.G, region.h = A, c, G, h
-        return out
-
-    def __getstate__(self) -> tuple:
-        return tuple(getattr(self, k) for k in self.__slots__)
-
-    def __setstate__(self, state: tuple) -> None:
-        for key, value in zip(self.__slots__, state):
-            setattr(self, key, value)
-
-
 @dataclass(slots=True)
 class TaskResult:
     """What a worker sends back: regions, the leftover frontier and its counters."""
 
     id: int
-    regions: RegionBatch
+    regions: RegionChunk
     leftover: list[Cell]
     stats: Stats
     seconds: float
@@ -210,13 +164,14 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
     if task.budget is not None:
         algorithm.budget = min(budget, task.budget)
     try:
-        regions, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
-                                           task.max_seconds)
+        parts, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
+                                         task.max_seconds)
     finally:
         algorithm.budget = budget
-    batch = RegionBatch([] if task.count_only else regions)
-    return TaskResult(task.id, batch, leftover, ctx.stats, time.perf_counter() - start,
-                      os.getpid(), len(regions))
+    count = sum(len(p) for p in parts)
+    chunk = RegionChunk.empty() if task.count_only else RegionChunk.concat(parts)
+    return TaskResult(task.id, chunk, leftover, ctx.stats, time.perf_counter() - start,
+                      os.getpid(), count)
 
 
 def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:
@@ -460,6 +415,20 @@ class TaskScheduler(Scheduler):
 
     def run(self, algorithm: Algorithm,
             progress: ProgressCallback | None = None) -> Iterator[Region]:
+        for part in self._run(algorithm, progress):
+            if isinstance(part, int):  # a count-only task: one None per region
+                yield from itertools.repeat(None, part)  # type: ignore[misc]
+            else:
+                yield from part
+
+    def run_chunks(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+        for part in self._run(algorithm, progress):
+            if not isinstance(part, int) and len(part):
+                yield part
+
+    def _run(self, algorithm: Algorithm,
+             progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths = [], []
@@ -471,7 +440,8 @@ class TaskScheduler(Scheduler):
         finally:
             self._stop(clean)
 
-    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None) -> Iterator[Region]:
+    def _drive(self, algorithm: Algorithm,
+               progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
         ckpt = self.checkpoint
         start = last = time.perf_counter()
@@ -492,7 +462,7 @@ class TaskScheduler(Scheduler):
         if paper:
             for finished in self._first_layer(algorithm, ctx, items, queue):
                 found += len(finished)
-                yield from finished
+                yield len(finished) if algorithm.count_only else RegionChunk.from_regions(finished)
         else:
             queue.push(items)
         self.prelude = ctx.stats
@@ -504,9 +474,9 @@ class TaskScheduler(Scheduler):
             for loss in losses:
                 self._handle_loss(loss, in_flight, queue)
             for result in results:
-                regions = self._book(result, in_flight, queue)
-                found += len(regions)
-                yield from regions
+                part = self._book(result, in_flight, queue)
+                found += part if isinstance(part, int) else len(part)
+                yield part
             now = time.perf_counter()
             if progress is not None and now - last >= self.options.progress_every:
                 last = now
@@ -532,11 +502,12 @@ class TaskScheduler(Scheduler):
             self._submit(task)
 
     def _book(self, result: TaskResult | TaskFailure, in_flight: dict[int, _InFlight],
-              queue: "_StaticQueue | _DynamicQueue") -> list[Region]:
+              queue: "_StaticQueue | _DynamicQueue") -> "RegionChunk | int":
         """Take in a finished task (its leftovers, counters, regions); the regions to yield.
 
         Everything is booked, and the regions recorded in the checkpoint, before any is yielded,
-        so a snapshot taken at the next poll is consistent whatever the caller does.
+        so a snapshot taken at the next poll is consistent whatever the caller does. A count-only
+        task gives just its number of regions.
         """
         if isinstance(result, TaskFailure):
             result.error.add_note(f"in a worker:\n{result.traceback}")
@@ -546,12 +517,11 @@ class TaskScheduler(Scheduler):
         self.stats.merge(result.stats)
         self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions, result.seconds,
                                      result.count, result.worker))
-        if len(result.regions) < result.count:  # a count-only task: one None per region
-            return [None] * result.count
-        regions = result.regions.regions()
+        if len(result.regions) < result.count:
+            return result.count
         if self.checkpoint is not None:
-            self.checkpoint.record(regions)
-        return regions
+            self.checkpoint.record(result.regions)
+        return result.regions
 
     def _first_layer(self, algorithm: Algorithm, ctx: Context, items: list[Cell],
                      queue: _StaticQueue) -> Iterator[list[Region]]:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..enumeration.base import Algorithm, Context, Region
+from ..enumeration.base import Algorithm, Context, Region, RegionChunk
 from .base import Progress, ProgressCallback, Scheduler
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +29,16 @@ class SerialScheduler(Scheduler):
 
     def run(self, algorithm: Algorithm,
             progress: ProgressCallback | None = None) -> Iterator[Region]:
+        for part in self._run(algorithm, progress):
+            yield from part
+
+    def run_chunks(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+        for part in self._run(algorithm, progress):
+            yield RegionChunk.from_regions(part)
+
+    def _run(self, algorithm: Algorithm, progress: ProgressCallback | None) -> Iterator[Sequence]:
+        """What each expansion finished (a list of regions or a chunk), in depth-first order."""
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
         self.stats = ctx.stats
@@ -47,9 +57,9 @@ class SerialScheduler(Scheduler):
             stack.extend(reversed(children))
             if ckpt is not None:
                 ckpt.record(finished)
-            for region in finished:
-                found += 1
-                yield region
+            if len(finished):
+                found += len(finished)
+                yield finished
             if ckpt is not None:
                 ckpt.poll(lambda: stack[::-1], ctx.stats)
             if progress is not None:
