@@ -32,7 +32,7 @@ import time
 from abc import abstractmethod
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -356,25 +356,28 @@ class TaskScheduler(Scheduler):
         """
         self._start(algorithm)
         clean = False
-        try:
-            pending = set()
-            for i in range(self.workers):  # an empty task per worker, answered once it is ready
-                task = Task(-1 - i, [], 1, 0.0)
-                pending.add(task.id)
-                self._submit(task)
-            while pending:
-                results, losses = self._collect(0.5)
-                if losses:
-                    raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while "
-                                          "starting")
-                for result in results:
-                    if isinstance(result, TaskFailure):
-                        raise result.error
-                    pending.discard(result.id)
+        try:  # an empty task per worker, answered once it is ready
+            self._one_task_each(lambda i: Task(-1 - i, [], 1, 0.0), "starting")
             clean = True
         finally:
             if not clean:
                 self._stop(False)
+
+    def _one_task_each(self, make: "Callable[[int], Task]", doing: str) -> None:
+        """Submit ``make(i)`` for every worker ``i`` and wait for all the answers."""
+        pending = set()
+        for i in range(self.workers):
+            task = make(i)
+            pending.add(task.id)
+            self._submit(task)
+        while pending:
+            results, losses = self._collect(0.5)
+            if losses:
+                raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while {doing}")
+            for result in results:
+                if isinstance(result, TaskFailure):
+                    raise result.error
+                pending.discard(result.id)
 
     def warm_up(self, algorithm: Algorithm) -> float:
         """Have every worker expand ``algorithm``'s roots once; the seconds it took.
@@ -389,20 +392,8 @@ class TaskScheduler(Scheduler):
         self._start(algorithm)
         clean = False
         try:
-            pending = set()
-            for i in range(self.workers):
-                task = Task(-1 - i, roots, _UNLIMITED, float("inf"))
-                pending.add(task.id)
-                self._submit(task)
-            while pending:
-                results, losses = self._collect(0.5)
-                if losses:
-                    raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while "
-                                          "warming up")
-                for result in results:
-                    if isinstance(result, TaskFailure):
-                        raise result.error
-                    pending.discard(result.id)
+            self._one_task_each(lambda i: Task(-1 - i, roots, _UNLIMITED, float("inf")),
+                                "warming up")
             clean = True
         finally:
             self._stop(clean)
