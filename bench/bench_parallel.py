@@ -91,14 +91,15 @@ def _cpu_seconds(pids: list[int]) -> float | None:
 
 
 def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
-    """Run once; regions, seconds, CPU seconds and whether the time cap cut the run short."""
+    """Run once, consuming region blocks as `enumerate` does; regions, seconds, CPU seconds and
+    whether the time cap cut the run short."""
     pids = list(getattr(scheduler, "worker_pids", []))
     cpu0 = _cpu_seconds(pids)
     start = time.perf_counter()
     n, capped = 0, False
-    stream = scheduler.run(algorithm)
-    for _ in stream:
-        n += 1
+    stream = scheduler.run_chunks(algorithm)  # blocks of regions, as `enumerate` consumes them
+    for chunk in stream:
+        n += len(chunk)
         if time.perf_counter() - start > cap:
             capped = True
             break

@@ -264,8 +264,13 @@ class RegionChunk:
         return list(self)
 
     def __getstate__(self) -> tuple:
-        return tuple(getattr(self, k) for k in self.__slots__)
+        # bits travel packed (8 per byte): they are most of a chunk's bytes between processes
+        bits = self.bits
+        packed = (np.packbits(bits, axis=1, bitorder="little"), bits.shape[1])
+        return (packed,) + tuple(getattr(self, k) for k in self.__slots__[1:])
 
     def __setstate__(self, state: tuple) -> None:
-        for key, value in zip(self.__slots__, state):
+        (packed, width), rest = state[0], state[1:]
+        self.bits = np.unpackbits(packed, axis=1, count=width, bitorder="little").astype(bool)
+        for key, value in zip(self.__slots__[1:], rest):
             setattr(self, key, value)
