@@ -14,17 +14,9 @@ _REFERENCES: dict = {}
 
 
 @pytest.fixture(scope="session")
-def local_ray():
-    """A local Ray instance on the loopback address with two CPUs (reused if one is running)."""
-    ray = pytest.importorskip("ray")
-    started = False
-    if not ray.is_initialized():
-        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False,
-                 _node_ip_address="127.0.0.1")
-        started = True
-    yield ray
-    if started:
-        ray.shutdown()
+def local_ray(ray_cluster):
+    """The session's local Ray instance on the loopback address (the top-level ``ray_cluster``)."""
+    return ray_cluster
 
 
 @pytest.fixture(scope="module")
