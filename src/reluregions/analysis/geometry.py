@@ -27,7 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..domains import Domain, Parametrization
-from ..errors import InputError, MissingDependencyError, OptionError
+from ..errors import InputError, OptionError
 from ..network import Network
 from ._parallel import default_workers, map_chunks
 from .pullback import PatternGeometry, pattern_geometry
@@ -39,15 +39,6 @@ __all__ = ["region_hrep", "region_vertices", "region_volume", "domain_volume", "
 DETAILS = ("hrep", "vertices", "volume", "adjacency")
 MAX_QHULL_DIM = 8
 _HINT_SLACK = 1e-6
-
-
-def _scipy_spatial():
-    try:
-        from scipy import spatial
-    except ImportError as exc:  # pragma: no cover - scipy ships with the analysis extra
-        raise MissingDependencyError("region vertices and volumes need scipy; run: pip install "
-                                     "'reluregions[analysis]' (or pip install scipy)") from exc
-    return spatial
 
 
 def _as_param(domain: Domain | Parametrization) -> Parametrization:
@@ -85,7 +76,7 @@ def vertices_t(G: np.ndarray, h: np.ndarray, center: np.ndarray) -> np.ndarray:
     if k == 1:
         lo, hi, _, _ = _interval(G, h)
         return np.array([[lo], [hi]])
-    spatial = _scipy_spatial()
+    from scipy import spatial  # a core dependency
     halfspaces = np.column_stack([G, -h])
     try:
         hs = spatial.HalfspaceIntersection(halfspaces, center)
@@ -103,7 +94,7 @@ def facets_t(G: np.ndarray, h: np.ndarray, center: np.ndarray, solver: Any) -> n
         _, _, lo_i, hi_i = _interval(G, h)
         return np.array(sorted({lo_i, hi_i}))
     if k <= MAX_QHULL_DIM:
-        spatial = _scipy_spatial()
+        from scipy import spatial  # a core dependency
         try:
             hs = spatial.HalfspaceIntersection(np.column_stack([G, -h]), center)
             return np.sort(np.asarray(hs.dual_vertices, dtype=np.int64))
@@ -125,7 +116,7 @@ def volume_t(V: np.ndarray, k: int) -> float:
         return 0.0
     if k == 1:
         return float(V.max() - V.min())
-    spatial = _scipy_spatial()
+    from scipy import spatial  # a core dependency
     try:
         return float(spatial.ConvexHull(V).volume)
     except spatial.QhullError:
