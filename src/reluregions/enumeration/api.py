@@ -86,7 +86,7 @@ class RegionStream:
         return (point or self.scheduler).stats
 
     def __iter__(self) -> Iterator[Region]:
-        for part in self._parts(chunks=False):
+        for part in self._parts("regions"):
             yield part
 
     def chunks(self) -> Iterator["RegionChunk"]:
@@ -95,9 +95,13 @@ class RegionStream:
         Faster than iterating region by region where the consumer works on arrays (the Parquet
         writer): parallel schedulers pass their workers' blocks through unchanged.
         """
-        yield from self._parts(chunks=True)
+        yield from self._parts("chunks")
 
-    def _parts(self, chunks: bool) -> Iterator:
+    def counts(self) -> Iterator[int]:
+        """How many regions each step finished, without building the regions (for counting)."""
+        yield from self._parts("counts")
+
+    def _parts(self, mode: str) -> Iterator:
         setup = time.perf_counter()
         problem = self.problem
         if problem.param.dim == 0 and problem.config.algorithm == "vertex":
@@ -119,7 +123,9 @@ class RegionStream:
             from ..schedulers.serial import SerialScheduler
 
             scheduler = self._point_scheduler = SerialScheduler()
-        run = (scheduler.run_chunks if chunks else scheduler.run)(algorithm, self._progress)
+        runner = {"regions": scheduler.run, "chunks": scheduler.run_chunks,
+                  "counts": scheduler.run_counts}[mode]
+        run = runner(algorithm, self._progress)
         clock = time.perf_counter
         try:
             while True:
@@ -132,7 +138,8 @@ class RegionStream:
                         self.seconds = clock() - start
                     break
                 self.seconds = clock() - start
-                self.count += len(part) if chunks else 1
+                self.count += (len(part) if mode == "chunks" else part if mode == "counts"
+                               else 1)
                 yield part
         finally:
             run.close()
@@ -206,7 +213,7 @@ def count_regions(network: Network, domain: Domain | None = None,
     previous = chosen.count_only
     chosen.count_only = True  # parallel workers keep their regions; only counts travel
     try:
-        for _ in stream:
+        for _ in stream.counts():
             pass
     finally:
         chosen.count_only = previous

@@ -67,16 +67,17 @@ class VertexAlgorithm(Algorithm):
         return state
 
     def _weights(self) -> tuple:
-        """Hidden-layer weights and biases packed flat, as the compiled traversal takes them."""
+        """Hidden-layer weights (transposed, and their magnitudes) and biases packed flat, as the
+        compiled traversal takes them."""
         if self._packed is None:
             net = self.problem.network
             Ws, bs = net.weights[:-1], net.biases[:-1]
             Woffs = np.concatenate([[0], np.cumsum([W.size for W in Ws])]).astype(np.int64)
             Wshapes = np.array([W.shape for W in Ws], dtype=np.int64).reshape(len(Ws), 2)
             boffs = np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64)
-            Wflat = np.concatenate([W.ravel() for W in Ws]) if Ws else np.empty(0)
+            WTflat = np.concatenate([W.T.ravel() for W in Ws]) if Ws else np.empty(0)
             bflat = np.concatenate(list(bs)) if bs else np.empty(0)
-            self._packed = (Wflat, Woffs, Wshapes, bflat, boffs,
+            self._packed = (WTflat, np.abs(WTflat), Woffs, Wshapes, bflat, boffs,
                             np.asarray(self.problem.offsets, dtype=np.int64))
         return self._packed
 
@@ -119,8 +120,7 @@ class VertexAlgorithm(Algorithm):
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         if cell.state is None:
-            state = (np.empty((len(cell.V), 0)), np.empty(0, np.int64), np.empty((0, k)),
-                     np.empty(0), -1, 0)
+            state = (np.empty(0), np.empty(0, np.int64), np.empty((0, k)), np.empty(0), -1, 0)
         else:
             state = cell.state
         out = self._call(cell, state, ranks)
@@ -185,11 +185,12 @@ class VertexAlgorithm(Algorithm):
         frontier = []
         ip = ir = il = ic = i_s = 0
         for i, (p, r, nl, nc, layer, q) in enumerate(meta.tolist()):
-            S = fS[i_s:i_s + p * nc].reshape(p, nc)
+            ns = p * (nc - q) if q >= 0 else 0
+            S = fS[i_s:i_s + ns]
             frontier.append(Cell(fG[ir:ir + r], fh[ir:ir + r], cell.center, cell.radius, layer, 0,
                                  fM[il:il + nl], fm[il:il + nl], fB[i],
                                  tuple(fR[i, :layer].tolist()), None, None, fSc[il:il + nl],
                                  fV[ip:ip + p], fI[ip:ip + p],
                                  (S, fCut[ic:ic + nc], fAc[ic:ic + nc], fOc[ic:ic + nc], q, 0)))
-            ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + p * nc
+            ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
         return frontier

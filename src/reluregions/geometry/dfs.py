@@ -2,27 +2,40 @@
 
 Runs LayerWise-NNCE (Drammis et al. 2024, §3, Alg. 1) entirely in compiled code: at each layer
 it pulls the neurons back through the cell's affine map, decides constant and stable neurons from
-the vertices, and splits the cell by each crossing hyperplane with the double-description step of
-:mod:`reluregions.geometry.kernels`; after the last hidden layer it records the region. It stops
-after a budget of regions and returns the open frontier, so schedulers can hand the rest of the
-subtree to other workers (dynamic splitting at any depth).
+the vertices, and splits the cell by each crossing hyperplane with the double-description step
+described in :mod:`reluregions.geometry.kernels`; after the last hidden layer it records the
+region. It stops after a budget of regions and returns the open frontier, so schedulers can hand
+the rest of the subtree to other workers (dynamic splitting at any depth).
 
-A stack entry is a cell plus its position inside a layer: ``q = -1`` means "layer not started";
-otherwise ``S`` holds the signed distances of the vertices to the layer's crossing hyperplanes
-``cut`` (rows ``acut``, offsets ``ocut``, unit normals) and ``q`` is the next one to insert.
+Memory is a set of arenas used as stacks (struct of arrays), so a split allocates nothing:
+
+* an *entry* (a row of ``E``) is an open cell: its vertices ``V``/incidences ``inc`` (rows of
+  ``aV``/``aI``), the signed distances ``S`` of its vertices to the layer's crossing hyperplanes
+  not yet inserted (column-major from hyperplane ``qb``: ``p`` distances per hyperplane, flat in
+  ``aS``, so a scan reads contiguous memory and a child copies only what is left), its
+  constraints ``G t <= h`` (rows of ``aG``/``aH``), its
+  activation bits and ranks (row ``e`` of ``aB``/``aR``), its layer, the next crossing
+  hyperplane ``q`` to insert (``-1``: layer not started), a force code and its layer record;
+* a *layer record* (a row of ``Rc``) is the pulled-back layer shared by every cell below the cell
+  that started the layer: ``M``, ``m``, ``scale`` (rows of ``rM``/``rm``/``rsc``) and the crossing
+  neurons ``cut`` with unit normals ``acut``/offsets ``ocut``.
+
+Each entry remembers the arena tops just after its own data; popping it resets every arena to those
+tops, which frees whatever finished subtrees left above, while cells lower in the stack (pushed
+earlier, stored lower) stay intact. A split writes the negative child and then the positive child
+above the parent and pushes them in that order, so the positive child is expanded first.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .kernels import HAVE_NUMBA, _split, njit
+from .kernels import _popcount, njit
 
-if HAVE_NUMBA:
-    from numba.typed import List
-else:  # pragma: no cover - the vertex algorithm is unavailable without numba
-    List = list
+__all__ = ["dfs_packed"]
 
-__all__ = ["dfs_regions", "dfs_packed"]
+# columns of the entry table E
+_V0, _P, _S0, _G0, _R, _LAYER, _Q, _FORCE, _REC, _VT, _ST, _GT, _RT, _MT, _CT, _QB = range(16)
+_NE = 16
 
 
 @njit(cache=True)
@@ -40,23 +53,329 @@ def _grow1(a, n):
 
 
 @njit(cache=True)
-def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR, sF,
-                Ws, bs, offsets, slope, zero_tol, tol, eps, k, want_ranks, want_rows, budget):
-    """Expand the cells on the stack (lists ``s*``, last = top) until done or ``budget`` regions.
+def _entry(E, e, v0, p, s0, g0, r, layer, q, force, rec, vt, st, gt, rt, mt, ct, qb):
+    """Fill row ``e`` of the entry table (columns as named at the top of the module)."""
+    E[e, _V0] = v0
+    E[e, _P] = p
+    E[e, _S0] = s0
+    E[e, _G0] = g0
+    E[e, _R] = r
+    E[e, _LAYER] = layer
+    E[e, _Q] = q
+    E[e, _FORCE] = force
+    E[e, _REC] = rec
+    E[e, _VT] = vt
+    E[e, _ST] = st
+    E[e, _GT] = gt
+    E[e, _RT] = rt
+    E[e, _MT] = mt
+    E[e, _CT] = ct
+    E[e, _QB] = qb
+
+
+@njit(cache=True)
+def _no_superset(aI, v0, p, common, u, v, nw):
+    """True when no vertex of ``aI[v0:v0 + p]`` but ``u``, ``v`` is tight at all of ``common``
+    (its first ``nw`` words)."""
+    for x in range(v0, v0 + p):
+        if x == u or x == v:
+            continue
+        sup = True
+        for w in range(nw):
+            if (aI[x, w] & common[w]) != common[w]:
+                sup = False
+                break
+        if sup:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, nw):
+    """Edges of the cell crossed by the hyperplane whose vertex distances start at ``aS[col]``.
+
+    Writes the vertex pairs into ``eu``/``ev`` (which must hold ``n_pos * n_neg`` entries) and
+    returns their number. Two vertices span an edge when they share at least ``k - 1`` tight
+    constraints and no third vertex is tight at all of them; a simple vertex and a vertex sharing
+    ``k - 1`` of its constraints need no further test. Only the first ``nw`` words of the
+    incidences are read (the cell's constraints).
+    """
+    for u in range(p):
+        d = 0
+        for w in range(nw):
+            d += _popcount(aI[v0 + u, w])
+        deg[u] = d
+    n_new = 0
+    for u in range(p):
+        if aS[col + u] <= eps:
+            continue
+        for v in range(p):
+            if aS[col + v] >= -eps:
+                continue
+            cnt = 0
+            for w in range(nw):
+                common[w] = aI[v0 + u, w] & aI[v0 + v, w]
+                cnt += _popcount(common[w])
+            if cnt < k - 1:
+                continue
+            if deg[u] == k or deg[v] == k or _no_superset(aI, v0, p, common, v0 + u, v0 + v, nw):
+                eu[n_new] = u
+                ev[n_new] = v
+                n_new += 1
+    return n_new
+
+
+@njit(cache=True)
+def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
+    """Copy vertex row ``src`` to ``dst`` (``nwp`` incidence words, zeroing up to ``nw``); a vertex
+    on the splitting hyperplane gains its bit."""
+    for c in range(k):
+        aV[dst, c] = aV[src, c]
+    for w in range(nwp):
+        aI[dst, w] = aI[src, w]
+    if nw > nwp:
+        aI[dst, nwp] = 0
+    if on_plane:
+        aI[dst, word] |= bit
+
+
+@njit(cache=True)
+def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn, dp, sn, sp,
+              na, pa):
+    """Write both children of a split: vertices from rows ``dn`` (negative side) and ``dp``
+    (positive side), and their distances to the ``ncol`` hyperplanes after the splitting one
+    (column-major from ``sn``/``sp``; the parent's follow its splitting column ``col``).
+
+    Vertices within ``eps`` of the hyperplane go to both children and gain its bit ``cid`` (the
+    new constraint's row: the parent's incidences use the words below ``(cid + 63) // 64`` only,
+    the children's one more when ``cid`` starts a word); each crossed edge gives a new vertex of
+    both, interpolated (exactly, for affine functions).
+    """
+    nwp = (cid + 63) >> 6
+    nw = (cid + 64) >> 6
+    word = cid >> 6
+    bit = np.uint64(1) << np.uint64(cid & 63)
+    i_n = dn
+    i_p = dp
+    for u in range(p):
+        s = aS[col + u]
+        if s >= -eps:
+            _copy_vertex(aV, aI, v0 + u, i_p, k, nwp, nw, word, bit, s <= eps)
+            i_p += 1
+        if s <= eps:
+            _copy_vertex(aV, aI, v0 + u, i_n, k, nwp, nw, word, bit, s >= -eps)
+            i_n += 1
+    for e in range(n_new):
+        u = v0 + eu[e]
+        v = v0 + ev[e]
+        su = aS[col + eu[e]]
+        t = su / (su - aS[col + ev[e]])
+        lam[e] = t
+        for c in range(k):
+            x = aV[u, c] + t * (aV[v, c] - aV[u, c])
+            aV[i_p, c] = x
+            aV[i_n, c] = x
+        for w in range(nwp):
+            y = aI[u, w] & aI[v, w]
+            aI[i_p, w] = y
+            aI[i_n, w] = y
+        if nw > nwp:
+            aI[i_p, nwp] = 0
+            aI[i_n, nwp] = 0
+        aI[i_p, word] |= bit
+        aI[i_n, word] |= bit
+        i_p += 1
+        i_n += 1
+    for cc in range(ncol):
+        src = col + (cc + 1) * p
+        on = sn + cc * na
+        op = sp + cc * pa
+        for u in range(p):
+            s = aS[col + u]
+            x = aS[src + u]
+            if s >= -eps:
+                aS[op] = x
+                op += 1
+            if s <= eps:
+                aS[on] = x
+                on += 1
+        for e in range(n_new):
+            x = aS[src + eu[e]]
+            x = x + lam[e] * (aS[src + ev[e]] - x)
+            aS[op] = x
+            aS[on] = x
+            op += 1
+            on += 1
+
+
+@njit(cache=True)
+def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
+    """Vertex centroid of rows ``v0:v0 + p`` (into ``centre``) and the radius of a ball around it
+    inside ``G t <= h`` (rows ``g0:g0 + r``, unit norm): a lower bound on the Chebyshev radius."""
+    for c in range(k):
+        centre[c] = 0.0
+    for u in range(v0, v0 + p):
+        for c in range(k):
+            centre[c] += aV[u, c]
+    for c in range(k):
+        centre[c] /= p
+    rad = np.inf
+    for i in range(g0, g0 + r):
+        sl = aH[i]
+        for c in range(k):
+            sl -= aG[i, c] * centre[c]
+        if sl < rad:
+            rad = sl
+    return rad
+
+
+@njit(cache=True)
+def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, bits, base):
+    """Signed distances of a cell's ``p`` vertices to the hyperplanes of the layer's live neurons
+    (neuron ``j``'s at ``Sall[j * p:(j + 1) * p]``); neurons with every vertex within ``tol`` of
+    one side get their bit, the others are marked in ``iscut``. Returns how many cross."""
+    for c in range(k):
+        for u in range(p):
+            VT[c, u] = aV[v0 + u, c]
+    ncut = 0
+    for j in range(nl):
+        iscut[j] = False
+        if not live[j]:
+            continue
+        o = j * p
+        x = rm[m0 + j]
+        for u in range(p):
+            Sall[o + u] = x
+        for c in range(k):
+            a = rM[m0 + j, c]
+            for u in range(p):
+                Sall[o + u] += a * VT[c, u]
+        smin = np.inf
+        smax = -np.inf
+        nrm = norms[j]
+        for u in range(p):
+            x = Sall[o + u] / nrm
+            Sall[o + u] = x
+            smin = min(smin, x)
+            smax = max(smax, x)
+        if smin >= -tol:
+            bits[base + j] = True
+        elif smax <= tol:
+            bits[base + j] = False
+        else:
+            iscut[j] = True
+            ncut += 1
+    return ncut
+
+
+@njit(cache=True)
+def _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, m0, acc):
+    """The next layer's pre-activation map on a cell, ``W @ [A | c] + b``, into rows from ``m0``
+    of ``rM``/``rm``, and each neuron's sum of magnitudes (``|W| @ |[A | c]| + |b|``) into ``rsc``.
+
+    Takes ``W`` transposed (``WT``, ``aWT = |WT|``) so the inner loops run over contiguous
+    outputs; neurons whose row of ``[A | c]`` is zero (inactive ReLUs) are skipped. Each output
+    sums its terms in the order of ``j``, as the plain dot product would.
+    """
+    nl2 = WT.shape[1]
+    for i in range(nl2):
+        for c in range(k):
+            acc[c, i] = 0.0
+        acc[k, i] = b[i]
+        acc[k + 1, i] = abs(b[i])
+    for j in range(nl):
+        if absA[j] == 0.0:
+            continue
+        for c in range(k):
+            a = AT[c, j]
+            for i in range(nl2):
+                acc[c, i] += WT[j, i] * a
+        x = cv[j]
+        y = absA[j]
+        for i in range(nl2):
+            acc[k, i] += WT[j, i] * x
+            acc[k + 1, i] += aWT[j, i] * y
+    for i in range(nl2):
+        for c in range(k):
+            rM[m0 + i, c] = acc[c, i]
+        rm[m0 + i] = acc[k, i]
+        rsc[m0 + i] = acc[k + 1, i]
+
+
+@njit(cache=True, nogil=True)
+def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks, force,
+               WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol, tol, eps,
+               k, want_ranks, want_rows, budget):
+    """Traverse the subtree below one cell until done or ``budget`` regions are recorded.
+
+    The cell is given as plain arrays: vertices ``V`` with incidences ``inc``, constraints
+    ``G t <= h``, ``bits``, the pulled-back ``layer`` (``M``, ``m``, ``scale``), its position in
+    the layer (``cut``, ``acut``, ``ocut``, ``q``; ``q = -1``: not started; ``S`` flat, the
+    distances of the vertices to hyperplanes ``q, q + 1, ...`` of ``cut``, ``p`` per hyperplane),
+    ``ranks`` and
+    a ``force`` code. Hidden weights come transposed and flat (layer ``l``'s ``W.T`` and
+    ``|W|.T`` at ``WTflat[Woffs[l]:Woffs[l + 1]]``/``aWTflat[...]``, ``W`` of shape
+    ``Wshapes[l]``; biases at ``bflat[boffs[l]:boffs[l + 1]]``).
 
     A cut whose sides are not both certified full-dimensional (a ball of radius above ``tol``
     around a side's vertex centroid) nor clearly flat (every vertex of a side within ``tol`` of
-    the hyperplane) stops the traversal with that cell on top of the stack and ``pending = 1``: the
-    caller decides it with an LP and sets the cell's force code ``sF`` (1: split; 2: no split, bit
+    the hyperplane) stops the traversal with that cell on top of the frontier and ``pending = 1``:
+    the caller decides it with an LP and sets the cell's force code (1: split; 2: no split, bit
     1; 3: no split, bit 0). So the full-dimensionality test is exactly the Chebyshev-radius test
     of the LP algorithms, with an LP only in the rare uncertain band.
 
-    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending)``; ``rows``
-    (``want_rows``) holds each region's constraints ``[G | h]`` one after the other, region ``i``
-    at ``roffs[i]:roffs[i + 1]``. The stack lists keep the open frontier.
+    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending, meta, fV, fI,
+    fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)``: the ``n`` regions (``rows`` holds each
+    one's constraints ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``),
+    cells finished per layer, and the open frontier packed flat: ``meta[i] = (p, r, nl, nc,
+    layer, q)`` sizes frontier cell ``i`` (top of the stack first) and the ``f*`` arrays hold the
+    cells' parts one after the other.
     """
     L = len(offsets) - 1
     nh = offsets[L]
+    nw = inc.shape[1]
+    nmax = 1
+    for i in range(L):
+        nmax = max(nmax, offsets[i + 1] - offsets[i])
+    # arenas
+    p = V.shape[0]
+    r = G.shape[0]
+    nl = M.shape[0]
+    nc = cut.shape[0]
+    aV = np.empty((max(256, 8 * p), k))
+    aI = np.empty((aV.shape[0], nw), np.uint64)
+    aS = np.empty(max(4096, 8 * p * nmax, 2 * S.shape[0]))
+    aG = np.empty((max(256, 4 * r), k))
+    aH = np.empty(aG.shape[0])
+    rM = np.empty((max(64, 4 * nmax), k))
+    rm = np.empty(rM.shape[0])
+    rsc = np.empty(rM.shape[0])
+    rCut = np.empty(rM.shape[0], np.int64)
+    rAc = np.empty((rM.shape[0], k))
+    rOc = np.empty(rM.shape[0])
+    Rc = np.empty((16, 4), np.int64)
+    E = np.empty((64, _NE), np.int64)
+    aB = np.empty((64, nh), np.bool_)
+    aR = np.empty((64, L), np.int64)
+    # scratch
+    cb = np.empty(nh, np.bool_)
+    crk = np.empty(L, np.int64)
+    norms = np.empty(nmax)
+    live = np.empty(nmax, np.bool_)
+    iscut = np.empty(nmax, np.bool_)
+    Sall = np.empty(64 * nmax)
+    AT = np.empty((k, nmax))
+    VT = np.empty((k, 64))
+    acc = np.empty((k + 2, nmax))
+    cv = np.empty(nmax)
+    absA = np.empty(nmax)
+    deg = np.empty(64, np.int64)
+    common = np.empty(nw, np.uint64)
+    eu = np.empty(256, np.int64)
+    ev = np.empty(256, np.int64)
+    lam = np.empty(256)
+    centre = np.empty(k)
+    # outputs
     cap = 256
     out_bits = np.empty((cap, nh), np.bool_)
     out_c = np.empty((cap, k))
@@ -68,327 +387,278 @@ def dfs_regions(sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR,
     nrows = 0
     pending = 0
     n = 0
-    while len(sV) > 0 and n < budget and pending == 0:
-        V = sV.pop()
-        inc = sI.pop()
-        G = sG.pop()
-        h = sH.pop()
-        bits = sB.pop()
-        layer = sL.pop()
-        M = sM.pop()
-        m = sm.pop()
-        scale = sSc.pop()
-        S = sS.pop()
-        cut = sCut.pop()
-        acut = sAc.pop()
-        ocut = sOc.pop()
-        q = sQ.pop()
-        ranks = sR.pop()
-        force = sF.pop()
+    # the given cell: entry 0 and layer record 0
+    aV[:p] = V
+    aI[:p] = inc
+    ns = S.shape[0]
+    aS[:ns] = S
+    aG[:r] = G
+    aH[:r] = h
+    rM[:nl] = M
+    rm[:nl] = m
+    rsc[:nl] = scale
+    rCut[:nc] = cut
+    rAc[:nc] = acut
+    rOc[:nc] = ocut
+    Rc[0, 0] = 0
+    Rc[0, 1] = nl
+    Rc[0, 2] = 0
+    Rc[0, 3] = nc
+    _entry(E, 0, 0, p, 0, 0, r, layer, q, force, 0, p, ns, r, 1, nl, nc, q)
+    aB[0] = bits
+    aR[0] = ranks
+    top = 1
+    while top > 0 and n < budget and pending == 0:
+        top -= 1
+        e = top
+        v0 = E[e, _V0]
+        p = E[e, _P]
+        s0 = E[e, _S0]
+        g0 = E[e, _G0]
+        r = E[e, _R]
+        layer = E[e, _LAYER]
+        q = E[e, _Q]
+        force = E[e, _FORCE]
+        rec = E[e, _REC]
+        vtop = E[e, _VT]
+        stop = E[e, _ST]
+        gtop = E[e, _GT]
+        rtop = E[e, _RT]
+        mtop = E[e, _MT]
+        ctop = E[e, _CT]
+        qb = E[e, _QB]
+        cb[:] = aB[e]
+        crk[:] = aR[e]
         while True:
             base = offsets[layer]
-            nl = M.shape[0]
+            m0 = Rc[rec, 0]
+            nl = Rc[rec, 1]
             if q < 0:
-                # start the layer: constant and stable neurons, then the crossing ones
-                p = V.shape[0]
-                norms = np.empty(nl)
-                live = np.zeros(nl, np.bool_)
+                # start the layer (its record is the newest): constant and stable neurons, then
+                # the crossing ones, whose distances are stored for this cell
                 for j in range(nl):
                     s2 = 0.0
                     a1 = 0.0
                     for c in range(k):
-                        s2 += M[j, c] * M[j, c]
-                        a1 += abs(M[j, c])
+                        x = rM[m0 + j, c]
+                        s2 += x * x
+                        a1 += abs(x)
                     norms[j] = np.sqrt(s2)
-                    zt = zero_tol * max(scale[j], 1e-300)
-                    if a1 <= zt:
-                        bits[base + j] = m[j] > zt
-                    else:
-                        live[j] = True
-                Sall = np.empty((p, nl))
-                ncut = 0
-                iscut = np.zeros(nl, np.bool_)
-                for j in range(nl):
+                    zt = zero_tol * max(rsc[m0 + j], 1e-300)
+                    live[j] = a1 > zt
                     if not live[j]:
-                        continue
-                    smin = np.inf
-                    smax = -np.inf
-                    for u in range(p):
-                        x = m[j]
-                        for c in range(k):
-                            x += M[j, c] * V[u, c]
-                        x /= norms[j]
-                        Sall[u, j] = x
-                        if x < smin:
-                            smin = x
-                        if x > smax:
-                            smax = x
-                    if smin >= -tol:
-                        bits[base + j] = True
-                    elif smax <= tol:
-                        bits[base + j] = False
-                    else:
-                        iscut[j] = True
-                        ncut += 1
-                cut = np.empty(ncut, np.int64)
-                S = np.empty((p, ncut))
-                acut = np.empty((ncut, k))
-                ocut = np.empty(ncut)
+                        cb[base + j] = rm[m0 + j] > zt
+                if Sall.shape[0] < p * nl:
+                    Sall = np.empty(2 * p * nl)
+                if VT.shape[1] < p:
+                    VT = np.empty((k, 2 * p))
+                ncut = _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut,
+                                  cb, base)
+                if ctop + ncut > rCut.shape[0]:
+                    rCut = _grow1(rCut, ctop + ncut)
+                    rAc = _grow2(rAc, ctop + ncut)
+                    rOc = _grow1(rOc, ctop + ncut)
+                if stop + p * ncut > aS.shape[0]:
+                    aS = _grow1(aS, stop + p * ncut)
                 i = 0
                 for j in range(nl):
                     if iscut[j]:
-                        cut[i] = j
-                        S[:, i] = Sall[:, j]
-                        acut[i] = M[j] / norms[j]
-                        ocut[i] = m[j] / norms[j]
+                        rCut[ctop + i] = j
+                        for c in range(k):
+                            rAc[ctop + i, c] = rM[m0 + j, c] / norms[j]
+                        rOc[ctop + i] = rm[m0 + j] / norms[j]
+                        for u in range(p):
+                            aS[stop + i * p + u] = Sall[j * p + u]
                         i += 1
+                Rc[rec, 2] = ctop
+                Rc[rec, 3] = ncut
+                ctop += ncut
+                s0 = stop
+                stop += p * ncut
                 q = 0
+                qb = 0
+            c0 = Rc[rec, 2]
+            nc = Rc[rec, 3]
             split = False
-            while q < cut.shape[0]:
+            while q < nc:
+                col = s0 + (q - qb) * p
                 smin = np.inf
                 smax = -np.inf
-                for u in range(V.shape[0]):
-                    x = S[u, q]
+                for u in range(col, col + p):
+                    x = aS[u]
                     if x < smin:
                         smin = x
                     if x > smax:
                         smax = x
-                j = cut[q]
+                j = rCut[c0 + q]
                 if force == 2 or force == 3:
-                    bits[base + j] = force == 2
+                    cb[base + j] = force == 2
                     force = 0
                     q += 1
                     continue
                 if force == 0 and smin >= -tol:
-                    bits[base + j] = True
+                    cb[base + j] = True
                     q += 1
                     continue
                 if force == 0 and smax <= tol:
-                    bits[base + j] = False
+                    cb[base + j] = False
                     q += 1
                     continue
-                cid = 2 * k + base + j
-                Vp, Ip, Sp, Vn, In, Sn = _split(V, inc, S, q, cid, eps, k)
-                r = G.shape[0]
-                Gp = np.empty((r + 1, k))
-                Gp[:r] = G
-                Gp[r] = -acut[q]
-                hp = np.empty(r + 1)
-                hp[:r] = h
-                hp[r] = ocut[q]
-                Gn = Gp.copy()
-                Gn[r] = acut[q]
-                hn = hp.copy()
-                hn[r] = -ocut[q]
-                if force == 0 and (_centroid_ball(Vp, Gp, hp)[1] <= tol
-                                   or _centroid_ball(Vn, Gn, hn)[1] <= tol):
-                    # uncertain: hand the cell back for an LP decision
-                    sV.append(V)
-                    sI.append(inc)
-                    sG.append(G)
-                    sH.append(h)
-                    sB.append(bits)
-                    sL.append(layer)
-                    sM.append(M)
-                    sm.append(m)
-                    sSc.append(scale)
-                    sS.append(S)
-                    sCut.append(cut)
-                    sAc.append(acut)
-                    sOc.append(ocut)
-                    sQ.append(q)
-                    sR.append(ranks)
-                    sF.append(0)
+                # split: the edges crossed, then the two children above the arena tops
+                n_pos = 0
+                n_neg = 0
+                for u in range(col, col + p):
+                    if aS[u] > eps:
+                        n_pos += 1
+                    elif aS[u] < -eps:
+                        n_neg += 1
+                if deg.shape[0] < p:
+                    deg = np.empty(2 * p, np.int64)
+                if eu.shape[0] < n_pos * n_neg:
+                    eu = np.empty(2 * n_pos * n_neg, np.int64)
+                    ev = np.empty(2 * n_pos * n_neg, np.int64)
+                    lam = np.empty(2 * n_pos * n_neg)
+                n_new = _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, (r + 63) >> 6)
+                n_zero = p - n_pos - n_neg
+                pa = n_pos + n_zero + n_new
+                na = n_neg + n_zero + n_new
+                ncol = nc - q - 1
+                if vtop + pa + na > aV.shape[0]:
+                    aV = _grow2(aV, vtop + pa + na)
+                    aI = _grow2(aI, vtop + pa + na)
+                if stop + (pa + na) * ncol > aS.shape[0]:
+                    aS = _grow1(aS, stop + (pa + na) * ncol)
+                if gtop + 2 * (r + 1) > aG.shape[0]:
+                    aG = _grow2(aG, gtop + 2 * (r + 1))
+                    aH = _grow1(aH, gtop + 2 * (r + 1))
+                cid = r  # incidence bits are constraint rows
+                vn0 = vtop
+                vp0 = vn0 + na
+                sn0 = stop
+                sp0 = sn0 + na * ncol
+                _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, vn0, vp0,
+                          sn0, sp0, na, pa)
+                gn0 = gtop
+                gp0 = gtop + r + 1
+                for i in range(r):
+                    for c in range(k):
+                        aG[gn0 + i, c] = aG[g0 + i, c]
+                        aG[gp0 + i, c] = aG[g0 + i, c]
+                    aH[gn0 + i] = aH[g0 + i]
+                    aH[gp0 + i] = aH[g0 + i]
+                for c in range(k):
+                    aG[gn0 + r, c] = rAc[c0 + q, c]
+                    aG[gp0 + r, c] = -rAc[c0 + q, c]
+                aH[gn0 + r] = -rOc[c0 + q]
+                aH[gp0 + r] = rOc[c0 + q]
+                if top + 2 > E.shape[0]:
+                    E = _grow2(E, top + 2)
+                    aB = _grow2(aB, top + 2)
+                    aR = _grow2(aR, top + 2)
+                if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= tol
+                                   or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= tol):
+                    # uncertain: hand the cell back for an LP decision (children discarded)
+                    _entry(E, top, v0, p, s0, g0, r, layer, q, 0, rec, vtop, stop, gtop, rtop, mtop,
+                           ctop, qb)
+                    aB[top] = cb
+                    aR[top] = crk
+                    top += 1
                     pending = 1
                     split = True
                     break
-                force = 0
-                bp = bits.copy()
-                bp[base + j] = True
-                bn = bits
-                bn[base + j] = False
                 # negative child below, positive child on top
-                for (cV, cI, cG, cH, cB, cS) in ((Vn, In, Gn, hn, bn, Sn), (Vp, Ip, Gp, hp, bp, Sp)):
-                    sV.append(cV)
-                    sI.append(cI)
-                    sG.append(cG)
-                    sH.append(cH)
-                    sB.append(cB)
-                    sL.append(layer)
-                    sM.append(M)
-                    sm.append(m)
-                    sSc.append(scale)
-                    sS.append(cS)
-                    sCut.append(cut)
-                    sAc.append(acut)
-                    sOc.append(ocut)
-                    sQ.append(q + 1)
-                    sR.append(ranks)
-                    sF.append(0)
+                for side in range(2):
+                    if side == 0:
+                        _entry(E, top, vn0, na, sn0, gn0, r + 1, layer, q + 1, 0, rec, vp0, sp0, gp0,
+                               rtop, mtop, ctop, q + 1)
+                    else:
+                        _entry(E, top, vp0, pa, sp0, gp0, r + 1, layer, q + 1, 0, rec, vp0 + pa,
+                               sp0 + pa * ncol, gp0 + r + 1, rtop, mtop, ctop, q + 1)
+                    aB[top] = cb
+                    aB[top, base + j] = side == 1
+                    aR[top] = crk
+                    top += 1
                 split = True
                 break
             if split:
                 break
             # the layer is finished on this cell
             layer_cells[layer] += 1
-            A = M.copy()
-            c = m.copy()
-            for j in range(nl):
-                if not bits[base + j]:
-                    A[j] *= slope
-                    c[j] *= slope
+            for j in range(nl):  # the layer's map on this cell, transposed: AT (k x nl), cv
+                f = 1.0 if cb[base + j] else slope
+                for c in range(k):
+                    AT[c, j] = rM[m0 + j, c] * f
+                cv[j] = rm[m0 + j] * f
             if want_ranks:
-                ranks = ranks.copy()
-                ranks[layer] = np.linalg.matrix_rank(A) if nl > 0 and k > 0 else 0
+                crk[layer] = np.linalg.matrix_rank(AT[:, :nl].copy()) if nl > 0 and k > 0 else 0
             if layer == L - 1:
                 if n == out_bits.shape[0]:
                     out_bits = _grow2(out_bits, n + 1)
                     out_c = _grow2(out_c, n + 1)
                     out_r = _grow1(out_r, n + 1)
                     out_rank = _grow2(out_rank, n + 1)
-                centre, rad = _centroid_ball(V, G, h)
-                out_bits[n] = bits
+                out_r[n] = _ball(aV, v0, p, aG, aH, g0, r, k, centre)
                 out_c[n] = centre
-                out_r[n] = rad
-                out_rank[n] = ranks
+                out_bits[n] = cb
+                out_rank[n] = crk
                 if want_rows:
                     if roffs.shape[0] < n + 2:
                         roffs = _grow1(roffs, n + 2)
-                    need = nrows + G.shape[0]
+                    need = nrows + r
                     if need > rows.shape[0]:
                         rows = _grow2(rows, need)
-                    rows[nrows:need, :k] = G
-                    rows[nrows:need, k] = h
+                    rows[nrows:need, :k] = aG[g0:g0 + r]
+                    rows[nrows:need, k] = aH[g0:g0 + r]
                     nrows = need
                     roffs[n + 1] = nrows
                 n += 1
                 break
-            W = Ws[layer + 1]
-            b = bs[layer + 1]
-            absA = np.empty(nl)
+            # pull the next layer back through this cell's map: a new layer record
+            nl2 = Wshapes[layer + 1, 0]
+            wo = Woffs[layer + 1]
+            WT = WTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
+            aWT = aWTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
+            b = bflat[boffs[layer + 1]:boffs[layer + 1] + nl2]
             for j in range(nl):
-                t = abs(c[j])
-                for cc in range(k):
-                    t += abs(A[j, cc])
-                absA[j] = t
-            M = W @ A
-            m = W @ c + b
-            scale = np.abs(W) @ absA + np.abs(b)
+                absA[j] = abs(cv[j])
+            for c in range(k):
+                for j in range(nl):
+                    absA[j] += abs(AT[c, j])
+            if mtop + nl2 > rM.shape[0]:
+                rM = _grow2(rM, mtop + nl2)
+                rm = _grow1(rm, mtop + nl2)
+                rsc = _grow1(rsc, mtop + nl2)
+            if rtop + 1 > Rc.shape[0]:
+                Rc = _grow2(Rc, rtop + 1)
+            _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, mtop, acc)
+            Rc[rtop, 0] = mtop
+            Rc[rtop, 1] = nl2
+            Rc[rtop, 2] = ctop
+            Rc[rtop, 3] = 0
+            rec = rtop
+            rtop += 1
+            mtop += nl2
             layer += 1
             q = -1
-    return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, rows[:nrows],
-            roffs[:n + 1], pending)
-
-
-@njit(cache=True)
-def _centroid_ball(V, G, h):
-    """The vertex centroid and the radius of a ball around it inside ``G t <= h``.
-
-    The radius is a lower bound on the Chebyshev radius (rows of ``G`` have unit norm).
-    """
-    k = V.shape[1]
-    centre = np.zeros(k)
-    for u in range(V.shape[0]):
-        centre += V[u]
-    centre /= V.shape[0]
-    rad = np.inf
-    for i in range(G.shape[0]):
-        sl = h[i]
-        for c in range(k):
-            sl -= G[i, c] * centre[c]
-        if sl < rad:
-            rad = sl
-    return centre, rad
-
-
-@njit(cache=True)
-def _unflatten(flat, offs, shapes):
-    out = List()
-    for i in range(len(offs) - 1):
-        out.append(flat[offs[i]:offs[i + 1]].reshape((shapes[i, 0], shapes[i, 1])))
-    return out
-
-
-@njit(cache=True)
-def _unflatten1(flat, offs):
-    out = List()
-    for i in range(len(offs) - 1):
-        out.append(flat[offs[i]:offs[i + 1]].copy())
-    return out
-
-
-@njit(cache=True)
-def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks, force,
-               Wflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol, tol, eps, k,
-               want_ranks, want_rows, budget):
-    """:func:`dfs_regions` from one cell given as plain arrays, with the frontier packed into flat
-    arrays (no typed lists cross the Python boundary, so nothing is compiled at run time).
-
-    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending, meta, fV, fI,
-    fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)``; ``meta[i] = (p, r, nl, nc, layer, q)``
-    sizes frontier cell ``i`` (top of the stack first) and the ``f*`` arrays hold the cells' parts
-    one after the other.
-    """
-    Ws = _unflatten(Wflat, Woffs, Wshapes)
-    bs = _unflatten1(bflat, boffs)
-    sV = List()
-    sV.append(V)
-    sI = List()
-    sI.append(inc)
-    sG = List()
-    sG.append(G)
-    sH = List()
-    sH.append(h)
-    sB = List()
-    sB.append(bits)
-    sL = List()
-    sL.append(layer)
-    sM = List()
-    sM.append(M)
-    sm = List()
-    sm.append(m)
-    sSc = List()
-    sSc.append(scale)
-    sS = List()
-    sS.append(S)
-    sCut = List()
-    sCut.append(cut)
-    sAc = List()
-    sAc.append(acut)
-    sOc = List()
-    sOc.append(ocut)
-    sQ = List()
-    sQ.append(q)
-    sR = List()
-    sR.append(ranks)
-    sF = List()
-    sF.append(force)
-    n, ob, oc, orad, ork, lc, rows, roffs, pending = dfs_regions(
-        sV, sI, sG, sH, sB, sL, sM, sm, sSc, sS, sCut, sAc, sOc, sQ, sR, sF, Ws, bs, offsets,
-        slope, zero_tol, tol, eps, k, want_ranks, want_rows, budget)
-    nf = len(sV)
+    # the open frontier, packed flat (top of the stack first)
+    nf = top
     meta = np.empty((nf, 6), np.int64)
     tp = tr = tl = tc = ts = 0
     for i in range(nf):
-        j = nf - 1 - i
-        p = sV[j].shape[0]
-        r = sG[j].shape[0]
-        nl = sM[j].shape[0]
-        nc = sCut[j].shape[0]
-        meta[i, 0] = p
-        meta[i, 1] = r
-        meta[i, 2] = nl
-        meta[i, 3] = nc
-        meta[i, 4] = sL[j]
-        meta[i, 5] = sQ[j]
-        tp += p
-        tr += r
-        tl += nl
-        tc += nc
-        ts += p * nc
-    nw = inc.shape[1]
-    nh = bits.shape[0]
-    L = ranks.shape[0]
+        e = nf - 1 - i
+        rec = E[e, _REC]
+        meta[i, 0] = E[e, _P]
+        meta[i, 1] = E[e, _R]
+        meta[i, 2] = Rc[rec, 1]
+        meta[i, 3] = Rc[rec, 3]
+        meta[i, 4] = E[e, _LAYER]
+        meta[i, 5] = E[e, _Q]
+        tp += meta[i, 0]
+        tr += meta[i, 1]
+        tl += meta[i, 2]
+        tc += meta[i, 3]
+        if meta[i, 5] >= 0:
+            ts += meta[i, 0] * (meta[i, 3] - meta[i, 5])
     fV = np.empty((tp, k))
     fI = np.empty((tp, nw), np.uint64)
     fG = np.empty((tr, k))
@@ -404,25 +674,32 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
     fR = np.empty((nf, L), np.int64)
     ip = ir = il = ic = iS = 0
     for i in range(nf):
-        j = nf - 1 - i
+        e = nf - 1 - i
         p, r, nl, nc = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3]
-        fV[ip:ip + p] = sV[j]
-        fI[ip:ip + p] = sI[j]
-        fG[ir:ir + r] = sG[j]
-        fh[ir:ir + r] = sH[j]
-        fB[i] = sB[j]
-        fM[il:il + nl] = sM[j]
-        fm[il:il + nl] = sm[j]
-        fSc[il:il + nl] = sSc[j]
-        fS[iS:iS + p * nc] = sS[j].ravel()
-        fCut[ic:ic + nc] = sCut[j]
-        fAc[ic:ic + nc] = sAc[j]
-        fOc[ic:ic + nc] = sOc[j]
-        fR[i] = sR[j]
+        v0, g0, s0, rec = E[e, _V0], E[e, _G0], E[e, _S0], E[e, _REC]
+        q, qb = meta[i, 5], E[e, _QB]
+        ns = p * (nc - q) if q >= 0 else 0
+        s0 += (q - qb) * p if q >= 0 else 0
+        m0, c0 = Rc[rec, 0], Rc[rec, 2]
+        fV[ip:ip + p] = aV[v0:v0 + p]
+        nwu = (r + 63) >> 6  # words in use; the rest may hold stale arena data
+        fI[ip:ip + p, :nwu] = aI[v0:v0 + p, :nwu]
+        fI[ip:ip + p, nwu:] = 0
+        fG[ir:ir + r] = aG[g0:g0 + r]
+        fh[ir:ir + r] = aH[g0:g0 + r]
+        fB[i] = aB[e]
+        fM[il:il + nl] = rM[m0:m0 + nl]
+        fm[il:il + nl] = rm[m0:m0 + nl]
+        fSc[il:il + nl] = rsc[m0:m0 + nl]
+        fS[iS:iS + ns] = aS[s0:s0 + ns]
+        fCut[ic:ic + nc] = rCut[c0:c0 + nc]
+        fAc[ic:ic + nc] = rAc[c0:c0 + nc]
+        fOc[ic:ic + nc] = rOc[c0:c0 + nc]
+        fR[i] = aR[e]
         ip += p
         ir += r
         il += nl
         ic += nc
-        iS += p * nc
-    return (n, ob, oc, orad, ork, lc, rows, roffs, pending, meta, fV, fI, fG, fh, fB, fM, fm, fSc,
-            fS, fCut, fAc, fOc, fR)
+        iS += ns
+    return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, rows[:nrows],
+            roffs[:n + 1], pending, meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)

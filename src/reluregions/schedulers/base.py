@@ -98,3 +98,13 @@ class Scheduler(ABC):
                 block = []
         if block:
             yield RegionChunk.from_regions(block)
+
+    def run_counts(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[int]:
+        """Yield how many regions each step finished (they sum to the region count).
+
+        For counting: schedulers that know their parts' sizes yield them without building one
+        object per region.
+        """
+        for chunk in self.run_chunks(algorithm, progress):
+            yield len(chunk)

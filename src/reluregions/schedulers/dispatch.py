@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 from ..config import check_choice
-from ..enumeration.base import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from ..enumeration.base import (Algorithm, Cell, Context, Region, RegionChunk, Stats, pack_cells,
+                                unpack_cells)
 from ..errors import OptionError, WorkerDiedError
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 
@@ -113,6 +114,15 @@ class Task:
     count_only: bool = False
     budget: int | None = None
 
+    def __getstate__(self) -> tuple:  # cells travel packed: see pack_cells
+        return (self.id, pack_cells(self.items), self.max_expansions, self.max_seconds,
+                self.count_only, self.budget)
+
+    def __setstate__(self, state: tuple) -> None:
+        (self.id, items, self.max_expansions, self.max_seconds, self.count_only,
+         self.budget) = state
+        self.items = unpack_cells(items)
+
 
 @dataclass(slots=True)
 class TaskResult:
@@ -125,6 +135,15 @@ class TaskResult:
     seconds: float
     worker: int
     count: int = 0
+
+    def __getstate__(self) -> tuple:  # cells travel packed: see pack_cells
+        return (self.id, self.regions, pack_cells(self.leftover), self.stats, self.seconds,
+                self.worker, self.count)
+
+    def __setstate__(self, state: tuple) -> None:
+        (self.id, self.regions, leftover, self.stats, self.seconds, self.worker,
+         self.count) = state
+        self.leftover = unpack_cells(leftover)
 
 
 @dataclass(slots=True)
@@ -223,12 +242,24 @@ class OpenItems:
 
 
 class _DynamicQueue:
-    """The dynamic strategy: shallowest items first, depth first while the queue is too long."""
+    """The dynamic strategy: shallowest items first, depth first while the queue is too long.
+
+    Task budgets grow with the run: a task gets about ``ELAPSED_SHARE`` of the time elapsed so
+    far (at least ``task_seconds / 10``, at most ``task_seconds``), so a run of a few
+    milliseconds is still cut into many tasks (no worker waits long for another's leftovers),
+    while a long run gets coarse tasks (little transfer overhead). Either way the imbalance at the
+    end, at most one task, stays a small share of the run. The region budget of one expansion
+    follows the task's time budget, from the regions per second the workers reached so far.
+    """
+
+    ELAPSED_SHARE = 0.05
 
     def __init__(self, options: TaskOptions, workers: int) -> None:
         self.options = options
         self.workers = workers
         self.open = OpenItems()
+        self.start = time.perf_counter()
+        self.rate = 0.0  # regions per second of one worker, from finished tasks
 
     def __len__(self) -> int:
         return len(self.open)
@@ -237,28 +268,39 @@ class _DynamicQueue:
         for cell in items:
             self.open.push(cell)
 
+    def observe(self, regions: int, seconds: float) -> None:
+        """Learn one worker's speed from a finished task."""
+        if seconds > 0 and regions > 0:
+            rate = regions / seconds
+            self.rate = rate if self.rate == 0 else 0.8 * self.rate + 0.2 * rate
+
     def take(self) -> tuple[list[Cell], int, float, int | None]:
         """Items for one task, its expansion and time budgets, and a per-expansion region budget.
 
         The region budget (``Algorithm.budget``) matters for algorithms whose one expansion covers
-        a whole subtree (vertex): starving workers get small expansions, so the frontier comes
-        back, and is shared, quickly.
+        a whole subtree (vertex): a task's expansions stay well inside its time budget, and
+        starving workers get small ones, so the frontier comes back, and is shared, quickly.
         """
         opts = self.options
         n = len(self.open)
         expansions = opts.task_expansions or _UNLIMITED
+        elapsed = time.perf_counter() - self.start
+        seconds = min(opts.task_seconds, max(opts.task_seconds / 10, self.ELAPSED_SHARE * elapsed))
         if n > opts.max_queue:  # drain: deep items, bigger budget
             count = min(opts.task_items, n)
             cells = [self.open.pop(deepest=True) for _ in range(count)]
-            return cells, expansions, opts.task_seconds * 8, None
+            return cells, expansions, seconds * 8, None
         if n < 2 * self.workers:  # starving workers: split quickly
-            return [self.open.pop()], expansions, opts.task_seconds / 8, STARVING_BUDGET
-        count = max(1, min(opts.task_items, n // (4 * self.workers)))
-        return [self.open.pop() for _ in range(count)], expansions, opts.task_seconds, None
+            seconds /= 2
+            count = 1
+        else:
+            count = max(1, min(opts.task_items, n // (4 * self.workers)))
+        budget = STARVING_BUDGET if self.rate == 0 else int(
+            min(max(self.rate * seconds, 256), 1 << 20))
+        return [self.open.pop() for _ in range(count)], expansions, seconds, budget
 
     def items(self) -> list[Cell]:
         return self.open.items()
-
 
 class _StaticQueue:
     """The paper strategy: one task per first-layer cell, run to completion.
@@ -418,6 +460,11 @@ class TaskScheduler(Scheduler):
             if not isinstance(part, int) and len(part):
                 yield part
 
+    def run_counts(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[int]:
+        for part in self._run(algorithm, progress):
+            yield part if isinstance(part, int) else len(part)
+
     def _run(self, algorithm: Algorithm,
              progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
@@ -505,6 +552,8 @@ class TaskScheduler(Scheduler):
             raise result.error
         entry = in_flight.pop(result.id)
         queue.push(result.leftover)
+        if isinstance(queue, _DynamicQueue):
+            queue.observe(result.count, result.seconds)
         self.stats.merge(result.stats)
         self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions, result.seconds,
                                      result.count, result.worker))

@@ -37,6 +37,11 @@ class SerialScheduler(Scheduler):
         for part in self._run(algorithm, progress):
             yield RegionChunk.from_regions(part)
 
+    def run_counts(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[int]:
+        for part in self._run(algorithm, progress):
+            yield len(part)
+
     def _run(self, algorithm: Algorithm, progress: ProgressCallback | None) -> Iterator[Sequence]:
         """What each expansion finished (a list of regions or a chunk), in depth-first order."""
         problem = algorithm.problem
