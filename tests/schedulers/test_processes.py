@@ -51,6 +51,36 @@ def test_many_tasks_same_regions_and_stats(strategy: str, pool) -> None:
         assert len(pool.tasks) <= pool.stats.layer_cells[0] == pool.prelude.layer_cells[0]
 
 
+@pytest.mark.parametrize("algorithm", ["default", "witness"])
+def test_long_tasks_share_items_with_idle_workers(algorithm: str, pool) -> None:
+    """Tasks far longer than the run: only on-demand sharing keeps the second worker busy."""
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    serial = SerialScheduler()
+    expected = regionset(serial.run(algorithm_for(net, box, algorithm)), net)
+    pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=30.0)
+    got = regionset(pool.run(algorithm_for(net, box, algorithm)), net)
+    assert_regionsets_equal(got, expected)
+    assert pool.shares > 0
+    assert len({t.worker for t in pool.tasks}) == WORKERS  # every worker got work
+    assert pool.stats.layer_cells == serial.stats.layer_cells
+
+
+def test_no_sharing_under_a_checkpoint(tmp_path, pool) -> None:
+    """Snapshots count a task's items in flight until it ends, so shares would be counted twice."""
+    from reluregions import EnumerationConfig
+    from reluregions.enumeration import make_problem
+    from reluregions.io.parquet import read_regions
+    from reluregions.schedulers.checkpoint import run_with_checkpoint
+
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    problem = make_problem(net, box, EnumerationConfig(algorithm="witness"))
+    pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=30.0)
+    run = run_with_checkpoint(problem, pool, tmp_path / "ckpt", tmp_path / "out.parquet")
+    assert pool.shares == 0
+    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    assert run.regions == len(read_regions(tmp_path / "out.parquet")) == len(expected)
+
+
 def test_long_queue_is_drained_depth_first(pool) -> None:
     """With a tiny queue bound, tasks take the deepest items: still the same regions."""
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)

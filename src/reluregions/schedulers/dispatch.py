@@ -113,14 +113,16 @@ class Task:
     max_seconds: float
     count_only: bool = False
     budget: int | None = None
+    #: Whether the task may share its open items on demand (never under a checkpoint).
+    share: bool = False
 
     def __getstate__(self) -> tuple:  # cells travel packed: see pack_cells
         return (self.id, pack_cells(self.items), self.max_expansions, self.max_seconds,
-                self.count_only, self.budget)
+                self.count_only, self.budget, self.share)
 
     def __setstate__(self, state: tuple) -> None:
         (self.id, items, self.max_expansions, self.max_seconds, self.count_only,
-         self.budget) = state
+         self.budget, self.share) = state
         self.items = unpack_cells(items)
 
 
@@ -135,15 +137,22 @@ class TaskResult:
     seconds: float
     worker: int
     count: int = 0
+    #: Items a worker shared while its task goes on (on demand; the task has not ended).
+    partial: bool = False
 
     def __getstate__(self) -> tuple:  # cells travel packed: see pack_cells
         return (self.id, self.regions, pack_cells(self.leftover), self.stats, self.seconds,
-                self.worker, self.count)
+                self.worker, self.count, self.partial)
 
     def __setstate__(self, state: tuple) -> None:
         (self.id, self.regions, leftover, self.stats, self.seconds, self.worker,
-         self.count) = state
+         self.count, self.partial) = state
         self.leftover = unpack_cells(leftover)
+
+    @classmethod
+    def shared(cls, task_id: int, items: list[Cell]) -> "TaskResult":
+        """A message with items shared by a running task."""
+        return cls(task_id, RegionChunk.empty(), items, Stats(), 0.0, os.getpid(), 0, True)
 
 
 @dataclass(slots=True)
@@ -175,8 +184,13 @@ class WorkerLoss:
     task_ids: tuple[int, ...]
 
 
-def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
-    """Run one task in a worker with its own context; the counters are this task's alone."""
+def run_task(algorithm: Algorithm, ctx: Context, task: Task,
+             share: "Callable[[list[Cell]], bool] | None" = None) -> TaskResult:
+    """Run one task in a worker with its own context; the counters are this task's alone.
+
+    ``share`` (see :func:`~reluregions.schedulers.base.expand_subtree`) lets the task give
+    items to idle workers while it runs.
+    """
     ctx.stats = Stats(layer_cells=[0] * algorithm.problem.n_layers)
     start = time.perf_counter()
     budget = algorithm.budget
@@ -184,7 +198,7 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task) -> TaskResult:
         algorithm.budget = min(budget, task.budget)
     try:
         parts, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
-                                         task.max_seconds)
+                                         task.max_seconds, share)
     finally:
         algorithm.budget = budget
     count = sum(len(p) for p in parts)
@@ -250,13 +264,18 @@ class _DynamicQueue:
     while a long run gets coarse tasks (little transfer overhead). Either way the imbalance at the
     end, at most one task, stays a small share of the run. The region budget of one expansion
     follows the task's time budget, from the regions per second the workers reached so far.
+
+    With ``on_demand`` (workers that share their open items whenever another worker is idle, see
+    :meth:`TaskScheduler._want_shares`) tasks keep the full ``task_seconds`` and only the
+    expansions are kept short, so a busy worker answers an idle one quickly.
     """
 
     ELAPSED_SHARE = 0.05
 
-    def __init__(self, options: TaskOptions, workers: int) -> None:
+    def __init__(self, options: TaskOptions, workers: int, on_demand: bool = False) -> None:
         self.options = options
         self.workers = workers
+        self.on_demand = on_demand
         self.open = OpenItems()
         self.start = time.perf_counter()
         self.rate = 0.0  # regions per second of one worker, from finished tasks
@@ -285,18 +304,24 @@ class _DynamicQueue:
         n = len(self.open)
         expansions = opts.task_expansions or _UNLIMITED
         elapsed = time.perf_counter() - self.start
-        seconds = min(opts.task_seconds, max(opts.task_seconds / 10, self.ELAPSED_SHARE * elapsed))
+        floor = opts.task_seconds / 10
+        seconds = min(opts.task_seconds, max(floor, self.ELAPSED_SHARE * elapsed))
+        if self.on_demand:  # workers share when another is idle: long tasks, short expansions
+            seconds, quantum = opts.task_seconds, floor / 2
+        else:
+            quantum = seconds
         if n > opts.max_queue:  # drain: deep items, bigger budget
             count = min(opts.task_items, n)
             cells = [self.open.pop(deepest=True) for _ in range(count)]
             return cells, expansions, seconds * 8, None
-        if n < 2 * self.workers:  # starving workers: split quickly
+        if n < 2 * self.workers and not self.on_demand:  # starving workers: split quickly
             seconds /= 2
+            quantum = seconds
             count = 1
         else:
             count = max(1, min(opts.task_items, n // (4 * self.workers)))
         budget = STARVING_BUDGET if self.rate == 0 else int(
-            min(max(self.rate * seconds, 256), 1 << 20))
+            min(max(self.rate * quantum, 256), 1 << 20))
         return [self.open.pop() for _ in range(count)], expansions, seconds, budget
 
     def items(self) -> list[Cell]:
@@ -360,6 +385,8 @@ class TaskScheduler(Scheduler):
         self.tasks: list[TaskRecord] = []
         self.prelude = Stats()
         self.deaths: list[WorkerLoss] = []
+        #: Messages of items shared on demand by running tasks in the last run.
+        self.shares = 0
 
     # ------------------------------------------------------------------ transport interface
     @abstractmethod
@@ -388,6 +415,16 @@ class TaskScheduler(Scheduler):
 
     def _replace(self, loss: WorkerLoss) -> None:
         """Start a worker in place of a dead one (when the transport needs it)."""
+
+    #: Whether the transport's workers share open items on demand (see :meth:`_want_shares`).
+    shares_on_demand = False
+
+    def _want_shares(self, wanted: bool) -> None:
+        """Ask running tasks to share their open items (a worker is idle and nothing is queued).
+
+        Only transports with ``shares_on_demand`` act on it; never under a checkpoint, whose
+        snapshots count a task's items as in flight until the task ends.
+        """
 
     # ------------------------------------------------------------------ driver
     def prepare(self, algorithm: Algorithm) -> None:
@@ -469,7 +506,7 @@ class TaskScheduler(Scheduler):
              progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
-        self.tasks, self.deaths = [], []
+        self.tasks, self.deaths, self.shares = [], [], 0
         self._start(algorithm)
         clean = False
         try:
@@ -494,7 +531,8 @@ class TaskScheduler(Scheduler):
         paper = self.options.strategy == "paper"
         queue: _StaticQueue | _DynamicQueue = (
             _StaticQueue(widths[0] if widths else 0) if paper
-            else _DynamicQueue(self.options, self.workers))
+            else _DynamicQueue(self.options, self.workers,
+                               self.shares_on_demand and ckpt is None))
         in_flight: dict[int, _InFlight] = {}
         found = 0
         if paper:
@@ -506,8 +544,12 @@ class TaskScheduler(Scheduler):
         self.prelude = ctx.stats
         self.stats.merge(ctx.stats)
         ids = itertools.count()
+        sharing = self.shares_on_demand and ckpt is None and not paper
+        self._want_shares(False)
         while len(queue) or in_flight:
-            self._hand_out(queue, in_flight, ids)
+            self._hand_out(queue, in_flight, ids, sharing)
+            if sharing:
+                self._want_shares(not len(queue) and self._busy() < self.workers)
             results, losses = self._collect(min(self.options.progress_every, 0.1))
             for loss in losses:
                 self._handle_loss(loss, in_flight, queue)
@@ -523,11 +565,12 @@ class TaskScheduler(Scheduler):
             if ckpt is not None:
                 ckpt.poll(lambda: queue.items() + [c for t in in_flight.values() for c in t.items],
                           self.stats)
+        self._want_shares(False)
         if progress is not None:
             progress(Progress(found, time.perf_counter() - start, 0, 0))
 
     def _hand_out(self, queue: "_StaticQueue | _DynamicQueue", in_flight: dict[int, _InFlight],
-                  ids: Iterator[int]) -> None:
+                  ids: Iterator[int], sharing: bool = False) -> None:
         """Submit tasks while workers have room and items are open."""
         room = min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))
         for _ in range(room):
@@ -535,7 +578,7 @@ class TaskScheduler(Scheduler):
                 return
             cells, expansions, seconds, budget = queue.take()
             task = Task(next(ids), cells, expansions, seconds,
-                        self.count_only and self.checkpoint is None, budget)
+                        self.count_only and self.checkpoint is None, budget, sharing)
             in_flight[task.id] = _InFlight(cells)
             self._submit(task)
 
@@ -550,6 +593,10 @@ class TaskScheduler(Scheduler):
         if isinstance(result, TaskFailure):
             result.error.add_note(f"in a worker:\n{result.traceback}")
             raise result.error
+        if result.partial:  # items shared by a task still running
+            queue.push(result.leftover)
+            self.shares += 1
+            return 0
         entry = in_flight.pop(result.id)
         queue.push(result.leftover)
         if isinstance(queue, _DynamicQueue):

@@ -25,7 +25,7 @@ import threading
 import traceback
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..enumeration.base import Algorithm, Context
 from .dispatch import (Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss,
@@ -75,6 +75,21 @@ def _read_tasks(conn: Connection, inbox: "_queue.SimpleQueue[Any]") -> None:
             return
 
 
+def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list], bool] | None":
+    """The ``share`` hook of a task: send items to the parent when the ``wanted`` flag is up."""
+    if wanted is None:
+        return None
+
+    def share(items: list) -> bool:
+        if not wanted.value:
+            return False
+        wanted.value = 0  # one worker answers (two answering at once is harmless)
+        results.send(TaskResult.shared(task_id, items))
+        return True
+
+    return share
+
+
 def _failure(task_id: int, exc: BaseException) -> TaskFailure:
     text = "".join(traceback.format_exception(exc))
     try:
@@ -85,12 +100,13 @@ def _failure(task_id: int, exc: BaseException) -> TaskFailure:
     return TaskFailure(task_id, error, text)
 
 
-def _worker_main(tasks: Connection, results: Connection) -> None:
+def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> None:
     """Body of one worker process: take an algorithm, run its tasks, until told to stop.
 
     Messages are ``("algorithm", Algorithm)`` (sent once per run; the worker makes a fresh
     context for it), a :class:`Task`, or ``None`` (stop). The worker also stops when the parent
-    goes away (its pipe closes).
+    goes away (its pipe closes). ``wanted`` is a flag the parent raises when a worker is idle and
+    nothing is queued: the first running task to see it sends half of its open items.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     inbox: _queue.SimpleQueue[Any] = _queue.SimpleQueue()
@@ -111,7 +127,8 @@ def _worker_main(tasks: Connection, results: Connection) -> None:
             continue
         try:
             assert algorithm is not None and ctx is not None, "task before algorithm"
-            reply: TaskResult | TaskFailure = run_task(algorithm, ctx, message)
+            share = _sharer(wanted, results, message.id) if message.share else None
+            reply: TaskResult | TaskFailure = run_task(algorithm, ctx, message, share)
         except Exception as exc:
             reply = _failure(message.id, exc)
         try:
@@ -124,11 +141,11 @@ def _worker_main(tasks: Connection, results: Connection) -> None:
 class _Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, index: int, mp: Any) -> None:
+    def __init__(self, index: int, mp: Any, wanted: Any) -> None:
         tasks_r, self.tasks_w = mp.Pipe(duplex=False)
         self.results_r, results_w = mp.Pipe(duplex=False)
         self.index = index
-        self.process = mp.Process(target=_worker_main, args=(tasks_r, results_w),
+        self.process = mp.Process(target=_worker_main, args=(tasks_r, results_w, wanted),
                                   name=f"reluregions-worker-{index}", daemon=True)
         with single_thread_env():
             self.process.start()
@@ -223,6 +240,7 @@ class ProcessScheduler(TaskScheduler):
         self._blob = b""
         self._next_index = 0
         self._mp = multiprocessing.get_context("spawn")
+        self._wanted = self._mp.RawValue("b", 0)  # see _want_shares
 
     @property
     def worker_pids(self) -> list[int]:
@@ -245,7 +263,7 @@ class ProcessScheduler(TaskScheduler):
 
     # ------------------------------------------------------------------ transport
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._next_index, self._mp)
+        worker = _Worker(self._next_index, self._mp, self._wanted)
         self._next_index += 1
         return worker
 
@@ -307,13 +325,18 @@ class ProcessScheduler(TaskScheduler):
             message = worker.results_r.recv()
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             return False
-        if message.id in worker.tasks:
+        if message.id in worker.tasks and not getattr(message, "partial", False):
             worker.tasks.remove(message.id)
         results.append(message)
         return True
 
     def _busy(self) -> int:
         return sum(1 for w in self._workers if w.tasks)
+
+    shares_on_demand = True
+
+    def _want_shares(self, wanted: bool) -> None:
+        self._wanted.value = int(wanted)
 
     def _replace(self, loss: WorkerLoss) -> None:
         worker = self._spawn()
