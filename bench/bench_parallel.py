@@ -92,7 +92,14 @@ def _cpu_seconds(pids: list[int]) -> float | None:
 
 def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
     """Run once, consuming region blocks as `enumerate` does; regions, seconds, CPU seconds and
-    whether the time cap cut the run short."""
+    whether the time cap cut the run short.
+
+    As in `enumerate`, the workers receive the algorithm (and load it) before the clock starts:
+    `seconds` is the enumeration itself, like the serial run's.
+    """
+    prepare = getattr(scheduler, "prepare", None)
+    if prepare is not None:
+        prepare(algorithm)
     pids = list(getattr(scheduler, "worker_pids", []))
     cpu0 = _cpu_seconds(pids)
     start = time.perf_counter()

@@ -54,7 +54,9 @@ def test_many_tasks_same_regions_and_stats(strategy: str, pool) -> None:
 @pytest.mark.parametrize("algorithm", ["default", "witness"])
 def test_long_tasks_share_items_with_idle_workers(algorithm: str, pool) -> None:
     """Tasks far longer than the run: only on-demand sharing keeps the second worker busy."""
-    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    # enough regions for many expansions (the vertex algorithm expands 256 regions at once here)
+    widths = (16, 16, 16) if algorithm == "default" else (10, 10, 10)
+    net, box = random_net(3, widths, 0), Box.symmetric(3)
     serial = SerialScheduler()
     expected = regionset(serial.run(algorithm_for(net, box, algorithm)), net)
     pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=30.0)

@@ -103,14 +103,14 @@ def _pack_column(values: list) -> tuple:
     return ("list", values)
 
 
-def _unpack_column(column: tuple, n: int) -> list:
+def _unpack_column(column: tuple, n: int, copy: bool) -> list:
     kind = column[0]
     if kind == "none":
         return [None] * n
     if kind == "list":
         return column[1]
     if kind == "tuple":
-        parts = [_unpack_column(c, n) for c in column[1:]]
+        parts = [_unpack_column(c, n, copy) for c in column[1:]]
         return [tuple(p[i] for p in parts) for i in range(n)]
     flat, shapes = column[1], column[2]
     sizes = np.prod(shapes, axis=1) if shapes.shape[1] else np.ones(n, dtype=np.int64)
@@ -118,7 +118,8 @@ def _unpack_column(column: tuple, n: int) -> list:
     out = []
     start = 0
     for end, shape in zip(ends, shapes.tolist()):
-        out.append(flat[start:end].reshape(shape))
+        part = flat[start:end].reshape(shape)
+        out.append(part.copy() if copy else part)
         start = end
     return out
 
@@ -128,19 +129,24 @@ def pack_cells(cells: "list[Cell]") -> tuple:
 
     Pickling a cell costs about as much per array as per byte moved, and a task's frontier holds
     tens of cells of a dozen arrays each; packed, a list of cells pickles as a few dozen arrays.
-    :func:`unpack_cells` gives the cells back (their arrays are views of the packed buffers).
+    :func:`unpack_cells` gives the cells back.
     """
     if not cells:
         return (0, ())
     return (len(cells), tuple(_pack_column([getattr(c, f) for c in cells]) for f in _CELL_FIELDS))
 
 
-def unpack_cells(packed: tuple) -> "list[Cell]":
-    """The cells of :func:`pack_cells`."""
+def unpack_cells(packed: tuple, copy: bool = False) -> "list[Cell]":
+    """The cells of :func:`pack_cells`.
+
+    Without ``copy`` their arrays are views of the packed buffers, so one cell kept alive keeps
+    all of them: fine for cells expanded at once (a worker's task), not for cells that wait in a
+    queue (use ``copy``).
+    """
     n, columns = packed
     if n == 0:
         return []
-    values = [_unpack_column(c, n) for c in columns]
+    values = [_unpack_column(c, n, copy) for c in columns]
     return [Cell(*row) for row in zip(*values)]
 
 

@@ -147,7 +147,7 @@ class TaskResult:
     def __setstate__(self, state: tuple) -> None:
         (self.id, self.regions, leftover, self.stats, self.seconds, self.worker,
          self.count, self.partial) = state
-        self.leftover = unpack_cells(leftover)
+        self.leftover = unpack_cells(leftover, copy=True)  # they may wait long in the queue
 
     @classmethod
     def shared(cls, task_id: int, items: list[Cell]) -> "TaskResult":

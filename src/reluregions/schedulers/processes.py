@@ -152,7 +152,7 @@ class _Worker:
         tasks_r.close()
         results_w.close()
         self.tasks: list[int] = []
-        self.algorithm: int | None = None  # id() of the algorithm it holds
+        self.algorithm: Algorithm | None = None  # the algorithm it was sent in this run
 
     @property
     def pid(self) -> int:
@@ -268,16 +268,22 @@ class ProcessScheduler(TaskScheduler):
         return worker
 
     def _start(self, algorithm: Algorithm) -> None:
-        self._algorithm = algorithm
-        self._blob = pickle.dumps(("algorithm", algorithm), protocol=pickle.HIGHEST_PROTOCOL)
+        # prepare() and the run that follows share one algorithm: it is sent to each worker once
+        if self._algorithm is not algorithm:
+            self._algorithm = algorithm
+            self._blob = pickle.dumps(("algorithm", algorithm), protocol=pickle.HIGHEST_PROTOCOL)
         self._workers = [w for w in self._workers if w.process.is_alive()]
         while len(self._workers) < self.workers:
             self._workers.append(self._spawn())
         for w in self._workers:
-            w.send(self._blob)
+            if w.algorithm is not algorithm:
+                w.send(self._blob)
+                w.algorithm = algorithm
 
     def _stop(self, clean: bool) -> None:
         self._algorithm, self._blob = None, b""
+        for w in self._workers:
+            w.algorithm = None
         if not (clean and self.keep_workers):
             self.close()
 
@@ -341,4 +347,5 @@ class ProcessScheduler(TaskScheduler):
     def _replace(self, loss: WorkerLoss) -> None:
         worker = self._spawn()
         worker.send(self._blob)
+        worker.algorithm = self._algorithm
         self._workers.append(worker)
