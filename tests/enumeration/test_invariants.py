@@ -397,6 +397,50 @@ def test_sliver_below_radius_tol_is_not_a_region(combo) -> None:
     check_regionset_wellformed(net, box, regions)
 
 
+# ------------------------------------------------------------------ many cuts on one path
+def _staircase(n: int, extra: tuple[int, ...] = (), seed: int = 0) -> Network:
+    """``n`` vertical lines ``x = c_j`` (``c`` increasing), then three horizontal lines
+    ``y = -0.5, 0, 0.5`` and a diagonal one. The strip right of line ``j`` is cut by every line in
+    turn, so it carries ``4 + j`` constraints; the horizontal and diagonal lines then cross its
+    left edge, whose two vertices share only constraint ``4 + j - 1``: past 64 constraints the
+    vertex algorithm's incidence bits, and its edge test, use a second word. ``extra``: random
+    deeper layers."""
+    rng = np.random.default_rng(seed)
+    c = np.linspace(-0.95, 0.95, n)
+    ws = [np.vstack([np.column_stack([np.ones(n), np.zeros(n)]),
+                     [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.7, 1.0]]])]
+    bs = [np.concatenate([-c, [0.5, 0.0, -0.5, 0.1]])]
+    width = n + 4
+    for w in extra:
+        ws.append(rng.normal(size=(w, width)))
+        bs.append(rng.normal(size=w) * 0.5)
+        width = w
+    ws.append(np.ones((1, width)))
+    bs.append(np.zeros(1))
+    return _net(ws, bs)
+
+
+@pytest.mark.parametrize("combo", combo_params(algorithm=("default", "vertex", "witness"),
+                                               first_layer="incremental"),
+                         indirect=True)
+def test_cells_with_more_than_64_constraints(combo) -> None:
+    """(The exhaustive first-layer enumerator refuses 84 first-layer neurons by design.)"""
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    for i, net in enumerate((_staircase(80), _staircase(80, extra=(6,), seed=3))):
+        regions = run(f"staircase-{i}", net, box, combo)
+        check_regionset_wellformed(net, box, regions)
+        check_interior_points(net, regions)
+        check_dense_samples(net, box, regions, n=20_000, seed=2)
+        key = (f"staircase-{i}", "witness-serial")
+        if key not in _runs:
+            _runs[key] = enumerate_regions(net, box, EnumerationConfig(algorithm="witness"),
+                                           SerialScheduler())
+        assert_regionsets_equal(regions, _runs[key])
+        if len(net.weights) == 2:  # strips x bands, cut by the diagonal line once per strip it crosses
+            strips = {tuple(row[:80]) for row in regions.bits.tolist()}
+            assert len(strips) == 81 and len(regions) > 81 * 4
+
+
 # ---------------------------------------------------------------------------- output options
 def test_keep_maps_chebyshev_and_no_ranks(combo) -> None:
     net = random_net(2, (5, 4), 71, n_out=2)
