@@ -57,3 +57,17 @@ class FailingAlgorithm(Algorithm):
         if cell.layer >= self.layer:
             raise SolverError("HiGHS returned an unexpected status (test)")
         return self.inner.expand(cell, ctx)
+
+
+def assert_streams_before_the_end(scheduler) -> None:
+    """``scheduler.run`` is a generator whose first region arrives while most tasks are still to
+    finish (regions stream; the run is not collected first)."""
+    import inspect
+
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    assert inspect.isgenerator(stream)
+    next(stream)
+    done_at_first = len(scheduler.tasks)  # tasks finished when the first region reached us
+    n = 1 + sum(1 for _ in stream)
+    assert n > 100 and len(scheduler.tasks) > 4 * done_at_first

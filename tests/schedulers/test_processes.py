@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 import signal
 
@@ -18,7 +17,8 @@ from reluregions.schedulers.processes import THREAD_ENV_VARS, ProcessScheduler
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
-from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+from .helpers import (FailingAlgorithm, algorithm_for, assert_streams_before_the_end, random_net,
+                      regionset, seeded_net)
 
 CASES = [(seed, algorithm) for algorithm in ("default", "witness") for seed in range(4)] + \
     [(seed, "paper") for seed in (0, 4)]  # the paper algorithm is slow: fewer nets
@@ -122,14 +122,8 @@ def test_fresh_workers_are_stopped_after_the_run() -> None:
 
 
 def test_streams_regions_before_the_end(pool) -> None:
-    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=0.05)
-    stream = pool.run(algorithm_for(net, box, "witness"))
-    assert inspect.isgenerator(stream)
-    next(stream)
-    done_at_first = len(pool.tasks)  # tasks finished when the first region reached us
-    n = 1 + sum(1 for _ in stream)
-    assert n > 100 and len(pool.tasks) > 4 * done_at_first
+    assert_streams_before_the_end(pool)
 
 
 def test_abandoned_stream_stops_the_workers() -> None:

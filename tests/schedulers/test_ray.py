@@ -1,7 +1,6 @@
 """The ray scheduler on a real local Ray instance: same regions as serial, streaming, failures."""
 from __future__ import annotations
 
-import inspect
 import signal
 import sys
 import time
@@ -16,7 +15,8 @@ from reluregions.schedulers.ray import RayScheduler
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
-from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+from .helpers import (FailingAlgorithm, algorithm_for, assert_streams_before_the_end, random_net,
+                      regionset, seeded_net)
 
 pytest.importorskip("ray")
 
@@ -39,14 +39,8 @@ def test_same_regions_as_serial(seed: int, algorithm: str, strategy: str) -> Non
 
 
 def test_streams_and_keeps_a_running_instance(local_ray) -> None:
-    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     scheduler = RayScheduler(task_seconds=0.05)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
-    assert inspect.isgenerator(stream)
-    next(stream)
-    done_at_first = len(scheduler.tasks)  # tasks finished when the first region reached us
-    n = 1 + sum(1 for _ in stream)
-    assert n > 100 and len(scheduler.tasks) > 4 * done_at_first
+    assert_streams_before_the_end(scheduler)
     assert local_ray.is_initialized()  # not ours to shut down
     assert scheduler.workers == WORKERS  # the cluster's CPUs
     assert len(scheduler.tasks) > 1 and scheduler.stats.expansions > 0

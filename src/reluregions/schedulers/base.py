@@ -39,7 +39,7 @@ ProgressCallback = Callable[[Progress], None]
 
 def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
                    max_seconds: float = float("inf"),
-                   share: "Callable[[list[Cell]], bool] | None" = None) -> tuple[list, list[Cell]]:
+                   share: "Callable[[list[Cell]], int] | None" = None) -> tuple[list, list[Cell]]:
     """Expand ``items`` depth first until done or a budget runs out.
 
     Returns the finished regions, as the list of what each expansion returned (lists of regions
@@ -47,9 +47,10 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     not yet expanded, shallowest first), which the caller may hand to other workers. This is how
     parallel schedulers make coarse tasks: one task expands a small subtree inline.
 
-    ``share``, when given, is offered the shallowest half of the open items after every
-    expansion (at least two open); it returns True when it took them (another worker was idle),
-    and they leave this subtree. So long tasks still balance the load.
+    ``share``, when given, is shown the open items after every expansion (at least two open,
+    bottom of the stack, the shallowest, first); when another worker is idle it sends some from
+    the bottom away and returns how many, and they leave this subtree. So long tasks still
+    balance the load.
     """
     stack = list(reversed(items))
     parts: list = []
@@ -63,9 +64,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
         stack.extend(reversed(children))
         done += 1
         if share is not None and len(stack) >= 2:
-            half = stack[:len(stack) // 2]  # the bottom of the stack: the largest subtrees
-            if share(half):
-                del stack[:len(half)]
+            del stack[:share(stack)]
         if time.perf_counter() > deadline:  # cheap next to any expansion, some of which are large
             break
     stack.reverse()

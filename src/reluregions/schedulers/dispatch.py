@@ -185,7 +185,7 @@ class WorkerLoss:
 
 
 def run_task(algorithm: Algorithm, ctx: Context, task: Task,
-             share: "Callable[[list[Cell]], bool] | None" = None) -> TaskResult:
+             share: "Callable[[list[Cell]], int] | None" = None) -> TaskResult:
     """Run one task in a worker with its own context; the counters are this task's alone.
 
     ``share`` (see :func:`~reluregions.schedulers.base.expand_subtree`) lets the task give

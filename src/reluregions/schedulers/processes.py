@@ -75,17 +75,19 @@ def _read_tasks(conn: Connection, inbox: "_queue.SimpleQueue[Any]") -> None:
             return
 
 
-def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list], bool] | None":
-    """The ``share`` hook of a task: send items to the parent when the ``wanted`` flag is up."""
+def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list], int] | None":
+    """The ``share`` hook of a task: when the ``wanted`` flag is up, send the bottom half of the
+    task's open stack (its largest subtrees) to the parent; how many items went."""
     if wanted is None:
         return None
 
-    def share(items: list) -> bool:
-        if not wanted.value:
-            return False
+    def share(stack: list) -> int:
+        if not wanted.value:  # the common case: one flag read per expansion, nothing copied
+            return 0
         wanted.value = 0  # one worker answers (two answering at once is harmless)
-        results.send(TaskResult.shared(task_id, items))
-        return True
+        half = stack[:len(stack) // 2]
+        results.send(TaskResult.shared(task_id, half))
+        return len(half)
 
     return share
 
