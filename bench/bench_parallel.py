@@ -1,10 +1,11 @@
 """Parallel benchmark (issue "Parallel and distributed enumeration").
 
-In one run, on each network: the serial scheduler against the ``processes`` scheduler with 1 and
-2 workers (speedup), ``processes`` against ``ray`` on 2 workers, and the ``dynamic`` strategy
-(work splitting at any depth) against the paper's static ``paper`` strategy (one task per
-first-layer cell, ParLayerWise1-NNCE), with the largest task's share of the work. Writes Markdown
-and JSON to ``--out``.
+In one run, on each network: the serial scheduler against the ``threads`` and ``processes``
+schedulers with 1 and 2 workers (speedup over serial, and over the same backend with one worker),
+the local backends against ``ray`` on 2 workers, and the ``dynamic`` strategy (work splitting at
+any depth) against the paper's static ``paper`` strategy (one task per first-layer cell,
+ParLayerWise1-NNCE), with the largest task's share of the work. The repeats are interleaved:
+every configuration runs once per round. Writes Markdown and JSON to ``--out``.
 
 Times are "warm": worker processes (and the local Ray instance) are started and have run a tiny
 enumeration before the clock starts, so compiled kernels and imports are excluded; the start-up of
@@ -47,6 +48,7 @@ from reluregions.network import load_npz  # noqa: E402
 from reluregions.schedulers import SerialScheduler  # noqa: E402
 from reluregions.schedulers.dispatch import largest_task_share  # noqa: E402
 from reluregions.schedulers.processes import ProcessScheduler  # noqa: E402
+from reluregions.schedulers.threads import ThreadScheduler  # noqa: E402
 
 REAL = ("acasxu_1_1_prop3", "robot_prop0")
 GENERATED = {"gen_d4_32x32x32": (4, (32, 32, 32), 0),
@@ -90,13 +92,6 @@ def _cpu_seconds(pids: list[int]) -> float | None:
     return total
 
 
-def best_of(repeat: int, scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
-    """The fastest of ``repeat`` runs (the machine is shared: the minimum is the steadiest)."""
-    rows = [timed(scheduler, algorithm, cap) for _ in range(repeat)]
-    best = min(rows, key=lambda r: r["seconds"])
-    return {**best, "runs_seconds": [r["seconds"] for r in rows]}
-
-
 def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
     """Run once, consuming region blocks as `enumerate` does; regions, seconds, CPU seconds and
     whether the time cap cut the run short.
@@ -136,50 +131,73 @@ def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
     return row
 
 
-def warm_pool(workers: int, strategy: str, algorithm_tiny: Any) -> tuple[ProcessScheduler, float]:
-    """A started process pool whose every worker ran a tiny enumeration, and its start-up time."""
-    pool = ProcessScheduler(workers, keep_workers=True, strategy=strategy)
-    return pool, pool.warm_up(algorithm_tiny)
+def _configurations(args: argparse.Namespace, ray: Any) -> list[tuple[str, str, int, str]]:
+    """(label, backend, workers, strategy) of every measured run, serial first."""
+    runs = [("serial", "serial", 1, "-")]
+    for backend in ("threads", "processes"):
+        runs += [(f"{backend} x{w} {s}", backend, w, s)
+                 for w, s in ((1, "dynamic"), (2, "dynamic"), (2, "paper"))]
+    if ray is not None:
+        runs += [(f"ray x2 {s}", "ray", 2, s)
+                 for s in (("dynamic", "paper") if args.ray_paper else ("dynamic",))]
+    return runs
+
+
+def _started(backend: str, workers: int, strategy: str, tiny: Any) -> tuple[Any, float | None]:
+    """A scheduler whose workers are started and ran a tiny enumeration; their start-up time."""
+    if backend == "serial":
+        return SerialScheduler(), None
+    if backend == "ray":
+        from reluregions.schedulers.ray import RayScheduler
+
+        scheduler: Any = RayScheduler(workers=workers, strategy=strategy)
+        scheduler.warm_up(tiny)
+        return scheduler, None
+    cls = ThreadScheduler if backend == "threads" else ProcessScheduler
+    scheduler = cls(workers, keep_workers=True, strategy=strategy)
+    return scheduler, scheduler.warm_up(tiny)
 
 
 def measure(name: str, net: rr.Network, box: rr.Box, args: argparse.Namespace,
             ray: Any) -> list[dict[str, Any]]:
-    """Every configuration on one network."""
+    """Every configuration on one network, the repeats interleaved (round after round of every
+    configuration), so that a slow spell of the shared machine hits all of them alike."""
     config = rr.EnumerationConfig(algorithm=args.algorithm, ranks=False)
     algorithm = make_algorithm(make_problem(net, box, config))
     tiny_net, tiny_box = generated_net(net.input_dim, (4, 4), 0)
     tiny = make_algorithm(make_problem(tiny_net, tiny_box, config))
-    rows: list[dict[str, Any]] = []
-
-    def add(label: str, backend: str, workers: int, strategy: str, row: dict[str, Any]) -> None:
-        row = {"net": name, "run": label, "backend": backend, "workers": workers,
-               "strategy": strategy, **row}
-        rows.append(row)
-        print(f"  {label:<28} {row['regions']:>9,} regions {row['seconds']:>8.2f} s"
-              f"{'  (capped)' if row['capped'] else ''}", flush=True)
-
     for _ in SerialScheduler().run(tiny):  # compile kernels in this process
         pass
-    add("serial", "serial", 1, "-", best_of(args.repeat, SerialScheduler(), algorithm, args.time_cap))
-    for workers, strategy in ((1, "dynamic"), (2, "dynamic"), (2, "paper")):
-        pool, startup = warm_pool(workers, strategy, tiny)
-        try:
-            row = best_of(args.repeat, pool, algorithm, args.time_cap)
-        finally:
-            pool.close()
-        add(f"processes x{workers} {strategy}", "processes", workers, strategy,
-            {**row, "startup_seconds": round(startup, 3)})
-    if ray is not None:
-        from reluregions.schedulers.ray import RayScheduler
-
-        for strategy in ("dynamic", "paper") if args.ray_paper else ("dynamic",):
-            scheduler = RayScheduler(workers=2, strategy=strategy)
-            scheduler.warm_up(tiny)
-            row = best_of(args.repeat, scheduler, algorithm, args.time_cap)
-            add(f"ray x2 {strategy}", "ray", 2, strategy, row)
+    runs = _configurations(args, ray)
+    started = {label: _started(backend, workers, strategy, tiny)
+               for label, backend, workers, strategy in runs}
+    timings: dict[str, list[dict[str, Any]]] = {label: [] for label, *_ in runs}
+    try:
+        for round_ in range(args.repeat):
+            for label, *_ in runs:
+                timings[label].append(timed(started[label][0], algorithm, args.time_cap))
+                print(f"  round {round_ + 1} {label:<24} {timings[label][-1]['seconds']:>8.2f} s",
+                      flush=True)
+    finally:
+        for scheduler, _ in started.values():
+            getattr(scheduler, "close", lambda: None)()
+    rows: list[dict[str, Any]] = []
+    for label, backend, workers, strategy in runs:
+        best = min(timings[label], key=lambda r: r["seconds"])
+        row = {"net": name, "run": label, "backend": backend, "workers": workers,
+               "strategy": strategy, **best,
+               "runs_seconds": [r["seconds"] for r in timings[label]]}
+        if started[label][1] is not None:
+            row["startup_seconds"] = round(started[label][1], 3)
+        rows.append(row)
     serial = rows[0]
+    one = {r["backend"]: r for r in rows if r["workers"] == 1}
     for row in rows:
         row["speedup"] = round(row["regions_per_second"] / serial["regions_per_second"], 2)
+        base = one.get(row["backend"])
+        if base is not None and row["strategy"] == "dynamic":
+            row["speedup_over_x1"] = round(row["regions_per_second"] /
+                                           base["regions_per_second"], 2)
     return rows
 
 
@@ -191,14 +209,14 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
              f"{', '.join(f'{x:.1f}' for x in meta['load_average'])} (other jobs share the machine "
              "when it is above 0). CPU s = this process plus the worker processes (not Ray's). "
              "Warm times (pool start-up excluded, listed apart), the fastest of "
-             f"{meta.get('repeat', 1)} runs each (all in the JSON); speedup = regions/s "
-             "over the serial run's. Largest task share = the largest task's expansions over all "
+             f"{meta.get('repeat', 1)} interleaved runs each (all in the JSON); speedup = "
+             "regions/s over the serial run's; over x1 = over the same backend with one worker. Largest task share = the largest task's expansions over all "
              "tasks' (the paper's span measure).", ""]
     for name in dict.fromkeys(r["net"] for r in rows):
         lines += [f"## {name}", "",
-                  "| run | regions | seconds | CPU s | regions/s | speedup | tasks | largest task "
-                  "share (expansions / seconds) | parent share | pool start-up s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| run | regions | seconds | CPU s | regions/s | speedup | over x1 | tasks | "
+                  "largest task share (expansions / seconds) | parent share | pool start-up s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in (r for r in rows if r["net"] == name):
             share = (f"{r['largest_task_share']:.3f} / {r['largest_task_share_seconds']:.3f}"
                      if "tasks" in r else "-")
@@ -206,7 +224,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 f"| {r['run']}{' (capped)' if r['capped'] else ''} | {r['regions']:,} | "
                 f"{r['seconds']:.2f} | {'-' if r['cpu_seconds'] is None else r['cpu_seconds']} | "
                 f"{r['regions_per_second']:,.0f} | {r['speedup']:.2f} | "
-                f"{r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
+                f"{r.get('speedup_over_x1', '-')} | {r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
                 f"{r.get('startup_seconds', '-')} |")
         counts = {r["regions"] for r in rows if r["net"] == name and not r["capped"]}
         agree = "yes" if len(counts) <= 1 else counts

@@ -17,7 +17,8 @@ Steps:
 
 Usage::
 
-    python bench/bench_scale.py --hidden 300 --dim 3 --samples 8 --run 600 --workers 2
+    python bench/bench_scale.py --hidden 300 --dim 3 --samples 8 --run 600 --workers 2 \
+        [--backend threads]
 """
 from __future__ import annotations
 
@@ -99,12 +100,12 @@ class PeakRSS:
         self._thread.join()
 
 
-def run(net, dim: int, seconds: float, workers: int, out: Path) -> dict:
+def run(net, dim: int, seconds: float, workers: int, out: Path, backend: str = "processes") -> dict:
     import reluregions as rr
     from reluregions.io.parquet import ParquetRegionWriter
     from reluregions.schedulers import make_scheduler
 
-    sched = make_scheduler("serial") if workers == 1 else make_scheduler("processes", workers=workers)
+    sched = make_scheduler("serial") if workers == 1 else make_scheduler(backend, workers=workers)
     cfg = rr.EnumerationConfig(ranks=True)
     stream = rr.iter_regions(net, rr.Box.symmetric(dim), cfg, sched)
     meta = {"n_hidden": net.n_hidden, "input_dim": dim, "hidden_widths": list(net.hidden_widths),
@@ -123,7 +124,7 @@ def run(net, dim: int, seconds: float, workers: int, out: Path) -> dict:
     return {"regions_written": written, "seconds": elapsed, "finished": finished,
             "regions_per_second": written / elapsed, "peak_rss_parent_mb": mem.parent / 2**20,
             "peak_rss_total_mb": mem.total / 2**20, "parquet_mb": out.stat().st_size / 2**20,
-            "workers": workers}
+            "workers": workers, "backend": backend if workers > 1 else "serial"}
 
 
 def main() -> int:
@@ -134,6 +135,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--run", type=float, default=0.0, help="seconds of full enumeration (0: none)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--backend", default="processes", help="threads | processes (with --workers > 1)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -142,7 +144,8 @@ def main() -> int:
     report["estimate"] = estimate(net, args.dim, args.grid, args.samples)
     print(json.dumps(report), flush=True)
     if args.run > 0:
-        res = run(net, args.dim, args.run, args.workers, Path(args.out) / "scale.parquet")
+        res = run(net, args.dim, args.run, args.workers, Path(args.out) / "scale.parquet",
+                  args.backend)
         total = report["estimate"]["estimated_regions"]
         res["extrapolated_full_seconds"] = total / res["regions_per_second"]
         report["run"] = res

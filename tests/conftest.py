@@ -12,9 +12,9 @@ Schedulers other than ``serial`` may still be being written: a backend whose mod
 built yet"; as soon as the file exists its tests run (and fail if it does not import).
 
 Parallel schedulers get two workers and small tasks (``task_expansions``), so that even the tiny
-test networks are cut into many tasks and the work splitting is exercised. The ``processes``
-workers are kept between runs (one pool for the session) because starting them costs about a
-second; Ray tests share one local Ray instance, started once per session.
+test networks are cut into many tasks and the work splitting is exercised. The ``threads`` and
+``processes`` workers are kept between runs (one pool each for the session) because starting
+processes costs about a second; Ray tests share one local Ray instance, started once per session.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ TASK_EXPANSIONS = 8
 #: Options given to ``make_scheduler`` per backend (those its constructor does not take are dropped).
 SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
     "serial": {},
+    "threads": {"workers": WORKERS, "task_expansions": TASK_EXPANSIONS, "keep_workers": True},
     "processes": {"workers": WORKERS, "task_expansions": TASK_EXPANSIONS, "keep_workers": True},
     "ray": {"workers": WORKERS, "task_expansions": TASK_EXPANSIONS},
 }
@@ -46,6 +47,10 @@ def _scheduler_class(name: str) -> type:
         from reluregions.schedulers import SerialScheduler
 
         return SerialScheduler
+    if name == "threads":
+        from reluregions.schedulers.threads import ThreadScheduler
+
+        return ThreadScheduler
     if name == "processes":
         from reluregions.schedulers.processes import ProcessScheduler
 
@@ -63,7 +68,7 @@ def scheduler_options(name: str) -> dict[str, Any]:
 
 
 class SchedulerPool:
-    """Hands out schedulers; the ``processes`` one (with ``keep_workers``) is shared and reused."""
+    """Hands out schedulers; those with ``keep_workers`` are shared and reused."""
 
     def __init__(self) -> None:
         self._shared: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""Fixtures of the scheduler tests: one local Ray instance, kept worker pools, serial references."""
+"""Fixtures of the scheduler tests: one local Ray instance, kept thread and process pools, serial
+references."""
 from __future__ import annotations
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from reluregions.schedulers import SerialScheduler
 from reluregions.schedulers.dispatch import TaskOptions
 from reluregions.schedulers.processes import ProcessScheduler
+from reluregions.schedulers.threads import ThreadScheduler
 
 from .helpers import algorithm_for, regionset, seeded_net
 
@@ -19,16 +21,20 @@ def local_ray(ray_cluster):
     return ray_cluster
 
 
-@pytest.fixture(scope="module")
-def _kept_pool():
-    with ProcessScheduler(WORKERS, keep_workers=True) as scheduler:
+LOCAL_BACKENDS = {"threads": ThreadScheduler, "processes": ProcessScheduler}
+
+
+@pytest.fixture(scope="module", params=list(LOCAL_BACKENDS))
+def _kept_pool(request):
+    with LOCAL_BACKENDS[request.param](WORKERS, keep_workers=True) as scheduler:
         yield scheduler
 
 
 @pytest.fixture
 def pool(_kept_pool):
-    """Two worker processes kept for the whole module (their start-up is paid once), with the
-    default options (a test may replace ``pool.options``)."""
+    """Two worker threads or processes (one test per local backend), kept for the whole module
+    (their start-up is paid once), with the default options (a test may replace
+    ``pool.options``)."""
     _kept_pool.options = TaskOptions()
     return _kept_pool
 

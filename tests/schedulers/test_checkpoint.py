@@ -108,10 +108,11 @@ def _family(pid: int) -> list[psutil.Process]:
         return []
 
 
-@pytest.mark.parametrize("backend, spec", [("serial", LARGE), ("processes", LARGE)])
+@pytest.mark.parametrize("backend, spec", [("serial", LARGE), ("threads", LARGE),
+                                           ("processes", LARGE)])
 def test_kill9_at_random_moments_then_resume(backend: str, spec, tmp_path: Path) -> None:
     ck, out = tmp_path / "ck", tmp_path / "regions.parquet"
-    rng = np.random.default_rng(7 if backend == "serial" else 11)
+    rng = np.random.default_rng({"serial": 7, "threads": 5}.get(backend, 11))
     kills, progress = 0, [0]
     for attempt in range(4):
         proc = _launch(backend, ck, out, resume=attempt > 0, spec=spec)
@@ -142,7 +143,7 @@ def test_kill9_at_random_moments_then_resume(backend: str, spec, tmp_path: Path)
     assert proc.returncode == 0, stderr
     got = read_regions(out)
     assert_regionsets_equal(got, expected_medium(spec))
-    assert stdout.split() == ["done", str(len(got))]
+    assert stdout.split() == ["done", str(len(got))], (stdout, stderr, progress, kills)
     assert sorted(p.name for p in ck.iterdir()) == [STATE_NAME]  # shards merged and removed
     assert read_metadata(out)["n_hidden"] == sum(spec[1])
 
@@ -194,7 +195,7 @@ def _run_with_interrupts(scheduler, problem, ck: Path, out: Path | None, delays)
     raise AssertionError("unreachable")
 
 
-@pytest.mark.parametrize("backend", ["serial", "processes", "ray"])
+@pytest.mark.parametrize("backend", ["serial", "threads", "processes", "ray"])
 def test_interrupt_and_resume_every_backend(backend: str, tmp_path: Path, request) -> None:
     if backend == "ray":
         request.getfixturevalue("local_ray")

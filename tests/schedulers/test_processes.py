@@ -1,4 +1,5 @@
-"""The processes scheduler: same regions as serial, streaming, worker death, thread pinning."""
+"""The local schedulers (threads and processes, through the ``pool`` fixture): same regions as
+serial, sharing, streaming; and the processes scheduler's own: worker death, thread pinning."""
 from __future__ import annotations
 
 import dataclasses

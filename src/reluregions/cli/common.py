@@ -122,8 +122,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                      help="Chebyshev radius (normalised domain coordinates) above which a region "
                           "counts; default 1e-8")
     par = parser.add_argument_group("parallelism")
-    par.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    par.add_argument("--backend", default=None, help="serial | processes | ray")
+    par.add_argument("--workers", type=int, default=None,
+                     help="worker threads or processes (default: all cores)")
+    par.add_argument("--backend", default=None,
+                     help="serial | threads | processes | ray (default: serial for one worker, "
+                          "else processes; threads is faster for the LP-free vertex algorithm)")
     par.add_argument("--address", default=None, help="Ray cluster address HOST:PORT (implies ray)")
     par.add_argument("--strategy", default="dynamic",
                      help="dynamic (work splitting at any depth) | paper (one task per first-layer cell)")

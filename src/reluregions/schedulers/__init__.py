@@ -1,4 +1,4 @@
-"""Schedulers: serial (reference), processes (local work stealing) and ray (clusters)."""
+"""Schedulers: serial (reference), threads and processes (local work splitting), ray (clusters)."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,18 +10,20 @@ from .dispatch import STRATEGIES
 from .processes import ProcessScheduler
 from .ray import RayScheduler
 from .serial import SerialScheduler
+from .threads import ThreadScheduler
 
-__all__ = ["Scheduler", "SerialScheduler", "ProcessScheduler", "RayScheduler", "Progress",
-           "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES", "make_scheduler",
-           "Checkpoint", "run_with_checkpoint"]
+__all__ = ["Scheduler", "SerialScheduler", "ThreadScheduler", "ProcessScheduler", "RayScheduler",
+           "Progress", "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES",
+           "make_scheduler", "Checkpoint", "run_with_checkpoint"]
 
-SCHEDULERS = ("serial", "processes", "ray")
+SCHEDULERS = ("serial", "threads", "processes", "ray")
 
 
 def make_scheduler(name: str, **options: Any) -> Scheduler:
     """The scheduler called ``name`` (one of :data:`SCHEDULERS`), built with ``options``.
 
     ``"serial"`` takes only ``checkpoint`` and ``progress_every`` and ignores the others; see
+    :class:`~reluregions.schedulers.threads.ThreadScheduler`,
     :class:`~reluregions.schedulers.processes.ProcessScheduler` and
     :class:`~reluregions.schedulers.ray.RayScheduler` for theirs.
     """
@@ -29,6 +31,9 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
     if name == "serial":  # options of the parallel backends (workers, strategy...) do not apply
         keep = {k: v for k, v in options.items() if k in ("checkpoint", "progress_every")}
         return SerialScheduler(**keep)
+    if name == "threads":
+        return ThreadScheduler(**options)
     if name == "processes":
         return ProcessScheduler(**options)
     return RayScheduler(**options)
+

@@ -47,10 +47,9 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     not yet expanded, shallowest first), which the caller may hand to other workers. This is how
     parallel schedulers make coarse tasks: one task expands a small subtree inline.
 
-    ``share``, when given, is shown the open items after every expansion (at least two open,
-    bottom of the stack, the shallowest, first); when another worker is idle it sends some from
-    the bottom away and returns how many, and they leave this subtree. So long tasks still
-    balance the load.
+    ``share``, when given, is shown the open items after every expansion (bottom of the stack,
+    the shallowest, first); when another worker is idle it sends some from the bottom away and
+    returns how many, and they leave this subtree. So long tasks still balance the load.
     """
     stack = list(reversed(items))
     parts: list = []
@@ -63,7 +62,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
             parts.append(finished)
         stack.extend(reversed(children))
         done += 1
-        if share is not None and len(stack) >= 2:
+        if share is not None and stack:
             del stack[:share(stack)]
         if time.perf_counter() > deadline:  # cheap next to any expansion, some of which are large
             break

@@ -22,17 +22,13 @@ import pickle
 import queue as _queue
 import signal
 import threading
-import traceback
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ..enumeration.base import Algorithm, Context
-from .dispatch import (Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss,
-                       run_task)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
+from .dispatch import (LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss,
+                       run_task, task_failure)
 
 __all__ = ["ProcessScheduler", "single_thread_env", "THREAD_ENV_VARS"]
 
@@ -82,7 +78,7 @@ def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list],
         return None
 
     def share(stack: list) -> int:
-        if not wanted.value:  # the common case: one flag read per expansion, nothing copied
+        if not wanted.value or len(stack) < 2:  # the common case: one flag read, nothing copied
             return 0
         wanted.value = 0  # one worker answers (two answering at once is harmless)
         half = stack[:len(stack) // 2]
@@ -90,16 +86,6 @@ def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list],
         return len(half)
 
     return share
-
-
-def _failure(task_id: int, exc: BaseException) -> TaskFailure:
-    text = "".join(traceback.format_exception(exc))
-    try:
-        pickle.loads(pickle.dumps(exc))
-        error = exc
-    except Exception:  # an exception that does not survive pickling: keep its text
-        error = RuntimeError(f"{type(exc).__name__}: {exc}")
-    return TaskFailure(task_id, error, text)
 
 
 def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> None:
@@ -132,7 +118,7 @@ def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> 
             share = _sharer(wanted, results, message.id) if message.share else None
             reply: TaskResult | TaskFailure = run_task(algorithm, ctx, message, share)
         except Exception as exc:
-            reply = _failure(message.id, exc)
+            reply = task_failure(message.id, exc)
         try:
             results.send(reply)
         except (OSError, EOFError):  # the parent is gone
@@ -195,7 +181,7 @@ class _Worker:
             conn.close()
 
 
-class ProcessScheduler(TaskScheduler):
+class ProcessScheduler(LocalWorkers, TaskScheduler):
     """Expand the tree in local worker processes, splitting work dynamically.
 
     Parameters
@@ -228,16 +214,7 @@ class ProcessScheduler(TaskScheduler):
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None, task_expansions: int | None = None,
-                 task_seconds: float = 0.05, max_in_flight: int | None = None,
-                 strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
-                 keep_workers: bool = False, task_items: int = 4, max_queue: int = 4096,
-                 progress_every: float = 0.5) -> None:
-        options = TaskOptions(strategy, task_seconds, task_expansions, task_items, max_in_flight,
-                              max_queue, progress_every)
-        super().__init__(workers, options, checkpoint)
-        self.keep_workers = keep_workers
-        self._workers: list[_Worker] = []
+    def _init_transport(self) -> None:
         self._algorithm: Algorithm | None = None
         self._blob = b""
         self._next_index = 0
@@ -289,18 +266,6 @@ class ProcessScheduler(TaskScheduler):
         if not (clean and self.keep_workers):
             self.close()
 
-    def _per_worker(self) -> int:
-        return max(1, -(-self.max_in_flight // self.workers))
-
-    def _free_slots(self, in_flight: int) -> int:
-        cap = self._per_worker()
-        return sum(max(0, cap - len(w.tasks)) for w in self._workers)
-
-    def _submit(self, task: Task) -> None:
-        worker = min(self._workers, key=lambda w: len(w.tasks))
-        worker.tasks.append(task.id)
-        worker.send(task)
-
     def _collect(self, timeout: float) -> tuple[list[TaskResult | TaskFailure], list[WorkerLoss]]:
         by_conn = {w.results_r: w for w in self._workers}
         by_sentinel = {w.process.sentinel: w for w in self._workers}
@@ -337,9 +302,6 @@ class ProcessScheduler(TaskScheduler):
             worker.tasks.remove(message.id)
         results.append(message)
         return True
-
-    def _busy(self) -> int:
-        return sum(1 for w in self._workers if w.tasks)
 
     shares_on_demand = True
 
