@@ -113,6 +113,14 @@ def test_open_items_pop_shallowest_or_deepest() -> None:
     assert len(queue) == len(cells) - 2 == len(queue.items())
 
 
+@pytest.mark.parametrize("workers, given, bound", [(2, None, 256), (10, None, 640), (2, 3, 3)])
+def test_queue_bound_grows_with_the_workers(workers: int, given, bound: int) -> None:
+    """Open items are the parent's memory: by default 64 per worker, at least 256."""
+    from reluregions.schedulers.dispatch import TaskOptions, _DynamicQueue
+
+    assert _DynamicQueue(TaskOptions(max_queue=given), workers).max_queue == bound
+
+
 def test_fresh_workers_are_stopped_after_the_run() -> None:
     net, box = seeded_net(1)
     scheduler = make_scheduler("processes", workers=WORKERS)
@@ -173,7 +181,8 @@ def test_worker_error_is_raised_in_the_parent() -> None:
 
 
 @pytest.mark.parametrize("options", [dict(strategy="bfs"), dict(workers=0), dict(task_seconds=0),
-                                     dict(max_in_flight=0), dict(task_items=0)])
+                                     dict(max_in_flight=0), dict(task_items=0),
+                                     dict(max_queue=0)])
 def test_bad_options(options: dict) -> None:
     with pytest.raises(OptionError):
         ProcessScheduler(**options)

@@ -105,8 +105,8 @@ class RayScheduler(TaskScheduler):
     def __init__(self, address: str | None = None, workers: int | None = None,
                  task_seconds: float = 0.6, max_in_flight: int | None = None,
                  strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
-                 task_expansions: int | None = None, task_items: int = 4, max_queue: int = 4096,
-                 progress_every: float = 0.5) -> None:
+                 task_expansions: int | None = None, task_items: int = 4,
+                 max_queue: int | None = None, progress_every: float = 0.5) -> None:
         if address is not None and not isinstance(address, str):
             raise OptionError(f"address must be a string such as 'HOST:PORT', got {address!r}")
         options = TaskOptions(strategy, task_seconds, task_expansions, task_items, max_in_flight,
