@@ -35,6 +35,7 @@ LARGE = (4, (12, 12), 0)  # about 1.5 s
 
 SCRIPT = r"""
 import sys
+print("start", flush=True)
 from reluregions import Box, EnumerationConfig
 from reluregions.enumeration import make_problem
 from reluregions.schedulers import make_scheduler
@@ -143,7 +144,7 @@ def test_kill9_at_random_moments_then_resume(backend: str, spec, tmp_path: Path)
     assert proc.returncode == 0, stderr
     got = read_regions(out)
     assert_regionsets_equal(got, expected_medium(spec))
-    assert stdout.split() == ["done", str(len(got))], (stdout, stderr, progress, kills)
+    assert stdout.split() == ["start", "done", str(len(got))], (stdout, stderr, progress, kills)
     assert sorted(p.name for p in ck.iterdir()) == [STATE_NAME]  # shards merged and removed
     assert read_metadata(out)["n_hidden"] == sum(spec[1])
 
@@ -158,7 +159,7 @@ def test_ctrl_c_saves_and_resumes(tmp_path: Path) -> None:
     stdout, stderr = proc.communicate(timeout=30)
     if proc.returncode == 0:
         pytest.skip("the run finished before Ctrl-C arrived")
-    assert proc.returncode == 130 and stdout.strip() == "interrupted", stderr
+    assert proc.returncode == 130 and stdout.split() == ["start", "interrupted"], stderr
     assert not out.exists()
     proc = _launch("processes", ck, out, resume=True)
     stdout, stderr = proc.communicate(timeout=120)

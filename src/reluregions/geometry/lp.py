@@ -7,6 +7,7 @@ never sees solver internals. Implements the LP feasibility test of Drammis et al
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,21 @@ from ..errors import MissingDependencyError, SolverError
 __all__ = ["LPOptions", "LPSolver"]
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
 def _new_highs(highspy):
-    """A Highs instance, with the banner HiGHS prints to C stdout on first use sent to /dev/null."""
+    """A Highs instance, with the banner HiGHS prints to C stdout on first use sent to /dev/null.
+
+    File descriptor 1 belongs to the whole process, so threads that create solvers at once (the
+    ``threads`` scheduler's workers) take turns: otherwise one could save the other's /dev/null as
+    "the real stdout" and restore that, silencing the process for good.
+    """
+    with _STDOUT_LOCK:
+        return _new_highs_quietly(highspy)
+
+
+def _new_highs_quietly(highspy):
     import os
     import sys
 

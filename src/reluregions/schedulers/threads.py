@@ -1,8 +1,7 @@
 """The ``threads`` scheduler: worker threads in this process, dynamic work splitting (DESIGN.md §3).
 
 The compiled traversal of the vertex algorithms (:func:`reluregions.geometry.dfs.dfs_packed`)
-releases the GIL, and so does HiGHS while it solves, so threads of one process expand the tree in
-parallel. Nothing is pickled: tasks, leftover frontiers and region blocks move between threads as
+releases the GIL, so threads of one process expand the tree in parallel. Nothing is pickled: tasks, leftover frontiers and region blocks move between threads as
 references, which saves the transfer cost of the ``processes`` scheduler (about 3 µs of CPU per
 region on ACAS Xu) and its start-up. The Python glue around each compiled call holds the GIL, so
 the scheduler suits algorithms whose expansions are long compiled calls (``default``,
@@ -19,11 +18,12 @@ from __future__ import annotations
 import copy
 import queue as _queue
 import threading
+import traceback
 from typing import Any, Callable
 
 from ..enumeration.base import Algorithm, Cell, Context
 from .dispatch import (LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss,
-                       run_task, task_failure)
+                       run_task)
 
 __all__ = ["ThreadScheduler"]
 
@@ -63,9 +63,16 @@ class _WorkerThread:
         self.inbox.put(message)
 
     def load(self, algorithm: Algorithm) -> None:
-        """Give the thread ``algorithm`` for the tasks that follow (it keeps a copy)."""
+        """Give the thread a copy of ``algorithm`` and a fresh context for the tasks that follow.
+
+        Both are made here, in the caller's thread: creating a HiGHS instance briefly points the
+        process's stdout at /dev/null (see :mod:`reluregions.geometry.lp`), which must not
+        overlap with output from the caller.
+        """
         self.algorithm = algorithm
-        self.inbox.put(("algorithm", algorithm))
+        own = copy.copy(algorithm)  # per-task settings (budget) stay per thread
+        problem = own.problem
+        self.inbox.put(("algorithm", own, Context.create(problem.config, problem.n_layers)))
 
     def stop(self) -> None:
         """Stop after the current expansion (its task's open items are dropped)."""
@@ -95,9 +102,7 @@ class _WorkerThread:
             if message is None or self.cancelled:
                 return
             if isinstance(message, tuple):
-                self._own = copy.copy(message[1])  # per-task settings (budget) stay per thread
-                problem = self._own.problem
-                self._ctx = Context.create(problem.config, problem.n_layers)
+                _, self._own, self._ctx = message
                 continue
             try:
                 if self._own is None or self._ctx is None:
@@ -105,8 +110,8 @@ class _WorkerThread:
                 reply: TaskResult | TaskFailure = run_task(
                     self._own, self._ctx, message, self._hook(message.id, message.share))
                 reply.worker = self.index
-            except Exception as exc:  # reported to the parent, which raises it
-                reply = task_failure(message.id, exc)
+            except Exception as exc:  # raised in the caller's thread, as it is
+                reply = TaskFailure(message.id, exc, "".join(traceback.format_exception(exc)))
             self.outbox.put(reply)
 
 
@@ -131,7 +136,8 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
     Notes
     -----
     Threads run in parallel only while they are in compiled code that releases the GIL (the
-    vertex traversal, HiGHS). The threads are daemon threads: an interpreter that exits does not
+    vertex traversal); other algorithms are exact here too, but mostly serial. The threads are
+    daemon threads: an interpreter that exits does not
     wait for them.
     """
 
