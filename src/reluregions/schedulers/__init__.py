@@ -36,4 +36,3 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
     if name == "processes":
         return ProcessScheduler(**options)
     return RayScheduler(**options)
-

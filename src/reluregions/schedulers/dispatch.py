@@ -28,10 +28,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
-import pickle
 import sys
 import time
-import traceback
 from abc import abstractmethod
 from collections import deque
 from dataclasses import dataclass
@@ -50,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["STRATEGIES", "TaskOptions", "Task", "TaskResult", "TaskFailure",
            "TaskRecord", "WorkerLoss", "OpenItems", "TaskScheduler", "LocalWorkers", "run_task",
-           "task_failure",
            "largest_task_share"]
 
 STRATEGIES = ("dynamic", "paper")
@@ -212,17 +209,6 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task,
     chunk = RegionChunk.empty() if task.count_only else RegionChunk.concat(parts)
     return TaskResult(task.id, chunk, leftover, ctx.stats, time.perf_counter() - start,
                       os.getpid(), count)
-
-
-def task_failure(task_id: int, exc: BaseException) -> TaskFailure:
-    """A failed task's report: the exception itself when it pickles, else its text."""
-    text = "".join(traceback.format_exception(exc))
-    try:
-        pickle.loads(pickle.dumps(exc))
-        error = exc
-    except Exception:  # an exception that does not survive pickling: keep its text
-        error = RuntimeError(f"{type(exc).__name__}: {exc}")
-    return TaskFailure(task_id, error, text)
 
 
 def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:

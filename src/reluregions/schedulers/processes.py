@@ -22,13 +22,13 @@ import pickle
 import queue as _queue
 import signal
 import threading
+import traceback
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
 from ..enumeration.base import Algorithm, Context
-from .dispatch import (LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss,
-                       run_task, task_failure)
+from .dispatch import LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss, run_task
 
 __all__ = ["ProcessScheduler", "single_thread_env", "THREAD_ENV_VARS"]
 
@@ -88,6 +88,17 @@ def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list],
     return share
 
 
+def _failure(task_id: int, exc: BaseException) -> TaskFailure:
+    """A failed task's report: the exception itself when it pickles, else its text."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        pickle.loads(pickle.dumps(exc))
+        error = exc
+    except Exception:  # an exception that does not survive pickling: keep its text
+        error = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return TaskFailure(task_id, error, text)
+
+
 def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> None:
     """Body of one worker process: take an algorithm, run its tasks, until told to stop.
 
@@ -118,7 +129,7 @@ def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> 
             share = _sharer(wanted, results, message.id) if message.share else None
             reply: TaskResult | TaskFailure = run_task(algorithm, ctx, message, share)
         except Exception as exc:
-            reply = task_failure(message.id, exc)
+            reply = _failure(message.id, exc)
         try:
             results.send(reply)
         except (OSError, EOFError):  # the parent is gone
