@@ -1,13 +1,17 @@
 """The ray scheduler on a real local Ray instance: same regions as serial, streaming, failures."""
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
+import reluregions
 from reluregions import Box
 from reluregions.errors import MissingDependencyError, SolverError
 from reluregions.schedulers import make_scheduler
@@ -93,3 +97,37 @@ def test_missing_ray_names_the_install_command(monkeypatch) -> None:
     net, box = seeded_net(0)
     with pytest.raises(MissingDependencyError, match=r"pip install 'reluregions\[ray\]'"):
         list(RayScheduler(workers=WORKERS).run(algorithm_for(net, box, "witness")))
+
+
+STOP_EARLY = r"""
+import sys
+import ray
+from reluregions import Box
+from reluregions.schedulers.ray import RayScheduler
+from schedulers.helpers import algorithm_for, random_net
+ray.init(address=sys.argv[1], log_to_driver=False)
+net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+for i in range(int(sys.argv[2])):
+    stream = RayScheduler(task_seconds=0.02).run(algorithm_for(net, box, "witness"))
+    for _ in range(1 + 37 * i % 300):
+        next(stream)
+    stream.close()  # stops with tasks in flight, at another moment each time
+print("regions", sum(1 for _ in RayScheduler(task_seconds=0.05).run(algorithm_for(net, box,
+                                                                                "witness"))))
+"""
+
+
+def test_stopping_early_on_a_running_instance_leaves_the_driver_alive(local_ray) -> None:
+    """Runs closed mid-stream, again and again, on an instance the scheduler did not start: the
+    tasks in flight are dropped, not cancelled (a cancellation racing with a task's completion
+    ended the driver with exit status 1 in Ray 2.60), and a last run is complete."""
+    tests = str(Path(__file__).resolve().parents[1])
+    src = str(Path(reluregions.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, tests,
+                                                      os.environ.get("PYTHONPATH", "")]))
+    address = local_ray.get_runtime_context().gcs_address
+    proc = subprocess.run([sys.executable, "-c", STOP_EARLY, address, "40"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
+    assert proc.stdout.split() == ["regions", str(len(reference_medium(net, box)))]
