@@ -1,6 +1,7 @@
 """Parallel benchmark (issue "Parallel and distributed enumeration").
 
-In one run, on each network: the serial scheduler against the ``threads`` and ``processes``
+In one run, on each network: the serial scheduler against two serial runs side by side (the
+machine's ceiling for two workers), against the ``threads`` and ``processes``
 schedulers with 1 and 2 workers (speedup over serial, and over the same backend with one worker),
 the local backends against ``ray`` on 2 workers, and the ``dynamic`` strategy (work splitting at
 any depth) against the paper's static ``paper`` strategy (one task per first-layer cell,
@@ -125,15 +126,68 @@ def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
         work = sum(t.expansions for t in tasks)
         row.update(tasks=len(tasks), largest_task_share=round(largest_task_share(tasks), 4),
                    largest_task_share_seconds=round(largest_task_share(tasks, "seconds"), 4),
+                   busy_share=round(sum(t.seconds for t in tasks) /
+                                    (scheduler.workers * seconds), 3),
                    parent_expansions=scheduler.prelude.expansions,
                    parent_share=round(scheduler.prelude.expansions /
                                       max(work + scheduler.prelude.expansions, 1), 4))
     return row
 
 
+class SideBySide:
+    """Two independent serial runs at once, in two threads of this process: the machine's ceiling.
+
+    The compiled traversal releases the GIL, so the two runs share nothing but the hardware (and
+    the GIL for their little Python). Their combined regions/s over one serial run's is the most
+    that two workers of any scheduler could reach on this machine at this moment; ``timed``
+    reports both runs' regions.
+    """
+
+    workers = 2
+
+    def __init__(self) -> None:
+        self.stats = SerialScheduler().stats
+
+    def run_chunks(self, algorithm: Any) -> Any:
+        import copy
+        import queue
+        import threading
+
+        chunks: queue.SimpleQueue = queue.SimpleQueue()
+        runs = [SerialScheduler(), SerialScheduler()]
+        stop = threading.Event()  # set when the caller stops early (the time cap)
+
+        def one(scheduler: SerialScheduler, own: Any) -> None:
+            try:
+                for chunk in scheduler.run_chunks(own):
+                    chunks.put(chunk)
+                    if stop.is_set():
+                        break
+            finally:
+                chunks.put(None)
+
+        threads = [threading.Thread(target=one, args=(r, copy.copy(algorithm)), daemon=True)
+                   for r in runs]
+        for t in threads:
+            t.start()
+        done = 0
+        try:
+            while done < len(threads):
+                chunk = chunks.get()
+                if chunk is None:
+                    done += 1
+                else:
+                    yield chunk
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.stats = runs[0].stats
+
+
 def _configurations(args: argparse.Namespace, ray: Any) -> list[tuple[str, str, int, str]]:
     """(label, backend, workers, strategy) of every measured run, serial first."""
-    runs = [("serial", "serial", 1, "-")]
+    runs = [("serial", "serial", 1, "-"), ("2 serial runs side by side", "ceiling", 2, "-")]
     for backend in ("threads", "processes"):
         runs += [(f"{backend} x{w} {s}", backend, w, s)
                  for w, s in ((1, "dynamic"), (2, "dynamic"), (2, "paper"))]
@@ -147,6 +201,8 @@ def _started(backend: str, workers: int, strategy: str, tiny: Any) -> tuple[Any,
     """A scheduler whose workers are started and ran a tiny enumeration; their start-up time."""
     if backend == "serial":
         return SerialScheduler(), None
+    if backend == "ceiling":
+        return SideBySide(), None
     if backend == "ray":
         from reluregions.schedulers.ray import RayScheduler
 
@@ -210,13 +266,18 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
              "when it is above 0). CPU s = this process plus the worker processes (not Ray's). "
              "Warm times (pool start-up excluded, listed apart), the fastest of "
              f"{meta.get('repeat', 1)} interleaved runs each (all in the JSON); speedup = "
-             "regions/s over the serial run's; over x1 = over the same backend with one worker. Largest task share = the largest task's expansions over all "
-             "tasks' (the paper's span measure).", ""]
+             "regions/s over the serial run's; over x1 = over the same backend with one worker. "
+             "Largest task share = the largest task's expansions over all "
+             "tasks' (the paper's span measure). The side-by-side row runs the serial enumeration "
+             "twice at once in two threads (nothing shared but the machine): its speedup is the "
+             "most two workers can reach here at this moment. Busy = the tasks' seconds over "
+             "workers × seconds (how much of the run the workers spent inside tasks).", ""]
     for name in dict.fromkeys(r["net"] for r in rows):
         lines += [f"## {name}", "",
-                  "| run | regions | seconds | CPU s | regions/s | speedup | over x1 | tasks | "
-                  "largest task share (expansions / seconds) | parent share | pool start-up s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| run | regions | seconds | CPU s | regions/s | speedup | over x1 | busy | "
+                  "tasks | largest task share (expansions / seconds) | parent share | "
+                  "pool start-up s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in (r for r in rows if r["net"] == name):
             share = (f"{r['largest_task_share']:.3f} / {r['largest_task_share_seconds']:.3f}"
                      if "tasks" in r else "-")
@@ -224,9 +285,11 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 f"| {r['run']}{' (capped)' if r['capped'] else ''} | {r['regions']:,} | "
                 f"{r['seconds']:.2f} | {'-' if r['cpu_seconds'] is None else r['cpu_seconds']} | "
                 f"{r['regions_per_second']:,.0f} | {r['speedup']:.2f} | "
-                f"{r.get('speedup_over_x1', '-')} | {r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
+                f"{r.get('speedup_over_x1', '-')} | {r.get('busy_share', '-')} | "
+                f"{r.get('tasks', '-')} | {share} | {r.get('parent_share', '-')} | "
                 f"{r.get('startup_seconds', '-')} |")
-        counts = {r["regions"] for r in rows if r["net"] == name and not r["capped"]}
+        counts = {r["regions"] for r in rows
+                  if r["net"] == name and not r["capped"] and r["backend"] != "ceiling"}
         agree = "yes" if len(counts) <= 1 else counts
         lines += ["", f"Region counts agree across runs: {agree}.", ""]
     return "\n".join(lines)
