@@ -6,7 +6,8 @@ schedulers with 1 and 2 workers (speedup over serial, and over the same backend 
 the local backends against ``ray`` on 2 workers, and the ``dynamic`` strategy (work splitting at
 any depth) against the paper's static ``paper`` strategy (one task per first-layer cell,
 ParLayerWise1-NNCE), with the largest task's share of the work. The repeats are interleaved:
-every configuration runs once per round. Writes Markdown and JSON to ``--out``.
+every configuration runs once per round. Writes Markdown and JSON to ``--out``; the JSON keeps the
+earlier runs found there (``earlier_runs``).
 
 Times are "warm": worker processes (and the local Ray instance) are started and have run a tiny
 enumeration before the clock starts, so compiled kernels and imports are excluded; the start-up of
@@ -342,7 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stem = "parallel" + ("_quick" if args.quick else "") + \
         ("" if args.algorithm == "default" else f"_{args.algorithm}")
-    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    earlier: list[dict[str, Any]] = []
+    previous = out / f"{stem}.json"
+    if previous.exists():  # every run is kept: the former latest joins the earlier runs
+        try:
+            old = json.loads(previous.read_text())
+            earlier = old.get("earlier_runs", []) + [{"meta": old["meta"], "rows": old["rows"]}]
+        except (ValueError, KeyError, TypeError):
+            print(f"{previous} is not a report of this benchmark: replacing it", file=sys.stderr)
+    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows,
+                                                  "earlier_runs": earlier}, indent=2))
     (out / f"{stem}.md").write_text(markdown(rows, meta))
     print(f"wrote {out / f'{stem}.md'} and {out / f'{stem}.json'}")
     return 0

@@ -93,11 +93,13 @@ class RayScheduler(TaskScheduler):
     workers : int, optional
         CPUs of a local instance, and the parallelism the scheduler plans for (default: the
         cluster's CPUs).
-    task_seconds : float, default 0.6
+    task_seconds : float, default 1.2
         Longest time budget of one task. Tasks start at a tenth of it and grow with the run (see
         :class:`~reluregions.schedulers.dispatch.TaskOptions`); a Ray task costs a few
         milliseconds to submit and collect, so shorter tasks lose more than the load balance
-        gains (ACAS Xu prop 3 on 2 cores: 0.59 s with 0.2, 0.43 s with 0.4, processes 0.41 s).
+        gains. On 2 cores, the fastest of 5-6 interleaved runs: robot 1.83 s with 1.2 against
+        2.12 s with 0.6 (processes 1.78 s); ACAS Xu prop 3 0.50 s against 0.47 s (processes
+        0.44 s); an earlier session measured ACAS Xu at 0.59 s with 0.2 and 0.43 s with 0.4.
     max_in_flight : int, optional
         Most tasks submitted and not yet consumed (default: two per worker).
     strategy : {"dynamic", "paper"}, default "dynamic"
@@ -111,7 +113,7 @@ class RayScheduler(TaskScheduler):
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None,
-                 task_seconds: float = 0.6, max_in_flight: int | None = None,
+                 task_seconds: float = 1.2, max_in_flight: int | None = None,
                  strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
                  task_expansions: int | None = None, task_items: int = 4,
                  max_queue: int | None = None, progress_every: float = 0.5) -> None:
