@@ -5,6 +5,9 @@ here can be pickled to them.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from reluregions import Box, EnumerationConfig, Network
@@ -13,6 +16,16 @@ from reluregions.errors import SolverError
 from reluregions.io import RegionSet
 
 SHAPES = ((2, (8, 8)), (3, (6, 6, 6)))
+
+
+def script_env() -> dict[str, str]:
+    """The environment for a ``python -c`` script of a test: the package and ``tests/`` (so that
+    ``schedulers.helpers`` imports) on its path, whether or not the package is installed."""
+    import reluregions
+
+    paths = [str(Path(reluregions.__file__).resolve().parents[1]),
+             str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 def random_net(d: int, widths: tuple[int, ...], seed: int) -> Network:

@@ -14,7 +14,6 @@ import numpy as np
 import psutil
 import pytest
 
-import reluregions
 from reluregions import Box, EnumerationConfig
 from reluregions.enumeration import make_problem
 from reluregions.errors import InputError
@@ -26,10 +25,8 @@ from reluregions.schedulers.checkpoint import (STATE_NAME, Checkpoint, Checkpoin
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS
-from .helpers import algorithm_for, random_net, regionset
+from .helpers import algorithm_for, random_net, regionset, script_env
 
-SRC = str(Path(reluregions.__file__).resolve().parents[1])
-TESTS = str(Path(__file__).resolve().parents[1])
 MEDIUM = (3, (10, 10, 10), 0)  # about 0.5 s serially with the witness algorithm
 LARGE = (4, (12, 12), 0)  # about 1.5 s
 
@@ -72,11 +69,9 @@ def expected_medium(spec=MEDIUM):
 
 
 def _launch(backend: str, ck: Path, out: Path, resume: bool, spec=MEDIUM) -> subprocess.Popen:
-    path = os.pathsep.join([SRC, TESTS, os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=path)
     return subprocess.Popen([sys.executable, "-c", SCRIPT, backend, str(ck), str(out),
-                             "1" if resume else "0", repr(spec)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                             "1" if resume else "0", repr(spec)], env=script_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(path: Path, timeout: float = 30) -> None:

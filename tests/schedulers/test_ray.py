@@ -1,17 +1,14 @@
 """The ray scheduler on a real local Ray instance: same regions as serial, streaming, failures."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-import reluregions
 from reluregions import Box
 from reluregions.errors import MissingDependencyError, SolverError
 from reluregions.schedulers import make_scheduler
@@ -20,7 +17,7 @@ from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
 from .helpers import (FailingAlgorithm, algorithm_for, assert_streams_before_the_end, random_net,
-                      regionset, seeded_net)
+                      regionset, script_env, seeded_net)
 
 pytest.importorskip("ray")
 
@@ -121,12 +118,8 @@ def test_stopping_early_on_a_running_instance_leaves_the_driver_alive(local_ray)
     """Runs closed mid-stream, again and again, on an instance the scheduler did not start: the
     tasks in flight are dropped, not cancelled (a cancellation racing with a task's completion
     ended the driver with exit status 1 in Ray 2.60), and a last run is complete."""
-    tests = str(Path(__file__).resolve().parents[1])
-    src = str(Path(reluregions.__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, tests,
-                                                      os.environ.get("PYTHONPATH", "")]))
     address = local_ray.get_runtime_context().gcs_address
-    proc = subprocess.run([sys.executable, "-c", STOP_EARLY, address, "40"], env=env,
+    proc = subprocess.run([sys.executable, "-c", STOP_EARLY, address, "40"], env=script_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
