@@ -1,6 +1,6 @@
 """The scheduler interface: drive the enumeration tree without knowing its geometry (DESIGN.md §3).
 
-An :class:`~reluregions.enumeration.base.Algorithm` expands one work item into child items and
+An :class:`~reluregions.tree.Algorithm` expands one work item into child items and
 finished regions; a :class:`Scheduler` decides where and in which order items are expanded and
 streams the finished regions to its caller.
 """
@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from ..enumeration.base import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from ..tree import Algorithm, Cell, Context, Region, RegionChunk, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
@@ -43,7 +43,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     """Expand ``items`` depth first until done or a budget runs out.
 
     Returns the finished regions, as the list of what each expansion returned (lists of regions
-    or :class:`~reluregions.enumeration.base.RegionChunk` objects), and the open frontier (items
+    or :class:`~reluregions.tree.RegionChunk` objects), and the open frontier (items
     not yet expanded, shallowest first), which the caller may hand to other workers. This is how
     parallel schedulers make coarse tasks: one task expands a small subtree inline.
 

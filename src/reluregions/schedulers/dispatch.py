@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 from ..config import check_choice
-from ..enumeration.base import (Algorithm, Cell, Context, Region, RegionChunk, Stats, pack_cells,
+from ..tree import (Algorithm, Cell, Context, Region, RegionChunk, Stats, pack_cells,
                                 unpack_cells)
 from ..errors import OptionError, WorkerDiedError
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree

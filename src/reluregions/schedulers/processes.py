@@ -3,7 +3,7 @@
 Workers are started with the ``spawn`` method (``fork`` is unsafe once HiGHS or Ray threads exist
 in the parent) with BLAS and OpenMP pinned to one thread each. The algorithm is pickled once per run
 and sent once to every worker, as its first message; each worker makes its own
-:class:`~reluregions.enumeration.base.Context` (HiGHS instance and counters) for it. With
+:class:`~reluregions.tree.Context` (HiGHS instance and counters) for it. With
 ``keep_workers`` the processes outlive a run, so many short runs pay their start-up once. The
 parent keeps the open items and hands out tasks (see :mod:`reluregions.schedulers.dispatch`);
 regions stream back to the caller as tasks finish.
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
-from ..enumeration.base import Algorithm, Context
+from ..tree import Algorithm, Context
 from .dispatch import LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss, run_task
 
 __all__ = ["ProcessScheduler", "single_thread_env", "THREAD_ENV_VARS"]

@@ -2,7 +2,7 @@
 
 The algorithm (network, domain, config) is put in the object store once with ``ray.put``; tasks
 are coarse (a remote function expands a small subtree inline for about ``task_seconds``) and
-every worker process builds its :class:`~reluregions.enumeration.base.Context` once and reuses it.
+every worker process builds its :class:`~reluregions.tree.Context` once and reuses it.
 Results are consumed in completion order with ``ray.wait``, with a cap on tasks in flight; the
 open items stay in the driver (see :mod:`reluregions.schedulers.dispatch`).
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..enumeration.base import Algorithm, Context
+from ..tree import Algorithm, Context
 from ..errors import MissingDependencyError, OptionError
 from .dispatch import (Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss,
                        run_task)

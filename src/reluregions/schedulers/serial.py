@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..enumeration.base import Algorithm, Context, Region, RegionChunk
+from ..tree import Algorithm, Context, Region, RegionChunk
 from .base import Progress, ProgressCallback, Scheduler
 
 if TYPE_CHECKING:  # pragma: no cover

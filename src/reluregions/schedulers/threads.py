@@ -9,7 +9,7 @@ the scheduler suits algorithms whose expansions are long compiled calls (``defau
 and isolates a crash in one worker.
 
 Every worker thread has its own shallow copy of the algorithm (per-task settings such as the region
-budget are then per thread) and its own :class:`~reluregions.enumeration.base.Context` (HiGHS
+budget are then per thread) and its own :class:`~reluregions.tree.Context` (HiGHS
 instance and counters). The parent side, tasks, queue and checkpoints, is
 :class:`~reluregions.schedulers.dispatch.TaskScheduler`'s, as for the other parallel schedulers.
 """
@@ -21,7 +21,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
-from ..enumeration.base import Algorithm, Cell, Context
+from ..tree import Algorithm, Cell, Context
 from .dispatch import (LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss,
                        run_task)
 

@@ -1,0 +1,349 @@
+"""The tree contract: the enumeration tree shared by every algorithm and scheduler (DESIGN.md §2-§3).
+
+A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
+activation bits decided so far, the pre-activation map of the layer being processed and the next
+neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
+cells or finished :class:`Region` objects; schedulers drive the tree and never see the geometry.
+
+This is the LayerWise-NNCE framework of Drammis et al. 2024, §3, Alg. 1: inside a cell, layer
+``l``'s neurons pulled back through the cell's affine map are plain hyperplanes
+(``M = W_l D_{l-1} M_{l-1}``, ``m = W_l D_{l-1} m_{l-1} + b_l``), so each cell is subdivided
+independently of all others.
+
+This module sits below both :mod:`reluregions.enumeration` (the algorithms, which implement
+:class:`Algorithm`) and :mod:`reluregions.schedulers` (which drive any :class:`Algorithm`): it
+imports only config, errors, domains, geometry and network, so neither side imports the other to
+share these types.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .config import EnumerationConfig
+from .domains import Parametrization
+from .geometry.lp import LPSolver
+from .network import Network
+
+__all__ = ["Cell", "Region", "RegionChunk", "Stats", "Context", "Algorithm", "Problem", "pack_cells",
+           "unpack_cells"]
+
+
+@dataclass(slots=True)
+class Cell:
+    """A work item of the enumeration tree.
+
+    Attributes
+    ----------
+    G, h : ndarray
+        Constraints ``G t <= h`` (rows of unit norm) of the cell in parameter coordinates ``t``:
+        the domain's facets and every hyperplane that split an ancestor.
+    center, radius : ndarray, float
+        A ball certified to lie inside the cell (the witness point of the default algorithm).
+    layer, neuron : int
+        The layer being processed and the next of its neurons to insert.
+    M, m : ndarray
+        Pre-activation map of ``layer`` on this cell: ``z = M t + m``.
+    bits : ndarray of bool
+        Activation bits of all hidden neurons; those of layers ``< layer`` and of neurons
+        ``< neuron`` of ``layer`` are decided.
+    ranks : tuple of int
+        Rank of the map to each finished hidden layer.
+    lo, hi : ndarray or None
+        An outer bounding box of the cell (inherited from the ancestor that computed it).
+    scale : ndarray or None
+        Per neuron of ``layer``, the sum of magnitudes that formed its pre-activation (for the
+        constant-neuron test).
+    V, inc : ndarray or None
+        Vertices and their tight-constraint bit sets (vertex algorithm only).
+    state : tuple or None
+        Position inside a layer of a cell handed back by the compiled traversal (vertex algorithm).
+    """
+
+    G: np.ndarray
+    h: np.ndarray
+    center: np.ndarray
+    radius: float
+    layer: int
+    neuron: int
+    M: np.ndarray
+    m: np.ndarray
+    bits: np.ndarray
+    ranks: tuple[int, ...] = ()
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    V: np.ndarray | None = None
+    inc: np.ndarray | None = None
+    state: tuple | None = None
+
+    def split(self, row: np.ndarray, rhs: float, center: np.ndarray, radius: float,
+              bit_index: int, bit: bool) -> "Cell":
+        """A child cell: this cell intersected with ``row @ t <= rhs``, with ``bits[bit_index] = bit``."""
+        bits = self.bits.copy()
+        bits[bit_index] = bit
+        return Cell(np.vstack([self.G, row]), np.append(self.h, rhs), center, radius, self.layer,
+                    self.neuron + 1, self.M, self.m, bits, self.ranks, self.lo, self.hi, self.scale)
+
+
+_CELL_FIELDS = tuple(f.name for f in fields(Cell))
+
+
+def _pack_column(values: list) -> tuple:
+    """One field of many cells in a few objects: arrays concatenated, with their shapes."""
+    first = values[0]
+    if all(v is None for v in values):
+        return ("none",)
+    if isinstance(first, np.ndarray) and all(
+            isinstance(v, np.ndarray) and v.dtype == first.dtype and v.ndim == first.ndim
+            for v in values):
+        shapes = np.array([v.shape for v in values], dtype=np.int64).reshape(len(values), first.ndim)
+        flat = np.concatenate([v.ravel() for v in values]) if values else first.ravel()
+        return ("array", flat, shapes)
+    if isinstance(first, tuple) and all(isinstance(v, tuple) and len(v) == len(first)
+                                        for v in values):
+        return ("tuple",) + tuple(_pack_column([v[i] for v in values]) for i in range(len(first)))
+    return ("list", values)
+
+
+def _unpack_column(column: tuple, n: int, copy: bool) -> list:
+    kind = column[0]
+    if kind == "none":
+        return [None] * n
+    if kind == "list":
+        return column[1]
+    if kind == "tuple":
+        parts = [_unpack_column(c, n, copy) for c in column[1:]]
+        return [tuple(p[i] for p in parts) for i in range(n)]
+    flat, shapes = column[1], column[2]
+    sizes = np.prod(shapes, axis=1) if shapes.shape[1] else np.ones(n, dtype=np.int64)
+    ends = np.cumsum(sizes).tolist()
+    out = []
+    start = 0
+    for end, shape in zip(ends, shapes.tolist()):
+        part = flat[start:end].reshape(shape)
+        out.append(part.copy() if copy else part)
+        start = end
+    return out
+
+
+def pack_cells(cells: "list[Cell]") -> tuple:
+    """Cells for sending between processes: each field's arrays concatenated into one.
+
+    Pickling a cell costs about as much per array as per byte moved, and a task's frontier holds
+    tens of cells of a dozen arrays each; packed, a list of cells pickles as a few dozen arrays.
+    :func:`unpack_cells` gives the cells back.
+    """
+    if not cells:
+        return (0, ())
+    return (len(cells), tuple(_pack_column([getattr(c, f) for c in cells]) for f in _CELL_FIELDS))
+
+
+def unpack_cells(packed: tuple, copy: bool = False) -> "list[Cell]":
+    """The cells of :func:`pack_cells`.
+
+    Without ``copy`` their arrays are views of the packed buffers, so one cell kept alive keeps
+    all of them: fine for cells expanded at once (a worker's task), not for cells that wait in a
+    queue (use ``copy``).
+    """
+    n, columns = packed
+    if n == 0:
+        return []
+    values = [_unpack_column(c, n, copy) for c in columns]
+    return [Cell(*row) for row in zip(*values)]
+
+
+@dataclass(slots=True)
+class Region:
+    """One finished activation region.
+
+    Attributes
+    ----------
+    bits : ndarray of bool
+        The activation pattern over all hidden neurons, layer by layer.
+    point : ndarray
+        An interior point in input coordinates.
+    center : ndarray
+        The same point in the domain's parameter coordinates.
+    radius : float
+        Radius of a ball around ``center`` inside the region (parameter coordinates).
+    ranks : tuple of int
+        Rank of the map from the domain to each hidden layer on this region.
+    A, c : ndarray or None
+        The network's output map on the region, ``f(x) = A x + c`` (when requested).
+    G, h : ndarray or None
+        Irredundant H-representation in parameter coordinates (when requested).
+    """
+
+    bits: np.ndarray
+    point: np.ndarray
+    center: np.ndarray
+    radius: float
+    ranks: tuple[int, ...]
+    A: np.ndarray | None = None
+    c: np.ndarray | None = None
+    G: np.ndarray | None = None
+    h: np.ndarray | None = None
+
+
+@dataclass
+class Stats:
+    """Counters a worker accumulates while expanding cells (merged by the scheduler)."""
+
+    lps: int = 0
+    expansions: int = 0
+    layer_cells: list[int] = field(default_factory=list)
+
+    def merge(self, other: "Stats") -> None:
+        """Add ``other``'s counters into this one."""
+        self.lps += other.lps
+        self.expansions += other.expansions
+        if len(self.layer_cells) < len(other.layer_cells):
+            self.layer_cells.extend([0] * (len(other.layer_cells) - len(self.layer_cells)))
+        for i, v in enumerate(other.layer_cells):
+            self.layer_cells[i] += v
+
+
+@dataclass
+class Context:
+    """Per-worker state: the LP solver and the counters. Never shared between processes."""
+
+    solver: LPSolver
+    stats: Stats
+
+    @classmethod
+    def create(cls, config: EnumerationConfig, n_layers: int) -> "Context":
+        """A fresh context for one worker."""
+        return cls(LPSolver(config.lp), Stats(layer_cells=[0] * n_layers))
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Everything an expansion needs, validated once: network, domain parametrisation, config.
+
+    ``n_layers`` (hidden layers) and ``offsets`` (first pattern bit of each hidden layer, and the
+    total) are derived once.
+    """
+
+    network: Network
+    param: Parametrization
+    config: EnumerationConfig
+
+    n_layers: int = field(init=False)
+    offsets: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        widths = self.network.hidden_widths
+        object.__setattr__(self, "n_layers", len(widths))
+        object.__setattr__(self, "offsets", tuple(int(x) for x in np.concatenate([[0], np.cumsum(widths)])))
+
+
+class Algorithm(ABC):
+    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`."""
+
+    name: str = ""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        #: Regions after which one :meth:`expand` call may stop and hand back its open frontier as
+        #: children. Parallel schedulers lower it to split work; algorithms that expand one split
+        #: per call ignore it.
+        self.budget: int = 1 << 40
+        #: When True (a count-only run), :meth:`expand` may return ``None`` in place of each
+        #: finished region: only their number is wanted.
+        self.count_only: bool = False
+
+    def warm_up(self) -> None:
+        """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""
+
+    @abstractmethod
+    def roots(self, ctx: Context) -> list[Cell]:
+        """The initial work items (usually one: the whole domain)."""
+
+    @abstractmethod
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Expand one cell into child cells and/or finished regions."""
+
+
+class RegionChunk:
+    """Finished regions as stacked arrays, one row per region.
+
+    Cheap to pickle between processes and to write to Parquet (one buffer per field, no per-region
+    objects); iterating over it yields :class:`Region` objects whose arrays are rows of the chunk's.
+    Algorithms may return one from :meth:`Algorithm.expand` in place of a list of regions.
+    """
+
+    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras")
+
+    def __init__(self, bits: np.ndarray, points: np.ndarray, centers: np.ndarray,
+                 radii: np.ndarray, ranks: np.ndarray, extras: list | None = None) -> None:
+        self.bits, self.points, self.centers = bits, points, centers
+        self.radii, self.ranks, self.extras = radii, ranks, extras
+
+    @classmethod
+    def from_regions(cls, regions: "list[Region] | RegionChunk") -> "RegionChunk":
+        """Stack a list of regions (a chunk is returned as it is)."""
+        if isinstance(regions, RegionChunk):
+            return regions
+        n = len(regions)
+        if n == 0:
+            return cls.empty()
+        extras = None
+        if any(r.A is not None or r.G is not None for r in regions):
+            extras = [(r.A, r.c, r.G, r.h) for r in regions]
+        return cls(np.array([r.bits for r in regions], dtype=bool),
+                   np.array([r.point for r in regions], dtype=float),
+                   np.array([r.center for r in regions], dtype=float),
+                   np.array([r.radius for r in regions], dtype=float),
+                   np.array([r.ranks for r in regions], dtype=np.int64).reshape(
+                       n, len(regions[0].ranks)), extras)
+
+    @classmethod
+    def empty(cls) -> "RegionChunk":
+        """A chunk of no regions."""
+        return cls(np.zeros((0, 0), bool), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0),
+                   np.zeros((0, 0), np.int64))
+
+    @classmethod
+    def concat(cls, parts: "list[list[Region] | RegionChunk]") -> "RegionChunk":
+        """One chunk from several chunks or lists of regions."""
+        chunks = [c for c in (cls.from_regions(p) for p in parts) if len(c)]
+        if not chunks:
+            return cls.empty()
+        if len(chunks) == 1:
+            return chunks[0]
+        extras = None
+        if any(c.extras is not None for c in chunks):
+            extras = [e for c in chunks for e in (c.extras or [(None,) * 4] * len(c))]
+        return cls(*(np.concatenate([getattr(c, f) for c in chunks])
+                     for f in ("bits", "points", "centers", "radii", "ranks")), extras)
+
+    def __len__(self) -> int:
+        return int(self.radii.shape[0])
+
+    def __iter__(self):
+        radii = self.radii.tolist()
+        ranks = [tuple(row) for row in self.ranks.tolist()]
+        for i, radius in enumerate(radii):
+            region = Region(self.bits[i], self.points[i], self.centers[i], radius, ranks[i])
+            if self.extras is not None:
+                region.A, region.c, region.G, region.h = self.extras[i]
+            yield region
+
+    def regions(self) -> "list[Region]":
+        """The regions as :class:`Region` objects."""
+        return list(self)
+
+    def __getstate__(self) -> tuple:
+        # bits travel packed (8 per byte): they are most of a chunk's bytes between processes
+        bits = self.bits
+        packed = (np.packbits(bits, axis=1, bitorder="little"), bits.shape[1])
+        return (packed,) + tuple(getattr(self, k) for k in self.__slots__[1:])
+
+    def __setstate__(self, state: tuple) -> None:
+        (packed, width), rest = state[0], state[1:]
+        self.bits = np.unpackbits(packed, axis=1, count=width, bitorder="little").astype(bool)
+        for key, value in zip(self.__slots__[1:], rest):
+            setattr(self, key, value)
