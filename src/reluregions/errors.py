@@ -17,6 +17,8 @@ __all__ = [
     "EmptyDomainError",
     "UnboundedDomainError",
     "OptionError",
+    "OutputPathError",
+    "CorruptFileError",
     "MissingDependencyError",
     "SolverError",
     "WorkerDiedError",
@@ -65,6 +67,15 @@ class UnboundedDomainError(DomainError):
 
 class OptionError(InputError):
     """An option has a value outside its valid choices."""
+
+
+class OutputPathError(InputError):
+    """An output file or folder cannot be written (missing folder, a folder in place of a file,
+    no permission, or a name whose suffix promises another format)."""
+
+
+class CorruptFileError(NetworkFileError):
+    """A file this package wrote is damaged: a page checksum fails or its data cannot be decoded."""
 
 
 class MissingDependencyError(ReluRegionsError, ImportError):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization
 from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchError
-from ..io.parquet import read_metadata
+from ..io.parquet import checked_batches, open_parquet, read_metadata
 from ..io.regionset import unpack_bits
 from ..network import Network
 
@@ -117,11 +117,9 @@ class RegionFile:
     """
 
     def __init__(self, path: str | Path) -> None:
-        import pyarrow.parquet as pq
-
         self.path = Path(path)
         self.meta: dict[str, Any] = read_metadata(self.path)
-        self._pq = pq.ParquetFile(str(self.path))
+        self._pq = open_parquet(self.path)
         self.columns: tuple[str, ...] = tuple(self._pq.schema_arrow.names)
         for name in ("pattern", "point", "radius"):
             if name not in self.columns:
@@ -194,7 +192,7 @@ class RegionFile:
         wanted += list(extras)
         start = 0
         d, L = self.input_dim, self.n_layers
-        for rb in self._pq.iter_batches(batch_size=batch_size, columns=wanted):
+        for rb in checked_batches(self._pq, self.path, batch_size=batch_size, columns=wanted):
             n = rb.num_rows
             cols = dict(zip(rb.schema.names, rb.columns))
             packed = _fixed_binary(cols["pattern"], self.n_bytes)

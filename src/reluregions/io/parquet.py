@@ -7,7 +7,11 @@ and ``G``/``h`` (an irredundant H-representation). The file's key-value metadata
 holds JSON with the network hash, the domain, the config and the package version.
 
 Files are written to a temporary name beside the target and renamed only when complete, so an
-existing file is never replaced by a half-written one.
+existing file is never replaced by a half-written one; the temporary file is deleted on every exit
+path that raises (an error, Ctrl-C, or SIGTERM turned into an exception).
+
+Every data page carries a CRC-32 checksum, and every reader here verifies it: a damaged file is a
+:class:`~reluregions.errors.CorruptFileError`, never read as valid data.
 """
 from __future__ import annotations
 
@@ -18,11 +22,11 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import MissingDependencyError, NetworkFileError
+from ..errors import CorruptFileError, MissingDependencyError, NetworkFileError, OutputPathError
 from .regionset import RegionSet, pack_bits, unpack_bits
 
 __all__ = ["ParquetRegionWriter", "read_regions", "read_metadata", "iter_region_batches",
-           "region_schema", "METADATA_KEY"]
+           "region_schema", "open_parquet", "checked_batches", "parquet_writer", "METADATA_KEY"]
 
 METADATA_KEY = b"reluregions"
 
@@ -51,6 +55,12 @@ def region_schema(n_hidden: int, extras: Iterable[str] = (), metadata: dict | No
     return pa.schema(fields, metadata=meta)
 
 
+def parquet_writer(path: str | Path, schema: Any) -> Any:
+    """A ``pyarrow.parquet.ParquetWriter`` with this package's options: zstd and page checksums."""
+    _, pq = _pa()
+    return pq.ParquetWriter(str(path), schema, compression="zstd", write_page_checksum=True)
+
+
 class ParquetRegionWriter:
     """Append regions to a Parquet file in row groups of ``batch_size`` rows.
 
@@ -69,9 +79,9 @@ class ParquetRegionWriter:
         self._nbytes = max((n_hidden + 7) // 8, 1)
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         try:
-            self._writer = pq.ParquetWriter(str(self.tmp), self.schema, compression="zstd")
+            self._writer = parquet_writer(self.tmp, self.schema)
         except OSError as exc:
-            raise NetworkFileError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
+            raise OutputPathError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
                                    "check that its folder exists and is writable") from None
         self._rows: list[Any] = []
         self._chunks: list[Any] = []
@@ -137,10 +147,18 @@ class ParquetRegionWriter:
         self.count += n
 
     def close(self) -> None:
-        """Flush, close and move the file into place."""
-        self.flush()
-        self._writer.close()
-        os.replace(self.tmp, self.path)
+        """Flush, close and move the file into place (the temporary file is removed on failure)."""
+        try:
+            self.flush()
+            self._writer.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise OutputPathError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
+                                  "give a file name in a folder you can write to") from None
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
 
     def abort(self) -> None:
         """Close and delete the temporary file; leave ``path`` as it was."""
@@ -181,29 +199,69 @@ def _list_array(pa, parts: list[np.ndarray], value_type):
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=value_type))
 
 
-def _open(path: str | Path):
+def open_parquet(path: str | Path) -> Any:
+    """Open a Parquet file whose page checksums are verified on every read.
+
+    Raises
+    ------
+    NetworkFileError
+        The file is missing, or is not Parquet (or its footer is damaged).
+    """
     _, pq = _pa()
     try:
-        return pq.ParquetFile(str(path))
+        return pq.ParquetFile(str(path), page_checksum_verification=True)
     except FileNotFoundError:
         raise NetworkFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NetworkFileError(f"{path}: is a folder; give a region file (.parquet)") from None
     except Exception as exc:  # pyarrow raises several types for a non-Parquet file
-        raise NetworkFileError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise NetworkFileError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _corrupt(path: str | Path, exc: BaseException) -> CorruptFileError:
+    return CorruptFileError(f"{path}: the file is damaged ({_first_line(exc)}); write it again "
+                            "(reluregions enumerate)")
+
+
+def checked_batches(parquet_file: Any, path: str | Path, **options: Any) -> Iterator[Any]:
+    """``parquet_file.iter_batches(**options)``, with decoding and checksum failures raised as
+    :class:`~reluregions.errors.CorruptFileError` naming ``path``."""
+    pa, _ = _pa()
+    batches = parquet_file.iter_batches(**options)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as exc:
+            raise _corrupt(path, exc) from None
+        yield batch
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata a region file was written with."""
-    meta = _open(path).schema_arrow.metadata or {}
+    meta = open_parquet(path).schema_arrow.metadata or {}
     if METADATA_KEY not in meta:
         raise NetworkFileError(f"{path}: not a reluregions region file (no '{METADATA_KEY.decode()}' "
                                "metadata)")
-    return json.loads(meta[METADATA_KEY])
+    try:
+        return json.loads(meta[METADATA_KEY])
+    except ValueError as exc:
+        raise _corrupt(path, exc) from None
 
 
 def iter_region_batches(path: str | Path, columns: list[str] | None = None,
                         batch_size: int = 65536) -> Iterator[Any]:
-    """Iterate over a region file in Arrow record batches (bounded memory)."""
-    yield from _open(path).iter_batches(batch_size=batch_size, columns=columns)
+    """Iterate over a region file in Arrow record batches (bounded memory).
+
+    Page checksums are verified; a damaged file raises :class:`~reluregions.errors.CorruptFileError`.
+    """
+    yield from checked_batches(open_parquet(path), path, batch_size=batch_size, columns=columns)
 
 
 def read_regions(path: str | Path) -> RegionSet:
@@ -211,7 +269,11 @@ def read_regions(path: str | Path) -> RegionSet:
     meta = read_metadata(path)
     n_hidden = int(meta.get("n_hidden", 0))
     n_layers = len(meta.get("hidden_widths", []))
-    table = _open(path).read()
+    pa, _ = _pa()
+    try:
+        table = open_parquet(path).read()
+    except (OSError, pa.ArrowException) as exc:
+        raise _corrupt(path, exc) from None
     n = table.num_rows
     raw = table.column("pattern").to_pylist()
     packed = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 1), np.uint8)

@@ -55,7 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..network import Network
     from .base import ProgressCallback, Scheduler
 
-__all__ = ["Checkpoint", "CheckpointError", "CheckpointMismatchError", "CheckpointedRun",
+__all__ = ["Checkpoint", "CheckpointError", "CheckpointMismatchError", "CheckpointNotFoundError",
+           "CheckpointedRun", "check_resumable",
            "Restored", "run_with_checkpoint", "run_checkpointed", "run_identity", "STATE_NAME"]
 
 FORMAT = 1
@@ -69,6 +70,10 @@ class CheckpointError(InputError):
 
 class CheckpointMismatchError(CheckpointError):
     """The checkpoint was made for another network, domain or config."""
+
+
+class CheckpointNotFoundError(CheckpointError):
+    """Resuming was asked for, but the folder is missing or holds no checkpoint."""
 
 
 @dataclass
@@ -396,9 +401,8 @@ class Checkpoint:
     def merge(self, out_path: str | Path) -> int:
         """Write every shard of the last snapshot into ``out_path`` (atomically); the row count."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        from ..io.parquet import region_schema
+        from ..io.parquet import checked_batches, open_parquet, parquet_writer, region_schema
 
         state = self._need_state()
         out = Path(out_path)
@@ -408,11 +412,12 @@ class Checkpoint:
         tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
         rows = 0
         try:
-            with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+            with parquet_writer(tmp, schema) as writer:
                 buffer: list[Any] = []
                 buffered = 0
                 for name, _ in state.shards:
-                    for batch in pq.ParquetFile(str(self.directory / name)).iter_batches(65536):
+                    shard = self.directory / name
+                    for batch in checked_batches(open_parquet(shard), shard, batch_size=65536):
                         buffer.append(batch)
                         buffered += batch.num_rows
                         if buffered >= 65536:
@@ -443,6 +448,34 @@ class Checkpoint:
 
 
 # ---------------------------------------------------------------------------------- entry points
+def check_resumable(checkpoint_dir: str | Path, out_path: str | Path | None = None) -> None:
+    """Check that ``checkpoint_dir`` holds a run to resume, before any work.
+
+    Whether the run matches (network hash, domain, config) is checked when it is opened.
+
+    Raises
+    ------
+    CheckpointNotFoundError
+        The folder is missing or holds no checkpoint (a mistyped name), or its run finished and
+        ``out_path`` is gone: its regions were merged into that file and the shards deleted.
+    CheckpointError
+        The checkpoint is damaged or from another version.
+    """
+    folder = Path(checkpoint_dir)
+    afresh = "start afresh with --checkpoint instead of --resume (Python: resume=False)"
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "no such folder"
+        raise CheckpointNotFoundError(f"{folder}: {what}, so there is no run to resume; check the "
+                                      f"name, or {afresh}")
+    state = Checkpoint(folder, {})._load()
+    if state is None:
+        raise CheckpointNotFoundError(f"{folder}: holds no checkpoint ({STATE_NAME} is missing), so "
+                                      f"there is no run to resume; check the name, or {afresh}")
+    if state.done and out_path is not None and not Path(out_path).exists():
+        raise CheckpointNotFoundError(f"{folder}: its run finished and its regions went into an "
+                                      f"output file that is not at {out_path} now; {afresh}")
+
+
 @dataclass
 class CheckpointedRun:
     """Outcome of :func:`run_with_checkpoint`.
@@ -575,9 +608,15 @@ def run_checkpointed(network: "Network", domain: "Domain | None",
                      metadata: dict[str, Any] | None = None, extras: Sequence[str] = (), *,
                      checkpoint_dir: str | Path, resume: bool = False,
                      progress: "ProgressCallback | None" = None, every: float = 30.0) -> int:
-    """The command line's entry point: validate, run with a checkpoint, return the region count."""
+    """The command line's entry point: validate, run with a checkpoint, return the region count.
+
+    Unlike :func:`run_with_checkpoint`, ``resume=True`` needs an existing checkpoint (see
+    :func:`check_resumable`): a mistyped folder is an error, not a silent fresh start.
+    """
     from ..enumeration.api import make_problem
 
+    if resume:
+        check_resumable(checkpoint_dir, out_path)
     problem = make_problem(network, domain, config)
     if domain is None:
         from ..domains import Box
