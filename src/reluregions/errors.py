@@ -18,6 +18,7 @@ __all__ = [
     "UnboundedDomainError",
     "OptionError",
     "OutputPathError",
+    "ClusterUnreachableError",
     "CorruptFileError",
     "MissingDependencyError",
     "SolverError",
@@ -72,6 +73,10 @@ class OptionError(InputError):
 class OutputPathError(InputError):
     """An output file or folder cannot be written (missing folder, a folder in place of a file,
     no permission, or a name whose suffix promises another format)."""
+
+
+class ClusterUnreachableError(InputError):
+    """No Ray head answers at the address given."""
 
 
 class CorruptFileError(NetworkFileError):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import socket
 import sys
 from importlib import resources
 from pathlib import Path
@@ -13,12 +15,15 @@ import numpy as np
 from .._version import __version__
 from ..config import EnumerationConfig
 from ..domains import Box, Domain
-from ..errors import NetworkFileError, OptionError
+from ..errors import ClusterUnreachableError, NetworkFileError, OptionError
 from ..network import Network, load_network
 from ..schedulers import Progress, Scheduler, make_scheduler
 
-__all__ = ["resolve_network_path", "load_inputs", "make_config", "make_cli_scheduler",
-           "TerminalProgress", "run_metadata", "add_run_options"]
+__all__ = ["resolve_network_path", "load_inputs", "load_network_args", "make_config",
+           "make_cli_scheduler", "check_ray_address", "TerminalProgress", "run_metadata",
+           "add_run_options", "add_network_options", "add_domain_options"]
+
+_TORCH_SUFFIXES = (".pt", ".pth", ".torch")
 
 
 def resolve_network_path(name: str) -> Path:
@@ -51,10 +56,40 @@ def _floats(text: str, what: str) -> np.ndarray:
     return values
 
 
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise OptionError(f"--input-shape '{text}' is not a comma-separated list of positive sizes, "
+                          "such as 1,28,28")
+    return shape
+
+
+def load_network_args(args: argparse.Namespace) -> tuple[Network, Any, Path]:
+    """The network named by ``args.net`` with the PyTorch options (``--architecture``,
+    ``--input-shape``, ``--trust-pickle``); returns the network, its stored box (or None), the path."""
+    path = resolve_network_path(args.net)
+    architecture = getattr(args, "architecture", None)
+    input_shape = getattr(args, "input_shape", None)
+    trust = bool(getattr(args, "trust_pickle", False))
+    if path.suffix.lower() in _TORCH_SUFFIXES and path.is_file():
+        from ..network.torch import load_torch
+
+        shape = _shape(input_shape) if input_shape is not None else None
+        return load_torch(path, architecture=architecture, input_shape=shape,
+                          trust_pickle=trust), None, path
+    if architecture is not None or input_shape is not None or trust:
+        raise OptionError(f"--architecture, --input-shape and --trust-pickle apply to PyTorch files "
+                          f"({', '.join(_TORCH_SUFFIXES)}), not to {path.name}")
+    network, stored = load_network(path)
+    return network, stored, path
+
+
 def load_inputs(args: argparse.Namespace) -> tuple[Network, Domain, Path]:
     """The network named on the command line and its domain (explicit, VNN-LIB, stored, or default)."""
-    path = resolve_network_path(args.net)
-    network, stored = load_network(path)
+    network, stored, path = load_network_args(args)
     d = network.input_dim
     if getattr(args, "vnnlib", None):
         from ..domains.vnnlib import read_vnnlib_box
@@ -101,21 +136,86 @@ def make_cli_scheduler(args: argparse.Namespace) -> Scheduler:
         return make_scheduler("serial")
     options: dict[str, Any] = {"workers": workers, "strategy": args.strategy}
     if backend == "ray":
+        if args.address is not None:
+            check_ray_address(args.address)
+        _quiet_ray_logs()
         options["address"] = args.address
     return make_scheduler(backend, **options)
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``count`` and ``enumerate``."""
-    parser.add_argument("net", help="network file (.npz, .onnx, .pt) or a bundled example's name")
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """Connect to a Ray head's ``HOST:PORT`` (or ``ray://HOST:PORT``) before ``ray.init``, which
+    would otherwise retry for minutes; ``auto`` and ``local`` are left to Ray.
+
+    Raises
+    ------
+    OptionError
+        The address is not of the form ``HOST:PORT``.
+    ClusterUnreachableError
+        Nothing accepts connections there within ``timeout`` seconds.
+    """
+    if address in ("auto", "local"):
+        return
+    bare = address.split("://", 1)[-1].rstrip("/")
+    host, _, port_text = bare.rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not host or not 0 < port < 65536:
+        raise OptionError(f"--address '{address}' is not HOST:PORT (such as 10.0.0.5:6379, the "
+                          "address 'ray start --head' prints)")
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ClusterUnreachableError(
+            f"--address {address}: no Ray head answers there ({reason} after at most {timeout:g} s); "
+            f"start one with 'ray start --head --port {port}' on {host}, or check the address and "
+            "firewall") from None
+
+
+def _quiet_ray_logs() -> None:
+    """Hide Ray's notes about its own authentication token (not the user's business here)."""
+    logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
+
+
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """The ``net`` argument and the options for PyTorch files."""
+    parser.add_argument("net", help="network file (.npz, .onnx, .pt) or a bundled example's name "
+                                    "(see 'Network files' in the README)")
+    group = parser.add_argument_group("PyTorch files (.pt, .pth)")
+    group.add_argument("--architecture", metavar="SPEC",
+                       help="layers of a file saved with torch.save(model.state_dict()), such as "
+                            "'Linear(2,8),ReLU,Linear(8,1)'")
+    group.add_argument("--input-shape", metavar="C,H,W",
+                       help="shape of one input, needed when the first layer is not Linear")
+    group.add_argument("--trust-pickle", action="store_true",
+                       help="read a whole pickled model (torch.save(model)); unpickling runs code "
+                            "from the file, so only for files you trust")
+
+
+def add_domain_options(parser: argparse.ArgumentParser) -> None:
+    """``--box``, ``--lo``/``--hi`` and ``--vnnlib``."""
     dom = parser.add_argument_group("domain (default: the box stored in the .npz, else [-1, 1]^d)")
     dom.add_argument("--box", nargs=2, type=float, metavar=("LO", "HI"),
                      help="the same bounds on every input")
     dom.add_argument("--lo", help="lower bounds, comma-separated")
     dom.add_argument("--hi", help="upper bounds, comma-separated (lo == hi fixes a coordinate)")
     dom.add_argument("--vnnlib", help="take the input box of a VNN-LIB property file")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``count`` and ``enumerate``."""
+    from ..enumeration import ALGORITHMS
+
+    add_network_options(parser)
+    add_domain_options(parser)
     alg = parser.add_argument_group("algorithm")
-    alg.add_argument("--algorithm", default="default", help="default | paper (Drammis et al. Alg. 1)")
+    alg.add_argument("--algorithm", default="default",
+                     help=f"{' | '.join(ALGORITHMS)} (paper: Drammis et al. Alg. 1; see "
+                          "'Algorithms' in the README)")
     alg.add_argument("--first-layer", default="incremental",
                      help="incremental | exhaustive (ParLayerWise1's first-layer enumerator)")
     alg.add_argument("--radius-tol", type=float, default=None,

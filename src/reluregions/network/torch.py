@@ -11,7 +11,8 @@ Accepted files (``load_torch``), none of which needs unsafe unpickling:
    command-line tool can read it.
 
 A whole pickled module (``torch.save(model, path)``) can only be read by running arbitrary pickle
-code, so it is refused with a message saying how to re-save it.
+code, so it is refused with a message saying how to re-save it, unless the caller trusts the file
+(``trust_pickle=True``, ``--trust-pickle`` on the command line).
 
 **Architecture spec.** Comma-separated layers written like their ``torch.nn`` constructors, with
 literal arguments only (numbers, tuples, booleans, strings), and ``Sequential(...)`` for nesting::
@@ -31,7 +32,6 @@ arithmetic.
 """
 from __future__ import annotations
 
-import ast
 import copy
 import pickle
 import warnings
@@ -43,30 +43,19 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import (MissingDependencyError, NetworkFileError, OptionError,
+from ..errors import (NetworkFileError, OptionError,
                       ShapeMismatchError, UnsupportedLayerError)
 from .model import Network, check_conversion
+from .torch_spec import SUPPORTED_LAYERS, _first_line, _torch, parse_architecture
 
 __all__ = ["load_torch", "from_torch_module", "parse_architecture", "SUPPORTED_LAYERS"]
 
-#: Layer types (``torch.nn`` class names) the converter understands.
-SUPPORTED_LAYERS = ("Linear", "ReLU", "LeakyReLU", "Flatten", "Unflatten", "Identity", "Dropout",
-                    "Conv1d", "Conv2d", "BatchNorm1d", "BatchNorm2d", "AvgPool1d", "AvgPool2d")
 _AFFINE = {"Linear", "Flatten", "Unflatten", "Conv1d", "Conv2d", "BatchNorm1d", "BatchNorm2d",
            "AvgPool1d", "AvgPool2d"}
 _PASS = {"Identity", "Dropout"}
 _ACTIVATIONS = {"ReLU", "LeakyReLU"}
-_INSTALL = "pip install 'reluregions[torch]'"
 _RESAVE = ("save model.state_dict() and pass architecture=..., save {'state_dict': ..., "
            "'architecture': '<spec>'}, or save TorchScript with torch.jit.save")
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError(f"reading PyTorch models needs torch; {_INSTALL}") from None
-    return torch
 
 
 @contextmanager
@@ -80,14 +69,10 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 # ---------------------------------------------------------------------------------- files
 def load_torch(path: str | Path, *, architecture: Any = None,
-               input_shape: Sequence[int] | int | None = None, check: bool = True) -> Network:
+               input_shape: Sequence[int] | int | None = None, check: bool = True,
+               trust_pickle: bool = False) -> Network:
     """Read a PyTorch model file (TorchScript, state dict + architecture, or a self-describing dict).
 
     Parameters
@@ -102,6 +87,9 @@ def load_torch(path: str | Path, *, architecture: Any = None,
         not start with ``Linear``; overrides an ``"input_shape"`` stored in the file.
     check : bool, default True
         Compare the result with the torch model on random inputs (float64).
+    trust_pickle : bool, default False
+        Also read a whole pickled ``nn.Module`` (``torch.save(model)``). Unpickling runs code stored
+        in the file, so only pass True for files you trust.
 
     Returns
     -------
@@ -129,15 +117,19 @@ def load_torch(path: str | Path, *, architecture: Any = None,
                                    "re-save it with torch.jit.save") from None
         return _convert_owned(module, input_shape, check, str(path))
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        obj = torch.load(str(path), map_location="cpu", weights_only=not trust_pickle)
     except pickle.UnpicklingError as exc:
         if "weights only" in str(exc).lower() or "weights_only" in str(exc):
             raise NetworkFileError(f"{path}: loading it needs unsafe unpickling (it is probably a "
-                                   f"whole pickled nn.Module), which is refused; {_RESAVE}") from None
+                                   "whole pickled nn.Module, and unpickling runs code stored in the "
+                                   "file), which is refused; if you trust the file pass --trust-pickle "
+                                   f"(trust_pickle=True), or {_RESAVE}") from None
         raise NetworkFileError(f"{path}: not a readable PyTorch file ({_first_line(exc)})") from None
     except Exception as exc:
         raise NetworkFileError(f"{path}: not a readable PyTorch file ({_first_line(exc)}); "
                                f"{_RESAVE}") from None
+    if isinstance(obj, torch.nn.Module):  # only reachable with trust_pickle
+        return _convert_owned(obj, input_shape, check, str(path))
     state, spec, shape = _unpack(obj, path)
     arch = architecture if architecture is not None else spec
     if arch is None:
@@ -198,59 +190,6 @@ def _load_state(module: Any, state: Mapping, path: Path) -> None:
             raise ShapeMismatchError(f"{path}: '{key}' has shape {tuple(state[key].shape)} in the file "
                                      f"but {tuple(value.shape)} in the architecture; fix the layer sizes")
     module.load_state_dict(state)
-
-
-def parse_architecture(spec: str) -> Any:
-    """Build an ``nn.Sequential`` from an architecture spec like ``"Linear(2,8),ReLU,Linear(8,1)"``.
-
-    Only the layers in :data:`SUPPORTED_LAYERS` and ``Sequential`` are allowed, with literal
-    arguments; nothing in the string is executed.
-
-    Raises
-    ------
-    OptionError
-        The spec is not of that form, names another layer, or has arguments the layer rejects.
-    """
-    torch = _torch()
-    try:
-        tree = ast.parse(f"[{spec}]", mode="eval").body
-    except SyntaxError:
-        raise OptionError(f"architecture spec {spec!r} is not a comma-separated list of layers "
-                          "such as 'Linear(2,8),ReLU,Linear(8,1)'") from None
-    if not isinstance(tree, ast.List) or not tree.elts:
-        raise OptionError(f"architecture spec {spec!r} names no layers")
-    return torch.nn.Sequential(*(_build_layer(node, spec) for node in tree.elts))
-
-
-def _build_layer(node: ast.AST, spec: str) -> Any:
-    torch = _torch()
-    if isinstance(node, ast.Name):
-        name, args, kwargs = node.id, [], {}
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        name = node.func.id
-        if name == "Sequential":
-            if node.keywords:
-                raise OptionError(f"architecture spec {spec!r}: Sequential takes layers only")
-            return torch.nn.Sequential(*(_build_layer(a, spec) for a in node.args))
-        try:
-            args = [ast.literal_eval(a) for a in node.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-        except ValueError:
-            raise OptionError(f"architecture spec {spec!r}: arguments of {name} must be literal "
-                              "numbers, tuples, booleans or strings") from None
-        if len(kwargs) != len(node.keywords):
-            raise OptionError(f"architecture spec {spec!r}: '**' arguments are not allowed")
-    else:
-        raise OptionError(f"architecture spec {spec!r}: cannot read '{ast.unparse(node)}' as a layer; "
-                          "write Name or Name(args)")
-    if name not in SUPPORTED_LAYERS:
-        raise OptionError(f"architecture spec {spec!r}: unknown layer '{name}'; choose from "
-                          f"{', '.join(SUPPORTED_LAYERS)} or Sequential")
-    try:
-        return getattr(torch.nn, name)(*args, **kwargs)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise OptionError(f"architecture spec {spec!r}: {name}{tuple(args)} is invalid "
-                          f"({_first_line(exc)})") from None
 
 
 # ---------------------------------------------------------------------------------- modules
