@@ -147,7 +147,7 @@ class RegionStream:
 
 def iter_regions(network: Network, domain: Domain | None = None,
                  config: EnumerationConfig | None = None, scheduler=None,
-                 progress=None) -> RegionStream:
+                 progress=None, certify: bool = False) -> RegionStream:
     """Stream the activation regions of ``network`` in ``domain``, one :class:`Region` at a time.
 
     Parameters
@@ -160,11 +160,21 @@ def iter_regions(network: Network, domain: Domain | None = None,
         Defaults to the serial scheduler.
     progress : callable, optional
         Called with :class:`reluregions.schedulers.Progress` reports.
+    certify : bool, default False
+        Certify the regions once the stream is exhausted (issue 15: every point checked exactly,
+        every facet matched by a neighbour); the stream's ``certificate`` holds the figures and a
+        failure raises :class:`reluregions.enumeration.certify.CertificateFailed`.
     """
     from ..schedulers.serial import SerialScheduler
 
     problem = make_problem(network, domain, config)
-    return RegionStream(problem, scheduler or SerialScheduler(), progress)
+    stream = RegionStream(problem, scheduler or SerialScheduler(), progress)
+    if certify:
+        from .certify import CertifyingStream
+
+        return CertifyingStream(stream, network, domain if domain is not None
+                                else Box.symmetric(network.input_dim))
+    return stream
 
 
 @dataclass
@@ -192,12 +202,18 @@ class CountResult:
 
 
 def enumerate_regions(network: Network, domain: Domain | None = None,
-                      config: EnumerationConfig | None = None, scheduler=None, progress=None):
-    """Enumerate every region into an in-memory :class:`reluregions.io.RegionSet`."""
+                      config: EnumerationConfig | None = None, scheduler=None, progress=None,
+                      certify: bool = False):
+    """Enumerate every region into an in-memory :class:`reluregions.io.RegionSet`.
+
+    With ``certify`` the set's ``extra["certificate"]`` holds the certificate's figures.
+    """
     from ..io.regionset import RegionSet
 
-    stream = iter_regions(network, domain, config, scheduler, progress)
+    stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
     regions = RegionSet.from_regions(list(stream), network.input_dim, len(network.hidden_widths))
+    if certify:
+        regions.extra["certificate"] = stream.certificate.to_dict()
     regions.stats = stream.stats
     regions.seconds = stream.seconds
     return regions
@@ -205,13 +221,18 @@ def enumerate_regions(network: Network, domain: Domain | None = None,
 
 def count_regions(network: Network, domain: Domain | None = None,
                   config: EnumerationConfig | None = None, scheduler=None,
-                  progress=None) -> CountResult:
-    """Count the regions (and cells after each hidden layer) without keeping them."""
+                  progress=None, certify: bool = False) -> CountResult:
+    """Count the regions (and cells after each hidden layer) without keeping them.
+
+    With ``certify`` the patterns and points are kept and certified (issue 15); the result's
+    ``extra`` gains ``certified`` and ``certificate`` (figures), and a failure raises
+    :class:`reluregions.enumeration.certify.CertificateFailed`.
+    """
     config = config or EnumerationConfig(ranks=False)
-    stream = iter_regions(network, domain, config, scheduler, progress)
+    stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
     chosen = stream.scheduler
     previous = chosen.count_only
-    chosen.count_only = True  # parallel workers keep their regions; only counts travel
+    chosen.count_only = not certify  # parallel workers keep their regions; only counts travel
     try:
         for _ in stream.counts():
             pass
@@ -223,9 +244,12 @@ def count_regions(network: Network, domain: Domain | None = None,
     if stream.problem.param.dim == 0 or n_layers == 0:
         per_layer = [1] * n_layers
     workers = getattr(stream.scheduler, "workers", 1)
-    return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers,
-                       {"setup_seconds": stream.setup_seconds,
-                        "algorithm": resolve_algorithm(stream.problem)})
+    extra = {"setup_seconds": stream.setup_seconds, "algorithm": resolve_algorithm(stream.problem)}
+    if certify:
+        extra.update(certified=stream.certificate.certified,
+                     certificate=stream.certificate.to_dict(),
+                     certify_seconds=stream.certify_seconds)
+    return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers, extra)
 
 
 def bits_matrix(regions: list[Region]) -> np.ndarray:
