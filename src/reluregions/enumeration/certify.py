@@ -408,3 +408,75 @@ def _non_facet(ctx: _Ctx, C: np.ndarray, live: np.ndarray, j: int, dup: set,
         if ex.motzkin_from_float(Gq, hq, y, strict, free, support_tol=tol) is not None:
             return True
     return False
+
+
+class CertificateError(Exception):
+    """A run's regions failed their certificate (names the region and the facet)."""
+
+
+def _error_class():
+    from ..errors import ReluRegionsError
+
+    class _CertificateError(CertificateError, ReluRegionsError):
+        pass
+
+    return _CertificateError
+
+
+CertificateFailed = _error_class()
+
+
+class CertifyingStream:
+    """A :class:`~reluregions.enumeration.api.RegionStream` whose regions are certified at the end.
+
+    Iterating collects each region's pattern and point; once the stream is exhausted the
+    certificate runs (:func:`certify_regions`) and is stored in ``certificate``; a failed one raises
+    :class:`CertificateFailed` (exit status 1 on the command line).
+    """
+
+    def __init__(self, stream: Any, network: Any, domain: Any, progress=None) -> None:
+        self._stream, self._network, self._domain = stream, network, domain
+        self._progress = progress
+        self.certificate: Certificate | None = None
+        self.certify_seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __iter__(self):
+        bits, points = [], []
+        for region in self._stream:
+            bits.append(np.asarray(region.bits, bool))
+            points.append(np.asarray(region.point, float))
+            yield region
+        self._finish(bits, points, stack=True)
+
+    def chunks(self):
+        bits, points = [], []
+        for chunk in self._stream.chunks():
+            if len(chunk):
+                bits.append(np.asarray(chunk.bits, bool))
+                points.append(np.asarray(chunk.points, float))
+            yield chunk
+        self._finish(bits, points, stack=False)
+
+    def counts(self):
+        for chunk in self.chunks():
+            yield len(chunk)
+
+    def _finish(self, bits: list, points: list, stack: bool) -> None:
+        import time
+
+        n_hidden = self._network.n_hidden
+        d = self._network.input_dim
+        if stack:
+            B = np.array(bits, dtype=bool).reshape(len(bits), n_hidden)
+            P = np.array(points, dtype=float).reshape(len(points), d)
+        else:
+            B = np.concatenate(bits) if bits else np.zeros((0, n_hidden), bool)
+            P = np.concatenate(points) if points else np.zeros((0, d))
+        start = time.perf_counter()
+        self.certificate = certify_regions(self._network, self._domain, B, P, self._progress)
+        self.certify_seconds = time.perf_counter() - start
+        if not self.certificate.certified:
+            raise CertificateFailed(f"certificate failed: {self.certificate.failure}")
