@@ -48,7 +48,7 @@ import reluregions as rr  # noqa: E402
 from reluregions.enumeration import make_algorithm, make_problem  # noqa: E402
 from reluregions.network import load_npz  # noqa: E402
 from reluregions.schedulers import SerialScheduler  # noqa: E402
-from reluregions.schedulers.dispatch import largest_task_share  # noqa: E402
+from reluregions.schedulers.tasks import largest_task_share  # noqa: E402
 from reluregions.schedulers.processes import ProcessScheduler  # noqa: E402
 from reluregions.schedulers.threads import ThreadScheduler  # noqa: E402
 

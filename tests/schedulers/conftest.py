@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reluregions.schedulers import SerialScheduler
-from reluregions.schedulers.dispatch import TaskOptions
+from reluregions.schedulers.tasks import TaskOptions
 from reluregions.schedulers.processes import ProcessScheduler
 from reluregions.schedulers.threads import ThreadScheduler
 

@@ -13,7 +13,8 @@ from reluregions import Box
 from reluregions.errors import OptionError, SolverError, WorkerDiedError
 from reluregions.enumeration import Context
 from reluregions.schedulers import SerialScheduler, make_scheduler
-from reluregions.schedulers.dispatch import OpenItems, largest_task_share
+from reluregions.schedulers.queues import OpenItems
+from reluregions.schedulers.tasks import largest_task_share
 from reluregions.schedulers.processes import THREAD_ENV_VARS, ProcessScheduler
 from reluregions.testing import assert_regionsets_equal
 
@@ -116,9 +117,10 @@ def test_open_items_pop_shallowest_or_deepest() -> None:
 @pytest.mark.parametrize("workers, given, bound", [(2, None, 256), (10, None, 640), (2, 3, 3)])
 def test_queue_bound_grows_with_the_workers(workers: int, given, bound: int) -> None:
     """Open items are the parent's memory: by default 64 per worker, at least 256."""
-    from reluregions.schedulers.dispatch import TaskOptions, _DynamicQueue
+    from reluregions.schedulers.queues import DynamicQueue
+    from reluregions.schedulers.tasks import TaskOptions
 
-    assert _DynamicQueue(TaskOptions(max_queue=given), workers).max_queue == bound
+    assert DynamicQueue(TaskOptions(max_queue=given), workers).max_queue == bound
 
 
 def test_fresh_workers_are_stopped_after_the_run() -> None:

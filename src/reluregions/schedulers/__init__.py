@@ -6,7 +6,7 @@ from typing import Any
 from ..config import check_choice
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 from .checkpoint import Checkpoint, run_with_checkpoint
-from .dispatch import STRATEGIES
+from .tasks import STRATEGIES
 from .processes import ProcessScheduler
 from .ray import RayScheduler
 from .serial import SerialScheduler

@@ -5,7 +5,7 @@ in the parent) with BLAS and OpenMP pinned to one thread each. The algorithm is 
 and sent once to every worker, as its first message; each worker makes its own
 :class:`~reluregions.tree.Context` (HiGHS instance and counters) for it. With
 ``keep_workers`` the processes outlive a run, so many short runs pay their start-up once. The
-parent keeps the open items and hands out tasks (see :mod:`reluregions.schedulers.dispatch`);
+parent keeps the open items and hands out tasks (see :mod:`reluregions.schedulers.driver`);
 regions stream back to the caller as tasks finish.
 
 Every worker has a task pipe, read by a small thread so that the parent never blocks on a full
@@ -28,7 +28,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
 from ..tree import Algorithm, Context
-from .dispatch import LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss, run_task
+from .driver import TaskScheduler
+from .local import LocalWorkers
+from .tasks import TaskFailure, TaskResult, WorkerLoss, run_task
 
 __all__ = ["ProcessScheduler", "single_thread_env", "THREAD_ENV_VARS"]
 
@@ -214,13 +216,13 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
         Keep the worker processes between runs (until :meth:`close`, or the end of a ``with``
         block), which saves their start-up (imports, compiled kernels) on many short runs.
     task_items, max_queue, progress_every
-        See :class:`~reluregions.schedulers.dispatch.TaskOptions`.
+        See :class:`~reluregions.schedulers.tasks.TaskOptions`.
 
     Notes
     -----
     The algorithm is pickled once per run and sent once to every worker. After a run,
     :attr:`tasks` records the work of every task (expansions and seconds), from which
-    :func:`~reluregions.schedulers.dispatch.largest_task_share` computes the load balance.
+    :func:`~reluregions.schedulers.tasks.largest_task_share` computes the load balance.
     """
 
     name = "processes"

@@ -4,7 +4,7 @@ The algorithm (network, domain, config) is put in the object store once with ``r
 are coarse (a remote function expands a small subtree inline for about ``task_seconds``) and
 every worker process builds its :class:`~reluregions.tree.Context` once and reuses it.
 Results are consumed in completion order with ``ray.wait``, with a cap on tasks in flight; the
-open items stay in the driver (see :mod:`reluregions.schedulers.dispatch`).
+open items stay in the driver (see :mod:`reluregions.schedulers.driver`).
 
 A worker that crashes is handled by Ray's own task retries (the task is a pure function of its
 input, so a retry recomputes exactly the same result); when they are exhausted the run fails with
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..tree import Algorithm, Context
 from ..errors import MissingDependencyError, OptionError
-from .dispatch import (Task, TaskFailure, TaskOptions, TaskResult, TaskScheduler, WorkerLoss,
-                       run_task)
+from .driver import TaskScheduler
+from .tasks import Task, TaskFailure, TaskOptions, TaskResult, WorkerLoss, run_task
 from .processes import THREAD_ENV_VARS, single_thread_env
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,7 +95,7 @@ class RayScheduler(TaskScheduler):
         cluster's CPUs).
     task_seconds : float, default 1.2
         Longest time budget of one task. Tasks start at a tenth of it and grow with the run (see
-        :class:`~reluregions.schedulers.dispatch.TaskOptions`); a Ray task costs a few
+        :class:`~reluregions.schedulers.tasks.TaskOptions`); a Ray task costs a few
         milliseconds to submit and collect, so shorter tasks lose more than the load balance
         gains. On 2 cores, the fastest of 5-6 interleaved runs: robot 1.83 s with 1.2 against
         2.12 s with 0.6 (processes 1.78 s); ACAS Xu prop 3 0.50 s against 0.47 s (processes
@@ -107,7 +107,7 @@ class RayScheduler(TaskScheduler):
     checkpoint : Checkpoint, optional
         Periodic snapshots of the frontier; with one, a task whose retries failed is re-queued.
     task_expansions, task_items, max_queue, progress_every
-        See :class:`~reluregions.schedulers.dispatch.TaskOptions`.
+        See :class:`~reluregions.schedulers.tasks.TaskOptions`.
     """
 
     name = "ray"

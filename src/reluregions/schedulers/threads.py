@@ -11,7 +11,7 @@ and isolates a crash in one worker.
 Every worker thread has its own shallow copy of the algorithm (per-task settings such as the region
 budget are then per thread) and its own :class:`~reluregions.tree.Context` (HiGHS
 instance and counters). The parent side, tasks, queue and checkpoints, is
-:class:`~reluregions.schedulers.dispatch.TaskScheduler`'s, as for the other parallel schedulers.
+:class:`~reluregions.schedulers.driver.TaskScheduler`'s, as for the other parallel schedulers.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ import traceback
 from typing import Any, Callable
 
 from ..tree import Algorithm, Cell, Context
-from .dispatch import (LocalWorkers, TaskFailure, TaskResult, TaskScheduler, WorkerLoss,
-                       run_task)
+from .driver import TaskScheduler
+from .local import LocalWorkers
+from .tasks import TaskFailure, TaskResult, WorkerLoss, run_task
 
 __all__ = ["ThreadScheduler"]
 
@@ -131,7 +132,7 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
     keep_workers : bool, default False
         Keep the threads between runs (until :meth:`close`, or the end of a ``with`` block).
     task_expansions, max_in_flight, task_items, max_queue, progress_every
-        See :class:`~reluregions.schedulers.dispatch.TaskOptions`.
+        See :class:`~reluregions.schedulers.tasks.TaskOptions`.
 
     Notes
     -----
