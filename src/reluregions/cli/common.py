@@ -221,6 +221,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     alg.add_argument("--radius-tol", type=float, default=None,
                      help="Chebyshev radius (normalised domain coordinates) above which a region "
                           "counts; default 1e-8")
+    alg.add_argument("--certify", action="store_true",
+                     help="certify the result exactly: every region's point checked in rational "
+                          "arithmetic, every facet matched by a neighbour (exit 1 if it fails)")
     par = parser.add_argument_group("parallelism")
     par.add_argument("--workers", type=int, default=None,
                      help="worker threads or processes (default: all cores)")

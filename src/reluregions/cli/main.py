@@ -176,7 +176,8 @@ def cmd_count(args: argparse.Namespace) -> int:
     scheduler = make_cli_scheduler(args)
     progress = TerminalProgress()
     try:
-        result = count_regions(network, domain, config, scheduler, progress)
+        result = count_regions(network, domain, config, scheduler, progress,
+                               certify=getattr(args, "certify", False))
     finally:
         progress.close()
     if args.json:
@@ -186,6 +187,10 @@ def cmd_count(args: argparse.Namespace) -> int:
               f"({result.regions / max(result.seconds, 1e-9):,.0f} regions/s, "
               f"{result.lps_per_region:.2f} LPs/region, {result.workers} workers)")
         print("regions after each hidden layer: " + ", ".join(f"{n:,}" for n in result.per_layer))
+        if result.extra.get("certified"):
+            cert = result.extra["certificate"]
+            print(f"certified: {cert['regions']:,} regions checked, {cert['facets_matched']:,} facets "
+                  f"matched, {cert['exact_decisions']:,} exact decisions")
     return 0
 
 
@@ -211,11 +216,15 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
             progress.close()
         print(f"{n:,} regions written to {args.out}")
         return 0
-    stream = iter_regions(network, domain, config, scheduler, progress)
+    certify = getattr(args, "certify", False)
+    stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
     try:
         with ParquetRegionWriter(args.out, network.n_hidden, meta, extras=extras) as writer:
             for chunk in stream.chunks():
                 writer.write_chunk(chunk)
+            if certify:
+                writer.add_metadata({"certified": True,
+                                     "certificate": stream.certificate.to_dict()})
     finally:
         progress.close()
     print(f"{writer.count:,} regions written to {args.out} in {stream.seconds:.2f} s "

@@ -146,6 +146,10 @@ class ParquetRegionWriter:
         self._writer.write_table(pa.table(columns, schema=self.schema))
         self.count += n
 
+    def add_metadata(self, extra: dict[str, Any]) -> None:
+        """Record ``extra`` (a certificate) in the file's footer; :func:`read_metadata` merges it."""
+        self._writer.add_key_value_metadata({METADATA_KEY.decode() + ".extra": json.dumps(extra)})
+
     def close(self) -> None:
         """Flush, close and move the file into place (the temporary file is removed on failure)."""
         try:
@@ -249,8 +253,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if METADATA_KEY not in meta:
         raise NetworkFileError(f"{path}: not a reluregions region file (no '{METADATA_KEY.decode()}' "
                                "metadata)")
+    footer = open_parquet(path).metadata.metadata or {}
     try:
-        return json.loads(meta[METADATA_KEY])
+        return {**json.loads(meta[METADATA_KEY]), **json.loads(footer.get(METADATA_KEY + b".extra", b"{}"))}
     except ValueError as exc:
         raise _corrupt(path, exc) from None
 
