@@ -1,0 +1,96 @@
+"""The completeness certificate of ``--certify`` (issue 15) on random and degenerate nets."""
+import json
+
+import numpy as np
+import pytest
+
+from reluregions.cli.main import main
+from reluregions.config import EnumerationConfig
+from reluregions.domains import Box
+from reluregions.enumeration import count_regions, enumerate_regions
+from reluregions.enumeration.certify import certify_regions
+from reluregions.network import Network
+
+
+def _random(seed, widths):
+    rng = np.random.default_rng(seed)
+    return Network([rng.standard_normal((o, i)) for i, o in zip(widths[:-1], widths[1:])],
+                   [rng.standard_normal(o) for o in widths[1:]])
+
+
+def _certified(net, box, algorithm="default"):
+    rs = enumerate_regions(net, box, EnumerationConfig(algorithm=algorithm))
+    cert = certify_regions(net, box, rs.bits, rs.points)
+    assert cert.certified, cert.failure
+    return rs, cert
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("algorithm", ["default", "witness", "paper"])
+def test_random_nets_certify_and_a_missing_region_is_named(seed, algorithm):
+    net = _random(seed, (2, 6, 5, 1))
+    box = Box([-2, -2], [2, 2])
+    rs, cert = _certified(net, box, algorithm)
+    assert cert.regions == len(rs) and cert.facets_matched > 0
+    drop = seed % len(rs)
+    keep = np.arange(len(rs)) != drop
+    bad = certify_regions(net, box, rs.bits[keep], rs.points[keep])
+    assert not bad.certified and "facet of neuron" in bad.failure and "region" in bad.failure
+
+
+def test_a_point_outside_its_region_fails():
+    net = _random(1, (2, 6, 1))
+    box = Box([-1, -1], [1, 1])
+    rs = enumerate_regions(net, box)
+    points = rs.points.copy()
+    points[[0, 1]] = points[[1, 0]]
+    bad = certify_regions(net, box, rs.bits, points)
+    assert not bad.certified and "not strictly inside" in bad.failure
+
+
+def test_duplicate_opposite_and_zero_neurons():
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((4, 2))
+    b = rng.standard_normal(4)
+    W1 = np.vstack([W, W[0], -W[1], 2 * W[2], np.zeros(2)])     # duplicate, opposite, scaled, zero row
+    b1 = np.concatenate([b, [b[0], -b[1], 2 * b[2], 0.0]])
+    net = Network([W1, rng.standard_normal((3, 8)), np.ones((1, 3))],
+                  [b1, rng.standard_normal(3), np.zeros(1)])
+    _, cert = _certified(net, Box([-3, -3], [3, 3]))
+    assert cert.exact_decisions > 0
+
+
+def test_deep_neuron_on_a_first_layer_hyperplane():
+    # z2 = relu(x) vanishes with z1 = x on x = 0 and is identically zero for x < 0;
+    # z2' = relu(x) - relu(x) is identically zero everywhere (cancellation)
+    W1 = np.array([[1.0, 0.0], [1.0, 0.0], [0.3, 1.0]])
+    W2 = np.array([[1.0, 0.0, 0.0], [1.0, -1.0, 0.0], [0.5, 0.0, 1.0]])
+    net = Network([W1, W2, np.ones((1, 3))], [np.array([0.0, 0.0, 0.1]), np.zeros(3), np.zeros(1)])
+    rs, cert = _certified(net, Box([-1, -1], [1, 1]))
+    assert len(rs) == count_regions(net, Box([-1, -1], [1, 1])).regions
+
+
+def test_hyperplanes_through_one_vertex_and_fixed_coordinate():
+    # six lines through the origin: 12 sectors; a fixed third coordinate
+    angles = np.arange(6) * np.pi / 6
+    W = np.column_stack([np.cos(angles), np.sin(angles), np.ones(6)])
+    net = Network([W, np.ones((1, 6))], [np.full(6, -0.5), np.zeros(1)])
+    box = Box([-1, -1, 0.5], [1, 1, 0.5])
+    rs, cert = _certified(net, box)
+    assert len(rs) == 12
+
+
+def test_count_certify_json_and_parquet_metadata(tmp_path, capsys):
+    net = _random(2, (2, 5, 4, 1))
+    path = tmp_path / "net.npz"
+    np.savez(path, W0=net.weights[0], b0=net.biases[0], W1=net.weights[1], b1=net.biases[1],
+             W2=net.weights[2], b2=net.biases[2])
+    assert main(["count", str(path), "--certify", "--json", "--workers", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["certified"] is True and out["certificate"]["regions"] == out["regions"]
+    target = tmp_path / "r.parquet"
+    assert main(["enumerate", str(path), "--certify", "--out", str(target), "--workers", "1"]) == 0
+    from reluregions.io.parquet import read_metadata
+
+    meta = read_metadata(target)
+    assert meta["certified"] is True and meta["certificate"]["regions"] == out["regions"]
