@@ -31,6 +31,14 @@ _Expr = Union[str, list]
 _VAR = re.compile(r"^([XY])_(\d+)$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _COMPARISONS = {"<=", ">=", "<", ">", "="}
+#: SMT-LIB operators that may appear in an assertion; any other head of a formula is refused.
+_OPERATORS = _COMPARISONS | {"and", "or", "not", "=>", "xor", "distinct", "ite", "+", "-", "*", "/"}
+
+
+class _Token(str):
+    """A token of the file that remembers its line (for messages)."""
+
+    line: int = 0
 
 
 def read_vnnlib_box(path: str | Path, input_dim: int | None = None) -> Box:
@@ -82,16 +90,21 @@ def read_vnnlib_box(path: str | Path, input_dim: int | None = None) -> Box:
         elif head == "assert":
             if len(form) != 2:
                 raise DomainError(f"{path}: {_show(form)} must assert exactly one formula")
+            _check_operators(form[1], path)
             _collect(form[1], lo, hi, path)
     return _make_box(path, declared, lo, hi, input_dim)
 
 
 def _parse(text: str, path: Path) -> list[_Expr]:
     """S-expressions of ``text`` (comments removed) as nested lists of string tokens."""
-    text = re.sub(r";[^\n]*", " ", text)
-    tokens = re.findall(r"\(|\)|[^\s()]+", text)
+    text = re.sub(r";[^\n]*", " ", text)  # keeps the newlines, so lines still count
     stack: list[list] = [[]]
-    for token in tokens:
+    line, counted = 1, 0
+    for match in re.finditer(r"\(|\)|[^\s()]+", text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        token = _Token(match.group())
+        token.line = line
         if token == "(":
             stack.append([])
         elif token == ")":
@@ -106,6 +119,19 @@ def _parse(text: str, path: Path) -> list[_Expr]:
     if not stack[0]:
         raise DomainError(f"{path}: is empty; expected VNN-LIB declarations and assertions")
     return stack[0]
+
+
+def _check_operators(formula: _Expr, path: Path) -> None:
+    """Refuse a formula whose operator is not SMT-LIB's (a typo such as ``<==``), naming it."""
+    if not isinstance(formula, list):
+        return
+    if formula and isinstance(formula[0], str) and formula[0] not in _OPERATORS:
+        head = formula[0]
+        where = f"line {head.line}: " if isinstance(head, _Token) else ""
+        raise DomainError(f"{path}: {where}unknown operator '{head}' in {_show(formula)}; VNN-LIB "
+                          "bounds use <=, >=, <, >, = (combined with and / or)")
+    for item in formula[1:] if formula and isinstance(formula[0], str) else formula:
+        _check_operators(item, path)
 
 
 def _show(expr: _Expr, limit: int = 60) -> str:

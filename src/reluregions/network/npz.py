@@ -39,7 +39,8 @@ def load_npz(path: str | Path) -> tuple[Network, tuple[np.ndarray, np.ndarray] |
         if match:
             layers.setdefault(int(match.group(2)), {})[match.group(1)] = value
     if not layers:
-        raise NetworkFileError(f"{path}: no arrays named W0, b0, W1, b1, ...; see DESIGN.md section 4")
+        raise NetworkFileError(f"{path}: no arrays named W0, b0, W1, b1, ...; see 'Network files' "
+                               "in the README")
     order = sorted(layers)
     if order != list(range(len(order))):
         raise NetworkFileError(f"{path}: layer indices {order} are not 0, 1, 2, ... without gaps")
