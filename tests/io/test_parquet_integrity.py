@@ -51,12 +51,20 @@ def test_a_damaged_file_is_refused_by_every_reader(tmp_path: Path) -> None:
         list(iter_region_batches(path))
 
 
-@pytest.mark.parametrize("command", ["stats", "plot", "verify"])
-def test_commands_refuse_a_damaged_file(tmp_path: Path, command: str) -> None:
-    net = write_net(tmp_path / "net.npz")
-    path = tmp_path / "r.parquet"
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory) -> tuple[Path, Path]:
+    """A network and a region file of it, damaged after it was written."""
+    folder = tmp_path_factory.mktemp("damaged")
+    net = write_net(folder / "net.npz")
+    path = folder / "r.parquet"
     assert cli("enumerate", net, "--out", path, "--workers", "1").returncode == 0
     _damage(path)
+    return net, path
+
+
+@pytest.mark.parametrize("command", ["stats", "plot", "verify"])
+def test_commands_refuse_a_damaged_file(tmp_path: Path, damaged, command: str) -> None:
+    net, path = damaged
     args = {"stats": ["stats", path], "plot": ["plot", path, net, "--out", tmp_path / "p.png"],
             "verify": ["verify", path, net, "--workers", "1"]}[command]
     assert "damaged" in one_line_error(cli(*args))

@@ -125,11 +125,12 @@ def make_config(args: argparse.Namespace, **overrides: Any) -> EnumerationConfig
 
 
 def make_cli_scheduler(args: argparse.Namespace) -> Scheduler:
-    """Serial for one worker, else the chosen parallel backend (processes by default)."""
+    """Serial for one worker, else the chosen parallel backend (``auto`` by default: serial
+    first, then threads for the GIL-free vertex algorithm or processes, started once they pay off)."""
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise OptionError(f"--workers must be at least 1, got {workers}")
-    backend = args.backend or ("serial" if workers == 1 and args.address is None else "processes")
+    backend = args.backend or ("serial" if workers == 1 and args.address is None else "auto")
     if args.address is not None and backend != "ray":
         backend = "ray"
     if backend == "serial":
@@ -138,7 +139,7 @@ def make_cli_scheduler(args: argparse.Namespace) -> Scheduler:
     if backend == "ray":
         if args.address is not None:
             check_ray_address(args.address)
-        _quiet_ray_logs()
+        _quiet_ray_logs(args.address is not None)
         options["address"] = args.address
     return make_scheduler(backend, **options)
 
@@ -176,9 +177,14 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
             "firewall") from None
 
 
-def _quiet_ray_logs() -> None:
-    """Hide Ray's notes about its own authentication token (not the user's business here)."""
+def _quiet_ray_logs(cluster: bool) -> None:
+    """Hide Ray's notes about its own authentication token (not the user's business here); for a
+    cluster, give up connecting after about 5 s instead of 20 s, without a C++ warning per try
+    (settings the user made in the environment are kept)."""
     logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
+    if cluster:
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "5")
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
 
 
 def add_network_options(parser: argparse.ArgumentParser) -> None:
@@ -228,8 +234,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     par.add_argument("--workers", type=int, default=None,
                      help="worker threads or processes (default: all cores)")
     par.add_argument("--backend", default=None,
-                     help="serial | threads | processes | ray (default: serial for one worker, "
-                          "else processes; threads is faster for the LP-free vertex algorithm)")
+                     help="serial | threads | processes | ray | auto (default: serial for one "
+                          "worker, else auto: threads for the LP-free vertex algorithm, processes "
+                          "for the others, started only once the run lasts)")
     par.add_argument("--address", default=None, help="Ray cluster address HOST:PORT (implies ray)")
     par.add_argument("--strategy", default="dynamic",
                      help="dynamic (work splitting at any depth) | paper (one task per first-layer cell)")

@@ -326,6 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except ConnectionError as exc:
+        if getattr(args, "address", None) is None:
+            raise
+        print(f"reluregions: error: --address {args.address}: cannot join the Ray cluster "
+              f"({str(exc).strip().splitlines()[-1]}); check that 'ray start --head' runs there and "
+              "that this machine's Ray version matches the cluster's", file=sys.stderr)
+        return 2
     except ReluRegionsError as exc:
         print(f"reluregions: error: {exc}", file=sys.stderr)
         return 1
