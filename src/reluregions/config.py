@@ -44,9 +44,12 @@ class EnumerationConfig:
         magnitudes that formed it) is constant on the region; if its offset is also below that, it
         is identically zero and its bit is 0 (DESIGN.md §1).
     chebyshev : bool, default False
-        Compute each finished region's exact Chebyshev centre and radius with one extra LP. Without
-        it, ``point``/``radius`` are a certified inner ball (radius above ``radius_tol``), a lower
-        bound on the Chebyshev radius.
+        Record each finished region's exact Chebyshev centre and radius (the largest inscribed
+        ball), with one extra LP per region: 10-100 times the cost of counting. Without it (the
+        default, as ``reluregions enumerate`` without ``--chebyshev``) ``point``/``radius`` are a
+        *certified inscribed ball*: a ball proved to lie inside the region (rounding included),
+        whose radius is a lower bound on the Chebyshev radius, at no extra LP. Radii are in the
+        domain's normalised coordinates either way.
     ranks : bool, default True
         Record the rank of each region's affine map to every hidden layer.
     keep_maps : bool, default False

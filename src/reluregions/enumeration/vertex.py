@@ -14,6 +14,16 @@ side with a ball of radius above ``radius_tol`` around its vertex centroid is fu
 the rare band between the two, one Chebyshev LP per side decides. Vertices within ``1e-11`` of a
 hyperplane are taken to lie on it.
 
+Each region's ``center``/``radius`` is a certified inscribed ball (unless ``config.chebyshev``
+asks for the exact Chebyshev ball, one LP each): the vertex centroid and the least slack of its
+constraints, where the constraints are every hyperplane that cuts the cell or comes within
+``radius_tol`` of it (a neuron that keeps one sign but grazes the cell bounds the region too), each
+offset tightened by a bound on the rounding of its pulled-back row, and each slack by the rounding
+of its evaluation. So the ball lies inside the region of the pattern, and its radius is at most the
+Chebyshev radius. Should the centroid's ball not clear ``radius_tol`` (a region settled by an LP
+can be thin there), one Chebyshev LP on the pattern's constraints gives the ball, certified the
+same way.
+
 The domain must be a box (or an affine slice of one) of dimension 1 to 10; the default algorithm
 uses the witness algorithm otherwise.
 """
@@ -27,11 +37,20 @@ from ..geometry.kernels import HAVE_NUMBA, box_vertices
 from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
 from .layers import make_region, root_cell
 
-__all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable"]
+__all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
 
 VERTEX_EPS = 1e-11
 MAX_VERTEX_DIM = 10
 _WARM = False  # compiled kernels loaded in this process
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds a current compiled traversal (False: loading the vertex
+    algorithm compiles it first, about 20 s). Reads one small index file; True when unknown."""
+    try:
+        return bool(dfs_packed._cache._cache_file._load_index())
+    except Exception:  # numba's private layout changed, or no numba: say nothing
+        return True
 
 
 def vertex_applicable(problem: Problem) -> bool:
@@ -150,6 +169,10 @@ class VertexAlgorithm(Algorithm):
         k = problem.param.dim
         if self.count_only:
             return [None] * n  # type: ignore[list-item]
+        if n and not cfg.chebyshev and radii.min() <= cfg.radius_tol:
+            centres, radii = centres.copy(), radii.copy()
+            for i in np.flatnonzero(radii <= cfg.radius_tol):
+                centres[i], radii[i] = self._lp_ball(bits[i], ctx)
         if cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep:
             out = []
             for i in range(n):
@@ -161,6 +184,36 @@ class VertexAlgorithm(Algorithm):
             return out
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
         return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
+
+    def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
+        """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:
+        the least slack of its constraints, each lowered by a bound on its rounding."""
+        problem = self.problem
+        p, net = problem.param, problem.network
+        k = p.dim
+        gamma = 2.0 ** -51 * (net.n_hidden + k + 8)
+        A, c = p.U, p.x0
+        absA = np.abs(A).sum(axis=1) + np.abs(c)
+        rows, rhs = [p.G], [p.h]
+        off = problem.offsets
+        for layer in range(problem.n_layers):
+            W, b = net.weights[layer], net.biases[layer]
+            M, m = W @ A, W @ c + b
+            scale = np.abs(W) @ absA + np.abs(b)
+            norms = np.linalg.norm(M, axis=1)
+            live = norms > problem.config.zero_tol * np.maximum(scale, 1e-300)
+            on = bits[off[layer]:off[layer + 1]]
+            sign = np.where(on, -1.0, 1.0)[live]
+            rows.append(sign[:, None] * M[live] / norms[live, None])
+            rhs.append(-sign * m[live] / norms[live] - gamma * scale[live] / norms[live])
+            d = np.where(on, 1.0, net.negative_slope)
+            A, c = d[:, None] * M, d * m
+            absA = np.abs(A).sum(axis=1) + np.abs(c)
+        G, h = np.vstack(rows), np.concatenate(rhs)
+        centre, _ = ctx.solver.chebyshev(G, h, np.ones(len(h)))
+        ctx.stats.lps += 1
+        slack = h - G @ centre - 2.0 ** -52 * (k + 2) * (np.abs(h) + np.abs(G) @ np.abs(centre))
+        return centre, float(slack.min())
 
     def _decide(self, cell: Cell, ctx: Context) -> None:
         """Settle a cut the kernel could not certify: one Chebyshev LP per side."""

@@ -211,7 +211,11 @@ def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn,
 @njit(cache=True)
 def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
     """Vertex centroid of rows ``v0:v0 + p`` (into ``centre``) and the radius of a ball around it
-    inside ``G t <= h`` (rows ``g0:g0 + r``, unit norm): a lower bound on the Chebyshev radius."""
+    inside ``G t <= h`` (rows ``g0:g0 + r``, unit norm): a lower bound on the Chebyshev radius.
+
+    Each slack ``h_i - G_i centre`` is lowered by a bound on its rounding error, so the ball lies
+    inside the polytope of the stored rows (whose offsets already carry their own error bound, see
+    :func:`_row_error`)."""
     for c in range(k):
         centre[c] = 0.0
     for u in range(v0, v0 + p):
@@ -220,26 +224,104 @@ def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
     for c in range(k):
         centre[c] /= p
     rad = np.inf
+    ulp = 2.0 ** -52 * (k + 2)
     for i in range(g0, g0 + r):
         sl = aH[i]
+        mag = abs(aH[i])
         for c in range(k):
-            sl -= aG[i, c] * centre[c]
+            x = aG[i, c] * centre[c]
+            sl -= x
+            mag += abs(x)
+        sl -= ulp * mag
         if sl < rad:
             rad = sl
     return rad
 
 
 @njit(cache=True)
-def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, bits, base):
+def _row_error(rM, rsc, i, k, gamma):
+    """A bound on the error, in distance, of the unit hyperplane of the pulled-back neuron in row
+    ``i`` of ``rM`` anywhere in the normalised box: ``gamma`` times its magnitude sum over its
+    norm (the rounding of every product and sum that formed the row and its offset)."""
+    s2 = 0.0
+    for c in range(k):
+        s2 += rM[i, c] * rM[i, c]
+    return gamma * rsc[i] / np.sqrt(s2)
+
+
+@njit(cache=True)
+def _add_row(aG, aH, at, a, o, err, k, active):
+    """Write the half-space of a neuron with unit normal ``a`` and offset ``o`` at row ``at``:
+    ``a t + o >= 0`` when ``active``, else ``<= 0``, its offset tightened by ``err``."""
+    sg = -1.0 if active else 1.0
+    for c in range(k):
+        aG[at, c] = sg * a[c]
+    aH[at] = sg * -o - err
+
+
+@njit(cache=True)
+def _rank(AT, k, nl, gram, linv):
+    """Rank of ``AT[:, :nl]`` (``k`` rows), as :func:`numpy.linalg.matrix_rank` gives it.
+
+    Fast path for the usual full rank: the Cholesky factor ``L`` of the Gram matrix bounds the
+    smallest squared singular value from below by ``1 / ||L^-1||_F^2``; when that clears ``1e-8``
+    times the largest possible one (the trace), far above both the Gram matrix's rounding and
+    ``matrix_rank``'s threshold, the rank is ``k``. Anything else goes to the SVD.
+    """
+    if nl >= k:
+        tr = 0.0
+        for a in range(k):
+            for b in range(a + 1):
+                x = 0.0
+                for j in range(nl):
+                    x += AT[a, j] * AT[b, j]
+                gram[a, b] = x
+            tr += gram[a, a]
+        ok = tr > 0.0
+        # Cholesky in place (lower triangle), then its inverse's squared Frobenius norm
+        for a in range(k):
+            if not ok:
+                break
+            for b in range(a + 1):
+                x = gram[a, b]
+                for c in range(b):
+                    x -= gram[a, c] * gram[b, c]
+                if a == b:
+                    if x <= 1e-8 * tr:
+                        ok = False
+                        break
+                    gram[a, a] = np.sqrt(x)
+                else:
+                    gram[a, b] = x / gram[b, b]
+        if ok:
+            inv2 = 0.0
+            for b in range(k):  # column b of L^-1 by forward substitution, into linv
+                for a in range(b, k):
+                    x = 1.0 if a == b else 0.0
+                    for c in range(b, a):
+                        x -= gram[a, c] * linv[c, b]
+                    linv[a, b] = x / gram[a, a]
+                    inv2 += linv[a, b] * linv[a, b]
+            if inv2 * tr < 1e8:
+                return k
+    return np.linalg.matrix_rank(AT[:, :nl].copy())
+
+
+@njit(cache=True)
+def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, bits, base, near):
     """Signed distances of a cell's ``p`` vertices to the hyperplanes of the layer's live neurons
     (neuron ``j``'s at ``Sall[j * p:(j + 1) * p]``); neurons with every vertex within ``tol`` of
-    one side get their bit, the others are marked in ``iscut``. Returns how many cross."""
+    one side get their bit, the others are marked in ``iscut``. Returns how many cross.
+
+    ``near[j]`` marks the neurons given a bit whose hyperplane comes within ``tol`` of a vertex:
+    the region is the cell cut by their half-space, which the caller adds to its constraints."""
     for c in range(k):
         for u in range(p):
             VT[c, u] = aV[v0 + u, c]
     ncut = 0
     for j in range(nl):
         iscut[j] = False
+        near[j] = False
         if not live[j]:
             continue
         o = j * p
@@ -260,8 +342,10 @@ def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, 
             smax = max(smax, x)
         if smin >= -tol:
             bits[base + j] = True
+            near[j] = smin < tol
         elif smax <= tol:
             bits[base + j] = False
+            near[j] = smax > -tol
         else:
             iscut[j] = True
             ncut += 1
@@ -363,6 +447,11 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
     norms = np.empty(nmax)
     live = np.empty(nmax, np.bool_)
     iscut = np.empty(nmax, np.bool_)
+    near = np.empty(nmax, np.bool_)
+    arow = np.empty(k)
+    gram = np.empty((k, k))
+    linv = np.empty((k, k))
+    gamma = 2.0 ** -51 * (nh + k + 8)  # rounding of a pulled-back row: at most nh + k terms deep
     Sall = np.empty(64 * nmax)
     AT = np.empty((k, nmax))
     VT = np.empty((k, 64))
@@ -453,7 +542,19 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
                 if VT.shape[1] < p:
                     VT = np.empty((k, 2 * p))
                 ncut = _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut,
-                                  cb, base)
+                                  cb, base, near)
+                # neurons that keep one sign but graze the cell bound the region: their rows
+                if gtop + nl > aG.shape[0]:
+                    aG = _grow2(aG, gtop + nl)
+                    aH = _grow1(aH, gtop + nl)
+                for j in range(nl):
+                    if near[j]:
+                        for c in range(k):
+                            arow[c] = rM[m0 + j, c] / norms[j]
+                        _add_row(aG, aH, gtop, arow, rm[m0 + j] / norms[j],
+                                 _row_error(rM, rsc, m0 + j, k, gamma), k, cb[base + j])
+                        gtop += 1
+                        r += 1
                 if ctop + ncut > rCut.shape[0]:
                     rCut = _grow1(rCut, ctop + ncut)
                     rAc = _grow2(rAc, ctop + ncut)
@@ -491,17 +592,25 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
                     if x > smax:
                         smax = x
                 j = rCut[c0 + q]
+                keep = -1  # the bit of a hyperplane that does not split the cell
                 if force == 2 or force == 3:
-                    cb[base + j] = force == 2
+                    keep = 1 if force == 2 else 0
                     force = 0
-                    q += 1
-                    continue
-                if force == 0 and smin >= -tol:
-                    cb[base + j] = True
-                    q += 1
-                    continue
-                if force == 0 and smax <= tol:
-                    cb[base + j] = False
+                elif force == 0 and smin >= -tol:
+                    keep = 1
+                elif force == 0 and smax <= tol:
+                    keep = 0
+                if keep >= 0:
+                    cb[base + j] = keep == 1
+                    if (smin < tol and keep == 1) or (smax > -tol and keep == 0):
+                        # it grazes (or, decided by an LP, cuts a sliver from) the cell
+                        if gtop + 1 > aG.shape[0]:
+                            aG = _grow2(aG, gtop + 1)
+                            aH = _grow1(aH, gtop + 1)
+                        _add_row(aG, aH, gtop, rAc[c0 + q], rOc[c0 + q],
+                                 _row_error(rM, rsc, m0 + j, k, gamma), k, keep == 1)
+                        gtop += 1
+                        r += 1
                     q += 1
                     continue
                 # split: the edges crossed, then the two children above the arena tops
@@ -546,11 +655,9 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
                         aG[gp0 + i, c] = aG[g0 + i, c]
                     aH[gn0 + i] = aH[g0 + i]
                     aH[gp0 + i] = aH[g0 + i]
-                for c in range(k):
-                    aG[gn0 + r, c] = rAc[c0 + q, c]
-                    aG[gp0 + r, c] = -rAc[c0 + q, c]
-                aH[gn0 + r] = -rOc[c0 + q]
-                aH[gp0 + r] = rOc[c0 + q]
+                err = _row_error(rM, rsc, m0 + j, k, gamma)
+                _add_row(aG, aH, gn0 + r, rAc[c0 + q], rOc[c0 + q], err, k, False)
+                _add_row(aG, aH, gp0 + r, rAc[c0 + q], rOc[c0 + q], err, k, True)
                 if top + 2 > E.shape[0]:
                     E = _grow2(E, top + 2)
                     aB = _grow2(aB, top + 2)
@@ -590,7 +697,7 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
                     AT[c, j] = rM[m0 + j, c] * f
                 cv[j] = rm[m0 + j] * f
             if want_ranks:
-                crk[layer] = np.linalg.matrix_rank(AT[:, :nl].copy()) if nl > 0 and k > 0 else 0
+                crk[layer] = _rank(AT, k, nl, gram, linv) if nl > 0 and k > 0 else 0
             if layer == L - 1:
                 if n == out_bits.shape[0]:
                     out_bits = _grow2(out_bits, n + 1)
