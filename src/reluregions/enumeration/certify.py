@@ -198,8 +198,14 @@ def _certify_region(ctx: _Ctx, bits: np.ndarray, s0: np.ndarray) -> str | None:
     live = np.flatnonzero(~zero)
     U = C[live] / norms[live, None]
     rel = enorm[live] / norms[live]
-    box = None
+    box = _bounding_box(ctx, C[live], E[live])
+    far = np.zeros(len(V), dtype=bool)
+    if box is not None:
+        far[live] = _far_all(C[live], E[live], box)
+    ctx.cert.far_constraints += int(far.sum())
     for pos, j in enumerate(live.tolist()):
+        if far[j]:
+            continue
         dots = U @ U[pos]
         close = 1.0 - np.abs(dots) <= 4.0 * (rel + rel[pos]) + 8.0 * ex.gamma(k + 1)
         same = [live[p] for p in np.flatnonzero(close).tolist()]
@@ -216,11 +222,6 @@ def _certify_region(ctx: _Ctx, bits: np.ndarray, s0: np.ndarray) -> str | None:
                         exact, j, sign)
         if nb is not None and np.packbits(nb, bitorder="little").tobytes() in ctx.keys:
             ctx.cert.facets_matched += 1
-            continue
-        if box is None:
-            box = _bounding_box(ctx, C[live], E[live])
-        if box is not None and _far(C[j], E[j], box):
-            ctx.cert.far_constraints += 1
             continue
         dup = {i for i, lam in coincident.items() if lam > 0}
         verdict = _non_facet(ctx, C, live, j, dup, exact)
@@ -346,6 +347,17 @@ def _bounding_box(ctx: _Ctx, C: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, 
             else:
                 hi[a] = min(hi[a], -bound)
     return lo, hi
+
+
+def _far_all(C: np.ndarray, E: np.ndarray, box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Which constraints ``C [s; 1] < 0`` hold strictly on the whole box (never tight)."""
+    lo, hi = box
+    k = lo.size
+    top = np.maximum(C[:, :k] * lo, C[:, :k] * hi).sum(axis=1) + C[:, k]
+    smax = np.maximum(np.abs(lo), np.abs(hi))
+    err = (E[:, :k] @ smax + E[:, k] + ex.gamma(k + 2) * (np.abs(C[:, :k]) @ smax + np.abs(C[:, k]))
+           + ex._TINY)
+    return top + err < 0
 
 
 def _far(c: np.ndarray, e: np.ndarray, box: tuple[np.ndarray, np.ndarray]) -> bool:
