@@ -214,6 +214,9 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
                                  resume=bool(args.resume), progress=progress)
         finally:
             progress.close()
+        if not Path(args.out).exists():  # a finished run resumed after its output was removed
+            raise OptionError(f"{args.out}: not found, and the checkpointed run finished (its shards "
+                              "are gone); start afresh with --checkpoint instead of --resume")
         print(f"{n:,} regions written to {args.out}")
         return 0
     certify = getattr(args, "certify", False)

@@ -61,8 +61,8 @@ def check_output_file(path: str | Path, suffixes: Sequence[str] = (), *, kind: s
                               + (f" ({hint})" if hint else ""))
     folder = path.parent
     if not folder.exists():
-        raise OutputPathError(f"{path}: the folder {folder} does not exist; create it first "
-                              f"(mkdir -p {folder})")
+        raise OutputPathError(f"{path}: cannot write there, the folder {folder} does not exist; "
+                              f"create it first (mkdir -p {folder})")
     if not folder.is_dir():
         raise OutputPathError(f"{path}: {folder} is not a folder")
     _probe(folder, str(path))

@@ -448,7 +448,7 @@ class Checkpoint:
 
 
 # ---------------------------------------------------------------------------------- entry points
-def check_resumable(checkpoint_dir: str | Path, out_path: str | Path | None = None) -> None:
+def check_resumable(checkpoint_dir: str | Path) -> None:
     """Check that ``checkpoint_dir`` holds a run to resume, before any work.
 
     Whether the run matches (network hash, domain, config) is checked when it is opened.
@@ -456,8 +456,7 @@ def check_resumable(checkpoint_dir: str | Path, out_path: str | Path | None = No
     Raises
     ------
     CheckpointNotFoundError
-        The folder is missing or holds no checkpoint (a mistyped name), or its run finished and
-        ``out_path`` is gone: its regions were merged into that file and the shards deleted.
+        The folder is missing or holds no checkpoint (a mistyped name).
     CheckpointError
         The checkpoint is damaged or from another version.
     """
@@ -471,9 +470,6 @@ def check_resumable(checkpoint_dir: str | Path, out_path: str | Path | None = No
     if state is None:
         raise CheckpointNotFoundError(f"{folder}: holds no checkpoint ({STATE_NAME} is missing), so "
                                       f"there is no run to resume; check the name, or {afresh}")
-    if state.done and out_path is not None and not Path(out_path).exists():
-        raise CheckpointNotFoundError(f"{folder}: its run finished and its regions went into an "
-                                      f"output file that is not at {out_path} now; {afresh}")
 
 
 @dataclass
@@ -616,7 +612,7 @@ def run_checkpointed(network: "Network", domain: "Domain | None",
     from ..enumeration.api import make_problem
 
     if resume:
-        check_resumable(checkpoint_dir, out_path)
+        check_resumable(checkpoint_dir)
     problem = make_problem(network, domain, config)
     if domain is None:
         from ..domains import Box
