@@ -7,9 +7,19 @@ imports, loading, kernel loading and worker start-up (reported apart as ``setup_
 algorithm is capped at ``--paper-cap`` seconds; where it would run longer, its regions/s over the
 capped prefix (depth first) is extrapolated to the full count (marked "extrapolated").
 
+With ``--startup`` it measures instead what a user of ``reluregions count --workers N`` waits for
+(issue 17, item 11): the wall time of one count *including* worker start-up and teardown (not the
+interpreter's imports or loading the network), for one worker (serial) against two workers with
+each backend (``auto``, the default, and ``threads`` and ``processes`` started before the first
+region), on vdp and ACAS Xu prop. 3. The parent's compiled kernels are loaded before the clock
+starts (the same cost for every configuration; reported as ``kernel_load``). Every configuration runs once per round in a fresh process,
+rounds are interleaved, and the fastest of ``--repeat`` is kept; ratios are to the serial run of the
+same benchmark run.
+
 Usage::
 
     python bench/bench_speed.py [NETWORKS_DIR] [--workers 1 2] [--paper-cap 60] [--out bench/out]
+    python bench/bench_speed.py [NETWORKS_DIR] --startup [--repeat 5] [--out bench/out]
 
 Without NETWORKS_DIR (or if it does not exist) the suite runs on generated networks only.
 """
@@ -75,6 +85,76 @@ def measure(net: str, algorithm: str, workers: int, cap: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_STARTUP_CHILD = r"""
+import json, sys, time
+import reluregions as rr
+from reluregions.enumeration import make_algorithm, make_problem
+from reluregions.network import load_npz
+from reluregions.schedulers import make_scheduler
+def main():
+    spec = json.loads(sys.argv[1])
+    net, b = load_npz(spec["net"])
+    box = rr.Box(*b)
+    cfg = rr.EnumerationConfig(ranks=False)
+    load = time.perf_counter()  # the parent's compiled kernels, loaded once per process for all
+    make_algorithm(make_problem(net, box, cfg)).warm_up()
+    start = time.perf_counter()
+    if spec["workers"] == 1:
+        sched = make_scheduler("serial")
+    else:
+        sched = make_scheduler(spec["backend"], workers=spec["workers"])
+    r = rr.count_regions(net, box, cfg, sched)
+    wall = time.perf_counter() - start
+    print(json.dumps({"regions": r.regions, "seconds": r.seconds, "wall": wall,
+                      "kernel_load": start - load,
+                      "used": getattr(sched, "backend_used", spec["backend"])}))
+if __name__ == "__main__":
+    main()
+"""
+
+STARTUP_NETS = ("vdp_prop0", "acasxu_1_1_prop3")
+STARTUP_RUNS = (("serial", 1), ("auto", 2), ("threads", 2), ("processes", 2))
+
+
+def startup(folder: Path, repeat: int, out: str) -> int:
+    """1 against 2 workers in wall time including worker start-up (see the module docstring)."""
+    script = Path(out, "_startup_child.py")
+    os.makedirs(out, exist_ok=True)
+    script.write_text(_STARTUP_CHILD)
+    best: dict[tuple[str, str], dict] = {}
+    for _ in range(repeat):
+        for name in STARTUP_NETS:
+            for backend, workers in STARTUP_RUNS:
+                spec = json.dumps({"net": str(folder / f"{name}.npz"), "backend": backend,
+                                   "workers": workers})
+                run = subprocess.run([sys.executable, str(script), spec], capture_output=True,
+                                     text=True, timeout=600)
+                if run.returncode != 0:
+                    raise SystemExit(f"{name} {backend}: {run.stderr.strip()[-400:]}")
+                m = json.loads(run.stdout.strip().splitlines()[-1])
+                key = (name, f"{backend} {workers}")
+                if key not in best or m["wall"] < best[key]["wall"]:
+                    best[key] = m
+    lines = ["| net | run | regions | wall incl. start-up (s) | ratio to 1 worker | "
+             "enumeration (s) | ran on |", "|" + "---|" * 7]
+    for name in STARTUP_NETS:
+        base = best[(name, "serial 1")]["wall"]
+        for backend, workers in STARTUP_RUNS:
+            m = best[(name, f"{backend} {workers}")]
+            lines.append(f"| {name} | {backend}, {workers} worker{'s' if workers > 1 else ''} | "
+                         f"{m['regions']:,} | {m['wall']:.3f} | {m['wall'] / base:.2f} | "
+                         f"{m['seconds']:.3f} | {m['used']} |")
+    text = (f"Fastest of {repeat} interleaved rounds, each run in a fresh process; wall time of "
+            "`count_regions` including worker start-up and teardown (the parent's kernels loaded "
+            "before the clock starts).\n\n" + "\n".join(lines) + "\n")
+    Path(out, "startup.md").write_text(text)
+    Path(out, "startup.json").write_text(json.dumps(
+        [{"net": k[0], "run": k[1], **v} for k, v in best.items()], indent=1))
+    script.unlink()
+    print(text)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("networks", nargs="?", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "networks"))
@@ -84,7 +164,12 @@ def main() -> int:
                     help="cap (s) for the default algorithm on generated nets")
     ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
     ap.add_argument("--only", nargs="*", help="net names to run")
+    ap.add_argument("--startup", action="store_true",
+                    help="1 against 2 workers in wall time including start-up (vdp, ACAS Xu)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds of --startup (fastest kept)")
     args = ap.parse_args()
+    if args.startup:
+        return startup(Path(args.networks), args.repeat, args.out)
     nets: list[tuple[str, str, int | None]] = []
     folder = Path(args.networks)
     if folder.is_dir():

@@ -103,7 +103,7 @@ def test_abandoned_stream_stops_the_threads(strategy: str) -> None:
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["count", "x", "--workers", "2"], "processes"),
+    (["count", "x", "--workers", "2"], "auto"),
     (["count", "x", "--workers", "1"], "serial"),
     (["count", "x", "--workers", "2", "--backend", "threads"], "threads"),
 ])

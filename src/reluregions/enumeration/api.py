@@ -60,7 +60,15 @@ def resolve_algorithm(problem: Problem) -> str:
 
 def make_algorithm(problem: Problem) -> Algorithm:
     """The algorithm named by ``problem.config.algorithm`` (``default`` resolved)."""
-    return _registry()[resolve_algorithm(problem)](problem)
+    name = resolve_algorithm(problem)
+    algorithm = _registry()[name](problem)
+    if name in _RELEASES_GIL:  # tells the auto scheduler to use threads (Algorithm.releases_gil)
+        algorithm.releases_gil = True
+    return algorithm
+
+
+#: Algorithms whose expansions are compiled code that releases the GIL.
+_RELEASES_GIL = frozenset({"vertex"})
 
 
 class RegionStream:
@@ -109,7 +117,7 @@ class RegionStream:
             from dataclasses import replace
 
             problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
-        algorithm = _registry()[resolve_algorithm(problem)](problem)
+        algorithm = make_algorithm(problem)
         algorithm.warm_up()
         algorithm.count_only = bool(getattr(self.scheduler, "count_only", False)
                                     and getattr(self.scheduler, "checkpoint", None) is None)

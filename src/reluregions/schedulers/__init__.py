@@ -1,9 +1,11 @@
-"""Schedulers: serial (reference), threads and processes (local work splitting), ray (clusters)."""
+"""Schedulers: serial (reference), threads and processes (local work splitting), ray (clusters),
+auto (serial first, then threads or processes once they pay off)."""
 from __future__ import annotations
 
 from typing import Any
 
 from ..config import check_choice
+from .auto import AutoScheduler
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
 from .checkpoint import Checkpoint, run_with_checkpoint
 from .tasks import STRATEGIES
@@ -13,10 +15,11 @@ from .serial import SerialScheduler
 from .threads import ThreadScheduler
 
 __all__ = ["Scheduler", "SerialScheduler", "ThreadScheduler", "ProcessScheduler", "RayScheduler",
+           "AutoScheduler",
            "Progress", "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES",
            "make_scheduler", "Checkpoint", "run_with_checkpoint"]
 
-SCHEDULERS = ("serial", "threads", "processes", "ray")
+SCHEDULERS = ("serial", "threads", "processes", "ray", "auto")
 
 
 def make_scheduler(name: str, **options: Any) -> Scheduler:
@@ -24,8 +27,9 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
 
     ``"serial"`` takes only ``checkpoint`` and ``progress_every`` and ignores the others; see
     :class:`~reluregions.schedulers.threads.ThreadScheduler`,
-    :class:`~reluregions.schedulers.processes.ProcessScheduler` and
-    :class:`~reluregions.schedulers.ray.RayScheduler` for theirs.
+    :class:`~reluregions.schedulers.processes.ProcessScheduler`,
+    :class:`~reluregions.schedulers.ray.RayScheduler` and
+    :class:`~reluregions.schedulers.auto.AutoScheduler` for theirs.
     """
     check_choice("backend", name, SCHEDULERS)
     if name == "serial":  # options of the parallel backends (workers, strategy...) do not apply
@@ -35,4 +39,6 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
         return ThreadScheduler(**options)
     if name == "processes":
         return ProcessScheduler(**options)
+    if name == "auto":
+        return AutoScheduler(**options)
     return RayScheduler(**options)

@@ -57,6 +57,7 @@ class TaskScheduler(Scheduler):
         self.deaths: list[WorkerLoss] = []
         #: Messages of items shared on demand by running tasks in the last run.
         self.shares = 0
+        self._starting: set[int] = set()  # answers awaited from workers starting (start_workers)
 
     # ------------------------------------------------------------------ transport interface
     @abstractmethod
@@ -103,30 +104,66 @@ class TaskScheduler(Scheduler):
         Called before the clock of a timed run starts, so that ``seconds`` excludes process
         start-up and kernel loading; :meth:`run` then reuses the started workers.
         """
-        self._start(algorithm)
+        self.start_workers(algorithm)
         clean = False
-        try:  # an empty task per worker, answered once it is ready
-            self._one_task_each(lambda i: Task(-1 - i, [], 1, 0.0), "starting")
+        try:
+            while not self.workers_ready(0.5):
+                pass
             clean = True
         finally:
             if not clean:
                 self._stop(False)
 
-    def _one_task_each(self, make: "Callable[[int], Task]", doing: str) -> None:
-        """Submit ``make(i)`` for every worker ``i`` and wait for all the answers."""
+    def start_workers(self, algorithm: Algorithm) -> None:
+        """Start the workers for ``algorithm`` without waiting for them (see :meth:`workers_ready`).
+
+        The caller may go on working meanwhile (the ``auto`` scheduler expands serially while
+        worker processes start); a run that follows reuses the started workers, and
+        :meth:`stop_workers` stops them if none does.
+        """
+        self._start(algorithm)
+        self._starting = self._submit_each(lambda i: Task(-1 - i, [], 1, 0.0))
+
+    def workers_ready(self, timeout: float = 0.0) -> bool:
+        """Whether every worker started by :meth:`start_workers` has answered (waits ``timeout``).
+
+        Raises :class:`~reluregions.errors.WorkerDiedError` when a worker died while starting, or
+        the error a worker raised.
+        """
+        self._await(self._starting, timeout, "starting")
+        return not self._starting
+
+    def stop_workers(self) -> None:
+        """Stop workers started by :meth:`start_workers` that no run used."""
+        self._starting = set()
+        self._stop(False)
+
+    def _submit_each(self, make: "Callable[[int], Task]") -> set[int]:
+        """Submit ``make(i)`` for every worker ``i``; the ids to wait for."""
         pending = set()
         for i in range(self.workers):
             task = make(i)
             pending.add(task.id)
             self._submit(task)
+        return pending
+
+    def _await(self, pending: set[int], timeout: float, doing: str) -> None:
+        """Remove from ``pending`` the tasks that answer within ``timeout`` seconds."""
+        if not pending:
+            return
+        results, losses = self._collect(timeout)
+        if losses:
+            raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while {doing}")
+        for result in results:
+            if isinstance(result, TaskFailure):
+                raise result.error
+            pending.discard(result.id)
+
+    def _one_task_each(self, make: "Callable[[int], Task]", doing: str) -> None:
+        """Submit ``make(i)`` for every worker ``i`` and wait for all the answers."""
+        pending = self._submit_each(make)
         while pending:
-            results, losses = self._collect(0.5)
-            if losses:
-                raise WorkerDiedError(f"worker {losses[0].worker} {losses[0].reason} while {doing}")
-            for result in results:
-                if isinstance(result, TaskFailure):
-                    raise result.error
-                pending.discard(result.id)
+            self._await(pending, 0.5, doing)
 
     def warm_up(self, algorithm: Algorithm) -> float:
         """Have every worker expand ``algorithm``'s roots once; the seconds it took.
@@ -153,46 +190,48 @@ class TaskScheduler(Scheduler):
         """The cap on tasks handed out and not yet returned."""
         return self.options.max_in_flight or 2 * self.workers
 
-    def run(self, algorithm: Algorithm,
-            progress: ProgressCallback | None = None) -> Iterator[Region]:
-        for part in self._run(algorithm, progress):
+    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
+            roots: list[Cell] | None = None) -> Iterator[Region]:
+        for part in self._run(algorithm, progress, roots):
             if isinstance(part, int):  # a count-only task: one None per region
                 yield from itertools.repeat(None, part)  # type: ignore[misc]
             else:
                 yield from part
 
-    def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
-        for part in self._run(algorithm, progress):
+    def run_chunks(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
+                   roots: list[Cell] | None = None) -> Iterator[RegionChunk]:
+        for part in self._run(algorithm, progress, roots):
             if not isinstance(part, int) and len(part):
                 yield part
 
-    def run_counts(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[int]:
-        for part in self._run(algorithm, progress):
+    def run_counts(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
+                   roots: list[Cell] | None = None) -> Iterator[int]:
+        for part in self._run(algorithm, progress, roots):
             yield part if isinstance(part, int) else len(part)
 
-    def _run(self, algorithm: Algorithm,
-             progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
+    def _run(self, algorithm: Algorithm, progress: ProgressCallback | None,
+             roots: list[Cell] | None = None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths, self.shares = [], [], 0
         self._start(algorithm)
         clean = False
         try:
-            yield from self._drive(algorithm, progress)
+            yield from self._drive(algorithm, progress, roots)
             clean = True
         finally:
             self._stop(clean)
 
-    def _drive(self, algorithm: Algorithm,
-               progress: ProgressCallback | None) -> Iterator["RegionChunk | int"]:
+    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None,
+               roots: list[Cell] | None = None) -> Iterator["RegionChunk | int"]:
         problem = algorithm.problem
         ckpt = self.checkpoint
         start = last = time.perf_counter()
         ctx = Context.create(problem.config, problem.n_layers)
         restored = ckpt.restore() if ckpt is not None else None
-        if restored is not None and restored.frontier is not None:
+        if roots is not None:  # a frontier handed over by the caller (the auto scheduler)
+            items = list(roots)
+        elif restored is not None and restored.frontier is not None:
             self.stats.merge(restored.stats)
             items = list(restored.frontier)
         else:

@@ -1,0 +1,219 @@
+"""The ``auto`` scheduler: serial first, parallel workers only once they pay off (DESIGN.md §3).
+
+Asking for two workers should never be slower than one. Worker processes take about a second to
+start (imports, compiled kernels), longer than many whole runs of the vertex algorithm (vdp:
+0.07 s; ACAS Xu prop. 3: about 1 s), so a parallel scheduler that starts them before the first
+region loses to the serial one on every short job. This scheduler therefore picks the backend and
+the moment to start it:
+
+- algorithms whose expansions release the GIL (:attr:`~reluregions.tree.Algorithm.releases_gil`,
+  the compiled vertex traversal) run on worker **threads**, which start in milliseconds: they take
+  over after ``start_after`` seconds (default 0: at once);
+- the others run on worker **processes**, started only when the run has lasted ``start_after``
+  seconds (default 0.3). The caller's thread keeps expanding the tree serially while they start,
+  and hands its open items to them once every worker has answered, so a run that ends meanwhile
+  never waits for them.
+
+With one worker the run is serial. Every region is yielded exactly once, as by any scheduler: the
+serial phase yields what it finished, and the parallel backend starts from the serial phase's open
+items. Under a checkpoint the chosen backend runs the whole tree (its snapshots cover the run).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from ..config import check_choice
+from ..errors import OptionError
+from ..tree import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from .base import Progress, ProgressCallback, Scheduler
+from .serial import SerialScheduler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .checkpoint import Checkpoint
+    from .driver import TaskScheduler
+
+__all__ = ["AutoScheduler", "AUTO_BACKENDS"]
+
+AUTO_BACKENDS = ("threads", "processes")
+#: Regions per expansion in the serial phase: the clock is read between expansions (a vertex
+#: expansion of 1024 regions takes a few milliseconds; the per-call cost is under 2 % of it).
+SERIAL_BUDGET = 1024
+_DEFAULT_START_AFTER = {"threads": 0.0, "processes": 0.3}
+
+
+class AutoScheduler(Scheduler):
+    """Serial at first, then threads or processes, whichever suits the algorithm.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Parallel workers once they start (default: ``os.cpu_count()``); 1 runs serially.
+    backend : {"threads", "processes"}, optional
+        Force a backend (default: threads for algorithms that release the GIL, else processes).
+    start_after : float, optional
+        Seconds of serial work before workers start (default: 0 for threads, 0.3 for
+        processes, whose start-up costs about a second of CPU).
+    checkpoint : Checkpoint, optional
+        Periodic snapshots of the frontier; the chosen backend then runs the whole tree.
+    progress_every : float, default 0.5
+        Seconds between progress reports.
+    **options
+        Passed to the parallel backend (``strategy``, ``task_seconds``, ``task_expansions``, ...;
+        see :class:`~reluregions.schedulers.tasks.TaskOptions`).
+
+    Notes
+    -----
+    After a run, :attr:`backend_used` names what ran the tree's tail (``"serial"`` when the run
+    ended before workers were needed) and :attr:`handover_seconds` when it took over.
+    """
+
+    name = "auto"
+
+    def __init__(self, workers: int | None = None, backend: str | None = None,
+                 start_after: float | None = None, checkpoint: "Checkpoint | None" = None,
+                 progress_every: float = 0.5, **options: Any) -> None:
+        super().__init__()
+        if workers is not None and workers < 1:
+            raise OptionError(f"workers must be at least 1, got {workers}")
+        if backend is not None:
+            check_choice("backend", backend, AUTO_BACKENDS)
+        if start_after is not None and not start_after >= 0:
+            raise OptionError(f"start_after must be at least 0, got {start_after}")
+        self.workers = workers or os.cpu_count() or 1
+        self.backend = backend
+        self.start_after = start_after
+        self.checkpoint = checkpoint
+        self.progress_every = progress_every
+        self.options = options
+        self._make(self.backend or "processes")  # options are checked now, not in a run
+        self.backend_used = "serial"
+        self.handover_seconds: float | None = None
+
+    # ------------------------------------------------------------------ choices
+    def choose(self, algorithm: Algorithm) -> str:
+        """The backend for ``algorithm``: threads when its expansions release the GIL."""
+        if self.backend is not None:
+            return self.backend
+        return "threads" if getattr(algorithm, "releases_gil", False) else "processes"
+
+    def _make(self, backend: str) -> "TaskScheduler":
+        options = dict(self.options, workers=self.workers, progress_every=self.progress_every)
+        if backend == "threads":
+            from .threads import ThreadScheduler
+
+            return ThreadScheduler(**options)
+        from .processes import ProcessScheduler
+
+        return ProcessScheduler(**options)
+
+    # ------------------------------------------------------------------ interface
+    def run(self, algorithm: Algorithm,
+            progress: ProgressCallback | None = None) -> Iterator[Region]:
+        for part in self._run(algorithm, progress):
+            if isinstance(part, int):  # a count-only task: one None per region
+                yield from itertools.repeat(None, part)  # type: ignore[misc]
+            else:
+                yield from part
+
+    def run_chunks(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+        for part in self._run(algorithm, progress):
+            if not isinstance(part, int) and len(part):
+                yield RegionChunk.from_regions(part)
+
+    def run_counts(self, algorithm: Algorithm,
+                   progress: ProgressCallback | None = None) -> Iterator[int]:
+        for part in self._run(algorithm, progress):
+            yield part if isinstance(part, int) else len(part)
+
+    # ------------------------------------------------------------------ the run
+    def _run(self, algorithm: Algorithm,
+             progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
+        self.backend_used, self.handover_seconds = "serial", None
+        if self.checkpoint is not None:
+            yield from self._whole(algorithm, progress)
+            return
+        problem = algorithm.problem
+        ctx = Context.create(problem.config, problem.n_layers)
+        self.stats = ctx.stats
+        backend = self.choose(algorithm)
+        start_after = (self.start_after if self.start_after is not None
+                       else _DEFAULT_START_AFTER[backend])
+        inner: TaskScheduler | None = None
+        handed_over = False
+        start = last = time.perf_counter()
+        found = 0
+        stack = list(reversed(algorithm.roots(ctx)))
+        budget = algorithm.budget
+        algorithm.budget = min(budget, SERIAL_BUDGET)
+        try:
+            while stack:
+                now = time.perf_counter()
+                if inner is None and self.workers > 1 and now - start >= start_after:
+                    inner = self._make(backend)
+                    if backend == "processes":  # they start while this thread works on
+                        inner.start_workers(algorithm)
+                if inner is not None and (backend == "threads" or inner.workers_ready()):
+                    handed_over = True
+                    break
+                cell = stack.pop()
+                children, finished = algorithm.expand(cell, ctx)
+                stack.extend(reversed(children))
+                if len(finished):
+                    found += len(finished)
+                    yield finished
+                if progress is not None and now - last >= self.progress_every:
+                    last = now
+                    progress(Progress(found, now - start, len(stack), 1))
+        finally:
+            algorithm.budget = budget
+            if inner is not None and not handed_over:
+                inner.stop_workers()
+        if not handed_over:
+            if progress is not None:
+                progress(Progress(found, time.perf_counter() - start, 0, 0))
+            return
+        assert inner is not None
+        self.backend_used = backend
+        self.handover_seconds = time.perf_counter() - start
+        yield from self._tail(algorithm, inner, stack[::-1], progress, found, start)
+        merged = Stats(layer_cells=[0] * problem.n_layers)
+        merged.merge(ctx.stats)
+        merged.merge(inner.stats)
+        self.stats = merged
+
+    def _tail(self, algorithm: Algorithm, inner: "TaskScheduler", roots: list[Cell],
+              progress: ProgressCallback | None, found: int,
+              start: float) -> Iterator["RegionChunk | int"]:
+        """The parallel backend on the serial phase's open items; progress counts the whole run."""
+        report = None
+        if progress is not None:
+            def report(p: Progress) -> None:
+                progress(Progress(found + p.regions, time.perf_counter() - start, p.open_items,
+                                  p.busy_workers))
+        inner.count_only = self.count_only
+        yield from inner._run(algorithm, report, roots)
+
+    def _whole(self, algorithm: Algorithm,
+               progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
+        """Under a checkpoint: the chosen backend (or the serial one) runs the whole tree."""
+        if self.workers == 1:
+            inner: Scheduler = SerialScheduler(self.progress_every, self.checkpoint)
+            self.stats = Stats()
+            try:
+                yield from inner._run(algorithm, progress)  # type: ignore[attr-defined]
+            finally:
+                self.stats = inner.stats
+            return
+        backend = self.choose(algorithm)
+        tasks = self._make(backend)
+        tasks.checkpoint = self.checkpoint
+        tasks.count_only = self.count_only
+        self.backend_used = backend
+        try:
+            yield from tasks._run(algorithm, progress)
+        finally:
+            self.stats = tasks.stats

@@ -1,0 +1,111 @@
+"""The auto scheduler: serial at first, then threads or processes, with exactly the serial regions
+whether the workers take over at once, midway or never."""
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from reluregions import Box, EnumerationConfig, count_regions
+from reluregions.cli.common import make_cli_scheduler
+from reluregions.cli.main import build_parser
+from reluregions.enumeration import make_problem
+from reluregions.errors import OptionError, SolverError
+from reluregions.schedulers import (AutoScheduler, SerialScheduler, make_scheduler,
+                                    run_with_checkpoint)
+from reluregions.testing import assert_regionsets_equal
+
+from .conftest import WORKERS, reference
+from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+@pytest.mark.parametrize("algorithm", ["default", "witness", "paper"])
+def test_workers_at_once_give_the_serial_regions(backend: str, algorithm: str) -> None:
+    net, box = seeded_net(1)
+    scheduler = AutoScheduler(WORKERS, backend=backend, start_after=0.0, task_expansions=2)
+    got = regionset(scheduler.run(algorithm_for(net, box, algorithm)), net)
+    assert_regionsets_equal(got, reference(1, algorithm))
+    assert scheduler.backend_used in (backend, "serial")  # processes may start after the end
+
+
+def test_handover_midway_gives_the_serial_regions_and_counters() -> None:
+    """Processes start while the caller's thread expands serially, then take its open items."""
+    net, box = random_net(3, (12, 12, 12), 3), Box.symmetric(3)
+    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    serial = count_regions(net, box, EnumerationConfig(algorithm="witness"))
+    scheduler = AutoScheduler(WORKERS, backend="processes", start_after=0.0, task_expansions=4)
+    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    assert_regionsets_equal(got, expected)
+    result = count_regions(net, box, EnumerationConfig(algorithm="witness"), scheduler)
+    assert (result.regions, result.per_layer) == (serial.regions, serial.per_layer)
+    assert scheduler.stats.lps > 0
+
+
+def test_short_run_stays_serial_and_leaves_no_process() -> None:
+    net, box = seeded_net(0)
+    scheduler = AutoScheduler(WORKERS, backend="processes", start_after=60.0)
+    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    assert_regionsets_equal(got, reference(0, "witness"))
+    assert scheduler.backend_used == "serial"
+    # workers started at once are stopped when the serial phase finishes first
+    scheduler = AutoScheduler(WORKERS, backend="processes", start_after=0.0)
+    got = regionset(scheduler.run(algorithm_for(net, box, "default")), net)
+    assert_regionsets_equal(got, reference(0, "default"))
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("reluregions")]
+
+
+def test_backend_follows_the_algorithm() -> None:
+    net, box = seeded_net(0)
+    scheduler = AutoScheduler(WORKERS)
+    assert scheduler.choose(algorithm_for(net, box, "vertex")) == "threads"
+    assert scheduler.choose(algorithm_for(net, box, "witness")) == "processes"
+    assert AutoScheduler(WORKERS, backend="processes").choose(
+        algorithm_for(net, box, "vertex")) == "processes"
+
+
+@pytest.mark.parametrize("workers", [1, WORKERS])
+def test_counts_and_progress(workers: int) -> None:
+    net, box = random_net(3, (16, 16, 16), 0), Box.symmetric(3)
+    serial = count_regions(net, box)
+    reports = []
+    result = count_regions(net, box, scheduler=AutoScheduler(workers, progress_every=0.0),
+                           progress=reports.append)
+    assert (result.regions, result.per_layer) == (serial.regions, serial.per_layer)
+    assert result.workers == workers
+    assert reports and reports[-1].regions == serial.regions
+    assert [r.regions for r in reports] == sorted(r.regions for r in reports)
+
+
+@pytest.mark.parametrize("workers", [1, WORKERS])
+def test_checkpointed_run_is_complete(tmp_path, workers: int) -> None:
+    net, box = seeded_net(1)
+    problem = make_problem(net, box, EnumerationConfig(algorithm="witness"))
+    run = run_with_checkpoint(problem, AutoScheduler(workers, task_expansions=2), tmp_path / "ck",
+                              tmp_path / "out.parquet", every=0.01)
+    assert run.regions == len(reference(1, "witness"))
+
+
+def test_errors_in_either_phase_reach_the_caller() -> None:
+    net, box = seeded_net(0)
+    for start_after in (0.0, 60.0):
+        scheduler = AutoScheduler(WORKERS, backend="threads", start_after=start_after)
+        with pytest.raises(SolverError):
+            list(scheduler.run(FailingAlgorithm(algorithm_for(net, box, "witness"))))
+
+
+def test_bad_options() -> None:
+    for options in ({"workers": 0}, {"backend": "ray"}, {"start_after": -1.0},
+                    {"strategy": "nope"}):
+        with pytest.raises(OptionError):
+            AutoScheduler(**options)
+    assert make_scheduler("auto", workers=2).name == "auto"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["count", "x", "--workers", "2"], "auto"),
+    (["count", "x", "--workers", "1"], "serial"),
+    (["count", "x", "--workers", "2", "--backend", "processes"], "processes"),
+])
+def test_cli_default_is_auto(argv: list[str], expected: str) -> None:
+    assert make_cli_scheduler(build_parser().parse_args(argv)).name == expected
