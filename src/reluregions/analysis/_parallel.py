@@ -4,14 +4,32 @@ Each worker process builds its state once (the network, the domain's parametrisa
 through ``factory(*args)``; chunks are plain arrays, results come back in submission order. At most
 ``2 * workers`` chunks are in flight, so memory does not grow with the length of the input. Worker
 processes are started with ``spawn`` and run BLAS single-threaded (the matrices are tiny).
+
+Workers never outlive the call: they ignore SIGINT (the parent decides, so Ctrl-C on a terminal,
+which reaches the whole process group, cannot break the pool half-way), are asked by the kernel to
+exit when their parent dies (``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread elsewhere), and
+are terminated, not awaited, when the caller stops early or an exception (KeyboardInterrupt
+included) leaves the generator.
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
-__all__ = ["map_chunks", "default_workers"]
+__all__ = ["map_chunks", "default_workers", "ProgressFn", "report"]
+
+ProgressFn = Callable[[str, int, "int | None"], None]
+"""A progress callback: ``progress(stage, done, total)``, ``total`` None when unknown."""
+
+
+def report(progress: ProgressFn | None, stage: str, done: int, total: int | None) -> None:
+    """Call ``progress`` if there is one."""
+    if progress is not None:
+        progress(stage, done, total)
 
 _STATE: dict[str, Any] = {}
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -25,8 +43,45 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _init(factory: Callable[..., Any], args: tuple) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit when the process ``parent`` does (even by SIGKILL)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init(factory: Callable[..., Any], args: tuple, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     _STATE["worker"] = factory(*args)
+
+
+def _stop(pool: Any) -> None:
+    """End a pool now: cancel what is queued and terminate its processes."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 2.0
+    for proc in processes:
+        proc.join(max(deadline - time.monotonic(), 0.0))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
 
 
 def _call(method: str, chunk: Any) -> Any:
@@ -61,8 +116,8 @@ def map_chunks(factory: Callable[..., Any], args: tuple, method: str, chunks: It
     os.environ.update({k: "1" for k in _THREAD_VARS})
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_init, initargs=(factory, args))
-        with pool:
+                                   initializer=_init, initargs=(factory, args, os.getpid()))
+        try:
             pending: deque = deque()
             for chunk in chunks:
                 pending.append(pool.submit(_call, method, chunk))
@@ -70,6 +125,10 @@ def map_chunks(factory: Callable[..., Any], args: tuple, method: str, chunks: It
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
     finally:
         for k, v in saved.items():
             if v is None:

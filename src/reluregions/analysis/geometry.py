@@ -29,7 +29,7 @@ import numpy as np
 from ..domains import Domain, Parametrization
 from ..errors import InputError, OptionError
 from ..network import Network
-from ._parallel import default_workers, map_chunks
+from ._parallel import ProgressFn, default_workers, map_chunks, report
 from .pullback import PatternGeometry, pattern_geometry
 from .regionfile import RegionFile
 
@@ -326,7 +326,7 @@ def _worker_args(rf: RegionFile, network: Network) -> tuple:
 
 
 def adjacency_edges(path: str | Path, network: Network, workers: int | None = None,
-                    chunk_pairs: int = 512) -> Iterator[np.ndarray]:
+                    chunk_pairs: int = 512, progress: ProgressFn | None = None) -> Iterator[np.ndarray]:
     """Edges of the adjacency graph of a region file, in chunks.
 
     Yields (m, 4) float arrays ``(row_a, row_b, bit, facet_radius)`` of adjacent pairs. Patterns
@@ -354,14 +354,18 @@ def adjacency_edges(path: str | Path, network: Network, workers: int | None = No
             yield c
 
     workers = default_workers() if workers is None else workers
+    done = 0
     for radii in map_chunks(GeometryWorker, _worker_args(rf, network), "facet_radius", tee(), workers):
         pairs = pair_chunks.pop(0)
+        done += len(pairs)
+        report(progress, "neighbour pairs (one LP each)", done, None)
         ok = radii > rf.radius_tol
         if ok.any():
             yield np.column_stack([pairs[ok].astype(float), radii[ok]])
 
 
-def _region_rows(rf: RegionFile, network: Network, what: str, workers: int) -> Iterator[dict]:
+def _region_rows(rf: RegionFile, network: Network, what: str, workers: int,
+                 progress: ProgressFn | None = None) -> Iterator[dict]:
     """Per-row records of ``hrep``, ``vertices`` or ``volume`` for the whole file."""
     chunk_rows: list = []
 
@@ -371,8 +375,11 @@ def _region_rows(rf: RegionFile, network: Network, what: str, workers: int) -> I
             yield c
 
     d = rf.input_dim
+    done = 0
     for result in map_chunks(GeometryWorker, _worker_args(rf, network), what, tee(), workers):
         rows = chunk_rows.pop(0)
+        done += len(rows)
+        report(progress, f"{what} of each region", done, rf.n_rows)
         if what == "volume":
             yield from ({"row": int(r), "volume": float(v)} for r, v in zip(rows, result))
         elif what == "hrep":
@@ -386,7 +393,7 @@ def _region_rows(rf: RegionFile, network: Network, what: str, workers: int) -> I
 
 
 def region_details(path: str | Path, network: Network, what: str, out: str | Path,
-                   workers: int | None = None) -> int:
+                   workers: int | None = None, progress: ProgressFn | None = None) -> int:
     """Write one detail of every region (or the adjacency edges) of a file to a Parquet file.
 
     Returns the number of rows written. ``hrep`` rows hold ``G`` (row-major, parameter
@@ -394,6 +401,10 @@ def region_details(path: str | Path, network: Network, what: str, out: str | Pat
     ``volume`` rows the volume in input coordinates; ``adjacency`` rows the pair
     ``row_a < row_b``, the pattern ``bit`` they differ in, its ``layer`` and ``neuron`` and the
     common facet's Chebyshev radius (parameter coordinates).
+
+    ``progress(stage, done, total)`` is called after each chunk of work. The output is written to
+    a hidden ``.partial`` file beside ``out`` and renamed at the end; it is removed on any error or
+    interrupt.
     """
     import json
 
@@ -416,14 +427,14 @@ def region_details(path: str | Path, network: Network, what: str, out: str | Pat
                             ("facet_radius", pa.float64())], metadata=meta)
         layer_of = np.repeat(np.arange(len(widths)), widths)
         batches = (_edge_table(e, layer_of, offsets, schema)
-                   for e in adjacency_edges(path, network, workers))
+                   for e in adjacency_edges(path, network, workers, progress=progress))
     else:
         col = {"hrep": [("n_facets", pa.int32()), ("G", pa.list_(pa.float64())),
                         ("h", pa.list_(pa.float64()))],
                "volume": [("volume", pa.float64())],
                "vertices": [("n_vertices", pa.int32()), ("vertices", pa.list_(pa.float64()))]}[what]
         schema = pa.schema([("row", pa.int64()), *col], metadata=meta)
-        batches = _grouped(_region_rows(rf, network, what, workers), schema)
+        batches = _grouped(_region_rows(rf, network, what, workers, progress), schema)
     count = 0
     tmp = Path(out).with_name(f".{Path(out).name}.partial")
     try:
@@ -434,6 +445,9 @@ def region_details(path: str | Path, network: Network, what: str, out: str | Pat
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InputError(f"{out}: cannot write the output file ({exc})") from None
+    except BaseException:  # interrupted (KeyboardInterrupt, SIGTERM) or failed: no partial file
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(out)
     return count
 

@@ -31,11 +31,12 @@ import numpy as np
 from ..errors import InputError, MissingDependencyError
 from ..network import Network
 from ._keys import KeyCounter, XorHasher, key_width, prefix_keys
+from ._parallel import ProgressFn, report
 from .regionfile import RegionFile
 
 __all__ = ["RegionStats", "compute_stats", "regions_per_layer", "children_per_parent", "rank_study",
            "ranks_per_layer", "active_neurons", "inradius_distribution", "volume_distribution",
-           "shared_maps", "rank_bound", "MAX_VOLUME_DIM"]
+           "shared_maps", "rank_bound", "radius_label", "MAX_VOLUME_DIM"]
 
 MAX_VOLUME_DIM = 6
 RADIUS_EDGES = 10.0 ** np.arange(-12.0, 1.01, 0.25)
@@ -78,7 +79,8 @@ class RegionStats:
     active : DataFrame
         ``layer, active, regions`` (``layer`` 0: all hidden layers together).
     inradius : DataFrame
-        ``lo, hi, regions``: histogram of the stored radii (parameter coordinates).
+        ``lo, hi, regions``: histogram of the stored radii (parameter coordinates); what they are
+        is ``summary["radius_label"]`` (see :func:`radius_label`).
     volume : DataFrame or None
         ``lo, hi, regions``: histogram of region volume as a fraction of the domain's.
     maps : DataFrame or None
@@ -104,6 +106,16 @@ class RegionStats:
             table = getattr(self, name)
             out[name] = None if table is None else _records(table)
         return out
+
+
+def radius_label(config: dict[str, Any]) -> str:
+    """What a region file's ``radius`` column holds, from the config it was written with.
+
+    ``"Chebyshev radius"`` (the largest inscribed ball, one LP per region) when it was enumerated
+    with ``chebyshev=True`` (``--chebyshev``), else ``"certified inscribed radius"``: a ball proved
+    to lie inside the region, at most the Chebyshev radius.
+    """
+    return "Chebyshev radius" if config.get("chebyshev") else "certified inscribed radius"
 
 
 def _records(table: Any) -> list[dict[str, Any]]:
@@ -286,6 +298,7 @@ def _build(acc: _Accumulator, volumes: np.ndarray | None, domain_vol: float | No
         "radius_min": acc.radius["min"] if n else None, "radius_max": acc.radius["max"] if n else None,
         "radius_mean": acc.radius["sum"] / n if n else None,
         "radius_geomean": float(np.exp(acc.radius["logsum"] / n)) if n else None,
+        "radius_label": radius_label(rf.config),
         "rank_bound_ok": bool((rank_table["max_over_bound"].fillna(0) <= 1).all()),
     }
     volume = None
@@ -323,7 +336,7 @@ def _hist_table(pd: Any, edges: np.ndarray, counts: np.ndarray) -> Any:
 def compute_stats(path: str | Path, network: Network | None = None, *, volumes: bool = False,
                   maps: bool = False, workers: int | None = None, batch_size: int = 65536,
                   memory_rows: int = 4_000_000, workdir: str | Path | None = None,
-                  map_decimals: int = 8) -> RegionStats:
+                  map_decimals: int = 8, progress: ProgressFn | None = None) -> RegionStats:
     """Compute the statistics of a region file in one streaming pass (plus one for volumes).
 
     Parameters
@@ -342,6 +355,8 @@ def compute_stats(path: str | Path, network: Network | None = None, *, volumes: 
         Processes for the volumes (default: all CPUs).
     memory_rows : int
         Keys kept in memory per layer before counting spills to disk (see the module notes).
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` after each batch of rows.
     """
     rf = RegionFile(path)
     if network is not None:
@@ -361,6 +376,7 @@ def compute_stats(path: str | Path, network: Network | None = None, *, volumes: 
     extras = ("A", "c") if maps and network is None else ()
     for batch in rf.batches(batch_size, extras):
         acc.add(batch)
+        report(progress, "rows read", acc.n, rf.n_rows)
     vols, dom_vol = None, None
     if volumes:
         from ._parallel import default_workers, map_chunks
@@ -368,7 +384,10 @@ def compute_stats(path: str | Path, network: Network | None = None, *, volumes: 
 
         args = (network, rf.param, rf.n_hidden, rf.zero_tol, rf.radius_tol)
         w = default_workers() if workers is None else workers
-        parts = list(map_chunks(GeometryWorker, args, "volume", file_chunks(rf), w))
+        parts = []
+        for part in map_chunks(GeometryWorker, args, "volume", file_chunks(rf), w):
+            parts.append(part)
+            report(progress, "volumes", sum(map(len, parts)), rf.n_rows)
         vols = np.concatenate(parts) if parts else np.zeros(0)
         dom_vol = domain_volume(rf.param)
     return _build(acc, vols, dom_vol)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..network import Network
 from ._keys import PatternIndex
-from ._parallel import default_workers, map_chunks
+from ._parallel import ProgressFn, default_workers, map_chunks, report
 from .geometry import GeometryWorker, domain_volume, file_chunks, vertices_t, volume_scale, volume_t
 from .pullback import point_patterns
 from .regionfile import RegionFile
@@ -142,12 +142,13 @@ def _describe_bit(rf: RegionFile, bit: int) -> str:
 
 
 def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: Iterator[Any],
-                  packed_out: list[np.ndarray]) -> CheckResult:
+                  packed_out: list[np.ndarray], progress: ProgressFn | None = None) -> CheckResult:
     p = rf.param
     for batch in batches:
         packed_out.append(batch.packed)
         t = rf.to_param(batch.points)
         res.checked += len(batch)
+        report(progress, "points", res.checked, rf.n_rows)
         on_hull = np.linalg.norm(p.to_input(t) - batch.points, axis=1) <= 1e-7 * (1 + np.abs(batch.points).max(axis=1))
         inside = (t @ p.G.T <= p.h + 1e-9).all(axis=1) if p.dim else np.ones(len(t), bool)
         bits, sure = point_patterns(network, p, t, rf.zero_tol)
@@ -173,7 +174,7 @@ def _check_distinct(res: CheckResult, index: PatternIndex) -> CheckResult:
 
 
 def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tuple,
-                   workers: int) -> None:
+                   workers: int, progress: ProgressFn | None = None) -> None:
     k = rf.param.dim
     total, chunk_rows = 0.0, []
 
@@ -185,6 +186,7 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
     for radii, bad, vols in map_chunks(VerifyWorker, args, "rows", tee(), workers):
         rows = chunk_rows.pop(0)
         res.checked += len(rows)
+        report(progress, "regions (one LP each)", res.checked, rf.n_rows)
         for i in np.flatnonzero(bad >= 0):
             res.fail(rows[i], f"row {rows[i]}: {_describe_bit(rf, int(bad[i]))} is constant on the "
                               "region, so its bit contradicts the network")
@@ -205,7 +207,8 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
 
 
 def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args: tuple,
-                    workers: int, chunk_pairs: int = 256) -> CheckResult:
+                    workers: int, chunk_pairs: int = 256,
+                    progress: ProgressFn | None = None) -> CheckResult:
     pair_list: list[np.ndarray] = []
 
     def chunks() -> Iterator[tuple]:
@@ -218,6 +221,7 @@ def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args:
     for radii in map_chunks(GeometryWorker, args, "overlap_radius", chunks(), workers):
         pairs = pair_list.pop(0)
         res.checked += len(pairs)
+        report(progress, "neighbour pairs (one LP each)", res.checked, None)
         for (a, b, bit), r in zip(pairs, radii):
             if r > rf.radius_tol:
                 res.fail([a, b], f"rows {a} and {b} (differing in {_describe_bit(rf, int(bit))}) "
@@ -227,7 +231,7 @@ def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args:
 
 
 def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: PatternIndex,
-                    samples: int, seed: int) -> CheckResult:
+                    samples: int, seed: int, progress: ProgressFn | None = None) -> CheckResult:
     p = rf.param
     k = p.dim
     rng = np.random.default_rng(seed)
@@ -258,6 +262,7 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
             trial[:, unsure] = np.array(list(itertools.product([False, True], repeat=len(unsure))))
             found[i] = (index.lookup(np.packbits(trial, axis=1, bitorder="little")) >= 0).any()
         res.checked += len(chunk)
+        report(progress, "coverage samples", res.checked, samples)
         for i in np.flatnonzero(~found):
             x = p.to_input(chunk[i])
             res.fail([], f"the point {np.round(x, 6).tolist()} of the domain lies in no listed region "
@@ -269,7 +274,8 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
 
 
 def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, seed: int = 0,
-                workers: int | None = None, batch_size: int = 65536, max_listed: int = 20) -> VerifyReport:
+                workers: int | None = None, batch_size: int = 65536, max_listed: int = 20,
+                progress: ProgressFn | None = None) -> VerifyReport:
     """Check a region file against its network; see the module notes for the checks.
 
     Parameters
@@ -286,13 +292,16 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         Processes for the LP checks (default: all CPUs).
     max_listed : int
         Failures listed per check (all are counted).
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` after each chunk of work (``total`` None when
+        not known in advance).
     """
     rf = RegionFile(path)
     rf.check_network(network)
     workers = default_workers() if workers is None else workers
     res = {name: CheckResult(name, max_listed=max_listed) for name in CHECKS}
     packed_parts: list[np.ndarray] = []
-    _check_points(res["points"], rf, network, rf.batches(batch_size), packed_parts)
+    _check_points(res["points"], rf, network, rf.batches(batch_size), packed_parts, progress)
     packed = np.concatenate(packed_parts) if packed_parts else np.zeros((0, rf.n_bytes), np.uint8)
     del packed_parts
     index = PatternIndex(packed, rf.n_hidden)
@@ -302,10 +311,10 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         for name in ("regions", "disjoint", "volume"):
             res[name].skipped = "the domain is a single point"
     else:
-        _check_regions(res["regions"], res["volume"], rf, args, workers)
-        _check_disjoint(res["disjoint"], rf, index, args, workers)
+        _check_regions(res["regions"], res["volume"], rf, args, workers, progress)
+        _check_disjoint(res["disjoint"], rf, index, args, workers, progress=progress)
     if samples > 0:
-        _check_coverage(res["coverage"], rf, network, index, samples, seed)
+        _check_coverage(res["coverage"], rf, network, index, samples, seed, progress)
     else:
         res["coverage"].skipped = "no samples requested"
     return VerifyReport(str(path), rf.n_rows, [res[name] for name in CHECKS])

@@ -4,13 +4,21 @@ Registered by :func:`register_all`, which :func:`reluregions.cli.main.build_pars
 (missing file, wrong network, unknown option value) raises :class:`~reluregions.errors.InputError`,
 which ``main()`` turns into one line on stderr and exit status 2. ``verify`` exits 1 when the file
 is wrong.
+
+Long commands show their progress on stderr (stage, count, rate, ETA where the total is known) when
+it is a terminal, or always with ``--progress``, and warn once when the ETA passes half an hour.
+SIGTERM stops a command as Ctrl-C does: its worker processes end and no partial file is left.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import signal
+import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TextIO
 
 import numpy as np
 
@@ -33,6 +41,100 @@ def _workers(value: int | None) -> int | None:
     return value
 
 
+class StageProgress:
+    """Progress of a long command on stderr: ``stage: done/total (pct)  rate/s  ETA``.
+
+    Redrawn in place at most every 0.2 s on a terminal; with ``force`` (``--progress``) on a
+    non-terminal, one line every 5 s. Whatever the stream, warns once per stage when, after 5 s,
+    the remaining time passes ``warn_seconds``.
+    """
+
+    def __init__(self, force: bool = False, stream: TextIO | None = None,
+                 warn_seconds: float = 1800.0) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = self.tty or force
+        self.warn_seconds = warn_seconds
+        self.stage: str | None = None
+        self._start = self._last = 0.0
+        self._warned = self._open = False
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if stage != self.stage:
+            self._end_line()
+            self.stage, self._start, self._last, self._warned = stage, now, 0.0, False
+        elapsed = now - self._start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if total is not None and rate > 0 else None
+        if not self._warned and eta is not None and elapsed >= 5 and eta > self.warn_seconds:
+            self._warned = True
+            self.note(f"warning: {stage} will take about {_duration(eta)} more at {rate:,.1f}/s; "
+                      "Ctrl-C stops it")
+        if not self.enabled or now - self._last < (0.2 if self.tty else 5.0):
+            return
+        self._last = now
+        text = f"{stage}: {done:,}"
+        if total:
+            text += f"/{total:,} ({100 * done / total:.0f}%)"
+        text += f"  {rate:,.0f}/s  {elapsed:.0f} s" + (f"  ETA {_duration(eta)}" if eta else "")
+        if self.tty:
+            self.stream.write(f"\r{text}\033[K")
+            self._open = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def note(self, message: str) -> None:
+        """One line on stderr (a warning or a notice), whatever the stream."""
+        self._end_line()
+        self.stream.write(f"reluregions: {message}\n")
+        self.stream.flush()
+
+    def _end_line(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self._open = False
+
+    def close(self) -> None:
+        """End the progress line."""
+        self._end_line()
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _interruptible(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``cmd`` with SIGTERM raising KeyboardInterrupt (so cleanup runs as on Ctrl-C) and a
+    progress display in ``args.progress_fn``, closed on every exit."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        previous = signal.signal(signal.SIGTERM, _sigterm)
+        args.progress_fn = StageProgress(force=getattr(args, "progress", False))
+        try:
+            return cmd(args)
+        finally:
+            args.progress_fn.close()
+            signal.signal(signal.SIGTERM, previous)
+    return run
+
+
+def _add_progress(parser: Any) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress on stderr even when it is not a terminal")
+
+
 def register_all(sub: Any) -> None:
     """Add the ``stats``, ``plot``, ``verify``, ``study`` and ``details`` subparsers to ``sub``."""
     stats = sub.add_parser("stats", help="per-layer counts, rank study and distributions of a "
@@ -46,7 +148,8 @@ def register_all(sub: Any) -> None:
     stats.add_argument("--memory-rows", type=int, default=4_000_000,
                        help="distinct prefixes kept in memory per layer before spilling to disk")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
-    stats.set_defaults(func=cmd_stats)
+    _add_progress(stats)
+    stats.set_defaults(func=_interruptible(cmd_stats))
 
     plot = sub.add_parser("plot", help="draw a 2-D partition, histograms or the rank study")
     plot.add_argument("paths", nargs="+", metavar="FILE/NET",
@@ -62,7 +165,8 @@ def register_all(sub: Any) -> None:
     plot.add_argument("--algorithm", default="default",
                       help="enumeration algorithm for the --through slice (default | witness | "
                            "vertex | paper)")
-    plot.set_defaults(func=cmd_plot)
+    _add_progress(plot)
+    plot.set_defaults(func=_interruptible(cmd_plot))
 
     verify = sub.add_parser("verify", help="check a region file against its network")
     verify.add_argument("file", help="region file (.parquet)")
@@ -72,7 +176,8 @@ def register_all(sub: Any) -> None:
     verify.add_argument("--workers", type=int, default=None, help="processes for the LP checks")
     verify.add_argument("--max-listed", type=int, default=20, help="failures listed per check")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
-    verify.set_defaults(func=cmd_verify)
+    _add_progress(verify)
+    verify.set_defaults(func=_interruptible(cmd_verify))
 
     study = sub.add_parser("study", help="experiments: runtime against number of regions")
     study.add_argument("experiment", help="runtime")
@@ -81,7 +186,8 @@ def register_all(sub: Any) -> None:
     study.add_argument("--paper-cap", type=float, default=None,
                        help="seconds after which a paper-algorithm run stops (default 1 quick, 30 full)")
     study.add_argument("--seed", type=int, default=0)
-    study.set_defaults(func=cmd_study)
+    _add_progress(study)
+    study.set_defaults(func=_interruptible(cmd_study))
 
     details = sub.add_parser("details", help="H-representations, vertices, volumes or the "
                                              "adjacency graph of every region")
@@ -90,7 +196,8 @@ def register_all(sub: Any) -> None:
     details.add_argument("--what", required=True, help="hrep | vertices | volume | adjacency")
     details.add_argument("--out", required=True, help="output .parquet file")
     details.add_argument("--workers", type=int, default=None, help="worker processes")
-    details.set_defaults(func=cmd_details)
+    _add_progress(details)
+    details.set_defaults(func=_interruptible(cmd_details))
 
 
 # ---------------------------------------------------------------------------------------- stats
@@ -103,7 +210,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     network = _load_net(args.net) if args.net else None
     st = compute_stats(args.file, network, volumes=args.volumes, maps=args.maps,
-                       workers=_workers(args.workers), memory_rows=args.memory_rows)
+                       workers=_workers(args.workers), memory_rows=args.memory_rows,
+                       progress=args.progress_fn)
+    args.progress_fn.close()
     if args.json:
         print(json.dumps(st.to_dict(), default=_json_default))
         return 0
@@ -117,8 +226,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     act = st.active[st.active["layer"] == 0]
     print("\nactive neurons per region (all layers):\n" + _fmt_table(act[["active", "regions"]]))
     if s["regions"]:
-        print(f"\nChebyshev radius: min {s['radius_min']:.3g}, geometric mean "
-              f"{s['radius_geomean']:.3g}, max {s['radius_max']:.3g}")
+        print(f"\n{s['radius_label']} (normalised coordinates): min {s['radius_min']:.3g}, "
+              f"geometric mean {s['radius_geomean']:.3g}, max {s['radius_max']:.3g}")
     if st.volume is not None:
         print(f"volumes: total {s['volume_total']:.10g} (domain {s['domain_volume']:.10g}), "
               f"min {s['volume_min']:.3g}, max {s['volume_max']:.3g}")
@@ -167,7 +276,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         from ..plotting import plot_histograms, plot_rank_study
 
         network = _load_net(paths[1]) if len(paths) == 2 else None
-        st = compute_stats(paths[0], network)
+        st = compute_stats(paths[0], network, progress=args.progress_fn)
         (plot_histograms if kind == "hist" else plot_rank_study)(st, args.out)
         print(f"{kind} of {st.summary['regions']:,} regions written to {args.out}")
         return 0
@@ -207,7 +316,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise OptionError(f"--samples must be at least 0, got {args.samples}")
     network = _load_net(args.net)
     report = verify_file(args.file, network, samples=args.samples, seed=args.seed,
-                         workers=_workers(args.workers), max_listed=max(args.max_listed, 1))
+                         workers=_workers(args.workers), max_listed=max(args.max_listed, 1),
+                         progress=args.progress_fn)
+    args.progress_fn.close()
     if args.json:
         print(json.dumps(report.to_dict(), default=_json_default))
     else:
@@ -243,12 +354,31 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------- details
+def _warn_details(args: argparse.Namespace, what: str) -> None:
+    """Say before starting when a detail is known to explode with the domain's dimension."""
+    from ..analysis.geometry import MAX_QHULL_DIM
+    from ..analysis.regionfile import RegionFile
+
+    k = RegionFile(args.file).param.dim
+    if what in ("vertices", "volume") and k > MAX_QHULL_DIM:
+        args.progress_fn.note(
+            f"warning: {what} in dimension {k}: a region can have millions of vertices and Qhull's "
+            "time grows with them, so this may not finish; the progress line's ETA will tell (or "
+            "detail a low-dimensional slice: enumerate with --lo/--hi fixing coordinates)")
+    elif what == "hrep" and k > MAX_QHULL_DIM:
+        args.progress_fn.note(f"note: hrep in dimension {k} solves one LP per constraint of each "
+                              "region; expect minutes per 10,000 regions")
+
+
 def cmd_details(args: argparse.Namespace) -> int:
     from ..analysis.geometry import DETAILS, region_details
     from ..config import check_choice
 
     what = check_choice("detail", args.what, DETAILS)
     network = _load_net(args.net)
-    n = region_details(args.file, network, what, args.out, workers=_workers(args.workers))
+    _warn_details(args, what)
+    n = region_details(args.file, network, what, args.out, workers=_workers(args.workers),
+                       progress=args.progress_fn)
+    args.progress_fn.close()
     print(f"{n:,} {'edges' if what == 'adjacency' else 'rows'} of {what} written to {args.out}")
     return 0

@@ -12,7 +12,10 @@ __all__ = ["plot_histograms", "plot_rank_study", "plot_runtime"]
 
 
 def plot_histograms(stats: Any, out: str | Path | None = None) -> Any:
-    """Histograms of the Chebyshev radii (log scale) and of the active neurons per region.
+    """Histograms of the stored radii (log scale) and of the active neurons per region.
+
+    The radius axis names what the file holds (``stats.summary["radius_label"]``): the certified
+    inscribed radius by default, the Chebyshev radius for files enumerated with ``--chebyshev``.
 
     ``stats`` is a :class:`reluregions.analysis.RegionStats`. Returns the figure.
     """
@@ -26,9 +29,10 @@ def plot_histograms(stats: Any, out: str | Path | None = None) -> Any:
         ax_r.bar(lo, rad["regions"], width=hi - lo, align="edge", color="#4c78a8",
                  edgecolor="white", linewidth=0.5)
         ax_r.set_xscale("log")
-    ax_r.set_xlabel("Chebyshev radius (normalised domain coordinates)")
+    label = stats.summary.get("radius_label") or "radius"
+    ax_r.set_xlabel(f"{label} (normalised domain coordinates)")
     ax_r.set_ylabel("regions")
-    ax_r.set_title(f"inradius of {stats.summary['regions']:,} regions")
+    ax_r.set_title(f"{label} of {stats.summary['regions']:,} regions")
     act = stats.active
     total = act[act["layer"] == 0]
     ax_a.bar(total["active"], total["regions"], width=0.85, color="#f58518")
@@ -46,19 +50,28 @@ def plot_rank_study(stats: Any, out: str | Path | None = None) -> Any:
     Each group (cells after layer ``l`` whose map has rank ``r``) gets a bar for the mean and one
     for the max number of children (cells after layer ``l + 1``), and a black line at the bound
     ``sum_{i<=r} C(n_{l+1}, i)`` (DESIGN.md §1). The y axis is logarithmic because the bound grows
-    fast with the width.
+    fast with the width: its ticks read as plain numbers up to 10^4, then as powers of ten. The
+    legend sits outside the axes, so it never covers a bar.
     """
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import LogLocator, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     table = stats.rank_study
     fig, ax = new_figure(max(6.0, 1.1 * len(table) + 2.5), 5.0)
     x = np.arange(len(table))
     labels = [f"layer {l}\u2192{l + 1}\nrank {r}" for l, r in zip(table["layer"], table["parent_rank"])]
-    ax.bar(x - 0.2, table["mean"], width=0.4, label="mean children per parent", color="#4c78a8")
-    ax.bar(x + 0.2, table["max"], width=0.4, label="max children per parent", color="#f58518")
+    means = ax.bar(x - 0.2, table["mean"], width=0.4, label="mean children per parent",
+                   color="#4c78a8")
+    maxes = ax.bar(x + 0.2, table["max"], width=0.4, label="max children per parent",
+                   color="#f58518")
+    ax.bar_label(means, labels=[_count(v) for v in table["mean"]], fontsize=7, padding=2)
+    ax.bar_label(maxes, labels=[_count(v) for v in table["max"]], fontsize=7, padding=2)
     bounds = table["bound"].to_numpy(dtype=float)
     ax.hlines(bounds, x - 0.45, x + 0.45, colors="black", linewidths=2.0)
+    for xi, b in zip(x, bounds):
+        if np.isfinite(b):
+            ax.annotate(_count(b), (xi, b), textcoords="offset points", xytext=(0, 3),
+                        ha="center", va="bottom", fontsize=7)
     top = float(np.nanmax(np.concatenate([bounds, table["max"].to_numpy(float), [1.0]])))
     for xi, p in zip(x, table["parents"]):
         ax.annotate(f"{p:,} parent{'s' if p != 1 else ''}", (xi, 0.75), ha="center", va="bottom",
@@ -66,7 +79,8 @@ def plot_rank_study(stats: Any, out: str | Path | None = None) -> Any:
     ax.set_yscale("log")
     ax.set_ylim(0.6, top * 12)
     ax.yaxis.set_major_locator(LogLocator(base=10))
-    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(_power_tick))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(x, labels, fontsize=8)
     ax.set_xlim(-0.7, len(table) - 0.3)
     ax.set_ylabel("children (cells of the next layer)")
@@ -74,10 +88,29 @@ def plot_rank_study(stats: Any, out: str | Path | None = None) -> Any:
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="black", linewidth=2.0,
                           label="bound: sum of C(n, i) over i \u2264 rank"))
-    ax.legend(handles=handles, fontsize=8, loc="upper right")
+    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncol=2, frameon=False)
     if out is not None:
         save_figure(fig, out)
     return fig
+
+
+def _power_tick(value: float, _pos: Any = None) -> str:
+    """A log-axis tick: ``0.1``, ``1``, ``10``, ..., ``10,000``, then ``10^5``, ``10^6``, ..."""
+    if value <= 0:
+        return ""
+    e = int(np.round(np.log10(value)))
+    if -1 <= e <= 4:
+        return f"{value:,.{max(-e, 0)}f}"
+    return f"$10^{{{e}}}$"
+
+
+def _count(value: float) -> str:
+    """A child count or bound for a label: ``3.2``, ``1,234``, or ``8.3e+06`` past a million."""
+    if not np.isfinite(value):
+        return ""
+    if value >= 1e6:
+        return f"{value:.2g}"
+    return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
 
 
 def plot_runtime(runs: Any, fits: dict[str, Any], out: str | Path | None = None) -> Any:

@@ -1,0 +1,132 @@
+"""Long analysis commands stop on Ctrl-C and SIGTERM, end their workers, leave no partial file;
+they show progress when asked, and warn before work that explodes with the dimension.
+
+Real subprocesses of the command line on a file of about 1,500 regions (seconds of LP and Qhull
+work on two worker processes).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from reluregions import Box
+
+from .helpers import random_net, write_region_file
+
+CLI = [sys.executable, "-c", "from reluregions.cli.main import main; raise SystemExit(main())"]
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A random 3-16-16-1 net on [-1, 1]^3: about 1,500 regions."""
+    return write_region_file(tmp_path_factory.mktemp("big") / "big.parquet",
+                             random_net(3, (16, 16), seed=5), algorithm="vertex")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _interrupt(cmd: list[str], sig: int, group: bool, cwd: Path) -> tuple[int, str]:
+    """Start ``cmd``, wait until its workers run, send ``sig`` (to its whole process group when
+    ``group``, as a terminal's Ctrl-C does); return its exit status and stderr once it has stopped,
+    after checking that none of its child processes is left."""
+    proc = subprocess.Popen(CLI + cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = [c for c in parent.children(recursive=True)]
+        if len(children) >= 2:  # the two workers (and maybe multiprocessing's tracker) started
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)  # let them take work
+    children = parent.children(recursive=True)
+    assert proc.poll() is None, "the command finished before it could be interrupted"
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"still running 15 s after signal {sig}") from None
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for p in alive:
+        p.kill()
+    assert not alive, f"{len(alive)} worker processes survived: {[p.cmdline() for p in alive]}"
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("sig, group", [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_details_stops_ends_workers_and_leaves_no_partial_file(big_file, tmp_path: Path, sig: int,
+                                                               group: bool) -> None:
+    path, net = big_file
+    out = tmp_path / "volumes.parquet"
+    rc, err = _interrupt(["details", str(path), str(net), "--what", "volume", "--workers", "2",
+                          "--out", str(out)], sig, group, tmp_path)
+    assert rc == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [], "a partial or final output file was left behind"
+
+
+@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_verify_stops_and_ends_workers(big_file, tmp_path: Path, sig: int, group: bool) -> None:
+    path, net = big_file
+    rc, err = _interrupt(["verify", str(path), str(net), "--workers", "2"], sig, group, tmp_path)
+    assert rc == 130
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_progress_is_shown_with_the_flag(random2_file, tmp_path: Path) -> None:
+    path, net = random2_file
+    run = subprocess.run(CLI + ["verify", str(path), str(net), "--workers", "1", "--progress"],
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "points:" in run.stderr and "regions (one LP each):" in run.stderr
+    quiet = subprocess.run(CLI + ["verify", str(path), str(net), "--workers", "1"], env=_env(),
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.stderr == ""  # not a terminal, no flag: nothing on stderr
+
+
+def test_stage_progress_counts_rates_eta_and_warns() -> None:
+    import io
+
+    from reluregions.cli.analysis_commands import StageProgress
+
+    stream = io.StringIO()
+    progress = StageProgress(force=True, stream=stream, warn_seconds=1.0)
+    progress._start = time.monotonic() - 10  # pretend the stage started 10 s ago
+    progress.stage = "vertices of each region"
+    progress("vertices of each region", 10, 1000)
+    progress.close()
+    text = stream.getvalue()
+    assert "warning: vertices of each region will take about" in text
+    assert "10/1,000 (1%)" in text and "ETA" in text
+    silent = io.StringIO()
+    StageProgress(stream=silent)("points", 5, 10)  # not a terminal, not forced
+    assert silent.getvalue() == ""
+
+
+def test_details_warns_before_vertices_in_high_dimension(tmp_path: Path) -> None:
+    net = random_net(9, (3,), seed=1)
+    path, npz = write_region_file(tmp_path / "nine.parquet", net, Box.symmetric(9))
+    run = subprocess.run(CLI + ["details", str(path), str(npz), "--what", "vertices", "--workers",
+                                "1", "--out", str(tmp_path / "v.parquet")],
+                         env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "warning: vertices in dimension 9" in run.stderr
+    assert np.isfinite(len(run.stdout))
