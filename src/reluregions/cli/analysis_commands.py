@@ -304,6 +304,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 boundary=args.boundary)
     print(f"{result.polygons:,} polygons for {result.regions:,} regions"
           + (f", {result.boundary_segments:,} boundary segments" if args.boundary else "")
+          + (f" ({result.boundary_note})" if args.boundary and result.boundary_note else "")
           + f" written to {args.out}")
     return 0
 

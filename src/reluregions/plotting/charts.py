@@ -64,8 +64,9 @@ def plot_rank_study(stats: Any, out: str | Path | None = None) -> Any:
                    color="#4c78a8")
     maxes = ax.bar(x + 0.2, table["max"], width=0.4, label="max children per parent",
                    color="#f58518")
-    ax.bar_label(means, labels=[_count(v) for v in table["mean"]], fontsize=7, padding=2)
-    ax.bar_label(maxes, labels=[_count(v) for v in table["max"]], fontsize=7, padding=2)
+    for bars, values in ((means, table["mean"]), (maxes, table["max"])):  # inside: clear of bounds
+        ax.bar_label(bars, labels=[_count(v) for v in values], label_type="center", fontsize=7,
+                     color="white", fontweight="bold")
     bounds = table["bound"].to_numpy(dtype=float)
     ax.hlines(bounds, x - 0.45, x + 0.45, colors="black", linewidths=2.0)
     for xi, b in zip(x, bounds):

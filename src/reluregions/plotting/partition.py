@@ -9,7 +9,11 @@ rank of the map to the last hidden layer.
 The decision boundary of a classifier (where the argmax of the outputs changes; for one output,
 where it crosses 0) is drawn exactly: inside a region the outputs are affine, so the boundary
 between classes ``a`` and ``b`` there is the segment of the line ``f_a = f_b`` that lies in the
-polygon and where both beat every other class (line clipping against those half-planes).
+polygon and where both beat every other class (line clipping against those half-planes). It has
+its own legend entry; when there is none to draw, :attr:`PartitionPlot.boundary_note` says why
+(one class wins everywhere in the domain). The picture names what is not on its axes: the
+coordinates a box slice holds fixed, and for a slice through three points, the plane
+``x = a + s1 (b - a) + s2 (c - a)`` with ``a``, ``b``, ``c`` marked.
 """
 from __future__ import annotations
 
@@ -41,19 +45,27 @@ class PartitionPlot:
     boundary_segments: int
     out: Path | None = None
     groups: int = 0
+    boundary_note: str | None = None
 
 
-def _plane(domain: Domain, param: Parametrization) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
-    """``(P, p0, labels)``: the drawing coordinates ``p = p0 + P t`` of a 2-D domain."""
+def _plane(domain: Domain, param: Parametrization) -> tuple[np.ndarray, np.ndarray, tuple[str, str], str]:
+    """``(P, p0, labels, note)``: the drawing coordinates ``p = p0 + P t`` of a 2-D domain, the
+    axis labels, and a line saying what the axes leave out (fixed coordinates, the plane)."""
     if isinstance(domain, Box):
         free = np.flatnonzero(domain.hi > domain.lo)
-        return param.U[free], param.x0[free], (f"x{free[0] + 1}", f"x{free[1] + 1}")
+        fixed = np.flatnonzero(domain.hi <= domain.lo)
+        note = ""
+        if len(fixed):
+            shown = ", ".join(f"x{i + 1} = {domain.lo[i]:.6g}" for i in fixed[:6])
+            note = f"fixed: {shown}" + (f" and {len(fixed) - 6} more" if len(fixed) > 6 else "")
+        return param.U[free], param.x0[free], (f"x{free[0] + 1}", f"x{free[1] + 1}"), note
     if isinstance(domain, AffineSlice):
         inner = domain.inner.parametrize()
-        return inner.U, inner.x0, ("s1", "s2")
+        return (inner.U, inner.x0, ("s1 (along b − a)", "s2 (along c − a)"),
+                "the plane x = a + s1 (b − a) + s2 (c − a) of the input space")
     if domain.input_dim == 2:
-        return param.U, param.x0, ("x1", "x2")
-    return np.eye(2), np.zeros(2), ("t1", "t2")
+        return param.U, param.x0, ("x1", "x2"), ""
+    return np.eye(2), np.zeros(2), ("t1", "t2"), "parameter coordinates of the domain"
 
 
 def _order(V: np.ndarray) -> np.ndarray:
@@ -153,7 +165,7 @@ def plot_regionset(network: Network, domain: Domain, bits: np.ndarray, points: n
 
     check_choice("colouring", color, COLORINGS)
     param = domain.parametrize()
-    P, p0, labels = _plane(domain, param)
+    P, p0, labels, note = _plane(domain, param)
     t = None
     if points is not None and len(points):
         t = np.linalg.lstsq(param.U, (np.asarray(points, float) - param.x0).T, rcond=None)[0].T
@@ -188,26 +200,57 @@ def plot_regionset(network: Network, domain: Domain, bits: np.ndarray, points: n
                           linewidths=0.35)
     ax.add_collection(coll)
     segments: list[np.ndarray] = []
+    boundary_note = None
     if boundary:
         for V, g in polys:
             if len(V):
                 segments += [p0 + s @ P.T for s in decision_segments(g.A, g.c, g.G, g.h)]
         ax.add_collection(LineCollection(segments, colors="black", linewidths=1.6))
+        from matplotlib.lines import Line2D
+
+        single = network.output_dim == 1
+        label = "decision boundary (output = 0)" if single else "decision boundary (argmax changes)"
+        line = "black"
+        if not segments:
+            boundary_note = _constant_class(polys, single)
+            label, line = f"no decision boundary: {boundary_note}", "none"
+        handles.append(Line2D([], [], color=line, linewidth=1.6, label=label))
     corners = p0 + _domain_corners(param) @ P.T
     ax.set_xlim(corners[:, 0].min(), corners[:, 0].max())
     ax.set_ylim(corners[:, 1].min(), corners[:, 1].max())
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
+    ax.ticklabel_format(useOffset=False)  # a narrow box reads -0.29995, not 1e-5 - 2.999e-1
     ax.set_aspect("auto")
     what = {"pattern": "activation pattern", "map": f"output map ({groups} distinct)",
             "rank": "rank of the last hidden map"}[color]
-    ax.set_title(title or f"{n:,} regions, coloured by {what}")
+    ax.set_title(title or f"{n:,} region{'s' if n != 1 else ''}, coloured by {what}"
+                 + (f"\n{note}" if note else ""),
+                 fontsize=11)
     if handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=8)
-    result = PartitionPlot(fig, n, len(coll.get_paths()), len(segments), None, groups)
+        fig.legend(handles=handles, loc="outside lower center", fontsize=8,
+                   ncol=min(len(handles), 4), frameon=False)
+    result = PartitionPlot(fig, n, len(coll.get_paths()), len(segments), None, groups,
+                           boundary_note)
     if out is not None:
         result.out = save_figure(fig, out)
     return result
+
+
+def _constant_class(polys: list[tuple[np.ndarray, Any]], single: bool) -> str:
+    """Why no boundary was drawn: the class (or the output's sign) at every region's vertices."""
+    winners = set()
+    for V, g in polys:
+        if len(V):
+            values = V @ g.A.T + g.c
+            winners.update((values[:, 0] > 0).tolist() if single else np.argmax(values, 1).tolist())
+    if single:
+        if len(winners) == 1:
+            return f"the output is {'positive' if winners.pop() else 'at most 0'} everywhere here"
+        return "the output changes sign only on region edges"
+    if len(winners) == 1:
+        return f"class {winners.pop()} wins everywhere here"
+    return "the winning class changes only on region edges"
 
 
 def _domain_corners(param: Parametrization) -> np.ndarray:
@@ -255,10 +298,12 @@ def plot_slice(network: Network, points: Sequence[Any], out: str | Path | None =
     result = plot_regionset(network, domain, regions.bits, regions.points, None, color=color,
                             boundary=boundary, title=title, seed=seed, zero_tol=config.zero_tol)
     ax = result.figure.axes[0]
-    ax.plot([0, 1, 0], [0, 0, 1], "o", color="white", markeredgecolor="black", markersize=7)
+    ax.plot([0, 1, 0], [0, 0, 1], "o", color="white", markeredgecolor="black", markersize=8,
+            zorder=5)
     for (x, y), name in zip([(0, 0), (1, 0), (0, 1)], "abc"):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=10,
-                    fontweight="bold")
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(7, 7), fontsize=11,
+                    fontweight="bold", zorder=6,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     if out is not None:
         result.out = save_figure(result.figure, out)
     return result
