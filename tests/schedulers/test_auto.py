@@ -19,11 +19,15 @@ from .conftest import WORKERS, reference
 from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
 
 
-@pytest.mark.parametrize("backend", ["threads", "processes"])
+@pytest.mark.parametrize("backend, start_after", [("threads", 0.0), ("threads", 1e-9),
+                                                  ("processes", 0.0)])
 @pytest.mark.parametrize("algorithm", ["default", "witness", "paper"])
-def test_workers_at_once_give_the_serial_regions(backend: str, algorithm: str) -> None:
+def test_workers_at_once_give_the_serial_regions(backend: str, start_after: float,
+                                                 algorithm: str) -> None:
+    """Threads run the whole tree (0) or take the serial phase's roots (1e-9, after it began)."""
     net, box = seeded_net(1)
-    scheduler = AutoScheduler(WORKERS, backend=backend, start_after=0.0, task_expansions=2)
+    scheduler = AutoScheduler(WORKERS, backend=backend, start_after=start_after,
+                              task_expansions=2)
     got = regionset(scheduler.run(algorithm_for(net, box, algorithm)), net)
     assert_regionsets_equal(got, reference(1, algorithm))
     assert scheduler.backend_used in (backend, "serial")  # processes may start after the end
@@ -106,6 +110,7 @@ def test_bad_options() -> None:
     (["count", "x", "--workers", "2"], "auto"),
     (["count", "x", "--workers", "1"], "serial"),
     (["count", "x", "--workers", "2", "--backend", "processes"], "processes"),
+    (["count", "x", "--workers", "2", "--backend", "threads"], "threads"),
 ])
 def test_cli_default_is_auto(argv: list[str], expected: str) -> None:
     assert make_cli_scheduler(build_parser().parse_args(argv)).name == expected

@@ -9,8 +9,6 @@ import time
 import pytest
 
 from reluregions import Box, EnumerationConfig
-from reluregions.cli.common import make_cli_scheduler
-from reluregions.cli.main import build_parser
 from reluregions.errors import OptionError, SolverError
 from reluregions.schedulers import SerialScheduler
 from reluregions.schedulers.threads import ThreadScheduler
@@ -100,15 +98,6 @@ def test_abandoned_stream_stops_the_threads(strategy: str) -> None:
     expected = regionset(SerialScheduler().run(algorithm_for(net, box, "default")), net)
     assert_regionsets_equal(regionset(scheduler.run(algorithm_for(net, box, "default")), net),
                             expected)
-
-
-@pytest.mark.parametrize("argv, expected", [
-    (["count", "x", "--workers", "2"], "auto"),
-    (["count", "x", "--workers", "1"], "serial"),
-    (["count", "x", "--workers", "2", "--backend", "threads"], "threads"),
-])
-def test_cli_backend(argv: list[str], expected: str) -> None:
-    assert make_cli_scheduler(build_parser().parse_args(argv)).name == expected
 
 
 def test_bad_options() -> None:

@@ -133,15 +133,16 @@ class AutoScheduler(Scheduler):
     def _run(self, algorithm: Algorithm,
              progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
         self.backend_used, self.handover_seconds = "serial", None
-        if self.checkpoint is not None:
+        backend = self.choose(algorithm)
+        start_after = (self.start_after if self.start_after is not None
+                       else _DEFAULT_START_AFTER[backend])
+        if self.checkpoint is not None or (backend == "threads" and start_after == 0
+                                           and self.workers > 1):
             yield from self._whole(algorithm, progress)
             return
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
         self.stats = ctx.stats
-        backend = self.choose(algorithm)
-        start_after = (self.start_after if self.start_after is not None
-                       else _DEFAULT_START_AFTER[backend])
         inner: TaskScheduler | None = None
         handed_over = False
         start = last = time.perf_counter()
@@ -199,7 +200,8 @@ class AutoScheduler(Scheduler):
 
     def _whole(self, algorithm: Algorithm,
                progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
-        """Under a checkpoint: the chosen backend (or the serial one) runs the whole tree."""
+        """The chosen backend (or the serial one) runs the whole tree: under a checkpoint (its
+        snapshots cover the run), or threads that start at once (no serial phase to hand over)."""
         if self.workers == 1:
             inner: Scheduler = SerialScheduler(self.progress_every, self.checkpoint)
             self.stats = Stats()
@@ -212,7 +214,7 @@ class AutoScheduler(Scheduler):
         tasks = self._make(backend)
         tasks.checkpoint = self.checkpoint
         tasks.count_only = self.count_only
-        self.backend_used = backend
+        self.backend_used, self.handover_seconds = backend, 0.0
         try:
             yield from tasks._run(algorithm, progress)
         finally:
