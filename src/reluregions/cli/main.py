@@ -168,12 +168,23 @@ def _extra_commands() -> list:
     return found
 
 
+def _compile_notice(config, domain) -> None:
+    """One line on stderr when the vertex traversal must be compiled first (numba, about 20 s)."""
+    from ..enumeration.vertex import MAX_VERTEX_DIM, kernels_cached
+
+    if (config.algorithm in ("default", "vertex") and domain.parametrize().dim <= MAX_VERTEX_DIM
+            and not kernels_cached()):
+        print("reluregions: compiling the numba kernels, once per installation (about 20 s)",
+              file=sys.stderr, flush=True)
+
+
 def cmd_count(args: argparse.Namespace) -> int:
     from ..enumeration import count_regions
 
     network, domain, _ = load_inputs(args)
     config = make_config(args, ranks=False)
     scheduler = make_cli_scheduler(args)
+    _compile_notice(config, domain)
     progress = TerminalProgress()
     try:
         result = count_regions(network, domain, config, scheduler, progress,
@@ -204,6 +215,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     scheduler = make_cli_scheduler(args)
     meta = run_metadata(network, domain, config, path)
     extras = (("A", "c") if args.maps else ()) + (("G", "h") if args.hrep else ())
+    _compile_notice(config, domain)
     progress = TerminalProgress()
     if args.checkpoint or args.resume:
         from ..schedulers.checkpoint import run_checkpointed
