@@ -130,3 +130,11 @@ def test_details_warns_before_vertices_in_high_dimension(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr
     assert "warning: vertices in dimension 9" in run.stderr
     assert np.isfinite(len(run.stdout))
+
+
+def test_a_cold_numba_cache_is_detected(tmp_path: Path) -> None:
+    # the check behind the one-line notice of count/enumerate: an empty cache folder is cold
+    code = "from reluregions.enumeration.vertex import kernels_cached; print(kernels_cached())"
+    run = subprocess.run([sys.executable, "-c", code], env={**_env(), "NUMBA_CACHE_DIR": str(tmp_path)},
+                         capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "False", run.stderr
