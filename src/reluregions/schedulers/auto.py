@@ -8,7 +8,7 @@ the moment to start it:
 
 - algorithms whose expansions release the GIL (:attr:`~reluregions.tree.Algorithm.releases_gil`,
   the compiled vertex traversal) run on worker **threads**, which start in milliseconds: they take
-  over after ``start_after`` seconds (default 0: at once);
+  over after ``start_after`` seconds (default 0.02; with 0 they run the whole tree);
 - the others run on worker **processes**, started only when the run has lasted ``start_after``
   seconds (default 0.3). The caller's thread keeps expanding the tree serially while they start,
   and hands its open items to them once every worker has answered, so a run that ends meanwhile
@@ -41,7 +41,11 @@ AUTO_BACKENDS = ("threads", "processes")
 #: Regions per expansion in the serial phase: the clock is read between expansions (a vertex
 #: expansion of 1024 regions takes a few milliseconds; the per-call cost is under 2 % of it).
 SERIAL_BUDGET = 1024
-_DEFAULT_START_AFTER = {"threads": 0.0, "processes": 0.3}
+#: Default ``start_after``: threads cost a few milliseconds to start (a HiGHS instance each), a
+#: share that a run of a few milliseconds loses, and on a loaded machine a second thread may find
+#: no free core (vdp, 0.06 s: 2 threads 0.63x of serial on a quiet 2-core machine, 1.08x when
+#: three other jobs ran); processes cost about a second of CPU each.
+_DEFAULT_START_AFTER = {"threads": 0.02, "processes": 0.3}
 
 
 class AutoScheduler(Scheduler):
@@ -54,7 +58,7 @@ class AutoScheduler(Scheduler):
     backend : {"threads", "processes"}, optional
         Force a backend (default: threads for algorithms that release the GIL, else processes).
     start_after : float, optional
-        Seconds of serial work before workers start (default: 0 for threads, 0.3 for
+        Seconds of serial work before workers start (default: 0.02 for threads, 0.3 for
         processes, whose start-up costs about a second of CPU).
     checkpoint : Checkpoint, optional
         Periodic snapshots of the frontier; the chosen backend then runs the whole tree.
