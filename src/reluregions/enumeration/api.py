@@ -18,14 +18,16 @@ __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", 
 
 
 def _registry() -> dict[str, type[Algorithm]]:
+    from .highd import HighDimAlgorithm
     from .paper import PaperAlgorithm
     from .vertex import VertexAlgorithm
     from .witness import WitnessAlgorithm
 
-    return {"witness": WitnessAlgorithm, "vertex": VertexAlgorithm, "paper": PaperAlgorithm}
+    return {"witness": WitnessAlgorithm, "vertex": VertexAlgorithm, "paper": PaperAlgorithm,
+            "highd": HighDimAlgorithm}
 
 
-ALGORITHMS: tuple[str, ...] = ("default", "vertex", "witness", "paper")
+ALGORITHMS: tuple[str, ...] = ("default", "vertex", "highd", "witness", "paper")
 DEFAULT_ALGORITHM = "default"
 
 
@@ -42,20 +44,35 @@ def make_problem(network: Network, domain: Domain | None = None,
     return Problem(network, domain.parametrize(), config)
 
 
-def resolve_algorithm(problem: Problem) -> str:
-    """The concrete algorithm ``problem.config.algorithm`` names.
+#: Domains of at least this dimension go to the high-dimensional engine by default (issue 14).
+HIGHD_MIN_DIM = 32
+
+
+def choose_algorithm(problem: Problem) -> tuple[str, str]:
+    """The concrete algorithm ``problem.config.algorithm`` names, and why.
 
     ``"default"`` picks ``"vertex"`` (LP-free) for box domains of dimension at most 10 when numba
-    is installed and the first layer is enumerated incrementally, else ``"witness"``.
+    is installed and the first layer is enumerated incrementally; ``"highd"`` (cuts as rows, the
+    box as bounds) from :data:`HIGHD_MIN_DIM` dimensions on, where the ``2k`` box rows that
+    ``"witness"`` carries into every LP dominate its cost; ``"witness"`` in between.
     """
     name = problem.config.algorithm
     if name != "default":
-        return name
-    from .vertex import vertex_applicable
+        return name, "asked for"
+    from .vertex import MAX_VERTEX_DIM, vertex_applicable
 
+    k = problem.param.dim
     if problem.config.first_layer == "incremental" and vertex_applicable(problem):
-        return "vertex"
-    return "witness"
+        return "vertex", f"box domain of dimension {k} <= {MAX_VERTEX_DIM}: vertex counts stay small"
+    if k >= HIGHD_MIN_DIM:
+        return "highd", (f"domain of dimension {k} >= {HIGHD_MIN_DIM}: LPs carry the cuts as rows "
+                         "and the box as bounds")
+    return "witness", f"domain of dimension {k}: between the vertex and the high-dimensional range"
+
+
+def resolve_algorithm(problem: Problem) -> str:
+    """The concrete algorithm ``problem.config.algorithm`` names (see :func:`choose_algorithm`)."""
+    return choose_algorithm(problem)[0]
 
 
 def make_algorithm(problem: Problem) -> Algorithm:
@@ -252,7 +269,8 @@ def count_regions(network: Network, domain: Domain | None = None,
     if stream.problem.param.dim == 0 or n_layers == 0:
         per_layer = [1] * n_layers
     workers = getattr(stream.scheduler, "workers", 1)
-    extra = {"setup_seconds": stream.setup_seconds, "algorithm": resolve_algorithm(stream.problem)}
+    name, why = choose_algorithm(stream.problem)
+    extra = {"setup_seconds": stream.setup_seconds, "algorithm": name, "algorithm_reason": why}
     if certify:
         extra.update(certified=stream.certificate.certified,
                      certificate=stream.certificate.to_dict(),

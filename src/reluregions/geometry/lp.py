@@ -94,6 +94,8 @@ class LPSolver:
         self._infeasible = {highspy.HighsModelStatus.kInfeasible}
         self._unbounded = {highspy.HighsModelStatus.kUnbounded,
                            highspy.HighsModelStatus.kUnboundedOrInfeasible}
+        #: The constraint arrays of the model HiGHS holds, when :meth:`minimize_in_box` passed it.
+        self._box_model: tuple | None = None
 
     def __getstate__(self) -> None:
         raise TypeError("LPSolver holds a native solver and cannot be pickled; make one per worker")
@@ -116,6 +118,11 @@ class LPSolver:
         lp.a_matrix_.value_ = np.ascontiguousarray(rows, dtype=np.float64).ravel()
         h = self._highs
         h.passModel(lp)
+        self._box_model = None
+        return self._run(m, n)
+
+    def _run(self, m: int, n: int) -> tuple[str, np.ndarray, float]:
+        h = self._highs
         h.run()
         self.count += 1
         status = h.getModelStatus()
@@ -152,6 +159,34 @@ class LPSolver:
             raise SolverError(f"Chebyshev-ball LP ended '{status}', which its form rules out; "
                               "the constraints are probably not finite")
         return x[:k], float(x[k])
+
+    def minimize_in_box(self, c: np.ndarray, G: np.ndarray, h: np.ndarray, lower: np.ndarray,
+                        upper: np.ndarray) -> tuple[str, np.ndarray, float]:
+        """Minimise ``c @ t`` over ``{t : G t <= h, lower <= t <= upper}``, the box as column bounds.
+
+        The box never becomes rows, so an LP has as many rows as ``G`` (the cuts of a cell, not the
+        ``2k`` facets of the domain): the form of the high-dimensional engine (issue 14), where
+        ``k`` is in the hundreds and a cell carries a few dozen cuts. Without rows the minimum is
+        read off the bounds. Called again with the very same ``G``, ``h``, ``lower`` and ``upper``
+        objects (another objective over the same cell), only the costs change and HiGHS starts
+        from the last optimal basis. Returns ``(status, t, value)`` as :meth:`minimize` does
+        (``"infeasible"`` or ``"optimal"``: a bounded box rules out ``"unbounded"``).
+        """
+        c = np.asarray(c, dtype=np.float64)
+        if G.shape[0] == 0:
+            x = np.where(c > 0, lower, upper)
+            return "optimal", x, float(c @ x)
+        key = self._box_model
+        if key is not None and key[0] is G and key[1] is h and key[2] is lower and key[3] is upper:
+            # The same cell again (another neuron's test): new costs, warm start from the last basis.
+            n = G.shape[1]
+            self._highs.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+            return self._run(*G.shape)
+        result = self._solve(c, np.asarray(lower, dtype=np.float64),
+                             np.asarray(upper, dtype=np.float64), np.asarray(G, dtype=np.float64),
+                             np.asarray(h, dtype=np.float64))
+        self._box_model = (G, h, lower, upper)
+        return result
 
     def minimize(self, c: np.ndarray, G: np.ndarray, h: np.ndarray) -> tuple[str, np.ndarray, float]:
         """Minimise ``c @ t`` over ``{t : G t <= h}`` with ``t`` free.

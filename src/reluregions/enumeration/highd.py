@@ -1,0 +1,431 @@
+"""The high-dimensional engine: LayerWise-NNCE with cells as short lists of cuts (issue 14).
+
+Same framework as the paper (Drammis et al. 2024, §3, Alg. 1: pull each layer back into the cell,
+insert its hyperplanes one at a time) and the same region criterion as every other algorithm here
+(a region counts when its Chebyshev radius in the domain's normalised coordinates exceeds
+``config.radius_tol``), built for inputs of hundreds of dimensions (the paper's EMNIST regime):
+
+* **The LP as small as the geometry.** The domain's box ``[-1, 1]^k`` is never a set of rows: it
+  is the column bounds of every LP. A cell carries only the cuts that made it (the hyperplanes that
+  split an ancestor, unit normals) plus any non-box facets of the domain, so an LP has as many rows
+  as the cell is deep, and an open cell costs ``O(depth · k)`` memory, not ``O(k²)``.
+* **The radius test without the radius variable.** "The far side of a cut has Chebyshev radius
+  above ``tol``" is the same statement as "the cell shrunk by ``tol`` (every row's right-hand side
+  and the box lowered by ``tol``) reaches past the cut by ``tol``": one minimisation of the cut's
+  normal over the shrunk cell, with the box still as bounds.
+* **Witnesses decide most splits without an LP.** Every cell holds a witness point with a ball of
+  radius ``tol`` around it inside the cell. The side of a new hyperplane holding the witness needs
+  no test. For the other side a ray is shot from the witness along the hyperplane's normal (a ratio
+  test over the cell's few rows and the box bounds, ``O(depth · k)``): if it crosses the hyperplane
+  by ``tol`` before leaving the shrunk cell, the far side is a region and the middle of that stretch
+  of ray is its witness. Only when the ray leaves first is an LP solved, to prove the far side thin
+  or to find it.
+* **Stable neurons never reach the LP.** At the start of each layer, interval bounds of every
+  pulled-back neuron over the box fix the bits of the neurons that cannot change sign in the cell.
+* **Depth first, a bounded stack per call.** One :meth:`expand` call walks the subtree below a cell
+  until ``budget`` regions are out and hands back what is left open, so memory is bounded by the
+  depth of the tree times its fan-out, never by the number of regions.
+
+Where the first layer is narrower than the input (``n1 <= n0``, the setting of ParLayerWise1-NNCE,
+§5) every later quantity depends on the input only through ``W_1 x``: the cuts of deeper layers are
+combinations of the first layer's rows. The engine uses this implicitly: the ray and the LPs work
+in ``k`` coordinates, but the rows they see are those combinations, so their number (the depth)
+stays near the number of unstable neurons crossed, not near ``k``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry.centre import analytic_centre
+from ..geometry.dualbound import lagrangian_lower_bounds
+from .base import Algorithm, Cell, Context, Region
+from .cells import exhaustive_first_layer
+from .layers import _layer_map, constant_neurons, finish_layer, layer_offsets
+
+__all__ = ["HighDimAlgorithm", "LayerTodo"]
+
+#: Regions per :meth:`HighDimAlgorithm.expand` call when no scheduler asks for fewer.
+DEFAULT_BUDGET = 64
+
+
+@dataclass(frozen=True)
+class LayerTodo:
+    """Where a cell stands in its layer, and the maps of the layers before it.
+
+    Attributes
+    ----------
+    neurons : ndarray or None
+        The neurons that bounds could not decide, in insertion order: ``neurons[cell.neuron:]``
+        are still to insert, the bits of every other neuron of the layer are fixed. ``None`` until
+        the layer has been screened.
+    maps : tuple of (ndarray, ndarray)
+        ``(M, m)`` of each earlier layer on this cell (shared with its siblings, never copied): the
+        region's last step measures its ball against every hidden neuron's hyperplane.
+    """
+
+    neurons: np.ndarray | None
+    maps: tuple = ()
+
+
+class HighDimAlgorithm(Algorithm):
+    """Cut-list LayerWise-NNCE for high-dimensional inputs (box as bounds, rays before LPs)."""
+
+    name = "highd"
+
+    def __init__(self, problem) -> None:
+        super().__init__(problem)
+        self.budget = DEFAULT_BUDGET
+        p = problem.param
+        k = p.dim
+        tol = problem.config.radius_tol
+        box = _box_rows(p.G, p.h)
+        # Rows of the domain other than the faces of [-1, 1]^k stay rows; the box is bounds.
+        self._domain_G = np.ascontiguousarray(p.G[~box])
+        self._domain_h = p.h[~box].copy()
+        self._lower = np.full(k, -1.0 + tol)
+        self._upper = np.full(k, 1.0 - tol)
+        self._shrunk_of: tuple = (None, None)
+        self._norms_of: dict[int, tuple] = {}
+
+    # ------------------------------------------------------------------ tree
+    def roots(self, ctx: Context) -> list[Cell]:
+        problem = self.problem
+        if problem.config.first_layer == "exhaustive":
+            return [self._from_exhaustive(c) for c in exhaustive_first_layer(problem, ctx)]
+        p = problem.param
+        k = p.dim
+        tol = problem.config.radius_tol
+        if self._domain_G.shape[0]:
+            center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
+            ctx.stats.lps += 1
+        else:
+            center, radius = np.zeros(k), 1.0
+        if radius <= tol:
+            return []
+        M, m, scale = _layer_map(problem, 0, p.U, p.x0, np.abs(p.U).sum(axis=1) + np.abs(p.x0))
+        bits = np.zeros(problem.network.n_hidden, dtype=bool)
+        return [Cell(self._domain_G.copy(), self._domain_h.copy(), center, float(radius), 0, 0,
+                     M, m, bits, (), None, None, scale)]
+
+    @staticmethod
+    def _from_exhaustive(cell: Cell) -> Cell:
+        """A first-layer cell of ParLayerWise1-NNCE (§5) in this engine's form: box rows dropped."""
+        keep = ~_box_rows(cell.G, cell.h)
+        cell.G, cell.h = cell.G[keep], cell.h[keep]
+        cell.neuron = 0
+        cell.state = LayerTodo(np.zeros(0, dtype=np.int64), ())
+        return cell
+
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Walk the subtree below ``cell`` depth first until ``budget`` regions are finished."""
+        ctx.stats.expansions += 1
+        stack = [cell]
+        regions: list[Region] = []
+        while stack and len(regions) < self.budget:
+            done = self._advance(stack.pop(), ctx, stack)
+            if done is not None:
+                regions.append(done)
+        return stack, regions
+
+    def _advance(self, cell: Cell, ctx: Context, stack: list[Cell]) -> Region | None:
+        """Insert ``cell``'s neurons until one splits it (children pushed) or the network ends."""
+        problem = self.problem
+        offsets = layer_offsets(problem)
+        cell.bits = cell.bits.copy()  # the cell's own (it may arrive as a read-only buffer view)
+        while True:
+            if cell.state is None or cell.state.neurons is None:
+                self._start_layer(cell, ctx)
+            todo = cell.state.neurons
+            while cell.neuron < todo.size:
+                j = int(todo[cell.neuron])
+                children = self._insert(cell, j, offsets[cell.layer] + j, ctx)
+                if children is not None:
+                    stack.extend(children)
+                    return None
+                cell.neuron += 1
+            nxt = self._finish(cell, ctx)
+            if isinstance(nxt, Region):
+                return nxt
+            cell = nxt
+
+    def _start_layer(self, cell: Cell, ctx: Context) -> None:
+        """Fix the bits of the neurons constant on the cell, then screen the others."""
+        problem = self.problem
+        base = layer_offsets(problem)[cell.layer]
+        norms = np.linalg.norm(cell.M, axis=1)
+        const, const_bits = constant_neurons(problem, cell, norms)
+        idx = np.flatnonzero(const)
+        cell.bits[base + idx] = const_bits[idx]
+        self._screen(cell, np.flatnonzero(~const))
+        k = cell.M.shape[1]
+        if cell.G.shape[0] and cell.state.neurons.size > 2 * k:
+            self._screen_by_hull(cell, ctx)
+
+    def _screen(self, cell: Cell, todo: np.ndarray) -> None:
+        """Fix the bits of the neurons ``todo`` whose hyperplanes provably miss the cell; keep the rest.
+
+        Interval bounds over the box first (exact over the box: the pre-activation is affine on
+        the cell), then, for those still open when the cell has cuts, Lagrangian bounds over the
+        cell shrunk by tol (:func:`~reluregions.geometry.dualbound.lagrangian_lower_bounds`) of
+        each neuron's pre-activation signed by its witness side: above 0 means the hyperplane
+        misses the shrunk cell, so the far side holds no ball of radius tol. No LP either way.
+        Sets ``cell.state`` to the neurons left to insert and ``cell.neuron`` to 0.
+        """
+        tol = self.problem.config.radius_tol
+        M, m = cell.M[todo], cell.m[todo]
+        z = M @ cell.center + m
+        s = np.where(z >= 0, 1.0, -1.0)
+        spread = np.abs(M).sum(axis=1)
+        proven = s * m - spread > 0
+        rest = np.flatnonzero(~proven)
+        if cell.G.shape[0] and rest.size:
+            scale = s[rest] / np.linalg.norm(M[rest], axis=1)
+            low = lagrangian_lower_bounds(M[rest] * scale[:, None], cell.G, self._shrunk(cell),
+                                          1.0 - tol)
+            proven[rest[low + m[rest] * scale > 0]] = True
+        base = layer_offsets(self.problem)[cell.layer]
+        cell.bits[base + todo[proven]] = s[proven] > 0
+        cell.state = LayerTodo(todo[~proven], cell.state.maps if cell.state is not None else ())
+        cell.neuron = 0
+
+    def _screen_by_hull(self, cell: Cell, ctx: Context) -> None:
+        """Screen the open neurons against the bounding box of the shrunk cell (``2k`` LPs).
+
+        Worth it when more neurons are open than the box costs LPs (low ``k``, as in witness.py):
+        the LPs share one model and differ only in their costs, so HiGHS warm-starts each.
+        """
+        k = cell.M.shape[1]
+        lo, hi = self._lower.copy(), self._upper.copy()
+        G, h = cell.G, self._shrunk(cell)
+        for i in range(k):
+            for sign in (1.0, -1.0):
+                c = np.zeros(k)
+                c[i] = sign
+                status, _, value = ctx.solver.minimize_in_box(c, G, h, self._lower, self._upper)
+                ctx.stats.lps += 1
+                if status == "optimal":
+                    if sign > 0:
+                        lo[i] = max(lo[i], value)
+                    else:
+                        hi[i] = min(hi[i], -value)
+        pad = 1e-9 * (1.0 + np.abs(lo) + np.abs(hi))  # rounding in the LP must not cut a cell
+        mid, half = (lo + hi) / 2, (hi - lo) / 2 + pad
+        todo = cell.state.neurons
+        M, m = cell.M[todo], cell.m[todo]
+        centre = M @ mid + m
+        spread = np.abs(M) @ half
+        s = np.where(M @ cell.center + m >= 0, 1.0, -1.0)
+        proven = s * centre - spread > 0
+        if proven.any():
+            base = layer_offsets(self.problem)[cell.layer]
+            cell.bits[base + todo[proven]] = s[proven] > 0
+            cell.state = LayerTodo(todo[~proven], cell.state.maps)
+
+    def _finish(self, cell: Cell, ctx: Context) -> Cell | Region:
+        """Close the layer; the region (last layer) gets its certified ball and full rows if asked."""
+        problem = self.problem
+        last = cell.layer + 1 == problem.n_layers
+        maps = cell.state.maps + ((cell.M, cell.m),)
+        if last:
+            cfg = problem.config
+            cell.center, cell.radius = self._region_ball(cell, maps)
+            if cfg.chebyshev or cfg.keep_hrep:
+                p = problem.param
+                box = _box_rows(p.G, p.h)
+                cell.G = np.vstack([p.G[box], cell.G])
+                cell.h = np.concatenate([p.h[box], cell.h])
+        nxt = finish_layer(problem, cell, ctx)
+        if not last:
+            nxt.state = LayerTodo(None, maps)
+        return nxt
+
+    def _region_ball(self, cell: Cell, maps: tuple) -> tuple[np.ndarray, float]:
+        """A point well inside the region and the radius of a ball around it inside the region.
+
+        The cell's rows hold only the cuts that split it; a hyperplane that was proven to miss the
+        shrunk cell may still pass close to the witness. So the ball is measured against every
+        hidden neuron's hyperplane pulled back through the region's pattern (``maps``), the
+        domain's rows and the box: no hyperplane crosses it, so every point in it has the region's
+        pattern. Hyperplanes nearer than the cell's own margin join the rows while the point is
+        moved towards the centre
+        (:func:`~reluregions.geometry.centre.analytic_centre`).
+        """
+        tol = self.problem.config.radius_tol
+        G, h, inner = cell.G, cell.h, 1.0 - tol
+        # Inside the shrunk cell the point is on the pattern's side of every hyperplane that is
+        # not a row (each was proven to miss the shrunk cell), so centring there is safe.
+        w = analytic_centre(G, h - tol, cell.center, inner)
+        rows, rhs = self._hyperplanes(maps, w, self._margin(G, h, w))
+        if rows.shape[0]:
+            w = analytic_centre(np.vstack([G, rows]), np.concatenate([h - tol, rhs]), w, inner)
+        rows, rhs = self._hyperplanes(maps, w, np.inf)
+        margin = self._margin(G, h, w)
+        if rows.shape[0]:
+            margin = min(margin, float(np.min(rhs - rows @ w)))
+        return w, margin
+
+    def _hyperplanes(self, maps: tuple, w: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        """The hidden neurons' hyperplanes nearer than ``limit`` to ``w``, as rows ``w`` satisfies."""
+        rows, rhs = [], []
+        for M, m in maps:
+            norms = self._row_norms(M)
+            z = M @ w + m
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dist = np.abs(z) / norms
+            near = np.flatnonzero((norms > 0) & (dist < limit))
+            if near.size:
+                sgn = np.where(z[near] >= 0, 1.0, -1.0)
+                rows.append(-(sgn / norms[near])[:, None] * M[near])
+                rhs.append(sgn * m[near] / norms[near])
+        if not rows:
+            return np.zeros((0, w.size)), np.zeros(0)
+        return np.vstack(rows), np.concatenate(rhs)
+
+    def _row_norms(self, M: np.ndarray) -> np.ndarray:
+        """Row norms of a layer map, kept for the map the cells of a subtree share."""
+        cached = self._norms_of.get(M.shape[0])
+        if cached is None or cached[0] is not M:
+            cached = (M, np.linalg.norm(M, axis=1))
+            self._norms_of[M.shape[0]] = cached
+        return cached[1]
+
+    @staticmethod
+    def _margin(G: np.ndarray, h: np.ndarray, w: np.ndarray) -> float:
+        """Radius of the largest ball around ``w`` inside the cell (rows and box faces, unit normals)."""
+        r = float(np.min(1.0 - np.abs(w))) if w.size else 1.0
+        if G.shape[0]:
+            r = min(r, float(np.min(h - G @ w)))
+        return r
+
+    # ------------------------------------------------------------------ one hyperplane
+    def _insert(self, cell: Cell, j: int, bit_index: int, ctx: Context) -> list[Cell] | None:
+        """Insert neuron ``j``: the two children if it splits the cell, else fix its bit (``None``)."""
+        tol = self.problem.config.radius_tol
+        a = cell.M[j]
+        norm = float(np.linalg.norm(a))
+        a = a / norm
+        off = float(cell.m[j]) / norm
+        w = cell.center
+        z = float(a @ w) + off
+        s = 1.0 if z >= 0 else -1.0
+        far_row, far_rhs = s * a, -s * off      # far side:  s (a t + off) <= 0
+        near_row, near_rhs = -far_row, -far_rhs  # near side: s (a t + off) >= 0
+        far_w = self._shoot(cell, w, far_row, abs(z) + tol)
+        if far_w is None:
+            status, x, value = ctx.solver.minimize_in_box(far_row, cell.G, self._shrunk(cell),
+                                                          self._lower, self._upper)
+            ctx.stats.lps += 1
+            if status != "optimal" or value >= far_rhs - tol:
+                # The far side is thinner than tol: not a region. Keep the cut when the hyperplane
+                # still crosses the cell, so that later tests measure the near side alone.
+                cell.bits[bit_index] = s > 0
+                if status == "optimal" and value < far_rhs:
+                    self._keep_near(cell, near_row, near_rhs, ctx)
+                return None
+            far_w = _towards(w, x, far_row, (far_rhs - tol + value) / 2)
+        near_w = w
+        if abs(z) >= tol:  # move away from the new cut, halfway to where the cell ends that way
+            back = self._exit(cell.G, cell.h, w, far_row)
+            if np.isfinite(back) and back > 2 * abs(z):
+                near_w = w + (back / 2) * far_row
+        else:
+            near_w = self._shoot(cell, w, near_row, tol - abs(z))
+            if near_w is None:
+                near_w = self._lp_witness(cell, near_row, near_rhs, w, ctx)
+            if near_w is None:  # both sides thinner than tol: keep the near one, as witness.py does
+                cell.bits[bit_index] = s > 0
+                return None
+        near = cell.split(near_row, near_rhs, near_w, tol, bit_index, s > 0)
+        far = cell.split(far_row, far_rhs, far_w, tol, bit_index, s < 0)
+        near.state = far.state = cell.state
+        return [far, near]
+
+    def _shoot(self, cell: Cell, w: np.ndarray, row: np.ndarray, need: float) -> np.ndarray | None:
+        """A point inside the cell shrunk by tol where ``row @ t <= row @ w - need``, or ``None``.
+
+        Two rays from the witness ``w``: along ``-row`` (the hyperplane's normal), and towards the
+        corner of the shrunk box that minimises ``row @ t`` (in high dimension the box reaches far
+        past the normal's short exit through its faces). Each exit from the shrunk cell is a ratio
+        test over the cell's rows and the box bounds; the point returned is halfway between the
+        crossing and the exit.
+        """
+        corner = np.where(row > 0, self._lower, self._upper)
+        for d in (corner - w, -row):
+            drop = -float(row @ d)  # decrease of row @ t per unit step
+            if not drop > 0:
+                continue
+            exit_ = self._exit(cell.G, cell.h, w, d)
+            step = need / drop
+            if exit_ > step * (1 + 1e-9) + 1e-15:
+                return w + ((step + exit_) / 2 if np.isfinite(exit_) else 2 * step + 1.0) * d
+        return None
+
+    def _exit(self, G: np.ndarray, h: np.ndarray, w: np.ndarray, d: np.ndarray,
+              shrink: float | None = None) -> float:
+        """Largest step ``λ`` with ``w + λ d`` inside ``{G t <= h}`` and the box, shrunk by tol.
+
+        ``shrink`` replaces tol (0: the closed region itself).
+        """
+        tol = self.problem.config.radius_tol if shrink is None else shrink
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up, down = 1.0 - tol - w, -1.0 + tol - w
+            steps = np.where(d > 0, up / d, np.where(d < 0, down / d, np.inf))
+            exit_ = float(steps.min()) if steps.size else np.inf
+            if G.shape[0]:
+                gd = G @ d
+                slack = h - tol - G @ w
+                exit_ = min(exit_, float(np.where(gd > 0, slack / gd, np.inf).min()))
+        return max(exit_, 0.0)
+
+    def _shrunk(self, cell: Cell) -> np.ndarray:
+        """``cell.h - tol``, one array per cell, so that LPs over one cell reuse the solver's model."""
+        if self._shrunk_of[0] is not cell.h:
+            self._shrunk_of = (cell.h, cell.h - self.problem.config.radius_tol)
+        return self._shrunk_of[1]
+
+    def _lp_witness(self, cell: Cell, row: np.ndarray, rhs: float, w: np.ndarray,
+                    ctx: Context) -> np.ndarray | None:
+        """A witness of ``cell ∩ {row t <= rhs}`` shrunk by tol, by one LP, or ``None`` if thinner."""
+        tol = self.problem.config.radius_tol
+        status, x, value = ctx.solver.minimize_in_box(row, cell.G, self._shrunk(cell), self._lower,
+                                                      self._upper)
+        ctx.stats.lps += 1
+        if status != "optimal" or value >= rhs - tol:
+            return None
+        return _towards(w, x, row, (rhs - tol + value) / 2)
+
+    def _keep_near(self, cell: Cell, row: np.ndarray, rhs: float, ctx: Context) -> None:
+        """Add the cut ``row t <= rhs`` to ``cell`` and move its witness inside it if needed."""
+        tol = self.problem.config.radius_tol
+        w = cell.center
+        gap = rhs - tol - float(row @ w)
+        if gap < 0:
+            moved = self._shoot(cell, w, row, -gap)
+            if moved is None:
+                moved = self._lp_witness(cell, row, rhs, w, ctx)
+            if moved is None:
+                return  # the near side is thin too: leave the cell as it is
+            cell.center = moved
+        cell.G = np.vstack([cell.G, row])
+        cell.h = np.append(cell.h, rhs)
+
+
+def _towards(w: np.ndarray, x: np.ndarray, row: np.ndarray, target: float) -> np.ndarray:
+    """The point of the segment from ``w`` to ``x`` where ``row @ t`` equals ``target``.
+
+    ``w`` lies inside the shrunk cell and ``x`` on its boundary, so every point of the segment but
+    ``x`` does too; ``target`` sits strictly between the two values of ``row``.
+    """
+    rw, rx = float(row @ w), float(row @ x)
+    mu = (rw - target) / (rw - rx)
+    return w + mu * (x - w)
+
+
+def _box_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``G t <= h`` that are faces of ``[-1, 1]^k`` (``±e_i t <= 1``)."""
+    if G.size == 0:
+        return np.zeros(G.shape[0], dtype=bool)
+    one_hot = (np.count_nonzero(G, axis=1) == 1) & (np.abs(np.abs(G).max(axis=1) - 1.0) == 0)
+    return one_hot & (h == 1.0)
