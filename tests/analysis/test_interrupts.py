@@ -1,8 +1,9 @@
 """Long analysis commands stop on Ctrl-C and SIGTERM, end their workers, leave no partial file;
 they show progress when asked, and warn before work that explodes with the dimension.
 
-Real subprocesses of the command line on a file of about 1,500 regions (seconds of LP and Qhull
-work on two worker processes).
+Real subprocesses of the command line on region files whose work cannot end within the test on any
+machine (minutes of Qhull work on two worker processes), so each interrupt certainly comes while
+the workers are busy; the interrupt is sent about a second after they start.
 """
 from __future__ import annotations
 
@@ -25,10 +26,21 @@ CLI = [sys.executable, "-c", "from reluregions.cli.main import main; raise Syste
 
 
 @pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A random 3-16-16-1 net on [-1, 1]^3: about 1,500 regions."""
-    return write_region_file(tmp_path_factory.mktemp("big") / "big.parquet",
-                             random_net(3, (16, 16), seed=5), algorithm="vertex")
+def volume_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A random 7-16-1 net on [-1, 1]^7: about 8,400 regions, written in about a second, whose
+    volumes (a 7-dimensional Qhull hull each, tens of milliseconds) take minutes of CPU time."""
+    return write_region_file(tmp_path_factory.mktemp("vol7") / "vol7.parquet",
+                             random_net(7, (16,), seed=5), algorithm="vertex")
+
+
+@pytest.fixture(scope="module")
+def verify_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A random 6-24-1 net on [-1, 1]^6: about 12,400 regions, written in about a second, whose
+    verification (an LP and a 6-dimensional volume per region, then one LP per neighbour pair)
+    takes minutes of CPU time. Verify computes volumes up to dimension 6 only; its first stage
+    (points, in the parent) takes about a second more before the workers start."""
+    return write_region_file(tmp_path_factory.mktemp("ver6") / "ver6.parquet",
+                             random_net(6, (24,), seed=5), algorithm="vertex")
 
 
 def _env() -> dict[str, str]:
@@ -72,9 +84,9 @@ def _interrupt(cmd: list[str], sig: int, group: bool, cwd: Path) -> tuple[int, s
 
 
 @pytest.mark.parametrize("sig, group", [(signal.SIGINT, True), (signal.SIGTERM, False)])
-def test_details_stops_ends_workers_and_leaves_no_partial_file(big_file, tmp_path: Path, sig: int,
+def test_details_stops_ends_workers_and_leaves_no_partial_file(volume_job, tmp_path: Path, sig: int,
                                                                group: bool) -> None:
-    path, net = big_file
+    path, net = volume_job
     out = tmp_path / "volumes.parquet"
     rc, err = _interrupt(["details", str(path), str(net), "--what", "volume", "--workers", "2",
                           "--out", str(out)], sig, group, tmp_path)
@@ -84,8 +96,8 @@ def test_details_stops_ends_workers_and_leaves_no_partial_file(big_file, tmp_pat
 
 
 @pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGINT, True)])
-def test_verify_stops_and_ends_workers(big_file, tmp_path: Path, sig: int, group: bool) -> None:
-    path, net = big_file
+def test_verify_stops_and_ends_workers(verify_job, tmp_path: Path, sig: int, group: bool) -> None:
+    path, net = verify_job
     rc, err = _interrupt(["verify", str(path), str(net), "--workers", "2"], sig, group, tmp_path)
     assert rc == 130
     assert "interrupted" in err and "Traceback" not in err
