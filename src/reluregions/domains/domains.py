@@ -33,9 +33,25 @@ class Parametrization:
         """Dimension ``k`` of the domain (of its affine hull)."""
         return int(self.U.shape[1])
 
+    def __post_init__(self) -> None:
+        # A box's U has one non-zero per column: map by scaling, not by a dense (d x k) product
+        # (at d = 784 the product is most of the cost of writing a region out).
+        U = self.U
+        scaled = None
+        if U.size and np.count_nonzero(U) == U.shape[1] and np.all(np.count_nonzero(U, axis=0) == 1):
+            rows = np.argmax(U != 0, axis=0)
+            scaled = (rows, U[rows, np.arange(U.shape[1])])
+        object.__setattr__(self, "_scaled", scaled)
+
     def to_input(self, t: np.ndarray) -> np.ndarray:
         """Map parameter points ``t`` (n, k) or (k,) to input points."""
-        return self.x0 + np.asarray(t) @ self.U.T
+        t = np.asarray(t)
+        if self._scaled is None:
+            return self.x0 + t @ self.U.T
+        rows, scale = self._scaled
+        x = np.broadcast_to(self.x0, t.shape[:-1] + self.x0.shape).copy()
+        x[..., rows] += t * scale
+        return x
 
 
 def _normalise_rows(G: np.ndarray, h: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:

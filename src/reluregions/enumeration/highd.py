@@ -48,6 +48,10 @@ __all__ = ["HighDimAlgorithm", "LayerTodo"]
 
 #: Regions per :meth:`HighDimAlgorithm.expand` call when no scheduler asks for fewer.
 DEFAULT_BUDGET = 64
+#: Interior points a cell hands to its children (:attr:`LayerTodo.points`).
+MAX_POINTS = 32
+#: A published ball smaller than this (normalised coordinates) gets a longer centring.
+NEAR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,15 @@ class LayerTodo:
     maps : tuple of (ndarray, ndarray)
         ``(M, m)`` of each earlier layer on this cell (shared with its siblings, never copied): the
         region's last step measures its ball against every hidden neuron's hyperplane.
+    points : ndarray or None
+        Points inside the cell shrunk by tol that the parent's tests found (witnesses of both
+        sides of the hyperplanes that crossed it): a hyperplane with one of them on each side
+        crosses this cell too, with no ray and no LP.
     """
 
     neurons: np.ndarray | None
     maps: tuple = ()
+    points: np.ndarray | None = None
 
 
 class HighDimAlgorithm(Algorithm):
@@ -88,6 +97,7 @@ class HighDimAlgorithm(Algorithm):
         self._upper = np.full(k, 1.0 - tol)
         self._shrunk_of: tuple = (None, None)
         self._norms_of: dict[int, tuple] = {}
+        self._pool: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ tree
     def roots(self, ctx: Context) -> list[Cell]:
@@ -138,13 +148,21 @@ class HighDimAlgorithm(Algorithm):
             if cell.state is None or cell.state.neurons is None:
                 self._start_layer(cell, ctx)
             todo = cell.state.neurons
+            base = offsets[cell.layer]
+            crossing: list[tuple[int, tuple, int]] = []
+            known = cell.state.points
+            self._pool = [cell.center] + (list(known) if known is not None else [])
             while cell.neuron < todo.size:
                 j = int(todo[cell.neuron])
-                children = self._insert(cell, j, offsets[cell.layer] + j, ctx)
-                if children is not None:
-                    stack.extend(children)
-                    return None
+                cut = self._test(cell, j, base + j, ctx)
+                if cut is not None:
+                    crossing.append((j, cut, cell.G.shape[0]))
+                    self._pool += [cut[2], cut[5]]
                 cell.neuron += 1
+            children = self._split_first(cell, crossing, base, ctx)
+            if children:
+                stack.extend(children)
+                return None
             nxt = self._finish(cell, ctx)
             if isinstance(nxt, Region):
                 return nxt
@@ -230,7 +248,7 @@ class HighDimAlgorithm(Algorithm):
         maps = cell.state.maps + ((cell.M, cell.m),)
         if last:
             cfg = problem.config
-            cell.center, cell.radius = self._region_ball(cell, maps)
+            cell.center, cell.radius = self._region_ball(cell, maps, ctx)
             if cfg.chebyshev or cfg.keep_hrep:
                 p = problem.param
                 box = _box_rows(p.G, p.h)
@@ -241,30 +259,48 @@ class HighDimAlgorithm(Algorithm):
             nxt.state = LayerTodo(None, maps)
         return nxt
 
-    def _region_ball(self, cell: Cell, maps: tuple) -> tuple[np.ndarray, float]:
+    def _region_ball(self, cell: Cell, maps: tuple, ctx: Context) -> tuple[np.ndarray, float]:
         """A point well inside the region and the radius of a ball around it inside the region.
 
         The cell's rows hold only the cuts that split it; a hyperplane that was proven to miss the
         shrunk cell may still pass close to the witness. So the ball is measured against every
         hidden neuron's hyperplane pulled back through the region's pattern (``maps``), the
         domain's rows and the box: no hyperplane crosses it, so every point in it has the region's
-        pattern. Hyperplanes nearer than the cell's own margin join the rows while the point is
-        moved towards the centre
-        (:func:`~reluregions.geometry.centre.analytic_centre`).
+        pattern. Hyperplanes near the witness join the rows while the point is moved towards the
+        centre (:func:`~reluregions.geometry.centre.analytic_centre`).
         """
         tol = self.problem.config.radius_tol
         G, h, inner = cell.G, cell.h, 1.0 - tol
         # Inside the shrunk cell the point is on the pattern's side of every hyperplane that is
         # not a row (each was proven to miss the shrunk cell), so centring there is safe.
-        w = analytic_centre(G, h - tol, cell.center, inner)
-        rows, rhs = self._hyperplanes(maps, w, self._margin(G, h, w))
-        if rows.shape[0]:
-            w = analytic_centre(np.vstack([G, rows]), np.concatenate([h - tol, rhs]), w, inner)
+        best = (self._ball(G, h, maps, cell.center), cell.center)
+        w = cell.center
+        for limit, steps in ((max(4 * best[0], NEAR), 6), (100 * NEAR, 40)):
+            rows, rhs = self._hyperplanes(maps, w, limit)
+            w = analytic_centre(np.vstack([G, rows]), np.concatenate([h - tol, rhs]), w, inner,
+                                steps=steps)
+            best = max(best, (self._ball(G, h, maps, w), w), key=lambda pair: pair[0])
+            if best[0] >= NEAR:  # a second, longer centring only for a point still in a corner
+                break
+        if best[0] <= tol:  # a thin region whose witness sits in its thinnest part: one LP
+            rows, rhs = self._hyperplanes(maps, best[1], 100 * NEAR)
+            p = self.problem.param
+            box = _box_rows(p.G, p.h)
+            full_G = np.vstack([p.G[box], G, rows])
+            full_h = np.concatenate([p.h[box], h, rhs])
+            centre, _ = ctx.solver.chebyshev(full_G, full_h, np.linalg.norm(full_G, axis=1))
+            ctx.stats.lps += 1
+            best = max(best, (self._ball(G, h, maps, centre), centre), key=lambda pair: pair[0])
+        return best[1], best[0]
+
+    def _ball(self, G: np.ndarray, h: np.ndarray, maps: tuple, w: np.ndarray) -> float:
+        """Radius of the largest ball around ``w`` that no hyperplane of the region and no row or
+        box face crosses."""
         rows, rhs = self._hyperplanes(maps, w, np.inf)
         margin = self._margin(G, h, w)
         if rows.shape[0]:
             margin = min(margin, float(np.min(rhs - rows @ w)))
-        return w, margin
+        return margin
 
     def _hyperplanes(self, maps: tuple, w: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
         """The hidden neurons' hyperplanes nearer than ``limit`` to ``w``, as rows ``w`` satisfies."""
@@ -300,8 +336,43 @@ class HighDimAlgorithm(Algorithm):
         return r
 
     # ------------------------------------------------------------------ one hyperplane
-    def _insert(self, cell: Cell, j: int, bit_index: int, ctx: Context) -> list[Cell] | None:
-        """Insert neuron ``j``: the two children if it splits the cell, else fix its bit (``None``)."""
+    def _split_first(self, cell: Cell, crossing: list, base: int, ctx: Context) -> list[Cell]:
+        """Split ``cell`` by the first neuron that crosses it; the other crossing ones go on.
+
+        A whole pass over the layer's open neurons comes first (:meth:`_advance`), so a neuron
+        whose hyperplane misses the cell is decided once here, for the whole subtree, instead of
+        once in every descendant. The children re-test only the neurons that crossed this cell.
+        A test made before a sliver was cut off the cell (its rows changed) is made again.
+        """
+        for pos, (j, cut, rows) in enumerate(crossing):
+            if rows != cell.G.shape[0]:
+                cut = self._test(cell, j, base + j, ctx)
+            if cut is None:
+                continue
+            rest = np.array([c[0] for c in crossing[pos + 1:]], dtype=np.int64)
+            children = self._children(cell, cut)
+            pool = np.array(self._pool[-MAX_POINTS:]) if rest.size else None
+            for child in children:
+                inside = None
+                if pool is not None:
+                    inside = pool[np.all(pool @ child.G.T <= child.h - self.problem.config.radius_tol,
+                                         axis=1)]
+                child.state = LayerTodo(rest, cell.state.maps, inside)
+                child.neuron = 0
+            return children
+        return []
+
+    def _children(self, cell: Cell, cut: tuple) -> list[Cell]:
+        """The two sides of a crossing hyperplane found by :meth:`_test`, far side first."""
+        tol = self.problem.config.radius_tol
+        near_row, near_rhs, near_w, far_row, far_rhs, far_w, bit_index, s = cut
+        near = cell.split(near_row, near_rhs, near_w, tol, bit_index, s > 0)
+        far = cell.split(far_row, far_rhs, far_w, tol, bit_index, s < 0)
+        return [far, near]
+
+    def _test(self, cell: Cell, j: int, bit_index: int, ctx: Context) -> tuple | None:
+        """Test neuron ``j`` on the cell: its cut and both sides' witnesses if it crosses the cell
+        (both sides hold a ball of radius tol), else ``None`` with its bit fixed."""
         tol = self.problem.config.radius_tol
         a = cell.M[j]
         norm = float(np.linalg.norm(a))
@@ -312,7 +383,9 @@ class HighDimAlgorithm(Algorithm):
         s = 1.0 if z >= 0 else -1.0
         far_row, far_rhs = s * a, -s * off      # far side:  s (a t + off) <= 0
         near_row, near_rhs = -far_row, -far_rhs  # near side: s (a t + off) >= 0
-        far_w = self._shoot(cell, w, far_row, abs(z) + tol)
+        far_w = self._known_point(far_row, far_rhs - tol)
+        if far_w is None:
+            far_w = self._shoot(cell, w, far_row, abs(z) + tol)
         if far_w is None:
             status, x, value = ctx.solver.minimize_in_box(far_row, cell.G, self._shrunk(cell),
                                                           self._lower, self._upper)
@@ -337,10 +410,16 @@ class HighDimAlgorithm(Algorithm):
             if near_w is None:  # both sides thinner than tol: keep the near one, as witness.py does
                 cell.bits[bit_index] = s > 0
                 return None
-        near = cell.split(near_row, near_rhs, near_w, tol, bit_index, s > 0)
-        far = cell.split(far_row, far_rhs, far_w, tol, bit_index, s < 0)
-        near.state = far.state = cell.state
-        return [far, near]
+        return near_row, near_rhs, near_w, far_row, far_rhs, far_w, bit_index, s
+
+    def _known_point(self, row: np.ndarray, rhs: float) -> np.ndarray | None:
+        """A point of the pass's pool (all inside the shrunk cell) with ``row @ t < rhs``, or None."""
+        pool = self._pool
+        if len(pool) < 2:
+            return None
+        values = np.array(pool) @ row
+        best = int(np.argmin(values))
+        return pool[best] if values[best] < rhs else None
 
     def _shoot(self, cell: Cell, w: np.ndarray, row: np.ndarray, need: float) -> np.ndarray | None:
         """A point inside the cell shrunk by tol where ``row @ t <= row @ w - need``, or ``None``.

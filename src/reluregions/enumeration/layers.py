@@ -26,10 +26,18 @@ def layer_offsets(problem: Problem) -> tuple[int, ...]:
 
 def _layer_map(problem: Problem, layer: int, A: np.ndarray, c: np.ndarray,
                absA: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pre-activation map and scale of ``layer`` given its input map ``h = A t + c``."""
+    """Pre-activation map and scale of ``layer`` given its input map ``h = A t + c``.
+
+    Rows of ``A`` that are zero (inactive ReLUs) are skipped in the product: in the paper's regime
+    (hundreds of inputs, a layer half inactive) this halves the largest product of a layer.
+    """
     W = problem.network.weights[layer]
     b = problem.network.biases[layer]
-    M = W @ A
+    live = np.flatnonzero(absA)
+    if live.size < 0.8 * absA.size:
+        M = W[:, live] @ A[live]
+    else:
+        M = W @ A
     m = W @ c + b
     scale = np.abs(W) @ absA + np.abs(b)
     return M, m, scale

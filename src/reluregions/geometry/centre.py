@@ -15,7 +15,7 @@ __all__ = ["analytic_centre"]
 
 
 def analytic_centre(G: np.ndarray, h: np.ndarray, t: np.ndarray, half_width: float = 1.0,
-                    steps: int = 40, tol: float = 1e-2) -> np.ndarray:
+                    steps: int = 8, tol: float = 0.1) -> np.ndarray:
     """Move the strictly interior point ``t`` towards the analytic centre of the polytope.
 
     Parameters

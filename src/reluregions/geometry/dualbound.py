@@ -19,7 +19,7 @@ __all__ = ["lagrangian_lower_bounds"]
 
 
 def lagrangian_lower_bounds(F: np.ndarray, G: np.ndarray, h: np.ndarray, half_width: float,
-                            sweeps: int = 2) -> np.ndarray:
+                            sweeps: int = 1) -> np.ndarray:
     """Valid lower bounds of ``min F_j · t`` over ``{G t <= h, |t_i| <= half_width}``, one per row.
 
     Parameters
