@@ -46,7 +46,14 @@ def test_handover_midway_gives_the_serial_regions_and_counters() -> None:
     assert scheduler.stats.lps > 0
 
 
+def _worker_processes() -> set[int]:
+    """Pids of this process's live reluregions worker processes."""
+    return {p.pid for p in multiprocessing.active_children() if p.name.startswith("reluregions")}
+
+
 def test_short_run_stays_serial_and_leaves_no_process() -> None:
+    # workers kept by the session's scheduler pool (earlier tests) are not this run's
+    before = _worker_processes()
     net, box = seeded_net(0)
     scheduler = AutoScheduler(WORKERS, backend="processes", start_after=60.0)
     got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
@@ -56,7 +63,7 @@ def test_short_run_stays_serial_and_leaves_no_process() -> None:
     scheduler = AutoScheduler(WORKERS, backend="processes", start_after=0.0)
     got = regionset(scheduler.run(algorithm_for(net, box, "default")), net)
     assert_regionsets_equal(got, reference(0, "default"))
-    assert not [p for p in multiprocessing.active_children() if p.name.startswith("reluregions")]
+    assert not _worker_processes() - before, "the auto scheduler left worker processes running"
 
 
 def test_backend_follows_the_algorithm() -> None:
