@@ -44,19 +44,11 @@ _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
 import reluregions as rr
-from reluregions.network import load_npz
 from reluregions.schedulers import make_scheduler
+sys.path.insert(0, sys.argv[2])
+from cases import load_case
 spec = json.loads(sys.argv[1])
-if spec["net"].startswith("gen:"):
-    _, d, widths, seed = spec["net"].split(":")
-    rng = np.random.default_rng(int(seed))
-    sizes = [int(d)] + [int(w) for w in widths.split("x")] + [1]
-    net = rr.Network([rng.normal(size=(o, i)) for i, o in zip(sizes, sizes[1:])],
-                     [rng.normal(size=o) * 0.5 for o in sizes[1:]])
-    box = rr.Box.symmetric(int(d))
-else:
-    net, b = load_npz(spec["net"])
-    box = rr.Box(*b) if b is not None else None
+net, box = load_case(spec)
 cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
 sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("processes", workers=spec["workers"])
 if spec["cap"] >= 1e8:  # a full count, as `reluregions count` does it (setup timed apart)
@@ -78,7 +70,8 @@ print(json.dumps({"regions": n, "seconds": secs, "lps": lps, "capped": capped, "
 
 def measure(net: str, algorithm: str, workers: int, cap: float) -> dict:
     spec = json.dumps({"net": net, "algorithm": algorithm, "workers": workers, "cap": cap})
-    out = subprocess.run([sys.executable, "-c", _CHILD, spec], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", _CHILD, spec, str(Path(__file__).parent)],
+                         capture_output=True, text=True,
                          timeout=min(cap * 3, 3000) + 600)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}

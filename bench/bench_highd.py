@@ -1,0 +1,154 @@
+"""High-dimensional benchmark (issue 14): the ``highd`` engine against the witness and paper
+algorithms, measured in the same run, on the paper's regime (MNIST 256x2 at 784 inputs, gcas at
+14) and on generated nets of 8, 12 and 16 inputs.
+
+Every measurement runs in a fresh subprocess: regions, enumeration seconds (imports, loading and
+worker start-up excluded, as ``reluregions count`` reports them), LPs per region, milliseconds per
+LP (the solver's own time over its LPs, serial runs only) and peak resident memory (the process
+and, for several workers, its children). A capped run stops after ``--cap`` seconds and reports
+its regions/s over the prefix; the ratios compare regions/s of runs made in this benchmark run.
+nnenum's figures (DESIGN.md §7) were measured on the same kind of machine, not in this run.
+
+Usage::
+
+    python bench/bench_highd.py [NETWORKS_DIR] [--cap 60] [--workers 1 2] [--out bench/out]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+#: nnenum (exact mode, 2 processes) on this kind of machine, DESIGN.md §7: seconds, or regions/s.
+NNENUM = {"mnist prop 2": (10, 0.59, None), "mnist prop 4": (48, 4.15, None),
+          "mnist prop 0": (None, None, 7.3), "gcas prop 0": (None, None, 869.0)}
+
+_CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+import reluregions as rr
+from reluregions.geometry.lp import LPSolver
+sys.path.insert(0, sys.argv[2])
+from cases import load_case
+spec = json.loads(sys.argv[1])
+net, box = load_case(spec)
+lp_seconds = [0.0]
+solve = LPSolver._run
+def timed(self, *a):
+    t = time.perf_counter()
+    try:
+        return solve(self, *a)
+    finally:
+        lp_seconds[0] += time.perf_counter() - t
+LPSolver._run = timed
+cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
+from reluregions.schedulers import make_scheduler
+sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("auto", workers=spec["workers"])
+stream = rr.iter_regions(net, box, cfg, sched)
+n = 0; capped = False
+for _ in stream:
+    n += 1
+    if stream.seconds > spec["cap"]:
+        capped = True
+        break
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+lps = stream.stats.lps
+print(json.dumps({"regions": n, "seconds": stream.seconds, "lps": lps, "capped": capped,
+                  "ms_per_lp": 1e3 * lp_seconds[0] / lps if lps and spec["workers"] == 1 else None,
+                  "peak_mb": peak / 1024}))
+"""
+
+
+def measure(spec: dict) -> dict:
+    """One run in a fresh process. A run whose first regions take longer than the cap (the paper
+    algorithm at 784 inputs) is stopped at ``cap + 60`` s and reported as that prefix."""
+    limit = spec["cap"] + 60
+    try:
+        out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(spec),
+                              str(Path(__file__).parent)], capture_output=True,
+                             text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"regions": 0, "seconds": limit, "lps": 0, "capped": True, "ms_per_lp": None,
+                "peak_mb": float("nan"), "timed_out": True}
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cases(folder: Path) -> list[tuple[str, dict]]:
+    """(name, spec without algorithm/workers/cap) of every case whose files are present."""
+    found = []
+    onnx = folder / "onnx" / "mnist-net_256x2.onnx"
+    for prop in (2, 4, 0):
+        vnnlib = folder / "vnnlib" / f"mnistfc_prop_{prop}_0.03.vnnlib"
+        if onnx.exists() and vnnlib.exists():
+            found.append((f"mnist prop {prop}", {"net": str(onnx), "vnnlib": str(vnnlib)}))
+    if (folder / "gcas_prop0.npz").exists():
+        found.append(("gcas prop 0", {"net": str(folder / "gcas_prop0.npz")}))
+    for d, widths in ((8, "10x10"), (12, "8x8"), (16, "6x6")):
+        found.append((f"gen d={d} {widths}", {"net": f"gen:{d}:{widths}:0"}))
+    return found
+
+
+def rate(m: dict) -> float | None:
+    return m["regions"] / m["seconds"] if m.get("seconds") else None
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| case | highd regions | highd s (1 w) | highd s (2 w) | regions/s (2 w) | LPs/region | "
+            "ms/LP | peak MB (2 w) | witness regions/s | paper regions/s | highd/witness | highd/paper "
+            "| nnenum |\n" + "|---" * 13 + "|\n")
+    lines = []
+    for r in rows:
+        one, two, wit, pap = r["highd_w1"], r.get("highd_w2", {}), r["witness"], r["paper"]
+        if "error" in one:
+            lines.append(f"| {r['case']} | error: {one['error']} |" + " |" * 11)
+            continue
+        best = two if rate(two) else one
+        mark = " (capped)" if one["capped"] else ""
+        nn = NNENUM.get(r["case"])
+        nn_txt = "–" if nn is None else (f"{nn[1]} s" if nn[1] else f"{nn[2]} regions/s")
+        ratio = (lambda other: f"{rate(one) / rate(other):.1f}x" if rate(other) else "–")
+        lines.append(
+            f"| {r['case']} | {one['regions']:,}{mark} | {one['seconds']:.3f} | "
+            f"{two.get('seconds', float('nan')):.3f} | {rate(best):,.0f} | "
+            f"{one['lps'] / max(one['regions'], 1):.2f} | "
+            f"{one['ms_per_lp'] if one['ms_per_lp'] is None else round(one['ms_per_lp'], 2)} | "
+            f"{two.get('peak_mb', float('nan')):.0f} | {rate(wit) or 0:,.1f} | {rate(pap) or 0:,.1f} | "
+            f"{ratio(wit)} | {ratio(pap)} | {nn_txt} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("networks", nargs="?",
+                    default=str(Path(__file__).resolve().parents[1].parent / "shared" / "networks"))
+    ap.add_argument("--cap", type=float, default=60.0, help="seconds per capped run")
+    ap.add_argument("--baseline-cap", type=float, default=20.0,
+                    help="seconds for the witness and paper runs (their regions/s over the prefix)")
+    ap.add_argument("--only", nargs="*", help="case names to run")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
+    args = ap.parse_args()
+    rows = []
+    for name, spec in cases(Path(args.networks)):
+        if args.only and name not in args.only:
+            continue
+        row: dict = {"case": name}
+        for key, algorithm, workers, cap in (("highd_w1", "highd", 1, args.cap),
+                                             ("highd_w2", "highd", 2, args.cap),
+                                             ("witness", "witness", 1, args.baseline_cap),
+                                             ("paper", "paper", 1, args.baseline_cap)):
+            row[key] = measure({**spec, "algorithm": algorithm, "workers": workers, "cap": cap})
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    Path(args.out, "highd.json").write_text(json.dumps(rows, indent=1))
+    Path(args.out, "highd.md").write_text(table(rows))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The networks and domains the benchmarks name in their specs (shared by their subprocesses).
+
+``"gen:D:WxW:SEED"`` is a generated net (Gaussian weights, biases scaled by 0.5, one output) on
+``[-1, 1]^D``; any other ``net`` is a file (``.npz``, ``.onnx``, PyTorch) with its stored box, or the
+box of the VNN-LIB file ``vnnlib`` when the spec names one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import reluregions as rr
+
+
+def load_case(spec: dict) -> tuple[rr.Network, rr.Domain | None]:
+    """The network and domain of a benchmark spec."""
+    if spec["net"].startswith("gen:"):
+        _, d, widths, seed = spec["net"].split(":")
+        rng = np.random.default_rng(int(seed))
+        sizes = [int(d)] + [int(w) for w in widths.split("x")] + [1]
+        net = rr.Network([rng.normal(size=(o, i)) for i, o in zip(sizes, sizes[1:])],
+                         [rng.normal(size=o) * 0.5 for o in sizes[1:]])
+        return net, rr.Box.symmetric(int(d))
+    from reluregions.network import load_network
+
+    net, stored = load_network(spec["net"])
+    if spec.get("vnnlib"):
+        from reluregions.domains.vnnlib import read_vnnlib_box
+
+        return net, read_vnnlib_box(spec["vnnlib"], net.input_dim)
+    return net, rr.Box(*stored) if stored is not None else None
