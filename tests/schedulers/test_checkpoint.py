@@ -20,8 +20,8 @@ from reluregions.errors import InputError
 from reluregions.io.parquet import read_metadata, read_regions
 from reluregions.schedulers import SerialScheduler, make_scheduler
 from reluregions.schedulers.checkpoint import (STATE_NAME, Checkpoint, CheckpointError,
-                                               CheckpointMismatchError, run_checkpointed,
-                                               run_identity, run_with_checkpoint)
+                                               CheckpointMismatchError, run_identity)
+from reluregions.enumeration.checkpointed import run_checkpointed, run_with_checkpoint
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS
@@ -36,7 +36,7 @@ print("start", flush=True)
 from reluregions import Box, EnumerationConfig
 from reluregions.enumeration import make_problem
 from reluregions.schedulers import make_scheduler
-from reluregions.schedulers.checkpoint import run_with_checkpoint
+from reluregions.enumeration.checkpointed import run_with_checkpoint
 from schedulers.helpers import random_net
 backend, ck, out, resume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 d, widths, seed = eval(sys.argv[5])

@@ -74,7 +74,7 @@ def test_no_sharing_under_a_checkpoint(tmp_path, pool) -> None:
     from reluregions import EnumerationConfig
     from reluregions.enumeration import make_problem
     from reluregions.io.parquet import read_regions
-    from reluregions.schedulers.checkpoint import run_with_checkpoint
+    from reluregions.enumeration.checkpointed import run_with_checkpoint
 
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     problem = make_problem(net, box, EnumerationConfig(algorithm="witness"))

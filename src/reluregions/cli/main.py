@@ -218,7 +218,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     _compile_notice(config, domain)
     progress = TerminalProgress()
     if args.checkpoint or args.resume:
-        from ..schedulers.checkpoint import run_checkpointed
+        from ..enumeration.checkpointed import run_checkpointed
 
         try:
             n = run_checkpointed(network, domain, config, scheduler, args.out, meta, extras,

@@ -119,7 +119,7 @@ class ParquetRegionWriter:
             self._rows = []
         if not self._chunks:
             return
-        from ..enumeration.base import RegionChunk
+        from ..tree import RegionChunk
 
         chunk = RegionChunk.concat(self._chunks)
         self._chunks, self._buffered = [], 0
@@ -182,7 +182,7 @@ class ParquetRegionWriter:
 
 
 def _chunk_of(rows: list[Any]) -> Any:
-    from ..enumeration.base import RegionChunk
+    from ..tree import RegionChunk
 
     return RegionChunk.from_regions(rows)
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..config import check_choice
 from .auto import AutoScheduler
 from .base import Progress, ProgressCallback, Scheduler, expand_subtree
-from .checkpoint import Checkpoint, run_with_checkpoint
+from .checkpoint import Checkpoint
 from .tasks import STRATEGIES
 from .processes import ProcessScheduler
 from .ray import RayScheduler
@@ -17,7 +17,7 @@ from .threads import ThreadScheduler
 __all__ = ["Scheduler", "SerialScheduler", "ThreadScheduler", "ProcessScheduler", "RayScheduler",
            "AutoScheduler",
            "Progress", "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES",
-           "make_scheduler", "Checkpoint", "run_with_checkpoint"]
+           "make_scheduler", "Checkpoint"]
 
 SCHEDULERS = ("serial", "threads", "processes", "ray", "auto")
 
