@@ -11,8 +11,8 @@ from reluregions.cli.common import make_cli_scheduler
 from reluregions.cli.main import build_parser
 from reluregions.enumeration import make_problem
 from reluregions.errors import OptionError, SolverError
-from reluregions.schedulers import (AutoScheduler, SerialScheduler, make_scheduler,
-                                    run_with_checkpoint)
+from reluregions.enumeration.checkpointed import run_with_checkpoint
+from reluregions.schedulers import AutoScheduler, SerialScheduler, make_scheduler
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
