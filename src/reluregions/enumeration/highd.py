@@ -40,6 +40,7 @@ import numpy as np
 
 from ..geometry.centre import analytic_centre
 from ..geometry.dualbound import lagrangian_lower_bounds
+from ..geometry.rays import box_margin, box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
 from .layers import _layer_map, constant_neurons, finish_layer, layer_offsets
@@ -89,7 +90,7 @@ class HighDimAlgorithm(Algorithm):
         p = problem.param
         k = p.dim
         tol = problem.config.radius_tol
-        box = _box_rows(p.G, p.h)
+        box = box_rows(p.G, p.h)
         # Rows of the domain other than the faces of [-1, 1]^k stay rows; the box is bounds.
         self._domain_G = np.ascontiguousarray(p.G[~box])
         self._domain_h = p.h[~box].copy()
@@ -122,7 +123,7 @@ class HighDimAlgorithm(Algorithm):
     @staticmethod
     def _from_exhaustive(cell: Cell) -> Cell:
         """A first-layer cell of ParLayerWise1-NNCE (§5) in this engine's form: box rows dropped."""
-        keep = ~_box_rows(cell.G, cell.h)
+        keep = ~box_rows(cell.G, cell.h)
         cell.G, cell.h = cell.G[keep], cell.h[keep]
         cell.neuron = 0
         cell.state = LayerTodo(np.zeros(0, dtype=np.int64), ())
@@ -146,7 +147,7 @@ class HighDimAlgorithm(Algorithm):
         cell.bits = cell.bits.copy()  # the cell's own (it may arrive as a read-only buffer view)
         while True:
             if cell.state is None or cell.state.neurons is None:
-                self._start_layer(cell, ctx)
+                self._start_layer(cell)
             todo = cell.state.neurons
             base = offsets[cell.layer]
             crossing: list[tuple[int, tuple, int]] = []
@@ -168,7 +169,7 @@ class HighDimAlgorithm(Algorithm):
                 return nxt
             cell = nxt
 
-    def _start_layer(self, cell: Cell, ctx: Context) -> None:
+    def _start_layer(self, cell: Cell) -> None:
         """Fix the bits of the neurons constant on the cell, then screen the others."""
         problem = self.problem
         base = layer_offsets(problem)[cell.layer]
@@ -177,9 +178,6 @@ class HighDimAlgorithm(Algorithm):
         idx = np.flatnonzero(const)
         cell.bits[base + idx] = const_bits[idx]
         self._screen(cell, np.flatnonzero(~const))
-        k = cell.M.shape[1]
-        if cell.G.shape[0] and cell.state.neurons.size > 2 * k:
-            self._screen_by_hull(cell, ctx)
 
     def _screen(self, cell: Cell, todo: np.ndarray) -> None:
         """Fix the bits of the neurons ``todo`` whose hyperplanes provably miss the cell; keep the rest.
@@ -208,39 +206,6 @@ class HighDimAlgorithm(Algorithm):
         cell.state = LayerTodo(todo[~proven], cell.state.maps if cell.state is not None else ())
         cell.neuron = 0
 
-    def _screen_by_hull(self, cell: Cell, ctx: Context) -> None:
-        """Screen the open neurons against the bounding box of the shrunk cell (``2k`` LPs).
-
-        Worth it when more neurons are open than the box costs LPs (low ``k``, as in witness.py):
-        the LPs share one model and differ only in their costs, so HiGHS warm-starts each.
-        """
-        k = cell.M.shape[1]
-        lo, hi = self._lower.copy(), self._upper.copy()
-        G, h = cell.G, self._shrunk(cell)
-        for i in range(k):
-            for sign in (1.0, -1.0):
-                c = np.zeros(k)
-                c[i] = sign
-                status, _, value = ctx.solver.minimize_in_box(c, G, h, self._lower, self._upper)
-                ctx.stats.lps += 1
-                if status == "optimal":
-                    if sign > 0:
-                        lo[i] = max(lo[i], value)
-                    else:
-                        hi[i] = min(hi[i], -value)
-        pad = 1e-9 * (1.0 + np.abs(lo) + np.abs(hi))  # rounding in the LP must not cut a cell
-        mid, half = (lo + hi) / 2, (hi - lo) / 2 + pad
-        todo = cell.state.neurons
-        M, m = cell.M[todo], cell.m[todo]
-        centre = M @ mid + m
-        spread = np.abs(M) @ half
-        s = np.where(M @ cell.center + m >= 0, 1.0, -1.0)
-        proven = s * centre - spread > 0
-        if proven.any():
-            base = layer_offsets(self.problem)[cell.layer]
-            cell.bits[base + todo[proven]] = s[proven] > 0
-            cell.state = LayerTodo(todo[~proven], cell.state.maps)
-
     def _finish(self, cell: Cell, ctx: Context) -> Cell | Region:
         """Close the layer; the region (last layer) gets its certified ball and full rows if asked."""
         problem = self.problem
@@ -251,7 +216,7 @@ class HighDimAlgorithm(Algorithm):
             cell.center, cell.radius = self._region_ball(cell, maps, ctx)
             if cfg.chebyshev or cfg.keep_hrep:
                 p = problem.param
-                box = _box_rows(p.G, p.h)
+                box = box_rows(p.G, p.h)
                 cell.G = np.vstack([p.G[box], cell.G])
                 cell.h = np.concatenate([p.h[box], cell.h])
         nxt = finish_layer(problem, cell, ctx)
@@ -285,7 +250,7 @@ class HighDimAlgorithm(Algorithm):
         if best[0] <= tol:  # a thin region whose witness sits in its thinnest part: one LP
             rows, rhs = self._hyperplanes(maps, best[1], 100 * NEAR)
             p = self.problem.param
-            box = _box_rows(p.G, p.h)
+            box = box_rows(p.G, p.h)
             full_G = np.vstack([p.G[box], G, rows])
             full_h = np.concatenate([p.h[box], h, rhs])
             centre, _ = ctx.solver.chebyshev(full_G, full_h, np.linalg.norm(full_G, axis=1))
@@ -297,7 +262,7 @@ class HighDimAlgorithm(Algorithm):
         """Radius of the largest ball around ``w`` that no hyperplane of the region and no row or
         box face crosses."""
         rows, rhs = self._hyperplanes(maps, w, np.inf)
-        margin = self._margin(G, h, w)
+        margin = box_margin(G, h, w)
         if rows.shape[0]:
             margin = min(margin, float(np.min(rhs - rows @ w)))
         return margin
@@ -326,14 +291,6 @@ class HighDimAlgorithm(Algorithm):
             cached = (M, np.linalg.norm(M, axis=1))
             self._norms_of[M.shape[0]] = cached
         return cached[1]
-
-    @staticmethod
-    def _margin(G: np.ndarray, h: np.ndarray, w: np.ndarray) -> float:
-        """Radius of the largest ball around ``w`` inside the cell (rows and box faces, unit normals)."""
-        r = float(np.min(1.0 - np.abs(w))) if w.size else 1.0
-        if G.shape[0]:
-            r = min(r, float(np.min(h - G @ w)))
-        return r
 
     # ------------------------------------------------------------------ one hyperplane
     def _split_first(self, cell: Cell, crossing: list, base: int, ctx: Context) -> list[Cell]:
@@ -397,10 +354,10 @@ class HighDimAlgorithm(Algorithm):
                 if status == "optimal" and value < far_rhs:
                     self._keep_near(cell, near_row, near_rhs, ctx)
                 return None
-            far_w = _towards(w, x, far_row, (far_rhs - tol + value) / 2)
+            far_w = towards(w, x, far_row, (far_rhs - tol + value) / 2)
         near_w = w
         if abs(z) >= tol:  # move away from the new cut, halfway to where the cell ends that way
-            back = self._exit(cell.G, cell.h, w, far_row)
+            back = exit_step(cell.G, cell.h, w, far_row, tol)
             if np.isfinite(back) and back > 2 * abs(z):
                 near_w = w + (back / 2) * far_row
         else:
@@ -435,28 +392,11 @@ class HighDimAlgorithm(Algorithm):
             drop = -float(row @ d)  # decrease of row @ t per unit step
             if not drop > 0:
                 continue
-            exit_ = self._exit(cell.G, cell.h, w, d)
+            exit_ = exit_step(cell.G, cell.h, w, d, self.problem.config.radius_tol)
             step = need / drop
             if exit_ > step * (1 + 1e-9) + 1e-15:
                 return w + ((step + exit_) / 2 if np.isfinite(exit_) else 2 * step + 1.0) * d
         return None
-
-    def _exit(self, G: np.ndarray, h: np.ndarray, w: np.ndarray, d: np.ndarray,
-              shrink: float | None = None) -> float:
-        """Largest step ``λ`` with ``w + λ d`` inside ``{G t <= h}`` and the box, shrunk by tol.
-
-        ``shrink`` replaces tol (0: the closed region itself).
-        """
-        tol = self.problem.config.radius_tol if shrink is None else shrink
-        with np.errstate(divide="ignore", invalid="ignore"):
-            up, down = 1.0 - tol - w, -1.0 + tol - w
-            steps = np.where(d > 0, up / d, np.where(d < 0, down / d, np.inf))
-            exit_ = float(steps.min()) if steps.size else np.inf
-            if G.shape[0]:
-                gd = G @ d
-                slack = h - tol - G @ w
-                exit_ = min(exit_, float(np.where(gd > 0, slack / gd, np.inf).min()))
-        return max(exit_, 0.0)
 
     def _shrunk(self, cell: Cell) -> np.ndarray:
         """``cell.h - tol``, one array per cell, so that LPs over one cell reuse the solver's model."""
@@ -473,7 +413,7 @@ class HighDimAlgorithm(Algorithm):
         ctx.stats.lps += 1
         if status != "optimal" or value >= rhs - tol:
             return None
-        return _towards(w, x, row, (rhs - tol + value) / 2)
+        return towards(w, x, row, (rhs - tol + value) / 2)
 
     def _keep_near(self, cell: Cell, row: np.ndarray, rhs: float, ctx: Context) -> None:
         """Add the cut ``row t <= rhs`` to ``cell`` and move its witness inside it if needed."""
@@ -490,21 +430,3 @@ class HighDimAlgorithm(Algorithm):
         cell.G = np.vstack([cell.G, row])
         cell.h = np.append(cell.h, rhs)
 
-
-def _towards(w: np.ndarray, x: np.ndarray, row: np.ndarray, target: float) -> np.ndarray:
-    """The point of the segment from ``w`` to ``x`` where ``row @ t`` equals ``target``.
-
-    ``w`` lies inside the shrunk cell and ``x`` on its boundary, so every point of the segment but
-    ``x`` does too; ``target`` sits strictly between the two values of ``row``.
-    """
-    rw, rx = float(row @ w), float(row @ x)
-    mu = (rw - target) / (rw - rx)
-    return w + mu * (x - w)
-
-
-def _box_rows(G: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Mask of the rows of ``G t <= h`` that are faces of ``[-1, 1]^k`` (``±e_i t <= 1``)."""
-    if G.size == 0:
-        return np.zeros(G.shape[0], dtype=bool)
-    one_hot = (np.count_nonzero(G, axis=1) == 1) & (np.abs(np.abs(G).max(axis=1) - 1.0) == 0)
-    return one_hot & (h == 1.0)
