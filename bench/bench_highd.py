@@ -31,7 +31,7 @@ import numpy as np
 import reluregions as rr
 from reluregions.geometry.lp import LPSolver
 sys.path.insert(0, sys.argv[2])
-from cases import load_case
+from cases import load_case, stream_capped
 spec = json.loads(sys.argv[1])
 net, box = load_case(spec)
 lp_seconds = [0.0]
@@ -46,13 +46,7 @@ LPSolver._run = timed
 cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
 from reluregions.schedulers import make_scheduler
 sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("auto", workers=spec["workers"])
-stream = rr.iter_regions(net, box, cfg, sched)
-n = 0; capped = False
-for _ in stream:
-    n += 1
-    if stream.seconds > spec["cap"]:
-        capped = True
-        break
+n, capped, stream = stream_capped(net, box, cfg, sched, spec["cap"])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 lps = stream.stats.lps
 print(json.dumps({"regions": n, "seconds": stream.seconds, "lps": lps, "capped": capped,

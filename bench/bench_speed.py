@@ -46,7 +46,7 @@ import numpy as np
 import reluregions as rr
 from reluregions.schedulers import make_scheduler
 sys.path.insert(0, sys.argv[2])
-from cases import load_case
+from cases import load_case, stream_capped
 spec = json.loads(sys.argv[1])
 net, box = load_case(spec)
 cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
@@ -55,13 +55,7 @@ if spec["cap"] >= 1e8:  # a full count, as `reluregions count` does it (setup ti
     r = rr.count_regions(net, box, cfg, sched)
     n, secs, lps, capped, setup = r.regions, r.seconds, r.lps, False, r.extra["setup_seconds"]
 else:  # a capped run of the streaming API (the slow paper algorithm)
-    stream = rr.iter_regions(net, box, cfg, sched)
-    n = 0; capped = False
-    for _ in stream:
-        n += 1
-        if stream.seconds > spec["cap"]:
-            capped = True
-            break
+    n, capped, stream = stream_capped(net, box, cfg, sched, spec["cap"])
     secs, lps, setup = stream.seconds, stream.stats.lps, stream.setup_seconds
 print(json.dumps({"regions": n, "seconds": secs, "lps": lps, "capped": capped, "setup_seconds": setup,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

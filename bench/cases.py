@@ -28,3 +28,15 @@ def load_case(spec: dict) -> tuple[rr.Network, rr.Domain | None]:
 
         return net, read_vnnlib_box(spec["vnnlib"], net.input_dim)
     return net, rr.Box(*stored) if stored is not None else None
+
+
+def stream_capped(net: rr.Network, domain: rr.Domain | None, config: rr.EnumerationConfig,
+                  scheduler, cap: float) -> tuple[int, bool, object]:
+    """Stream regions until the enumeration has run ``cap`` seconds: (regions, capped, stream)."""
+    stream = rr.iter_regions(net, domain, config, scheduler)
+    n = 0
+    for _ in stream:
+        n += 1
+        if stream.seconds > cap:
+            return n, True, stream
+    return n, False, stream
