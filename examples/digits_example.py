@@ -29,7 +29,8 @@ from reluregions.analysis.digits import train_digits_network
 from reluregions.cli.common import run_metadata
 from reluregions.io.parquet import ParquetRegionWriter
 from reluregions.network import save_npz
-from reluregions.plotting import (plot_histograms, plot_partition, plot_rank_study, plot_slice)
+from reluregions.plotting import (plot_histograms, plot_partition, plot_rank_study, plot_runtime,
+                                  plot_slice)
 from reluregions.plotting._mpl import save_figure
 
 
@@ -94,6 +95,7 @@ def main() -> None:
 
         study = run_runtime_study(quick=True, seed=args.seed)
         save_runtime_study(study, out / "runtime")
+        plot_runtime(study.runs, study.fits, out / "runtime" / "runtime.png")
         for alg, fit in study.fits.items():
             print(f"runtime fit ({alg}): seconds = {fit['a']:.3g} * regions + {fit['b']:.3g}, "
                   f"R^2 = {fit['r2']:.3f} over {fit['n']} runs")

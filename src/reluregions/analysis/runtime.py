@@ -163,17 +163,18 @@ def run_runtime_study(quick: bool = False, paper_cap: float | None = None, seed:
 
 
 def save_runtime_study(study: RuntimeStudy, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``runs.csv``, ``fits.json`` and ``runtime.png`` into ``out_dir`` (created if needed)."""
+    """Write ``runs.csv`` and ``fits.json`` into ``out_dir`` (created if needed).
+
+    The picture is drawn by :func:`reluregions.plotting.plot_runtime` (``study.runs``,
+    ``study.fits``): pictures depend on the analysis, never the other way round (DESIGN.md §5).
+    """
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    paths = {"runs": out / "runs.csv", "fits": out / "fits.json", "plot": out / "runtime.png"}
+    paths = {"runs": out / "runs.csv", "fits": out / "fits.json"}
     study.runs.to_csv(paths["runs"], index=False)
     paths["fits"].write_text(json.dumps({"quick": study.quick, "paper_cap_seconds": study.paper_cap,
                                          "fits": study.fits}, indent=2))
-    from ..plotting import plot_runtime
-
-    plot_runtime(study.runs, study.fits, paths["plot"])
     return paths

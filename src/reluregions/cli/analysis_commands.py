@@ -333,6 +333,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from ..analysis.runtime import run_runtime_study, save_runtime_study
     from ..config import check_choice
+    from ..plotting import plot_runtime
 
     check_choice("study", args.experiment, ("runtime",))
 
@@ -344,6 +345,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     study = run_runtime_study(quick=args.quick, paper_cap=args.paper_cap, seed=args.seed,
                               progress=progress)
     paths = save_runtime_study(study, args.out)
+    paths["plot"] = Path(args.out) / "runtime.png"
+    plot_runtime(study.runs, study.fits, paths["plot"])
     for alg, fit in study.fits.items():
         if fit["a"] is None:
             print(f"{alg}: too few runs to fit")
