@@ -4,8 +4,7 @@ Each region is rebuilt from its pattern and the network (:mod:`reluregions.analy
 the pull-back of Drammis et al. 2024, §3), in the domain's parameter coordinates ``t``:
 
 * **H-representation** — the constraints that define facets: from the halfspace intersection's dual
-  hull (Qhull) in dimension 2 to 8, by one LP per constraint above that
-  (:func:`reluregions.geometry.redundancy.irredundant`);
+  hull (Qhull) in dimension 2 to 8, by one LP per constraint above that;
 * **vertices** — ``scipy.spatial.HalfspaceIntersection`` around an interior point (the stored one
   when it lies clearly inside, else the Chebyshev centre from one LP);
 * **volume** — ``scipy.spatial.ConvexHull`` of the vertices, reported in input coordinates (the
@@ -17,7 +16,9 @@ the pull-back of Drammis et al. 2024, §3), in the domain's parameter coordinate
   (On degenerate nets, where several neurons share a hyperplane, neighbours across it differ in
   several bits and are not reported.)
 
-Work on whole files is spread over processes by :func:`reluregions.analysis._parallel.map_chunks`.
+The kernels on one polytope (interior point, vertices, facets, volume) are in
+:mod:`reluregions.geometry.polytope`; this module rebuilds each region, runs them in worker
+processes (:func:`reluregions.analysis._parallel.map_chunks`) over whole files and writes the results.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from ..domains import Domain, Parametrization
 from ..errors import InputError, OptionError
+from ..geometry.polytope import MAX_QHULL_DIM, facets_t, interior_point, vertices_t, volume_t
 from ..network import Network
 from ._parallel import ProgressFn, default_workers, map_chunks, report
 from .pullback import PatternGeometry, pattern_geometry
@@ -37,8 +39,6 @@ __all__ = ["region_hrep", "region_vertices", "region_volume", "domain_volume", "
            "adjacency_edges", "region_details", "GeometryWorker", "DETAILS", "MAX_QHULL_DIM"]
 
 DETAILS = ("hrep", "vertices", "volume", "adjacency")
-MAX_QHULL_DIM = 8
-_HINT_SLACK = 1e-6
 
 
 def _as_param(domain: Domain | Parametrization) -> Parametrization:
@@ -50,77 +50,6 @@ def volume_scale(param: Parametrization) -> float:
     if param.dim == 0:
         return 1.0
     return float(np.sqrt(max(np.linalg.det(param.U.T @ param.U), 0.0)))
-
-
-# ---------------------------------------------------------------------------------------- core
-def interior_point(G: np.ndarray, h: np.ndarray, hint: np.ndarray | None, solver: Any) -> tuple[np.ndarray, float]:
-    """A point well inside ``G t <= h`` and its slack: ``hint`` if clearly inside, else Chebyshev."""
-    if hint is not None and len(h):
-        slack = float(np.min(h - G @ hint))
-        if slack > _HINT_SLACK:
-            return np.asarray(hint, float), slack
-    return solver.chebyshev(G, h)
-
-
-def _interval(G: np.ndarray, h: np.ndarray) -> tuple[float, float, int, int]:
-    g = G[:, 0]
-    up, down = np.flatnonzero(g > 0), np.flatnonzero(g < 0)
-    hi_i = up[np.argmin(h[up] / g[up])]
-    lo_i = down[np.argmax(h[down] / g[down])]
-    return float(h[lo_i] / g[lo_i]), float(h[hi_i] / g[hi_i]), int(lo_i), int(hi_i)
-
-
-def vertices_t(G: np.ndarray, h: np.ndarray, center: np.ndarray) -> np.ndarray:
-    """Vertices (parameter coordinates) of the bounded polytope ``G t <= h`` around ``center``."""
-    k = G.shape[1]
-    if k == 1:
-        lo, hi, _, _ = _interval(G, h)
-        return np.array([[lo], [hi]])
-    from scipy import spatial  # a core dependency
-    halfspaces = np.column_stack([G, -h])
-    try:
-        hs = spatial.HalfspaceIntersection(halfspaces, center)
-    except spatial.QhullError:
-        hs = spatial.HalfspaceIntersection(halfspaces, center, qhull_options="QJ")
-    V = hs.intersections[np.all(np.isfinite(hs.intersections), axis=1)]
-    _, keep = np.unique(np.round(V, 11), axis=0, return_index=True)
-    return V[np.sort(keep)]
-
-
-def facets_t(G: np.ndarray, h: np.ndarray, center: np.ndarray, solver: Any) -> np.ndarray:
-    """Indices of the rows of ``G t <= h`` that define facets (the irredundant ones)."""
-    k = G.shape[1]
-    if k == 1:
-        _, _, lo_i, hi_i = _interval(G, h)
-        return np.array(sorted({lo_i, hi_i}))
-    if k <= MAX_QHULL_DIM:
-        from scipy import spatial  # a core dependency
-        try:
-            hs = spatial.HalfspaceIntersection(np.column_stack([G, -h]), center)
-            return np.sort(np.asarray(hs.dual_vertices, dtype=np.int64))
-        except spatial.QhullError:
-            pass
-    from ..geometry.redundancy import irredundant
-
-    Gi, hi = irredundant(G, h, solver)
-    rows = np.column_stack([G, h])
-    kept = np.column_stack([Gi, hi])
-    return np.array([int(np.flatnonzero(np.all(rows == r, axis=1))[0]) for r in kept], dtype=np.int64)
-
-
-def volume_t(V: np.ndarray, k: int) -> float:
-    """Volume (parameter coordinates) of the convex hull of vertices ``V``; 0 when flat."""
-    if k == 0:
-        return 1.0
-    if len(V) <= k:
-        return 0.0
-    if k == 1:
-        return float(V.max() - V.min())
-    from scipy import spatial  # a core dependency
-    try:
-        return float(spatial.ConvexHull(V).volume)
-    except spatial.QhullError:
-        return 0.0
 
 
 class GeometryWorker:

@@ -31,10 +31,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..geometry.polytope import vertices_t, volume_t
 from ..network import Network
 from ._keys import PatternIndex
 from ._parallel import ProgressFn, default_workers, map_chunks, report
-from .geometry import GeometryWorker, domain_volume, file_chunks, vertices_t, volume_scale, volume_t
+from .geometry import GeometryWorker, domain_volume, file_chunks, volume_scale
 from .pullback import point_patterns
 from .regionfile import RegionFile
 

@@ -1,4 +1,4 @@
-"""Geometric kernels: the LP wrapper and affine-map helpers."""
+"""Geometric kernels: the LP wrapper, exact arithmetic, polytope kernels (vertices, facets, volume)."""
 from __future__ import annotations
 
 from .lp import LPOptions, LPSolver

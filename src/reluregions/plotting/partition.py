@@ -77,7 +77,7 @@ def _order(V: np.ndarray) -> np.ndarray:
 def region_polygons(network: Network, param: Parametrization, bits: np.ndarray,
                     t_points: np.ndarray | None = None, zero_tol: float = 1e-9) -> list[tuple[np.ndarray, Any]]:
     """Per region: its polygon's vertices in order (parameter coordinates) and its geometry."""
-    from ..analysis.geometry import interior_point, vertices_t
+    from ..geometry.polytope import interior_point, vertices_t
     from ..analysis.pullback import pattern_geometry
     from ..geometry.lp import LPSolver
 
@@ -254,7 +254,7 @@ def _constant_class(polys: list[tuple[np.ndarray, Any]], single: bool) -> str:
 
 
 def _domain_corners(param: Parametrization) -> np.ndarray:
-    from ..analysis.geometry import interior_point, vertices_t
+    from ..geometry.polytope import interior_point, vertices_t
     from ..geometry.lp import LPSolver
 
     center, _ = interior_point(param.G, param.h, None, LPSolver())
