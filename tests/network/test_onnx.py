@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from reluregions.errors import (ConversionMismatchError, InvalidWeightsError,  # noqa: E402
                                 MissingDependencyError, NetworkFileError, UnsupportedLayerError)
 from reluregions.network import load_network, load_npz  # noqa: E402
-from reluregions.network import onnx as onnx_loader  # noqa: E402
+from reluregions.network._onnx_handlers import HANDLERS  # noqa: E402
 from reluregions.network.onnx import load_onnx  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "onnx"
@@ -252,7 +252,7 @@ def test_avgpool_ceil_mode_with_partial_window_rejected(tmp_path):
 def test_mismatch_with_onnxruntime_is_detected(tmp_path, monkeypatch):
     nodes = [helper.make_node("Neg", ["x"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
     path = _save(tmp_path, nodes, [], [1, 3])
-    monkeypatch.setitem(onnx_loader._HANDLERS, "Neg", onnx_loader._HANDLERS["Identity"])
+    monkeypatch.setitem(HANDLERS, "Neg", HANDLERS["Identity"])
     with pytest.raises(ConversionMismatchError, match="onnxruntime"):
         load_onnx(path)
     load_onnx(path, check=False)  # without the check the wrong conversion goes through
