@@ -42,3 +42,31 @@ def test_unreachable_ray_address_is_one_line(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     line = one_line_error(cli("count", net, "--address", f"127.0.0.1:{port}", timeout=60))
     assert "no Ray head answers" in line and "ray start --head" in line
+
+
+def test_address_that_is_not_a_ray_head_is_one_line(tmp_path: Path) -> None:
+    """A port that accepts connections but speaks no Ray: one line, none of Ray's C++ retry
+    warnings, and no waiting for minutes."""
+    import threading
+
+    net = write_net(tmp_path / "net.npz")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+
+    def serve() -> None:  # accept and hang up, as a server of another protocol would
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        proc = cli("count", net, "--address", f"127.0.0.1:{port}", timeout=120)
+    finally:
+        server.close()
+    line = one_line_error(proc)
+    assert "not a Ray head" in line and "gcs_client" not in proc.stderr

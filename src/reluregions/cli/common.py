@@ -167,14 +167,39 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
         raise OptionError(f"--address '{address}' is not HOST:PORT (such as 10.0.0.5:6379, the "
                           "address 'ray start --head' prints)")
     try:
-        with socket.create_connection((host.strip("[]"), port), timeout=timeout):
-            pass
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout) as conn:
+            speaks_grpc = _answers_http2(conn)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise ClusterUnreachableError(
             f"--address {address}: no Ray head answers there ({reason} after at most {timeout:g} s); "
             f"start one with 'ray start --head --port {port}' on {host}, or check the address and "
             "firewall") from None
+    if not speaks_grpc:
+        raise ClusterUnreachableError(
+            f"--address {address}: something listens there but it is not a Ray head (no gRPC "
+            f"handshake within {timeout:g} s); check the port: 'ray start --head' prints the address "
+            "to use")
+
+
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def _answers_http2(conn: socket.socket) -> bool:
+    """Whether the peer opens an HTTP/2 connection (Ray's head serves gRPC, which is HTTP/2 with
+    prior knowledge): send the client preface and an empty SETTINGS frame, and expect the
+    server's first frame, which RFC 9113 §3.4 requires to be SETTINGS (frame type 4)."""
+    try:
+        conn.sendall(_HTTP2_PREFACE)
+        header = b""
+        while len(header) < 9:
+            chunk = conn.recv(9 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+    except OSError:
+        return False
+    return header[3] == 4
 
 
 def _quiet_ray_logs(cluster: bool) -> None:

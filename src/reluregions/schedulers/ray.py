@@ -24,8 +24,12 @@ runs interrupted three times each).
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from typing import TYPE_CHECKING, Any
+import sys
+import tempfile
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..tree import Algorithm, Context
 from ..errors import MissingDependencyError, OptionError
@@ -50,6 +54,39 @@ def _import_ray() -> Any:
         raise MissingDependencyError(
             "the ray backend needs Ray; run: pip install 'reluregions[ray]'") from exc
     return ray
+
+
+@contextlib.contextmanager
+def _held_stderr() -> Iterator[None]:
+    """Hold back what is written to file descriptor 2 while joining a cluster.
+
+    Ray's C++ client logs a warning per connection attempt straight to the descriptor, below
+    Python's ``sys.stderr``. If joining fails, the caller reports it in one line and the attempts'
+    log is dropped; if it succeeds, whatever was written is passed on unchanged.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real descriptor (captured stderr): nothing to hold
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    joined = False
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), fd)
+        try:
+            yield
+            joined = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            if joined:
+                held.seek(0)
+                text = held.read().decode(errors="replace")
+                if text:
+                    sys.stderr.write(text)
+                    sys.stderr.flush()
 
 
 def _limit_threads() -> None:
@@ -141,7 +178,9 @@ class RayScheduler(TaskScheduler):
                              _node_ip_address="127.0.0.1")
                 self._started = True
             else:
-                ray.init(address=self.address, log_to_driver=False)
+                with _held_stderr():
+                    ray.init(address=self.address, log_to_driver=False,
+                             logging_level=logging.WARNING)
         if self._requested_workers is None:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._pending = {}
