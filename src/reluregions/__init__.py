@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .config import EnumerationConfig
-from .domains import AffineSlice, Box, Domain, HPolytope
+from .domains import AffineSlice, Box, Domain, HPolytope, WholeSpace
 from .enumeration import (ALGORITHMS, CountResult, Region, count_regions, enumerate_regions,
                           iter_regions)
 from .errors import (DomainError, EmptyDomainError, InputError, InvalidWeightsError,
@@ -24,5 +24,5 @@ __all__ = [
     "LPOptions", "MissingDependencyError", "Network", "NetworkFileError", "OptionError", "Region",
     "RegionSet", "ReluRegionsError", "ShapeMismatchError", "SolverError", "UnboundedDomainError",
     "UnsupportedLayerError", "WorkerDiedError", "count_regions", "enumerate_regions",
-    "iter_regions", "load_network",
+    "iter_regions", "load_network", "WholeSpace",
 ]

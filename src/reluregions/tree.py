@@ -175,6 +175,9 @@ class Region:
         The network's output map on the region, ``f(x) = A x + c`` (when requested).
     G, h : ndarray or None
         Irredundant H-representation in parameter coordinates (when requested).
+    bounded : bool
+        Whether the region is bounded: always in a bounded domain; in the whole space
+        (:class:`~reluregions.domains.WholeSpace`) only when its recession cone is ``{0}``.
     """
 
     bits: np.ndarray
@@ -186,6 +189,7 @@ class Region:
     c: np.ndarray | None = None
     G: np.ndarray | None = None
     h: np.ndarray | None = None
+    bounded: bool = True
 
 
 @dataclass
@@ -195,11 +199,15 @@ class Stats:
     lps: int = 0
     expansions: int = 0
     layer_cells: list[int] = field(default_factory=list)
+    #: Finished regions that are unbounded (only in the whole space; counted even when the
+    #: regions themselves are not kept, as in a count).
+    unbounded: int = 0
 
     def merge(self, other: "Stats") -> None:
         """Add ``other``'s counters into this one."""
         self.lps += other.lps
         self.expansions += other.expansions
+        self.unbounded += getattr(other, "unbounded", 0)
         if len(self.layer_cells) < len(other.layer_cells):
             self.layer_cells.extend([0] * (len(other.layer_cells) - len(self.layer_cells)))
         for i, v in enumerate(other.layer_cells):
@@ -277,14 +285,23 @@ class RegionChunk:
     Cheap to pickle between processes and to write to Parquet (one buffer per field, no per-region
     objects); iterating over it yields :class:`Region` objects whose arrays are rows of the chunk's.
     Algorithms may return one from :meth:`Algorithm.expand` in place of a list of regions.
+    ``bounded`` (bool per region) is None when every region is bounded (any bounded domain).
     """
 
-    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras")
+    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras", "bounded")
 
     def __init__(self, bits: np.ndarray, points: np.ndarray, centers: np.ndarray,
-                 radii: np.ndarray, ranks: np.ndarray, extras: list | None = None) -> None:
+                 radii: np.ndarray, ranks: np.ndarray, extras: list | None = None,
+                 bounded: np.ndarray | None = None) -> None:
         self.bits, self.points, self.centers = bits, points, centers
         self.radii, self.ranks, self.extras = radii, ranks, extras
+        self.bounded = bounded
+
+    def bounded_flags(self) -> np.ndarray:
+        """Whether each region is bounded (all True unless the domain is the whole space)."""
+        if self.bounded is None:
+            return np.ones(len(self), dtype=bool)
+        return np.asarray(self.bounded, dtype=bool)
 
     @classmethod
     def from_regions(cls, regions: "list[Region] | RegionChunk") -> "RegionChunk":
@@ -297,12 +314,13 @@ class RegionChunk:
         extras = None
         if any(r.A is not None or r.G is not None for r in regions):
             extras = [(r.A, r.c, r.G, r.h) for r in regions]
+        bounded = np.array([r.bounded for r in regions], dtype=bool)
         return cls(np.array([r.bits for r in regions], dtype=bool),
                    np.array([r.point for r in regions], dtype=float),
                    np.array([r.center for r in regions], dtype=float),
                    np.array([r.radius for r in regions], dtype=float),
                    np.array([r.ranks for r in regions], dtype=np.int64).reshape(
-                       n, len(regions[0].ranks)), extras)
+                       n, len(regions[0].ranks)), extras, None if bounded.all() else bounded)
 
     @classmethod
     def empty(cls) -> "RegionChunk":
@@ -321,8 +339,11 @@ class RegionChunk:
         extras = None
         if any(c.extras is not None for c in chunks):
             extras = [e for c in chunks for e in (c.extras or [(None,) * 4] * len(c))]
+        bounded = None
+        if any(c.bounded is not None for c in chunks):
+            bounded = np.concatenate([c.bounded_flags() for c in chunks])
         return cls(*(np.concatenate([getattr(c, f) for c in chunks])
-                     for f in ("bits", "points", "centers", "radii", "ranks")), extras)
+                     for f in ("bits", "points", "centers", "radii", "ranks")), extras, bounded)
 
     def __len__(self) -> int:
         return int(self.radii.shape[0])
@@ -330,10 +351,13 @@ class RegionChunk:
     def __iter__(self):
         radii = self.radii.tolist()
         ranks = [tuple(row) for row in self.ranks.tolist()]
+        bounded = None if self.bounded is None else self.bounded_flags().tolist()
         for i, radius in enumerate(radii):
             region = Region(self.bits[i], self.points[i], self.centers[i], radius, ranks[i])
             if self.extras is not None:
                 region.A, region.c, region.G, region.h = self.extras[i]
+            if bounded is not None:
+                region.bounded = bounded[i]
             yield region
 
     def regions(self) -> "list[Region]":
@@ -349,5 +373,6 @@ class RegionChunk:
     def __setstate__(self, state: tuple) -> None:
         (packed, width), rest = state[0], state[1:]
         self.bits = np.unpackbits(packed, axis=1, count=width, bitorder="little").astype(bool)
+        self.bounded = None
         for key, value in zip(self.__slots__[1:], rest):
             setattr(self, key, value)

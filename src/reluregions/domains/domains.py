@@ -1,10 +1,14 @@
-"""Bounded convex input domains and their common parametrisation (DESIGN.md §1).
+"""Convex input domains and their common parametrisation (DESIGN.md §1).
 
 Every domain is reduced to a :class:`Parametrization`: ``x = x0 + U t`` with ``t`` in the polytope
 ``{t : G t <= h}`` of full dimension ``k``, normalised so that it fits in ``[-1, 1]^k``. Fixed box
 coordinates (``lo == hi``) and affine slices simply make ``k`` smaller than the input dimension,
 so lower-dimensional domains are handled by reparametrising, never by special cases downstream.
 Radii (and the full-dimensionality tolerance) are measured in ``t``.
+
+:class:`WholeSpace` is the one unbounded domain (R^d, issue 15): its parametrisation has no rows
+(``G`` is ``(0, d)``), ``t = x`` and ``bounded`` is False, so the algorithms that work with
+unbounded cells (witness, paper) know to mark each region bounded or not.
 """
 from __future__ import annotations
 
@@ -16,17 +20,22 @@ import numpy as np
 
 from ..errors import DomainError, EmptyDomainError, ShapeMismatchError, UnboundedDomainError
 
-__all__ = ["Domain", "Box", "HPolytope", "AffineSlice", "Parametrization"]
+__all__ = ["Domain", "Box", "HPolytope", "AffineSlice", "WholeSpace", "Parametrization"]
 
 
 @dataclass(frozen=True, eq=False)
 class Parametrization:
-    """``x = x0 + U t`` with ``t`` in ``{t : G t <= h}``, rows of ``G`` of unit Euclidean norm."""
+    """``x = x0 + U t`` with ``t`` in ``{t : G t <= h}``, rows of ``G`` of unit Euclidean norm.
+
+    ``bounded`` is False only for the whole input space (:class:`WholeSpace`): then ``G`` has no
+    rows and cells, hence regions, may be unbounded.
+    """
 
     x0: np.ndarray
     U: np.ndarray
     G: np.ndarray
     h: np.ndarray
+    bounded: bool = True
 
     @property
     def dim(self) -> int:
@@ -65,7 +74,10 @@ def _normalise_rows(G: np.ndarray, h: np.ndarray, what: str) -> tuple[np.ndarray
 
 
 class Domain(ABC):
-    """A bounded convex input domain."""
+    """A convex input domain: bounded, except :class:`WholeSpace`."""
+
+    #: Whether the domain is bounded (every domain but :class:`WholeSpace`).
+    bounded: bool = True
 
     @property
     @abstractmethod
@@ -232,8 +244,51 @@ class AffineSlice(Domain):
 
     def parametrize(self) -> Parametrization:
         p = self.inner.parametrize()
-        return Parametrization(self.x0 + self.U @ p.x0, self.U @ p.U, p.G, p.h)
+        return Parametrization(self.x0 + self.U @ p.x0, self.U @ p.U, p.G, p.h, p.bounded)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "affine_slice", "x0": self.x0.tolist(), "U": self.U.tolist(),
                 "inner": self.inner.to_dict()}
+
+
+class WholeSpace(Domain):
+    """The whole input space ``R^d``: every region, bounded or not (issue 15, DESIGN.md §1).
+
+    Not a big box: the parametrisation has no constraint rows (``t = x``, ``G`` of shape
+    ``(0, d)``), and the witness and paper algorithms split unbounded cells as they split bounded
+    ones. Their Chebyshev LPs stay bounded because the radius variable is capped
+    (:class:`~reluregions.geometry.lp.LPOptions.radius_cap`); a cap above ``radius_tol`` changes no
+    "radius > radius_tol" decision, so the regions are the same as in any box that holds every
+    vertex. Radii are in input units. Each region is marked bounded or unbounded.
+
+    Parameters
+    ----------
+    dim : int
+        The input dimension ``d`` (at least 1).
+    """
+
+    bounded = False
+
+    def __init__(self, dim: int) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise DomainError(f"the whole space needs a dimension of at least 1, got {dim!r}")
+        self.dim = int(dim)
+
+    @property
+    def input_dim(self) -> int:
+        return self.dim
+
+    def parametrize(self) -> Parametrization:
+        d = self.dim
+        return Parametrization(np.zeros(d), np.eye(d), np.zeros((0, d)), np.zeros(0), bounded=False)
+
+    def contains(self, x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+        """Every finite point of the right dimension lies in the whole space."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        return np.isfinite(x).all(axis=1) & (x.shape[1] == self.dim)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "whole_space", "dim": self.dim}
+
+    def __repr__(self) -> str:
+        return f"WholeSpace({self.dim})"

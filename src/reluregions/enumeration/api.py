@@ -9,7 +9,7 @@ import numpy as np
 
 from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
-from ..errors import ShapeMismatchError
+from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
 from .base import Algorithm, Problem, Region, RegionChunk, Stats
 
@@ -54,11 +54,14 @@ def choose_algorithm(problem: Problem) -> tuple[str, str]:
     ``"default"`` picks ``"vertex"`` (LP-free) for box domains of dimension at most 10 when numba
     is installed and the first layer is enumerated incrementally; ``"highd"`` (cuts as rows, the
     box as bounds) from :data:`HIGHD_MIN_DIM` dimensions on, where the ``2k`` box rows that
-    ``"witness"`` carries into every LP dominate its cost; ``"witness"`` in between.
+    ``"witness"`` carries into every LP dominate its cost; ``"witness"`` in between; ``"witness"``
+    in the whole input space, where only it and ``"paper"`` work (:data:`UNBOUNDED_ALGORITHMS`).
     """
     name = problem.config.algorithm
     if name != "default":
         return name, "asked for"
+    if not problem.param.bounded:
+        return "witness", "the whole input space: cells may be unbounded"
     from .vertex import MAX_VERTEX_DIM, vertex_applicable
 
     k = problem.param.dim
@@ -78,11 +81,17 @@ def resolve_algorithm(problem: Problem) -> str:
 def make_algorithm(problem: Problem) -> Algorithm:
     """The algorithm named by ``problem.config.algorithm`` (``default`` resolved)."""
     name = resolve_algorithm(problem)
+    if not problem.param.bounded and name not in UNBOUNDED_ALGORITHMS:
+        raise OptionError(f"the {name} algorithm needs a bounded domain; for the whole input space "
+                          f"use one of: {', '.join(UNBOUNDED_ALGORITHMS)} (or the default)")
     algorithm = _registry()[name](problem)
     if name in _RELEASES_GIL:  # tells the auto scheduler to use threads (Algorithm.releases_gil)
         algorithm.releases_gil = True
     return algorithm
 
+
+#: Algorithms that enumerate unbounded cells (the whole input space, issue 15).
+UNBOUNDED_ALGORITHMS: tuple[str, ...] = ("witness", "paper")
 
 #: Algorithms whose expansions are compiled code that releases the GIL.
 _RELEASES_GIL = frozenset({"vertex"})

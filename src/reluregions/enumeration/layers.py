@@ -8,6 +8,10 @@ Implements the pull-back of Drammis et al. 2024, §3 (Alg. 1, lines 4-6): once t
 It also decides the neurons that are constant on a cell (DESIGN.md §1): a neuron whose pulled-back
 row is at most ``zero_tol`` times its scale never changes sign there; if its offset is also that
 small it is identically zero, and its bit is 0 — never the sign of rounding noise.
+
+In the whole input space (:class:`~reluregions.domains.WholeSpace`, issue 15) the root cell has no
+rows and an infinite outer box, and :func:`make_region` marks each region bounded or not with an
+exact certificate (:mod:`reluregions.geometry.recession`).
 """
 from __future__ import annotations
 
@@ -44,7 +48,11 @@ def _layer_map(problem: Problem, layer: int, A: np.ndarray, c: np.ndarray,
 
 
 def root_cell(problem: Problem, ctx: Context) -> Cell:
-    """The whole domain as one cell at layer 0, neuron 0, with its Chebyshev ball as witness."""
+    """The whole domain as one cell at layer 0, neuron 0, with its Chebyshev ball as witness.
+
+    Its outer box is ``[-1, 1]^k`` (the normalised domain), or ``R^k`` for the whole space, whose
+    Chebyshev LP has no rows and returns the radius cap.
+    """
     p = problem.param
     k = p.dim
     center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
@@ -52,8 +60,9 @@ def root_cell(problem: Problem, ctx: Context) -> Cell:
     M, m, scale = _layer_map(problem, 0, p.U, p.x0,
                              np.abs(p.U).sum(axis=1) + np.abs(p.x0))
     bits = np.zeros(problem.network.n_hidden, dtype=bool)
+    edge = 1.0 if p.bounded else np.inf
     return Cell(p.G.copy(), p.h.copy(), center, radius, 0, 0, M, m, bits, (),
-                np.full(k, -1.0), np.full(k, 1.0), scale)
+                np.full(k, -edge), np.full(k, edge), scale)
 
 
 def constant_neurons(problem: Problem, cell: Cell, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +122,9 @@ def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray
     """Build the output record of a finished cell ``G t <= h`` with its last hidden map ``A t + c``.
 
     Adds what the config asks for: the exact Chebyshev ball (one LP), the output map in input
-    coordinates, the irredundant H-representation (one LP per constraint).
+    coordinates, the irredundant H-representation (one LP per constraint). In an unbounded domain
+    the region is marked bounded or not (one or two LPs, confirmed exactly) and counted in
+    ``ctx.stats.unbounded``; the Chebyshev radius of an unbounded region is the LP's cap.
     """
     cfg = problem.config
     p = problem.param
@@ -121,6 +132,8 @@ def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray
         center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
         ctx.stats.lps += 1
     region = Region(bits, p.to_input(center), center, float(radius), ranks)
+    if not p.bounded:
+        region.bounded = _bounded(problem, bits, ctx)
     if cfg.keep_maps:
         if A is None:
             A, c = hidden_map(problem, bits)
@@ -134,3 +147,19 @@ def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray
 
         region.G, region.h = irredundant(G, h, ctx.solver, ctx.stats)
     return region
+
+
+def _bounded(problem: Problem, bits: np.ndarray, ctx: Context) -> bool:
+    """Whether the region ``bits`` of an unbounded domain is bounded (exact certificate)."""
+    from ..domains import AffineSlice, WholeSpace
+    from ..geometry.recession import region_bounded
+
+    p = problem.param
+
+    def domain():
+        return AffineSlice(p.x0, p.U, WholeSpace(p.dim))
+
+    bounded, lps, _ = region_bounded(problem.network, domain, bits, ctx.solver, key=problem)
+    ctx.stats.lps += lps
+    ctx.stats.unbounded += not bounded
+    return bounded

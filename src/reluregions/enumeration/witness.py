@@ -16,6 +16,12 @@ per region (DESIGN.md §2, "Where we go beyond it"):
 A child is kept when its Chebyshev radius exceeds ``config.radius_tol``: either the LP's radius, or
 a certified ball whose radius already exceeds it. Both sides of a split are decided with the same
 criterion as the paper algorithm, so the two return identical region sets.
+
+Unbounded cells (the whole input space, :class:`~reluregions.domains.WholeSpace`) need no special
+case: their Chebyshev LPs stay bounded because the radius is capped (``LPOptions.radius_cap``, far
+above ``radius_tol``, so no "radius > radius_tol" decision changes; DESIGN.md §1), the outer box
+starts as ``R^k`` and keeps an infinite side wherever the tightening LP is unbounded, and the
+interval test treats ``0 * inf`` as 0.
 """
 from __future__ import annotations
 
@@ -84,8 +90,11 @@ class WitnessAlgorithm(Algorithm):
 
     @staticmethod
     def _interval(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
-        mid = (cell.lo + cell.hi) / 2
-        half = (cell.hi - cell.lo) / 2
+        lo, hi = cell.lo, cell.hi
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return _interval_unbounded(cell.M, cell.m, lo, hi)
+        mid = (lo + hi) / 2
+        half = (hi - lo) / 2
         centre = cell.M @ mid + cell.m
         spread = np.abs(cell.M) @ half
         return centre - spread, centre + spread
@@ -104,8 +113,9 @@ class WitnessAlgorithm(Algorithm):
             if status == "optimal":
                 hi[i] = min(hi[i], -value)
             ctx.stats.lps += 2
-        # Widen by a hair so that rounding in the LP never excludes a touching hyperplane.
-        pad = 1e-9 * (1.0 + np.abs(lo) + np.abs(hi))
+        # Widen by a hair so that rounding in the LP never excludes a touching hyperplane (an
+        # infinite side, where the LP was unbounded, stays infinite and widens nothing).
+        pad = 1e-9 * (1.0 + _finite_abs(lo) + _finite_abs(hi))
         cell.lo, cell.hi = lo - pad, hi + pad
 
     # ------------------------------------------------------------------ one hyperplane
@@ -144,3 +154,18 @@ class WitnessAlgorithm(Algorithm):
         far = cell.split(far_row, far_rhs, far_c, far_r, bit_index, s < 0)
         near.neuron = far.neuron = j + 1
         return [near, far]
+
+
+def _finite_abs(v: np.ndarray) -> np.ndarray:
+    """``|v|`` with infinite entries read as 0."""
+    return np.where(np.isfinite(v), np.abs(v), 0.0)
+
+
+def _interval_unbounded(M: np.ndarray, m: np.ndarray, lo: np.ndarray,
+                        hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``M t + m`` over the box ``lo <= t <= hi`` with infinite sides (``0 * inf = 0``)."""
+    pos, neg = M > 0, M < 0
+    with np.errstate(invalid="ignore"):
+        low = np.where(pos, M * lo, 0.0) + np.where(neg, M * hi, 0.0)
+        high = np.where(pos, M * hi, 0.0) + np.where(neg, M * lo, 0.0)
+    return low.sum(axis=1) + m, high.sum(axis=1) + m

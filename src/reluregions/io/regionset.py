@@ -25,6 +25,7 @@ class RegionSet:
     """Regions as columns: ``bits`` (n, n_hidden), ``points`` (n, d), ``radii`` (n,), ``ranks`` (n, L).
 
     ``stats`` and ``seconds`` describe the run that produced the set, when there was one.
+    ``bounded`` (n,) marks the bounded regions of a whole-space run (None: all are bounded).
     """
 
     bits: np.ndarray
@@ -35,6 +36,7 @@ class RegionSet:
     stats: Any = None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    bounded: np.ndarray | None = None
 
     @classmethod
     def from_regions(cls, regions: Sequence[Any], input_dim: int, n_layers: int) -> "RegionSet":
@@ -49,7 +51,8 @@ class RegionSet:
         maps = None
         if n and regions[0].A is not None:
             maps = [(r.A, r.c) for r in regions]
-        return cls(bits, points, radii, ranks, maps)
+        bounded = np.array([getattr(r, "bounded", True) for r in regions], dtype=bool)
+        return cls(bits, points, radii, ranks, maps, bounded=None if bounded.all() else bounded)
 
     def __len__(self) -> int:
         return int(self.bits.shape[0])
@@ -68,5 +71,6 @@ class RegionSet:
         keys = self.pattern_keys()
         order = sorted(range(len(keys)), key=keys.__getitem__)
         maps = [self.maps[i] for i in order] if self.maps is not None else None
+        bounded = self.bounded[order] if self.bounded is not None else None
         return RegionSet(self.bits[order], self.points[order], self.radii[order],
-                         self.ranks[order], maps, self.stats, self.seconds, dict(self.extra))
+                         self.ranks[order], maps, self.stats, self.seconds, dict(self.extra), bounded)
