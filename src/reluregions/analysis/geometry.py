@@ -332,13 +332,15 @@ def region_details(path: str | Path, network: Network, what: str, out: str | Pat
     common facet's Chebyshev radius (parameter coordinates).
 
     ``progress(stage, done, total)`` is called after each chunk of work. The output is written to
-    a hidden ``.partial`` file beside ``out`` and renamed at the end; it is removed on any error or
-    interrupt.
+    a hidden ``.partial`` file beside ``out`` and renamed at the end
+    (:class:`~reluregions.io.atomic.AtomicFile`); it is removed on any error or interrupt.
     """
     import json
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from ..io.atomic import AtomicFile
+    from ..io.parquet import parquet_writer
 
     if what not in DETAILS:
         raise OptionError(f"unknown detail '{what}'; choose one of: {', '.join(DETAILS)}")
@@ -365,19 +367,13 @@ def region_details(path: str | Path, network: Network, what: str, out: str | Pat
         schema = pa.schema([("row", pa.int64()), *col], metadata=meta)
         batches = _grouped(_region_rows(rf, network, what, workers, progress), schema)
     count = 0
-    tmp = Path(out).with_name(f".{Path(out).name}.partial")
-    try:
-        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+    try:  # interrupted (KeyboardInterrupt, SIGTERM) or failed: no partial file is left
+        with AtomicFile(out) as target, parquet_writer(target.tmp, schema) as writer:
             for table in batches:
                 writer.write_table(table)
                 count += table.num_rows
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{out}: cannot write the output file ({exc})") from None
-    except BaseException:  # interrupted (KeyboardInterrupt, SIGTERM) or failed: no partial file
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
     return count
 
 

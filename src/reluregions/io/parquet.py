@@ -6,9 +6,10 @@ One row per region: ``pattern`` (fixed-size binary, ``numpy.packbits(bits, bitor
 and ``G``/``h`` (an irredundant H-representation). The file's key-value metadata ``reluregions``
 holds JSON with the network hash, the domain, the config and the package version.
 
-Files are written to a temporary name beside the target and renamed only when complete, so an
-existing file is never replaced by a half-written one; the temporary file is deleted on every exit
-path that raises (an error, Ctrl-C, or SIGTERM turned into an exception).
+Files are written through :class:`~reluregions.io.atomic.AtomicFile`: to a temporary name beside
+the target, flushed to disk and renamed only when complete, so an existing file is never replaced by
+a half-written one; the temporary file is deleted on every exit path that raises (an error, Ctrl-C,
+or SIGTERM turned into an exception).
 
 Every data page carries a CRC-32 checksum, and every reader here verifies it: a damaged file is a
 :class:`~reluregions.errors.CorruptFileError`, never read as valid data.
@@ -16,13 +17,13 @@ Every data page carries a CRC-32 checksum, and every reader here verifies it: a 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..errors import CorruptFileError, MissingDependencyError, NetworkFileError, OutputPathError
+from .atomic import AtomicFile
 from .regionset import RegionSet, pack_bits, unpack_bits
 
 __all__ = ["ParquetRegionWriter", "read_regions", "read_metadata", "iter_region_batches",
@@ -77,7 +78,8 @@ class ParquetRegionWriter:
         self.extras = tuple(extras)
         self.schema = region_schema(n_hidden, self.extras, metadata)
         self._nbytes = max((n_hidden + 7) // 8, 1)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._file = AtomicFile(self.path)
+        self.tmp = self._file.tmp
         try:
             self._writer = parquet_writer(self.tmp, self.schema)
         except OSError as exc:
@@ -155,13 +157,13 @@ class ParquetRegionWriter:
         try:
             self.flush()
             self._writer.close()
-            os.replace(self.tmp, self.path)
+            self._file.commit()
         except OSError as exc:
-            self.tmp.unlink(missing_ok=True)
+            self._file.abort()
             raise OutputPathError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
                                   "give a file name in a folder you can write to") from None
         except BaseException:
-            self.tmp.unlink(missing_ok=True)
+            self._file.abort()
             raise
 
     def abort(self) -> None:
@@ -169,7 +171,7 @@ class ParquetRegionWriter:
         try:
             self._writer.close()
         finally:
-            self.tmp.unlink(missing_ok=True)
+            self._file.abort()
 
     def __enter__(self) -> "ParquetRegionWriter":
         return self

@@ -13,9 +13,9 @@ regions of the run, and the two parts are disjoint. Schedulers keep it so:
 * at such points it calls :meth:`Checkpoint.poll` with its frontier: the open queue *plus the
   inputs of every task in flight* (their results, when they arrive, go into the next shard) and its
   merged counters;
-* a snapshot first closes the current shard (written to a hidden temporary name, renamed when
-  complete, fsynced), then writes the new state to a temporary file, fsyncs it and renames it over
-  ``state.pkl``. Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old
+* a snapshot first closes the current shard, then replaces ``state.pkl``; both are written
+  through :class:`~reluregions.io.atomic.AtomicFile` (a hidden temporary name, fsynced, renamed
+  into place, the folder fsynced). Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old
   or the new snapshot, never a mix.
 
 On resume, shards the snapshot does not list (written after it) and temporary files are deleted:
@@ -44,8 +44,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..tree import Cell, Problem, Region, Stats
 from ..errors import InputError, ReluRegionsError
+from ..io.atomic import AtomicFile, stale_temporaries
+from ..tree import Cell, Problem, Region, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domains import Domain
@@ -90,20 +91,6 @@ class _State:
     done: bool = False
     snapshots: int = 0
     format: int = FORMAT
-
-
-def _fsync(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems refuse fsync on folders
-        pass
-    finally:
-        os.close(fd)
 
 
 def _jsonable(value: Any) -> Any:
@@ -293,8 +280,7 @@ class Checkpoint:
         for path in self.directory.iterdir():
             name = path.name
             ours = (name.startswith("shard-") and name.endswith(".parquet")) or \
-                (name.startswith(".shard-") and name.endswith(".partial")) or \
-                name.startswith(f"{STATE_NAME}.")
+                (name.startswith((".shard-", f".{STATE_NAME}.")) and name.endswith(".partial"))
             if ours and name not in keep:
                 path.unlink(missing_ok=True)
 
@@ -369,8 +355,7 @@ class Checkpoint:
         if self._shard_rows == 0:
             writer.abort()
             return None
-        writer.close()
-        _fsync(writer.path)
+        writer.close()  # on disk: the writer commits through io.atomic
         return writer.path.name
 
     def discard_open_shard(self) -> None:
@@ -383,13 +368,8 @@ class Checkpoint:
 
     def _write_state(self) -> None:
         state = self._need_state()
-        tmp = self.directory / f"{STATE_NAME}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
+        with AtomicFile(self.state_path) as target, open(target.tmp, "wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.state_path)
-        _fsync(self.directory, directory=True)
 
     # ------------------------------------------------------------------ the end
     def merge(self, out_path: str | Path) -> int:
@@ -400,13 +380,12 @@ class Checkpoint:
 
         state = self._need_state()
         out = Path(out_path)
-        for stale in out.parent.glob(f".{out.name}.*.partial"):
+        for stale in stale_temporaries(out):
             stale.unlink(missing_ok=True)
         schema = region_schema(self.n_hidden, self.extras, self.metadata)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
         rows = 0
-        try:
-            with parquet_writer(tmp, schema) as writer:
+        with AtomicFile(out) as target:
+            with parquet_writer(target.tmp, schema) as writer:
                 buffer: list[Any] = []
                 buffered = 0
                 for name, _ in state.shards:
@@ -423,11 +402,6 @@ class Checkpoint:
                     rows += buffered
                 if rows == 0:
                     writer.write_table(schema.empty_table())
-            _fsync(tmp)
-            os.replace(tmp, out)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         return rows
 
     def complete(self) -> None:
