@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..config import EnumerationConfig
 from ..domains import Domain, Parametrization
 from ..errors import InputError, OptionError
 from ..geometry.polytope import MAX_QHULL_DIM, facets_t, interior_point, vertices_t, volume_t
@@ -39,6 +40,7 @@ __all__ = ["region_hrep", "region_vertices", "region_volume", "domain_volume", "
            "adjacency_edges", "region_details", "GeometryWorker", "DETAILS", "MAX_QHULL_DIM"]
 
 DETAILS = ("hrep", "vertices", "volume", "adjacency")
+_DEFAULTS = EnumerationConfig()  # tolerances when none are given (DESIGN.md §1)
 
 
 def _as_param(domain: Domain | Parametrization) -> Parametrization:
@@ -60,7 +62,7 @@ class GeometryWorker:
     """
 
     def __init__(self, network: Network, param: Parametrization, n_hidden: int,
-                 zero_tol: float = 1e-9, radius_tol: float = 1e-7) -> None:
+                 zero_tol: float = _DEFAULTS.zero_tol, radius_tol: float = _DEFAULTS.radius_tol) -> None:
         from ..geometry.lp import LPSolver
 
         self.network, self.param = network, param

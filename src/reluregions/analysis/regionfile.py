@@ -13,6 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..config import EnumerationConfig
 from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization
 from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchError
 from ..io.parquet import checked_batches, open_parquet, read_metadata
@@ -20,6 +21,9 @@ from ..io.regionset import unpack_bits
 from ..network import Network
 
 __all__ = ["RegionFile", "RegionBatch", "domain_from_dict", "layer_offsets"]
+
+#: Tolerances of a run whose file does not record its config.
+_DEFAULTS = EnumerationConfig()
 
 
 def domain_from_dict(spec: dict[str, Any]) -> Domain:
@@ -145,13 +149,14 @@ class RegionFile:
 
     @property
     def radius_tol(self) -> float:
-        """The full-dimensionality tolerance of the run (parameter coordinates)."""
-        return float(self.config.get("radius_tol", 1e-7))
+        """The full-dimensionality tolerance of the run (parameter coordinates); the
+        :class:`~reluregions.config.EnumerationConfig` default when the file does not record it."""
+        return float(self.config.get("radius_tol", _DEFAULTS.radius_tol))
 
     @property
     def zero_tol(self) -> float:
-        """The identically-zero-neuron tolerance of the run."""
-        return float(self.config.get("zero_tol", 1e-9))
+        """The identically-zero-neuron tolerance of the run (the config default if not recorded)."""
+        return float(self.config.get("zero_tol", _DEFAULTS.zero_tol))
 
     @property
     def domain(self) -> Domain:
