@@ -5,8 +5,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import numpy as np
-
 from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
@@ -19,15 +17,16 @@ __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", 
 
 def _registry() -> dict[str, type[Algorithm]]:
     from .highd import HighDimAlgorithm
+    from .lpdfs import LPTraversalAlgorithm
     from .paper import PaperAlgorithm
     from .vertex import VertexAlgorithm
     from .witness import WitnessAlgorithm
 
     return {"witness": WitnessAlgorithm, "vertex": VertexAlgorithm, "paper": PaperAlgorithm,
-            "highd": HighDimAlgorithm}
+            "highd": HighDimAlgorithm, "lpdfs": LPTraversalAlgorithm}
 
 
-ALGORITHMS: tuple[str, ...] = ("default", "vertex", "highd", "witness", "paper")
+ALGORITHMS: tuple[str, ...] = ("default", "vertex", "highd", "lpdfs", "witness", "paper")
 DEFAULT_ALGORITHM = "default"
 
 
@@ -94,7 +93,7 @@ def make_algorithm(problem: Problem) -> Algorithm:
 UNBOUNDED_ALGORITHMS: tuple[str, ...] = ("witness", "paper")
 
 #: Algorithms whose expansions are compiled code that releases the GIL.
-_RELEASES_GIL = frozenset({"vertex"})
+_RELEASES_GIL = frozenset({"vertex", "lpdfs"})
 
 
 class RegionStream:
@@ -285,8 +284,3 @@ def count_regions(network: Network, domain: Domain | None = None,
                      certificate=stream.certificate.to_dict(),
                      certify_seconds=stream.certify_seconds)
     return CountResult(stream.count, per_layer, stream.stats.lps, stream.seconds, workers, extra)
-
-
-def bits_matrix(regions: list[Region]) -> np.ndarray:
-    """Stack the patterns of ``regions`` into a (n, n_hidden) bool matrix."""
-    return np.array([r.bits for r in regions], dtype=bool)

@@ -1,0 +1,246 @@
+"""Compiled LP traversal: LayerWise-NNCE for mid dimensions, with its own small simplex (issue 14).
+
+The high-dimensional engine's method (:mod:`reluregions.enumeration.highd`: cells as lists of
+cuts, the box ``[-1, 1]^k`` as column bounds, witnesses and rays before any LP, a pass over a
+layer's open neurons before each split) run below a cell entirely in compiled code
+(:func:`reluregions.geometry.lpdfs.lp_dfs`) with a dense bounded dual simplex
+(:mod:`reluregions.geometry.simplex`) in place of HiGHS, ``budget`` regions per call. Where the
+per-region Python work of the other LP algorithms dominates (inputs of roughly 6 to 64
+dimensions, LPs of a few dozen rows), that is what pays.
+
+Same framework as the paper (Drammis et al. 2024, §3, Alg. 1) and the same region criterion
+(DESIGN.md §1: a side counts when its Chebyshev radius in normalised coordinates exceeds
+``config.radius_tol``). A decision of the compiled code is always certified: a crossing by a
+point checked against the rows, a miss by a dual bound, each ``BAND`` past the threshold. Anything
+closer is handed back (``pending``) and settled here with HiGHS by the high-dimensional engine's
+LP and rule, so the region sets are those of the HiGHS-based algorithms.
+
+Each region's ``center``/``radius`` is a certified inscribed ball (as :mod:`.vertex` publishes
+them): the witness and its least margin to the box, the cuts and every hidden neuron's
+hyperplane, each lowered by a bound on its rounding. A radius not above ``radius_tol`` (a witness
+near a hyperplane that no LP needed) is replaced by the Chebyshev ball of the pattern's
+constraints (one HiGHS LP), certified the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import OptionError
+from ..geometry.kernels import HAVE_NUMBA
+from ..geometry.lpdfs import lp_dfs
+from ..geometry.rays import box_rows
+from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
+from .cells import exhaustive_first_layer
+from .layers import _layer_map, make_region
+from .vertex import VertexAlgorithm
+
+__all__ = ["LPTraversalAlgorithm", "BAND"]
+
+#: How far past the threshold a compiled decision must be certified (normalised coordinates):
+#: ten times HiGHS's feasibility tolerance, so HiGHS decides no differently outside the band.
+BAND = 1e-8
+#: Pivots before the compiled simplex gives up (the LP then goes to HiGHS).
+MAX_PIVOTS = 500
+_WARM = False
+
+
+class LPTraversalAlgorithm(Algorithm):
+    """Cut-list LayerWise-NNCE in compiled code, ``budget`` regions per expansion."""
+
+    name = "lpdfs"
+
+    def __init__(self, problem: Problem) -> None:
+        if not HAVE_NUMBA:
+            raise OptionError("the lpdfs algorithm needs numba; use --algorithm default")
+        super().__init__(problem)
+        p = problem.param
+        box = box_rows(p.G, p.h)
+        # Rows of the domain other than the faces of [-1, 1]^k stay cuts; the box is bounds.
+        self._domain_G = np.ascontiguousarray(p.G[~box])
+        self._domain_h = p.h[~box].copy()
+        tol = problem.config.radius_tol
+        self._lower = np.full(p.dim, -1.0 + tol)
+        self._upper = np.full(p.dim, 1.0 - tol)
+        self._packed: tuple | None = None
+        self.budget = 1024  # regions per compiled call: checkpoints and work splitting stay fine-grained
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_packed"] = None
+        return state
+
+    def _weights(self) -> tuple:
+        """Hidden-layer weights packed flat, as the compiled traversals take them."""
+        return VertexAlgorithm._weights(self)  # type: ignore[arg-type]
+
+    def warm_up(self) -> None:
+        """Load the compiled traversal (from numba's cache, or compile it) on a tiny net."""
+        global _WARM
+        if _WARM:
+            return
+        from ..config import EnumerationConfig
+        from ..domains import Box
+        from ..network import Network
+        from .api import make_problem
+
+        rng = np.random.default_rng(0)
+        for ranks in (False, True):
+            net = Network([rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), np.ones((1, 2))],
+                          [rng.normal(size=3), rng.normal(size=2), np.zeros(1)])
+            tiny = LPTraversalAlgorithm(make_problem(net, Box([-1.0, -1.0], [1.0, 1.0]),
+                                                    EnumerationConfig(algorithm="lpdfs", ranks=ranks)))
+            tiny.budget = 1  # hand back a frontier too
+            ctx = Context.create(tiny.problem.config, 2)
+            stack = tiny.roots(ctx)
+            while stack:
+                children, _ = tiny.expand(stack.pop(), ctx)
+                stack.extend(children)
+        _WARM = True
+
+    # ------------------------------------------------------------------ tree
+    def roots(self, ctx: Context) -> list[Cell]:
+        problem = self.problem
+        p = problem.param
+        k = p.dim
+        if problem.config.first_layer == "exhaustive":
+            return [self._from_exhaustive(c) for c in exhaustive_first_layer(problem, ctx)]
+        if self._domain_G.shape[0]:
+            center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
+            ctx.stats.lps += 1
+        else:
+            center, radius = np.zeros(k), 1.0
+        if radius <= problem.config.radius_tol:
+            return []
+        M, m, scale = _layer_map(problem, 0, p.U, p.x0, np.abs(p.U).sum(axis=1) + np.abs(p.x0))
+        bits = np.zeros(problem.network.n_hidden, dtype=bool)
+        return [self._cell(self._domain_G.copy(), self._domain_h.copy(), center, bits, 0, (),
+                           (M, m, scale), None, np.zeros((0, k)))]
+
+    def _from_exhaustive(self, cell: Cell) -> Cell:
+        """A first-layer cell of ParLayerWise1-NNCE (§5): box rows dropped, layer 1's bits final."""
+        keep = ~box_rows(cell.G, cell.h)
+        k = self.problem.param.dim
+        norms = np.linalg.norm(cell.G[keep], axis=1)
+        return self._cell(cell.G[keep] / norms[:, None], cell.h[keep] / norms, cell.center, cell.bits, 0, (),
+                          (cell.M, cell.m, cell.scale), np.zeros(0, np.int64), np.zeros((0, k)))
+
+    def _cell(self, G: np.ndarray, h: np.ndarray, w: np.ndarray, bits: np.ndarray, layer: int,
+              ranks: tuple, maps: tuple, todo: np.ndarray | None, pool: np.ndarray,
+              force: tuple | None = None) -> Cell:
+        """A work item; ``maps`` holds the pulled-back rows of layers ``0..layer`` (stacked),
+        ``todo`` the neurons of the layer left to test (``None``: the layer is not started)."""
+        off = self.problem.offsets
+        M, m, scale = maps
+        lo, hi = off[layer], off[layer + 1]
+        k = self.problem.param.dim
+        if force is None:
+            force = (np.zeros((0, 5)), np.zeros((0, k)))
+        state = (M, m, scale, np.zeros(0, np.int64) if todo is None else todo,
+                 -1 if todo is None else len(todo), pool, *force)
+        return Cell(G, h, w, self.problem.config.radius_tol, layer, 0, M[lo:hi], m[lo:hi], bits,
+                    tuple(ranks), None, None, scale[lo:hi], None, None, state)
+
+    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+        """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
+        problem = self.problem
+        cfg = problem.config
+        L = problem.n_layers
+        ctx.stats.expansions += 1
+        if L == 0 or problem.param.dim == 0:
+            return [], [make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
+                                    (), None, None, ctx)]
+        M, m, scale, todo, ntodo, pool, ftab, fx = cell.state
+        ranks = np.full(L, -1, dtype=np.int64)
+        ranks[:len(cell.ranks)] = cell.ranks
+        out = lp_dfs(np.ascontiguousarray(cell.G, dtype=np.float64), np.asarray(cell.h, np.float64),
+                     np.asarray(cell.center, np.float64), cell.bits.copy(), cell.layer, M, m, scale,
+                     todo, ntodo, pool, ranks, ftab, fx, *self._weights(),
+                     problem.network.negative_slope, cfg.zero_tol, cfg.radius_tol, BAND, cfg.ranks,
+                     self.budget, MAX_PIVOTS)
+        n, bits, centres, radii, rk, layer_cells, lps, pending, pkey, ftab, fx = out[:11]
+        ctx.stats.lps += int(lps)
+        for i, c in enumerate(layer_cells):
+            ctx.stats.layer_cells[i] += int(c)
+        regions = self._regions(n, bits, centres, radii, rk, ctx)
+        frontier = self._unpack_frontier(*out[11:])
+        if pending:
+            frontier[0] = self._settle(frontier[0], int(pkey[0]), int(pkey[1]), ftab, fx, ctx)
+        return frontier, regions
+
+    def _settle(self, cell: Cell, j: int, sign: int, ftab: np.ndarray, fx: np.ndarray,
+                ctx: Context) -> Cell:
+        """The LP the compiled code could not certify, by HiGHS: minimise ``sign`` times neuron
+        ``j``'s unit normal over the cell shrunk by tol (the high-dimensional engine's LP). The
+        answer joins the cell's force table; the traversal applies it by that engine's rule."""
+        tol = self.problem.config.radius_tol
+        row = cell.M[j] / np.sqrt(np.sum(cell.M[j] * cell.M[j]))
+        status, x, value = ctx.solver.minimize_in_box(sign * row, cell.G, cell.h - tol,
+                                                      self._lower, self._upper)
+        ctx.stats.lps += 1
+        ok = status == "optimal"
+        entry = np.array([[j, sign, cell.G.shape[0], 0 if ok else 1, value if ok else np.inf]])
+        point = x[None, :] if ok else np.zeros((1, cell.G.shape[1]))
+        M, m, scale, todo, ntodo, pool = cell.state[:6]
+        cell.state = (M, m, scale, todo, ntodo, pool, np.vstack([ftab, entry]),
+                      np.vstack([fx, point]))
+        return cell
+
+    def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
+                 rk: np.ndarray, ctx: Context) -> "list[Region] | RegionChunk":
+        problem = self.problem
+        cfg = problem.config
+        if self.count_only:
+            return [None] * n  # type: ignore[list-item]
+        if n and radii.min() <= cfg.radius_tol and not cfg.chebyshev:
+            centres, radii = centres.copy(), radii.copy()
+            for i in np.flatnonzero(radii <= cfg.radius_tol):
+                centres[i], radii[i] = VertexAlgorithm._lp_ball(self, bits[i], ctx)  # type: ignore[arg-type]
+        if cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep:
+            p = problem.param
+            box = box_rows(p.G, p.h)
+            out = []
+            for i in range(n):
+                G, h = self._pattern_cell(bits[i])
+                ranks = tuple(rk[i].tolist()) if cfg.ranks else ()
+                out.append(make_region(problem, np.vstack([p.G[box], G]),
+                                       np.concatenate([p.h[box], h]), bits[i], centres[i],
+                                       float(radii[i]), ranks, None, None, ctx))
+            return out
+        ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
+        return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
+
+    def _pattern_cell(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every hidden neuron's half-space of the pattern ``bits`` and the domain's non-box rows
+        (unit normals): the region's constraints inside the box."""
+        problem = self.problem
+        p, net, off = problem.param, problem.network, problem.offsets
+        rows, rhs = [self._domain_G], [self._domain_h]
+        A, c = p.U, p.x0
+        for layer in range(problem.n_layers):
+            M, m, scale = _layer_map(problem, layer, A, c, np.abs(A).sum(axis=1) + np.abs(c))
+            norms = np.linalg.norm(M, axis=1)
+            live = norms > problem.config.zero_tol * np.maximum(scale, 1e-300)
+            on = bits[off[layer]:off[layer + 1]]
+            sign = np.where(on, -1.0, 1.0)[live]
+            rows.append(sign[:, None] * M[live] / norms[live, None])
+            rhs.append(-sign * m[live] / norms[live])
+            d = np.where(on, 1.0, net.negative_slope)
+            A, c = d[:, None] * M, d * m
+        return np.vstack(rows), np.concatenate(rhs)
+
+    def _unpack_frontier(self, meta: np.ndarray, fG: np.ndarray, fh: np.ndarray, fW: np.ndarray,
+                         fB: np.ndarray, fR: np.ndarray, fT: np.ndarray, fP: np.ndarray,
+                         maps_M: np.ndarray, maps_m: np.ndarray, maps_sc: np.ndarray) -> list[Cell]:
+        """Cells from the flat frontier arrays of :func:`lp_dfs` (top of the stack first)."""
+        off = self.problem.offsets
+        frontier = []
+        ir = it = ip = 0
+        for i, (r, layer, nt, npool) in enumerate(meta.tolist()):
+            hi = off[layer + 1]
+            todo = fT[it:it + nt] if nt >= 0 else None
+            frontier.append(self._cell(fG[ir:ir + r], fh[ir:ir + r], fW[i], fB[i], layer,
+                                       tuple(fR[i, :layer].tolist()),
+                                       (maps_M[:hi], maps_m[:hi], maps_sc[:hi]), todo,
+                                       fP[ip:ip + npool]))
+            ir, it, ip = ir + r, it + max(nt, 0), ip + npool
+        return frontier

@@ -1,0 +1,142 @@
+"""Compiled pieces of one cell of the LP traversal (:mod:`reluregions.geometry.lpdfs`, issue 14).
+
+A cell is a list of cuts ``G[:r] t <= h[:r]`` (unit normals) inside the box ``[-1, 1]^k``, with a
+witness point ``w`` inside the cell shrunk by ``tol`` (the rows' right-hand sides and the box
+lowered by ``tol``), so the ball of radius ``tol`` around ``w`` lies in the cell. These are the
+compiled twins of :mod:`reluregions.geometry.rays` (rays and margins without an LP), plus the
+checks that turn a point into a certificate and the certified inscribed ball of a finished region.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import njit
+
+__all__ = ["exit_step", "violation", "shoot", "towards", "region_ball"]
+
+_EPS = 2.0 ** -52
+
+
+@njit(cache=True, nogil=True)
+def exit_step(G, h, r, w, d, shrink):
+    """Largest ``λ >= 0`` with ``w + λ d`` in the cell shrunk by ``shrink`` (rows ``:r`` and box)."""
+    k = w.shape[0]
+    ex = np.inf
+    for c in range(k):
+        if d[c] > 0.0:
+            ex = min(ex, (1.0 - shrink - w[c]) / d[c])
+        elif d[c] < 0.0:
+            ex = min(ex, (-1.0 + shrink - w[c]) / d[c])
+    for i in range(r):
+        gd = 0.0
+        gw = 0.0
+        for c in range(k):
+            gd += G[i, c] * d[c]
+            gw += G[i, c] * w[c]
+        if gd > 0.0:
+            ex = min(ex, (h[i] - shrink - gw) / gd)
+    return max(ex, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def violation(G, h, r, p, shrink):
+    """How far ``p`` lies outside the cell shrunk by ``shrink`` (``<= 0``: inside), rounding
+    included: each row's excess is raised by a bound on the error of its evaluation."""
+    k = p.shape[0]
+    worst = -np.inf
+    for c in range(k):
+        worst = max(worst, abs(p[c]) - (1.0 - shrink))
+    for i in range(r):
+        s = -h[i] + shrink
+        mag = abs(h[i]) + shrink
+        for c in range(k):
+            x = G[i, c] * p[c]
+            s += x
+            mag += abs(x)
+        worst = max(worst, s + (k + 2) * _EPS * mag)
+    return worst
+
+
+@njit(cache=True, nogil=True)
+def towards(w, x, row, target, out):
+    """Into ``out``: the point of the segment from ``w`` to ``x`` where ``row @ t`` equals ``target``
+    (which lies between the two ends' values)."""
+    k = w.shape[0]
+    rw = 0.0
+    rx = 0.0
+    for c in range(k):
+        rw += row[c] * w[c]
+        rx += row[c] * x[c]
+    mu = (rw - target) / (rw - rx)
+    for c in range(k):
+        out[c] = w[c] + mu * (x[c] - w[c])
+
+
+@njit(cache=True, nogil=True)
+def shoot(G, h, r, w, row, need, tol, d, out):
+    """A point (into ``out``) inside the cell shrunk by ``tol`` with ``row @ t <= row @ w - need``:
+    True when found, without an LP.
+
+    Two rays from ``w``: towards the corner of the shrunk box that minimises ``row @ t``, then
+    along ``-row``; the point is halfway between where the ray reaches the level and where it
+    leaves the shrunk cell (``d`` is scratch).
+    """
+    k = w.shape[0]
+    for attempt in range(2):
+        drop = 0.0
+        for c in range(k):
+            if attempt == 0:
+                corner = -1.0 + tol if row[c] > 0.0 else 1.0 - tol
+                d[c] = corner - w[c]
+            else:
+                d[c] = -row[c]
+            drop -= row[c] * d[c]
+        if not drop > 0.0:
+            continue
+        ex = exit_step(G, h, r, w, d, tol)
+        step = need / drop
+        if ex > step * (1.0 + 1e-9) + 1e-15:
+            lam = (step + ex) / 2.0
+            for c in range(k):
+                out[c] = w[c] + lam * d[c]
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
+    """Radius of a ball around ``w`` inside the region: no row of the cell, no box face and no
+    hidden neuron's hyperplane (rows ``:nrows`` of the pulled-back maps ``rM``/``rm``, on the side
+    its bit says; constant neurons, whose row is below ``zero_tol`` times their scale, have none)
+    crosses it. Every distance is lowered by a bound on its rounding (``gamma``
+    times the neuron's magnitude sum ``rsc`` over its norm, as the vertex traversal bounds it), so
+    the ball provably lies in the region; a negative value means ``w`` is not shown inside."""
+    k = w.shape[0]
+    rad = np.inf
+    for c in range(k):
+        rad = min(rad, 1.0 - abs(w[c]) - _EPS)
+    for i in range(r):
+        s = h[i]
+        mag = abs(h[i])
+        for c in range(k):
+            x = G[i, c] * w[c]
+            s -= x
+            mag += abs(x)
+        rad = min(rad, s - (k + 2) * _EPS * mag)
+    for j in range(nrows):
+        z = rm[j]
+        mag = abs(rm[j])
+        s2 = 0.0
+        a1 = 0.0
+        for c in range(k):
+            x = rM[j, c] * w[c]
+            z += x
+            mag += abs(x)
+            s2 += rM[j, c] * rM[j, c]
+            a1 += abs(rM[j, c])
+        if not a1 > zero_tol * max(rsc[j], 1e-300):
+            continue  # constant on the region (DESIGN.md §1): no hyperplane
+        nrm = np.sqrt(s2)
+        dist = (z if bits[j] else -z) / nrm
+        rad = min(rad, dist - (gamma * rsc[j] + (k + 2) * _EPS * mag) / nrm)
+    return rad

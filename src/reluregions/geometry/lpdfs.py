@@ -1,0 +1,525 @@
+"""A compiled depth-first traversal with LPs: LayerWise-NNCE for mid dimensions (issue 14).
+
+Runs Drammis et al. 2024, §3, Alg. 1 below one cell entirely in compiled code, in the form of the
+high-dimensional engine (:mod:`reluregions.enumeration.highd`, DESIGN.md §2): a cell is its cuts
+(unit normals) inside the box ``[-1, 1]^k``, which is never a row but the LPs' column bounds, plus
+a witness point inside the cell shrunk by ``tol``. At each layer a neuron whose interval bound over
+the box keeps one sign is decided at once; every other one is tested on the cell (a *pass*):
+
+* the side holding the witness needs nothing; the far side holds a ball of radius ``tol`` exactly
+  when the cell shrunk by ``tol`` reaches past the hyperplane by ``tol`` (DESIGN.md §1);
+* that is proved without an LP by a point of the cell's pool (witnesses its ancestors found) or by
+  a ray from the witness (:func:`~reluregions.geometry.lpcell.shoot`), else settled by one LP
+  (:func:`~reluregions.geometry.simplex.box_lp`): a crossing needs a point checked against the
+  rows with a margin ``band`` past the threshold, a miss needs the dual bound
+  (:func:`~reluregions.geometry.simplex.lp_lower_bound`) ``band`` past it. Anything else stops the
+  traversal with ``pending = 1`` and the cell on top of the frontier: the caller settles that LP
+  with HiGHS and hands the answer back in the cell's *force table*. Tolerances never decide;
+* a far side thinner than ``tol`` fixes the bit; where the hyperplane still crosses the shrunk
+  cell its cut is kept (the witness moved inside it), as the high-dimensional engine does.
+
+After the pass the cell splits by the first crossing neuron; both children re-test only the other
+crossing ones. A finished region gets a certified inscribed ball around its witness
+(:func:`~reluregions.geometry.lpcell.region_ball`); a radius not above ``tol`` is left to the
+caller. Open cells live in fixed slots of a stack (a split writes its second child in the next
+slot): at most ``n_hidden + 2`` cells of at most ``rows + n_hidden`` cuts. Layer maps are shared
+by every cell on the stack (cells below come from splits of this path's ancestors), stored once
+per layer at the layer's neuron offset.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .dfs import _grow1, _grow2, _pullback, _rank
+from .kernels import njit
+from .lpcell import exit_step, region_ball, shoot, towards, violation
+from .simplex import OPTIMAL, box_lp, lp_lower_bound
+
+__all__ = ["lp_dfs", "MAX_POOL"]
+
+MAX_POOL = 32
+_MISS, _CROSS, _PENDING = 0, 1, 2
+_INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside it (band is far larger)
+
+
+@njit(cache=True, nogil=True)
+def _decide(G, h, r, obj, thr, tol, band, lower, upper, hs, max_iter, key, ftab, fx, nf, x, lps):
+    """Whether ``min obj @ t`` over the cell shrunk by ``tol`` lies below ``thr``: ``(code, value)``
+    with code 1 (yes, ``x`` a point of the shrunk cell where ``obj @ x = value < thr``), 0 (no) or 2
+    (not certified: the caller asks HiGHS). A force-table entry for ``key = (neuron, sign, r)``
+    (HiGHS's status, value and point) answers instead, by the high-dimensional engine's rule."""
+    k = obj.shape[0]
+    for f in range(nf):
+        if ftab[f, 0] == key[0] and ftab[f, 1] == key[1] and ftab[f, 2] == key[2]:
+            value = ftab[f, 4]
+            if ftab[f, 3] == OPTIMAL and value < thr:
+                x[:] = fx[f]
+                return 1, value
+            return 0, value if ftab[f, 3] == OPTIMAL else np.inf
+    for i in range(r):
+        hs[i] = h[i] - tol
+    lps[0] += 1
+    status, t, y, _ = box_lp(obj, G, hs, r, lower, upper, max_iter)
+    if status != OPTIMAL:
+        return 2, np.nan
+    value = 0.0
+    for c in range(k):
+        value += obj[c] * t[c]
+    if value <= thr - band and violation(G, h, r, t, tol) <= _INSIDE:
+        x[:] = t
+        return 1, value
+    if lp_lower_bound(obj, G, hs, r, lower, upper, y) >= thr + band:
+        return 0, value
+    return 2, value
+
+
+@njit(cache=True, nogil=True)
+def _test(G, h, r, w, a, off, tol, band, lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
+          frow, nrow, d, x, tmp, far_w, near_w, lps):
+    """Test one hyperplane ``a t + off = 0`` (unit ``a``) on the cell: ``(code, s, r, sign)``.
+
+    ``s`` is the witness's side. ``_CROSS``: both sides hold a ball of radius ``tol``, witnesses in
+    ``far_w``/``near_w``. ``_MISS``: the bit is ``s > 0``; the cut may have joined the rows (``r``
+    returned) with ``w`` moved inside it. ``_PENDING``: an LP needs HiGHS: minimise ``sign * a``
+    over the cell of ``r`` rows shrunk by ``tol`` (the force-table key ``(j, sign, r)``)."""
+    k = w.shape[0]
+    z = off
+    for c in range(k):
+        z += a[c] * w[c]
+    s = 1.0 if z >= 0.0 else -1.0
+    az = abs(z)
+    far_rhs = -s * off
+    thr = far_rhs - tol
+    for c in range(k):
+        frow[c] = s * a[c]
+        nrow[c] = -s * a[c]
+    found = False
+    best = np.inf
+    bi = -1
+    for i in range(npool):  # 1. a known point of the cell beyond the hyperplane
+        v = 0.0
+        for c in range(k):
+            v += frow[c] * P[i, c]
+        if v < best:
+            best, bi = v, i
+    if bi >= 0 and best <= thr - band and violation(G, h, r, P[bi], tol) <= _INSIDE:
+        far_w[:] = P[bi]
+        found = True
+    if not found and shoot(G, h, r, w, frow, az + tol, tol, d, far_w):  # 2. a ray
+        v = 0.0
+        for c in range(k):
+            v += frow[c] * far_w[c]
+        found = v <= thr - band and violation(G, h, r, far_w, tol) <= _INSIDE
+    if not found:  # 3. an LP
+        code, value = _decide(G, h, r, frow, thr, tol, band, lower, upper, hs, max_iter,
+                              (j, int(s), r), ftab, fx, nf, x, lps)
+        if code == 2:
+            return _PENDING, s, r, int(s)
+        if code == 1:
+            towards(w, x, frow, (thr + value) / 2.0, far_w)
+        else:
+            if value < far_rhs:  # the far side is a sliver: keep the near side's cut
+                gap = -far_rhs - tol
+                for c in range(k):
+                    gap -= nrow[c] * w[c]
+                if gap < 0.0:  # the witness's ball crosses the cut: move it
+                    if shoot(G, h, r, w, nrow, -gap, tol, d, tmp):
+                        w[:] = tmp
+                    else:
+                        code, value = _decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper,
+                                              hs, max_iter, (j, -int(s), r), ftab, fx, nf, x, lps)
+                        if code == 2:
+                            return _PENDING, s, r, -int(s)
+                        if code == 0:
+                            return _MISS, s, r, 0  # the near side is thin too: no cut
+                        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, tmp)
+                        w[:] = tmp
+                G[r] = nrow
+                h[r] = -far_rhs
+                r += 1
+            return _MISS, s, r, 0
+    if az >= tol:  # the near side: the witness, moved away from the cut when there is room
+        back = exit_step(G, h, r, w, frow, tol)
+        lam = back / 2.0 if back > 2.0 * az else 0.0
+        for c in range(k):
+            near_w[c] = w[c] + lam * frow[c]
+    elif not shoot(G, h, r, w, nrow, tol - az, tol, d, near_w):
+        code, value = _decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper, hs, max_iter,
+                              (j, -int(s), r), ftab, fx, nf, x, lps)
+        if code == 2:
+            return _PENDING, s, r, -int(s)
+        if code == 0:
+            return _MISS, s, r, 0  # both sides thinner than tol: the near one stays
+        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, near_w)
+    return _CROSS, s, r, 0
+
+
+@njit(cache=True, nogil=True)
+def _screen(rM, rm, rsc, base, nl, w, zero_tol, cb, todo):
+    """Start a layer on a cell: fix the bits of its constant neurons and of those whose interval
+    bound over the box keeps the sign they have at ``w``; the others go to ``todo`` (returned:
+    how many)."""
+    k = w.shape[0]
+    n = 0
+    for j in range(nl):
+        i = base + j
+        a1 = 0.0
+        z = rm[i]
+        for c in range(k):
+            a1 += abs(rM[i, c])
+            z += rM[i, c] * w[c]
+        zt = zero_tol * max(rsc[i], 1e-300)
+        if not a1 > zt:
+            cb[i] = rm[i] > zt
+        elif (rm[i] - a1 > 0.0) if z >= 0.0 else (-rm[i] - a1 > 0.0):
+            cb[i] = z >= 0.0
+        else:
+            todo[n] = j
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _child_pool(P, row, rhs, tol, Q, nq):
+    """Into ``P``: the points of ``Q[:nq]`` on the inner side of ``row t <= rhs - tol`` (last
+    ``MAX_POOL``); returns how many."""
+    k = row.shape[0]
+    n = 0
+    for i in range(nq - 1, -1, -1):
+        if n == MAX_POOL:
+            break
+        v = 0.0
+        for c in range(k):
+            v += row[c] * Q[i, c]
+        if v < rhs - tol:
+            P[n] = Q[i]
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, pool0, ranks,
+           ftab0, fx0, WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol,
+           tol, band, want_ranks, budget, max_iter):
+    """Traverse the subtree below one cell until done, ``budget`` regions, or an LP for HiGHS.
+
+    The cell: cuts ``G0 t <= h0`` (unit normals), witness ``w0``, ``bits``, ``layer0``, the maps of
+    layers ``0..layer0`` on it (rows ``:offsets[layer0 + 1]`` of ``maps_M``/``maps_m``/``maps_sc``),
+    the neurons of the layer still to test (``todo0``; ``ntodo0 = -1``: layer not started), its
+    point pool, ``ranks`` of finished layers and its force table (``ftab0`` rows ``(neuron, sign,
+    rows, status, value)``, ``fx0`` the points). Weights as :func:`~reluregions.geometry.dfs.dfs_packed`
+    takes them.
+
+    Returns ``(n, bits, centres, radii, ranks, layer_cells, lps, pending, pkey, ftab, fx, meta, fG,
+    fh, fW, fB, fR, fT, fP, maps_M, maps_m, maps_sc)``: the regions, cells finished per layer,
+    LPs solved, whether the top frontier cell waits for HiGHS (``pkey``: neuron and objective
+    sign; ``ftab``/``fx`` its force table), and the frontier, top first: ``meta[i] = (r, layer,
+    ntodo, npool)``, the ``f*`` arrays the cells' parts one after the other (``fT`` todo lists,
+    ``fP`` pools), and the maps every frontier cell shares (a cell at layer ``l`` reads rows
+    ``:offsets[l + 1]``).
+    """
+    k = w0.shape[0]
+    L = offsets.shape[0] - 1
+    nh = offsets[L]
+    nmax = 1
+    for i in range(L):
+        nmax = max(nmax, offsets[i + 1] - offsets[i])
+    S = nh + 2
+    R = G0.shape[0] + nh + 1
+    SG = np.empty((S, R, k))
+    SH = np.empty((S, R))
+    SW = np.empty((S, k))
+    SB = np.empty((S, nh), np.bool_)
+    SR = np.empty((S, L), np.int64)
+    ST = np.empty((S, nmax), np.int64)
+    SP = np.empty((S, MAX_POOL, k))
+    NR = np.empty(S, np.int64)
+    LY = np.empty(S, np.int64)
+    NT = np.empty(S, np.int64)
+    NP = np.empty(S, np.int64)
+    rM = np.empty((nh, k))
+    rm = np.empty(nh)
+    rsc = np.empty(nh)
+    nm = maps_M.shape[0]
+    rM[:nm] = maps_M
+    rm[:nm] = maps_m
+    rsc[:nm] = maps_sc
+    # scratch
+    lower = np.full(k, -1.0 + tol)
+    upper = np.full(k, 1.0 - tol)
+    hs = np.empty(R)
+    frow = np.empty(k)
+    nrow = np.empty(k)
+    d = np.empty(k)
+    x = np.empty(k)
+    tmp = np.empty(k)
+    arow = np.empty(k)
+    far_w = np.empty(k)
+    near_w = np.empty(k)
+    cb = np.empty(nh, np.bool_)
+    crk = np.empty(L, np.int64)
+    cj = np.empty(nmax, np.int64)
+    cs = np.empty(nmax)
+    cr = np.empty(nmax, np.int64)
+    CF = np.empty((nmax, k))
+    CN = np.empty((nmax, k))
+    Q = np.empty((MAX_POOL + 1 + 2 * nmax, k))
+    gram = np.empty((k, k))
+    linv = np.empty((k, k))
+    AT = np.empty((k, nmax))
+    cv = np.empty(nmax)
+    absA = np.empty(nmax)
+    acc = np.empty((k + 2, nmax))
+    gamma = 2.0 ** -51 * (nh + k + 8)  # rounding of a pulled-back row (as the vertex traversal)
+    ftab = ftab0
+    fx = fx0
+    nf = ftab.shape[0]  # answers from HiGHS, for the given cell as it stands
+    lps = np.zeros(1, np.int64)
+    # outputs
+    out_bits = np.empty((64, nh), np.bool_)
+    out_c = np.empty((64, k))
+    out_r = np.empty(64)
+    out_rank = np.empty((64, L), np.int64)
+    layer_cells = np.zeros(L, np.int64)
+    n = 0
+    pending = 0
+    pkey = np.zeros(2, np.int64)
+    # the given cell in slot 0
+    r = G0.shape[0]
+    SG[0, :r] = G0
+    SH[0, :r] = h0
+    SW[0] = w0
+    SB[0] = bits
+    SR[0] = ranks
+    NR[0] = r
+    LY[0] = layer0
+    NT[0] = ntodo0
+    if ntodo0 > 0:
+        ST[0, :ntodo0] = todo0[:ntodo0]
+    NP[0] = pool0.shape[0]
+    SP[0, :pool0.shape[0]] = pool0
+    top = 1
+    while top > 0 and n < budget and pending == 0:
+        top -= 1
+        e = top
+        G = SG[e]
+        h = SH[e]
+        w = SW[e]
+        P = SP[e]
+        todo = ST[e]
+        r = NR[e]
+        layer = LY[e]
+        ntodo = NT[e]
+        npool = NP[e]
+        cb[:] = SB[e]
+        crk[:] = SR[e]
+        while True:
+            base = offsets[layer]
+            nl = offsets[layer + 1] - base
+            if ntodo < 0:
+                ntodo = _screen(rM, rm, rsc, base, nl, w, zero_tol, cb, todo)
+            # the pass: every open neuron tested once on this cell
+            ncross = 0
+            pos = 0
+            while pos < ntodo:
+                j = todo[pos]
+                s2 = 0.0
+                for c in range(k):
+                    s2 += rM[base + j, c] * rM[base + j, c]
+                nrm = np.sqrt(s2)
+                for c in range(k):
+                    arow[c] = rM[base + j, c] / nrm
+                code, s, r, psg = _test(G, h, r, w, arow, rm[base + j] / nrm, tol, band, lower,
+                                        upper, P, npool, j, ftab, fx, nf, max_iter, hs, frow,
+                                        nrow, d, x, tmp, far_w, near_w, lps)
+                if code == _PENDING:
+                    pending = 1
+                    pkey[0] = j
+                    pkey[1] = psg
+                    break
+                if code == _CROSS:
+                    cj[ncross] = j
+                    cs[ncross] = s
+                    cr[ncross] = r
+                    CF[ncross] = far_w
+                    CN[ncross] = near_w
+                    ncross += 1
+                else:
+                    cb[base + j] = s > 0.0
+                pos += 1
+            split = False
+            ci = 0
+            while pending == 0 and ci < ncross:  # split by the first neuron still crossing
+                j = cj[ci]
+                if cr[ci] != r:  # a cut joined the rows after its test: test it again
+                    s2 = 0.0
+                    for c in range(k):
+                        s2 += rM[base + j, c] * rM[base + j, c]
+                    nrm = np.sqrt(s2)
+                    for c in range(k):
+                        arow[c] = rM[base + j, c] / nrm
+                    code, s, r, psg = _test(G, h, r, w, arow, rm[base + j] / nrm, tol, band,
+                                            lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
+                                            frow, nrow, d, x, tmp, far_w, near_w, lps)
+                    if code == _PENDING:
+                        pending = 1
+                        pkey[0] = j
+                        pkey[1] = psg
+                        break
+                    if code == _MISS:
+                        cb[base + j] = s > 0.0
+                        ci += 1
+                        continue
+                    cs[ci] = s
+                    CF[ci] = far_w
+                    CN[ci] = near_w
+                split = True
+                break
+            if pending:
+                # back on the stack as it stands: the crossing neurons found, then the untested
+                nt = 0
+                first = ci if ncross > 0 and ci < ncross and pos >= ntodo else 0
+                for i in range(first, ncross):
+                    cj[nt] = cj[i]
+                    nt += 1
+                for i in range(pos, ntodo):
+                    cj[nt] = todo[i]
+                    nt += 1
+                todo[:nt] = cj[:nt]
+                NR[e] = r
+                LY[e] = layer
+                NT[e] = nt
+                NP[e] = npool
+                SB[e] = cb
+                SR[e] = crk
+                top = e + 1
+                break
+            if split:
+                nf = 0
+                j = cj[ci]
+                s = cs[ci]
+                # the children's pool: this cell's, its witness, the pass's witnesses
+                nq = 0
+                for i in range(npool):
+                    Q[nq] = P[i]
+                    nq += 1
+                Q[nq] = w
+                nq += 1
+                for i in range(ncross):
+                    Q[nq] = CF[i]
+                    Q[nq + 1] = CN[i]
+                    nq += 2
+                nrest = ncross - ci - 1
+                s2 = 0.0
+                for c in range(k):
+                    s2 += rM[base + j, c] * rM[base + j, c]
+                nrm = np.sqrt(s2)
+                off = rm[base + j] / nrm
+                for c in range(k):
+                    frow[c] = s * rM[base + j, c] / nrm
+                # near child in slot e + 1, far child in slot e (it extends the rows in place)
+                f = e + 1
+                SG[f, :r] = G[:r]
+                SH[f, :r] = h[:r]
+                for c in range(k):
+                    SG[f, r, c] = -frow[c]
+                SH[f, r] = s * off
+                NR[f] = r + 1
+                SW[f] = CN[ci]
+                SB[f] = cb
+                SB[f, base + j] = s > 0.0
+                SR[f] = crk
+                LY[f] = layer
+                NT[f] = nrest
+                ST[f, :nrest] = cj[ci + 1:ncross]
+                NP[f] = _child_pool(SP[f], SG[f, r], SH[f, r], tol, Q, nq)
+                G[r] = frow
+                h[r] = -s * off
+                NR[e] = r + 1
+                SW[e] = CF[ci]
+                SB[e] = cb
+                SB[e, base + j] = s < 0.0
+                SR[e] = crk
+                LY[e] = layer
+                NT[e] = nrest
+                todo[:nrest] = cj[ci + 1:ncross]
+                NP[e] = _child_pool(P, G[r], h[r], tol, Q, nq)
+                top = e + 2
+                break
+            # the layer is finished on this cell
+            layer_cells[layer] += 1
+            nf = 0
+            for j in range(nl):
+                fac = 1.0 if cb[base + j] else slope
+                for c in range(k):
+                    AT[c, j] = rM[base + j, c] * fac
+                cv[j] = rm[base + j] * fac
+            if want_ranks:
+                crk[layer] = _rank(AT, k, nl, gram, linv) if nl > 0 and k > 0 else 0
+            if layer == L - 1:
+                if n == out_bits.shape[0]:
+                    out_bits = _grow2(out_bits, n + 1)
+                    out_c = _grow2(out_c, n + 1)
+                    out_r = _grow1(out_r, n + 1)
+                    out_rank = _grow2(out_rank, n + 1)
+                out_r[n] = region_ball(G, h, r, w, rM, rm, rsc, nh, cb, zero_tol, gamma)
+                out_c[n] = w
+                out_bits[n] = cb
+                out_rank[n] = crk
+                n += 1
+                break
+            nl2 = Wshapes[layer + 1, 0]
+            wo = Woffs[layer + 1]
+            WT = WTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
+            aWT = aWTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
+            b = bflat[boffs[layer + 1]:boffs[layer + 1] + nl2]
+            for j in range(nl):
+                absA[j] = abs(cv[j])
+            for c in range(k):
+                for j in range(nl):
+                    absA[j] += abs(AT[c, j])
+            if acc.shape[1] < nl2:
+                acc = np.empty((k + 2, nl2))
+            _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, offsets[layer + 1], acc)
+            layer += 1
+            ntodo = -1
+    # the open frontier, top of the stack first
+    nf_out = nf if pending else 0
+    meta = np.empty((top, 4), np.int64)
+    tr = tt = tp = 0
+    maxl = -1
+    for i in range(top):
+        e = top - 1 - i
+        meta[i, 0] = NR[e]
+        meta[i, 1] = LY[e]
+        meta[i, 2] = NT[e]
+        meta[i, 3] = NP[e]
+        tr += NR[e]
+        tt += max(NT[e], 0)
+        tp += NP[e]
+        maxl = max(maxl, LY[e])
+    fG = np.empty((tr, k))
+    fh = np.empty(tr)
+    fW = np.empty((top, k))
+    fB = np.empty((top, nh), np.bool_)
+    fR = np.empty((top, L), np.int64)
+    fT = np.empty(tt, np.int64)
+    fP = np.empty((tp, k))
+    ir = it = ip = 0
+    for i in range(top):
+        e = top - 1 - i
+        r, nt, npl = NR[e], max(NT[e], 0), NP[e]
+        fG[ir:ir + r] = SG[e, :r]
+        fh[ir:ir + r] = SH[e, :r]
+        fW[i] = SW[e]
+        fB[i] = SB[e]
+        fR[i] = SR[e]
+        fT[it:it + nt] = ST[e, :nt]
+        fP[ip:ip + npl] = SP[e, :npl]
+        ir += r
+        it += nt
+        ip += npl
+    nmap = offsets[maxl + 1] if maxl >= 0 else 0
+    return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, lps[0], pending,
+            pkey, ftab[:nf_out], fx[:nf_out], meta, fG, fh, fW, fB, fR, fT, fP, rM[:nmap].copy(),
+            rm[:nmap].copy(), rsc[:nmap].copy())

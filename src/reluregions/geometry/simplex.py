@@ -1,0 +1,192 @@
+"""A small dense LP solver in compiled code: the bounded dual simplex over a box (issue 14).
+
+Solves ``min c @ t  s.t.  A t <= b,  lo <= t <= hi`` for the few dozen rows and at most a few dozen
+columns of a cell of the compiled LP traversal (:mod:`reluregions.geometry.lpdfs`): the LP of
+Drammis et al. 2024, Appendix A (Bound-IncEnum) in the form of the high-dimensional engine, the box
+as column bounds and only the cell's cuts as rows (DESIGN.md §2).
+
+Method: every row gets a slack ``s = b - A t >= 0``. With the slacks basic and every column at the
+bound that minimises its own cost term, the basis is *dual feasible* from the start, whatever the
+objective, so the dual simplex needs no phase 1: it drives out one primal-infeasible basic variable
+per pivot (the most infeasible first, ratio test with the largest pivot among near-ties, then the
+smallest index) on a dense tableau ``B^-1 [A | I]``. A row with no eligible entering column proves
+the LP infeasible (a Farkas ray). An iteration limit ends the solve with status ``LIMIT``.
+
+Nothing the solver returns is trusted by its callers: :func:`lp_lower_bound` turns the final row
+multipliers into a rigorous lower bound on the optimum (weak duality over the box, evaluated with a
+bound on its rounding), and a point is checked against the rows directly before it counts as a
+witness. Where neither certificate clears its margin the caller hands the decision to HiGHS.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import njit
+
+__all__ = ["box_lp", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT"]
+
+OPTIMAL, INFEASIBLE, LIMIT = 0, 1, 2
+_EPS = 2.0 ** -52
+
+
+@njit(cache=True, nogil=True)
+def box_lp(c, A, b, r, lo, hi, max_iter):
+    """Minimise ``c @ t`` over ``A[:r] t <= b[:r]``, ``lo <= t <= hi`` (all bounds finite).
+
+    Parameters
+    ----------
+    c : ndarray (k,)
+    A, b : ndarray (>= r, k), (>= r,)
+        Only the first ``r`` rows are read.
+    lo, hi : ndarray (k,)
+        Finite column bounds with ``lo <= hi``.
+    max_iter : int
+        Pivots before giving up (status ``LIMIT``).
+
+    Returns
+    -------
+    status : int
+        ``OPTIMAL``, ``INFEASIBLE`` or ``LIMIT``.
+    t : ndarray (k,)
+        The final basic solution (primal feasible up to rounding when optimal).
+    y : ndarray (r,)
+        Row multipliers ``>= 0`` (the slacks' reduced costs): ``c + A^T y`` prices the columns.
+    pivots : int
+    """
+    k = c.shape[0]
+    n = k + r
+    T = np.zeros((r, n))
+    for i in range(r):
+        for j in range(k):
+            T[i, j] = A[i, j]
+        T[i, k + i] = 1.0
+    d = np.zeros(n)
+    val = np.zeros(n)  # value of every variable (nonbasic: its bound)
+    upper = np.zeros(n, np.bool_)  # nonbasic at its upper bound
+    basic = np.full(n, -1, np.int64)  # row of a basic variable, -1 when nonbasic
+    head = np.empty(r, np.int64)
+    for j in range(k):
+        d[j] = c[j]
+        upper[j] = c[j] < 0.0
+        val[j] = hi[j] if upper[j] else lo[j]
+    for i in range(r):
+        s = b[i]
+        for j in range(k):
+            s -= A[i, j] * val[j]
+        head[i] = k + i
+        basic[k + i] = i
+        val[k + i] = s
+    scale = 1.0
+    for i in range(r):
+        scale = max(scale, abs(b[i]))
+    ftol = 1e-12 * scale
+    ptol = 1e-11
+    status = LIMIT
+    pivots = 0
+    while pivots <= max_iter:
+        # leaving row: the most infeasible basic variable
+        row = -1
+        worst = ftol
+        below = True
+        for i in range(r):
+            v = head[i]
+            x = val[v]
+            if v < k:
+                if lo[v] - x > worst:
+                    worst, row, below = lo[v] - x, i, True
+                elif x - hi[v] > worst:
+                    worst, row, below = x - hi[v], i, False
+            elif -x > worst:
+                worst, row, below = -x, i, True
+        if row < 0:
+            status = OPTIMAL
+            break
+        # dual ratio test over the nonbasic columns
+        q = -1
+        best = np.inf
+        bestp = 0.0
+        for j in range(n):
+            if basic[j] >= 0:
+                continue
+            a = T[row, j]
+            if j < k and lo[j] == hi[j]:
+                continue  # a fixed column never enters
+            if below:
+                ok = (a < -ptol and not upper[j]) or (a > ptol and upper[j])
+            else:
+                ok = (a > ptol and not upper[j]) or (a < -ptol and upper[j])
+            if not ok:
+                continue
+            dj = -d[j] if upper[j] else d[j]
+            ratio = max(dj, 0.0) / abs(a)
+            if ratio < best - 1e-12 or (ratio <= best + 1e-12 and abs(a) > bestp):
+                best, bestp, q = ratio, abs(a), j
+        if q < 0:
+            status = INFEASIBLE
+            break
+        # primal step: the leaving variable lands on its violated bound
+        v = head[row]
+        bound = (lo[v] if below else hi[v]) if v < k else 0.0
+        piv = T[row, q]
+        delta = (val[v] - bound) / piv
+        for i in range(r):
+            if i != row:
+                val[head[i]] -= T[i, q] * delta
+        val[q] += delta
+        val[v] = bound
+        upper[v] = not below
+        # dual step and the tableau pivot
+        theta = d[q] / piv
+        for j in range(n):
+            T[row, j] /= piv
+        for j in range(n):
+            d[j] -= theta * T[row, j] * piv
+        d[q] = 0.0
+        for i in range(r):
+            if i == row:
+                continue
+            f = T[i, q]
+            if f != 0.0:
+                for j in range(n):
+                    T[i, j] -= f * T[row, j]
+                T[i, q] = 0.0
+        T[row, q] = 1.0
+        basic[v] = -1
+        basic[q] = row
+        head[row] = q
+        pivots += 1
+    t = val[:k].copy()
+    y = np.empty(r)
+    for i in range(r):
+        y[i] = max(d[k + i], 0.0) if basic[k + i] < 0 else 0.0
+    return status, t, y, pivots
+
+
+@njit(cache=True, nogil=True)
+def lp_lower_bound(c, A, b, r, lo, hi, y):
+    """A rigorous lower bound on ``min c @ t`` over ``A[:r] t <= b[:r]``, ``lo <= t <= hi``.
+
+    Weak duality: for any ``y >= 0``, ``c @ t >= (c + A^T y) @ t - y @ b`` on the feasible set, and
+    the right side's minimum over the box is read off the bounds. The sum is lowered by a bound on
+    the rounding of its evaluation, so the value returned never exceeds the true minimum (nor
+    ``+inf`` for an empty set, which any bound is).
+    """
+    k = c.shape[0]
+    total = 0.0
+    mag = 0.0
+    terms = r + k + 2
+    for j in range(k):
+        g = c[j]
+        gm = abs(c[j])
+        for i in range(r):
+            if y[i] > 0.0:
+                g += A[i, j] * y[i]
+                gm += abs(A[i, j] * y[i])
+        x = lo[j] if g >= 0.0 else hi[j]
+        total += g * x
+        mag += gm * max(abs(lo[j]), abs(hi[j]))
+    for i in range(r):
+        if y[i] > 0.0:
+            total -= y[i] * b[i]
+            mag += abs(y[i] * b[i])
+    return total - 2.0 * terms * _EPS * mag
