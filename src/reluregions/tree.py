@@ -251,7 +251,6 @@ class Problem:
 class Algorithm(ABC):
     """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`."""
 
-    name: str = ""
     #: Whether an expansion runs almost entirely in compiled code that releases the GIL, so that
     #: threads of one process expand in parallel (the ``auto`` scheduler then uses threads, which
     #: start in milliseconds, rather than processes, which start in about a second).

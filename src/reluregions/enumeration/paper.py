@@ -19,8 +19,6 @@ __all__ = ["PaperAlgorithm"]
 class PaperAlgorithm(Algorithm):
     """LayerWise-NNCE + Bound-IncEnum, one hyperplane per expansion."""
 
-    name = "paper"
-
     def roots(self, ctx: Context) -> list[Cell]:
         if self.problem.config.first_layer == "exhaustive":
             return exhaustive_first_layer(self.problem, ctx)

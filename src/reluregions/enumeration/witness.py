@@ -37,8 +37,6 @@ __all__ = ["WitnessAlgorithm"]
 class WitnessAlgorithm(Algorithm):
     """Witness-point LayerWise-NNCE (the package default)."""
 
-    name = "default"
-
     def roots(self, ctx: Context) -> list[Cell]:
         if self.problem.config.first_layer == "exhaustive":
             return exhaustive_first_layer(self.problem, ctx)
