@@ -32,126 +32,11 @@ import numpy as np
 
 from .dfs import _grow1, _grow2, _pullback, _rank
 from .kernels import njit
-from .lpcell import exit_step, region_ball, shoot, towards, violation
-from .simplex import OPTIMAL, box_lp, lp_lower_bound
+from .lpcell import CROSS, PENDING, probe, region_ball
 
 __all__ = ["lp_dfs", "MAX_POOL"]
 
 MAX_POOL = 32
-_MISS, _CROSS, _PENDING = 0, 1, 2
-_INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside it (band is far larger)
-
-
-@njit(cache=True, nogil=True)
-def _decide(G, h, r, obj, thr, tol, band, lower, upper, hs, max_iter, key, ftab, fx, nf, x, lps):
-    """Whether ``min obj @ t`` over the cell shrunk by ``tol`` lies below ``thr``: ``(code, value)``
-    with code 1 (yes, ``x`` a point of the shrunk cell where ``obj @ x = value < thr``), 0 (no) or 2
-    (not certified: the caller asks HiGHS). A force-table entry for ``key = (neuron, sign, r)``
-    (HiGHS's status, value and point) answers instead, by the high-dimensional engine's rule."""
-    k = obj.shape[0]
-    for f in range(nf):
-        if ftab[f, 0] == key[0] and ftab[f, 1] == key[1] and ftab[f, 2] == key[2]:
-            value = ftab[f, 4]
-            if ftab[f, 3] == OPTIMAL and value < thr:
-                x[:] = fx[f]
-                return 1, value
-            return 0, value if ftab[f, 3] == OPTIMAL else np.inf
-    for i in range(r):
-        hs[i] = h[i] - tol
-    lps[0] += 1
-    status, t, y, _ = box_lp(obj, G, hs, r, lower, upper, max_iter)
-    if status != OPTIMAL:
-        return 2, np.nan
-    value = 0.0
-    for c in range(k):
-        value += obj[c] * t[c]
-    if value <= thr - band and violation(G, h, r, t, tol) <= _INSIDE:
-        x[:] = t
-        return 1, value
-    if lp_lower_bound(obj, G, hs, r, lower, upper, y) >= thr + band:
-        return 0, value
-    return 2, value
-
-
-@njit(cache=True, nogil=True)
-def _test(G, h, r, w, a, off, tol, band, lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
-          frow, nrow, d, x, tmp, far_w, near_w, lps):
-    """Test one hyperplane ``a t + off = 0`` (unit ``a``) on the cell: ``(code, s, r, sign)``.
-
-    ``s`` is the witness's side. ``_CROSS``: both sides hold a ball of radius ``tol``, witnesses in
-    ``far_w``/``near_w``. ``_MISS``: the bit is ``s > 0``; the cut may have joined the rows (``r``
-    returned) with ``w`` moved inside it. ``_PENDING``: an LP needs HiGHS: minimise ``sign * a``
-    over the cell of ``r`` rows shrunk by ``tol`` (the force-table key ``(j, sign, r)``)."""
-    k = w.shape[0]
-    z = off
-    for c in range(k):
-        z += a[c] * w[c]
-    s = 1.0 if z >= 0.0 else -1.0
-    az = abs(z)
-    far_rhs = -s * off
-    thr = far_rhs - tol
-    for c in range(k):
-        frow[c] = s * a[c]
-        nrow[c] = -s * a[c]
-    found = False
-    best = np.inf
-    bi = -1
-    for i in range(npool):  # 1. a known point of the cell beyond the hyperplane
-        v = 0.0
-        for c in range(k):
-            v += frow[c] * P[i, c]
-        if v < best:
-            best, bi = v, i
-    if bi >= 0 and best <= thr - band and violation(G, h, r, P[bi], tol) <= _INSIDE:
-        far_w[:] = P[bi]
-        found = True
-    if not found and shoot(G, h, r, w, frow, az + tol, tol, d, far_w):  # 2. a ray
-        v = 0.0
-        for c in range(k):
-            v += frow[c] * far_w[c]
-        found = v <= thr - band and violation(G, h, r, far_w, tol) <= _INSIDE
-    if not found:  # 3. an LP
-        code, value = _decide(G, h, r, frow, thr, tol, band, lower, upper, hs, max_iter,
-                              (j, int(s), r), ftab, fx, nf, x, lps)
-        if code == 2:
-            return _PENDING, s, r, int(s)
-        if code == 1:
-            towards(w, x, frow, (thr + value) / 2.0, far_w)
-        else:
-            if value < far_rhs:  # the far side is a sliver: keep the near side's cut
-                gap = -far_rhs - tol
-                for c in range(k):
-                    gap -= nrow[c] * w[c]
-                if gap < 0.0:  # the witness's ball crosses the cut: move it
-                    if shoot(G, h, r, w, nrow, -gap, tol, d, tmp):
-                        w[:] = tmp
-                    else:
-                        code, value = _decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper,
-                                              hs, max_iter, (j, -int(s), r), ftab, fx, nf, x, lps)
-                        if code == 2:
-                            return _PENDING, s, r, -int(s)
-                        if code == 0:
-                            return _MISS, s, r, 0  # the near side is thin too: no cut
-                        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, tmp)
-                        w[:] = tmp
-                G[r] = nrow
-                h[r] = -far_rhs
-                r += 1
-            return _MISS, s, r, 0
-    if az >= tol:  # the near side: the witness, moved away from the cut when there is room
-        back = exit_step(G, h, r, w, frow, tol)
-        lam = back / 2.0 if back > 2.0 * az else 0.0
-        for c in range(k):
-            near_w[c] = w[c] + lam * frow[c]
-    elif not shoot(G, h, r, w, nrow, tol - az, tol, d, near_w):
-        code, value = _decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper, hs, max_iter,
-                              (j, -int(s), r), ftab, fx, nf, x, lps)
-        if code == 2:
-            return _PENDING, s, r, -int(s)
-        if code == 0:
-            return _MISS, s, r, 0  # both sides thinner than tol: the near one stays
-        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, near_w)
-    return _CROSS, s, r, 0
 
 
 @njit(cache=True, nogil=True)
@@ -329,15 +214,15 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                 nrm = np.sqrt(s2)
                 for c in range(k):
                     arow[c] = rM[base + j, c] / nrm
-                code, s, r, psg = _test(G, h, r, w, arow, rm[base + j] / nrm, tol, band, lower,
+                code, s, r, psg = probe(G, h, r, w, arow, rm[base + j] / nrm, tol, band, lower,
                                         upper, P, npool, j, ftab, fx, nf, max_iter, hs, frow,
                                         nrow, d, x, tmp, far_w, near_w, lps)
-                if code == _PENDING:
+                if code == PENDING:
                     pending = 1
                     pkey[0] = j
                     pkey[1] = psg
                     break
-                if code == _CROSS:
+                if code == CROSS:
                     cj[ncross] = j
                     cs[ncross] = s
                     cr[ncross] = r
@@ -358,15 +243,15 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                     nrm = np.sqrt(s2)
                     for c in range(k):
                         arow[c] = rM[base + j, c] / nrm
-                    code, s, r, psg = _test(G, h, r, w, arow, rm[base + j] / nrm, tol, band,
+                    code, s, r, psg = probe(G, h, r, w, arow, rm[base + j] / nrm, tol, band,
                                             lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
                                             frow, nrow, d, x, tmp, far_w, near_w, lps)
-                    if code == _PENDING:
+                    if code == PENDING:
                         pending = 1
                         pkey[0] = j
                         pkey[1] = psg
                         break
-                    if code == _MISS:
+                    if code != CROSS:
                         cb[base + j] = s > 0.0
                         ci += 1
                         continue

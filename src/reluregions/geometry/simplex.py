@@ -10,7 +10,8 @@ bound that minimises its own cost term, the basis is *dual feasible* from the st
 objective, so the dual simplex needs no phase 1: it drives out one primal-infeasible basic variable
 per pivot (the most infeasible first, ratio test with the largest pivot among near-ties, then the
 smallest index) on a dense tableau ``B^-1 [A | I]``. A row with no eligible entering column proves
-the LP infeasible (a Farkas ray). An iteration limit ends the solve with status ``LIMIT``.
+the LP infeasible (a Farkas ray), unless its excess is below ``1e-9`` (then every excess is: the
+solve ends there, the point feasible to that accuracy). An iteration limit ends the solve with status ``LIMIT``.
 
 Nothing the solver returns is trusted by its callers: :func:`lp_lower_bound` turns the final row
 multipliers into a rigorous lower bound on the optimum (weak duality over the box, evaluated with a
@@ -121,8 +122,8 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
             ratio = max(dj, 0.0) / abs(a)
             if ratio < best - 1e-12 or (ratio <= best + 1e-12 and abs(a) > bestp):
                 best, bestp, q = ratio, abs(a), j
-        if q < 0:
-            status = INFEASIBLE
+        if q < 0:  # a Farkas row, unless the worst excess is rounding at a degenerate vertex
+            status = INFEASIBLE if worst > 1e-9 * scale else OPTIMAL
             break
         # primal step: the leaving variable lands on its violated bound
         v = head[row]
