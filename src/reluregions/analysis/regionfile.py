@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..config import EnumerationConfig
-from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization
+from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization, WholeSpace
 from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchError
 from ..io.parquet import checked_batches, open_parquet, read_metadata
 from ..io.regionset import unpack_bits
@@ -35,8 +35,10 @@ def domain_from_dict(spec: dict[str, Any]) -> Domain:
         return HPolytope(spec["G"], spec["h"])
     if kind == "affine_slice":
         return AffineSlice(spec["x0"], spec["U"], domain_from_dict(spec["inner"]))
+    if kind == "whole_space":
+        return WholeSpace(spec["dim"])
     raise DomainError(f"unknown domain description {str(spec)[:60]!r}; expected type box, "
-                      "hpolytope or affine_slice")
+                      "hpolytope, affine_slice or whole_space")
 
 
 def layer_offsets(widths: Sequence[int]) -> np.ndarray:
@@ -61,6 +63,8 @@ class RegionBatch:
         Rank of the map to each hidden layer; None when the file holds no ranks.
     extras : dict
         Optional list columns (``A``, ``c``, ``G``, ``h``) as lists of flat arrays.
+    bounded : ndarray of bool, shape (n,), or None
+        Whether each region is bounded (files of the whole input space); None: all are.
     """
 
     start: int
@@ -70,6 +74,7 @@ class RegionBatch:
     ranks: np.ndarray | None
     n_hidden: int
     extras: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    bounded: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.packed.shape[0])
@@ -195,6 +200,8 @@ class RegionFile:
                              "--maps / --hrep to store them")
         wanted = ["pattern", "point", "radius"] + (["rank"] if "rank" in self.columns else [])
         wanted += list(extras)
+        if "bounded" in self.columns:
+            wanted.append("bounded")
         start = 0
         d, L = self.input_dim, self.n_layers
         for rb in checked_batches(self._pq, self.path, batch_size=batch_size, columns=wanted):
@@ -210,7 +217,10 @@ class RegionFile:
                     ranks = flat.reshape(n, L)
             ex = {name: [np.asarray(v, dtype=np.float64) for v in cols[name].to_pylist()]
                   for name in extras}
-            yield RegionBatch(start, packed, points, radius, ranks, self.n_hidden, ex)
+            bounded = None
+            if "bounded" in cols:
+                bounded = np.asarray(cols["bounded"].to_numpy(zero_copy_only=False), dtype=bool)
+            yield RegionBatch(start, packed, points, radius, ranks, self.n_hidden, ex, bounded)
             start += n
 
     def to_param(self, points: np.ndarray) -> np.ndarray:

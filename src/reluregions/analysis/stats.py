@@ -145,6 +145,7 @@ class _Accumulator:
         self.map_parts = parts
         self.workdir = workdir
         self.n = 0
+        self.unbounded = 0
 
     def add(self, batch: Any) -> None:
         rf = self.rf
@@ -160,6 +161,8 @@ class _Accumulator:
                 group = self.hasher(prefix_keys(batch.packed, rf.offsets[j - 1]))[:, 0]
             counter.add(keys, np.column_stack([full[:, j], full[:, j - 1]]), group)
         self._histograms(batch, bits, ranks)
+        if batch.bounded is not None:
+            self.unbounded += int((~batch.bounded).sum())
         if self.want_maps:
             self._maps(batch, bits)
 
@@ -301,6 +304,8 @@ def _build(acc: _Accumulator, volumes: np.ndarray | None, domain_vol: float | No
         "radius_label": radius_label(rf.config),
         "rank_bound_ok": bool((rank_table["max_over_bound"].fillna(0) <= 1).all()),
     }
+    if not rf.param.bounded:  # the whole input space (issue 15): how many regions are unbounded
+        summary["unbounded"] = acc.unbounded
     volume = None
     if volumes is not None:
         frac = volumes / domain_vol if domain_vol else volumes
@@ -366,6 +371,9 @@ def compute_stats(path: str | Path, network: Network | None = None, *, volumes: 
             raise InputError("region volumes are computed from the network; give NET (--net)")
         if rf.param.dim == 0:
             raise InputError(f"the domain of {path} is a single point; it has no volumes")
+        if not rf.param.bounded:
+            raise InputError(f"{path} holds the regions of the whole input space, where unbounded "
+                             "regions have no finite volume; drop --volumes")
         if rf.param.dim > MAX_VOLUME_DIM:
             raise InputError(f"volumes are exact only up to dimension {MAX_VOLUME_DIM}; the domain "
                              f"of {path} has dimension {rf.param.dim}")

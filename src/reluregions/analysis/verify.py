@@ -16,9 +16,12 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
     For every pair of rows whose patterns differ in exactly one bit, the intersection of the two
     closed regions has empty interior (Chebyshev radius at most ``radius_tol``, one LP per pair).
 ``coverage``
-    Random points, uniform in the domain, all fall in listed regions (on their certain bits).
+    Random points, uniform in the domain, all fall in listed regions (on their certain bits). In
+    the whole input space (issue 15) the points are uniform in the box twice as wide as the
+    stored points' (the whole space has no uniform distribution).
 ``volume``
-    (domain dimension at most 6) The regions' volumes add up to the domain's.
+    (domain dimension at most 6) The regions' volumes add up to the domain's (skipped for the
+    whole input space).
 
 Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes); everything else streams.
 """
@@ -132,7 +135,7 @@ class VerifyWorker(GeometryWorker):
                 radii[i], bad[i] = -np.inf, g.bad_bits[0]
                 continue
             center, radii[i] = self.solver.chebyshev(g.G, g.h)
-            if k <= MAX_VOLUME_DIM:
+            if k <= MAX_VOLUME_DIM and self.param.bounded:
                 vols[i] = volume_t(vertices_t(g.G, g.h, center), k) * scale if radii[i] > 0 else 0.0
         return radii, bad, vols
 
@@ -198,6 +201,9 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
     if k > MAX_VOLUME_DIM or k == 0:
         vol.skipped = f"the domain has dimension {k}; volumes are checked for 1 to {MAX_VOLUME_DIM}"
         return
+    if not rf.param.bounded:
+        vol.skipped = "the whole input space has no finite volume"
+        return
     whole = domain_volume(rf.param)
     vol.checked = res.checked
     rel = abs(total - whole) / whole
@@ -232,14 +238,17 @@ def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args:
 
 
 def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: PatternIndex,
-                    samples: int, seed: int, progress: ProgressFn | None = None) -> CheckResult:
+                    samples: int, seed: int, progress: ProgressFn | None = None,
+                    half: float = 1.0) -> CheckResult:
+    """Random points in the domain (in ``[-half, half]^k`` of the parameter space) lie in listed
+    regions; ``half`` is 1 for a bounded domain, whose parametrisation fits in ``[-1, 1]^k``."""
     p = rf.param
     k = p.dim
     rng = np.random.default_rng(seed)
     pts: list[np.ndarray] = []
     need, tries = samples, 0
     while need > 0 and tries < 1000:
-        t = rng.uniform(-1.0, 1.0, size=(max(need * 2, 64), k))
+        t = rng.uniform(-half, half, size=(max(need * 2, 64), k))
         t = t[(t @ p.G.T <= p.h).all(axis=1)] if k else t[:1]
         pts.append(t[:need])
         need -= len(pts[-1])
@@ -269,7 +278,8 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
             res.fail([], f"the point {np.round(x, 6).tolist()} of the domain lies in no listed region "
                          f"(its pattern {np.packbits(bits[i], bitorder='little').tobytes().hex()[:32]} "
                          "is missing)")
-    res.note = f"{samples:,} uniform samples, seed {seed}" + (
+    where = "" if p.bounded else f" in [-{half:.6g}, {half:.6g}]^{k} (twice the stored points' box)"
+    res.note = f"{samples:,} uniform samples{where}, seed {seed}" + (
         f", {ambiguous} on a boundary not decided" if ambiguous else "")
     return res
 
@@ -315,7 +325,11 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         _check_regions(res["regions"], res["volume"], rf, args, workers, progress)
         _check_disjoint(res["disjoint"], rf, index, args, workers, progress=progress)
     if samples > 0:
-        _check_coverage(res["coverage"], rf, network, index, samples, seed, progress)
+        half = 1.0
+        if not rf.param.bounded:  # the whole space: sample around every stored point
+            half = 2.0 * max([1.0] + [float(np.abs(b.points).max(initial=0.0))
+                                      for b in rf.batches(batch_size)])
+        _check_coverage(res["coverage"], rf, network, index, samples, seed, progress, half)
     else:
         res["coverage"].skipped = "no samples requested"
     return VerifyReport(str(path), rf.n_rows, [res[name] for name in CHECKS])

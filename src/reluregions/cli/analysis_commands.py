@@ -162,6 +162,9 @@ def register_all(sub: Any) -> None:
     plot.add_argument("--through", metavar="POINTS",
                       help="draw the 2-D slice through three inputs: a .npy or text file with 3 rows")
     plot.add_argument("--margin", type=float, default=0.1, help="margin of the --through slice")
+    plot.add_argument("--view", nargs=2, type=float, metavar=("LO", "HI"),
+                      help="the square [LO, HI]^2 to draw of a file of the whole input space "
+                           "(--whole-space)")
     plot.add_argument("--algorithm", default="default",
                       help="enumeration algorithm for the --through slice (default | witness | "
                            "vertex | paper)")
@@ -219,6 +222,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     s = st.summary
     print(f"{s['regions']:,} regions in {s['file']} (domain dimension {s['domain_dim']}, hidden "
           f"widths {s['hidden_widths']})")
+    if "unbounded" in s:
+        print(f"the whole input space: {s['unbounded']:,} unbounded regions, "
+              f"{s['regions'] - s['unbounded']:,} bounded")
     print("\ncells after each hidden layer:\n" + _fmt_table(st.per_layer))
     print("\nrank study (children per parent by the parent's rank; bound = sum_{i<=r} C(n, i)):\n"
           + _fmt_table(st.rank_study))
@@ -301,7 +307,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise OptionError("plot needs FILE NET (or NET --through POINTS)")
         network = _load_net(paths[1])
         result = plot_partition(paths[0], network, args.out, color=args.color,
-                                boundary=args.boundary)
+                                boundary=args.boundary, view=getattr(args, "view", None))
     print(f"{result.polygons:,} polygons for {result.regions:,} regions"
           + (f", {result.boundary_segments:,} boundary segments" if args.boundary else "")
           + (f" ({result.boundary_note})" if args.boundary and result.boundary_note else "")

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._version import __version__
 from ..config import EnumerationConfig
-from ..domains import Box, Domain
+from ..domains import Box, Domain, WholeSpace
 from ..errors import ClusterUnreachableError, NetworkFileError, OptionError
 from ..network import Network, load_network
 from ..schedulers import Progress, Scheduler, make_scheduler
@@ -91,10 +91,16 @@ def load_inputs(args: argparse.Namespace) -> tuple[Network, Domain, Path]:
     """The network named on the command line and its domain (explicit, VNN-LIB, stored, or default)."""
     network, stored, path = load_network_args(args)
     d = network.input_dim
-    if getattr(args, "vnnlib", None):
+    if getattr(args, "whole_space", False):
+        given = [f"--{k}" for k in ("box", "lo", "hi", "vnnlib") if getattr(args, k, None) is not None]
+        if given:
+            raise OptionError(f"--whole-space counts all of R^{d}; drop {', '.join(given)} (or drop "
+                              "--whole-space to count inside a box)")
+        domain: Domain = WholeSpace(d)
+    elif getattr(args, "vnnlib", None):
         from ..domains.vnnlib import read_vnnlib_box
 
-        domain: Domain = read_vnnlib_box(args.vnnlib, input_dim=d)
+        domain = read_vnnlib_box(args.vnnlib, input_dim=d)
     elif getattr(args, "box", None) is not None:
         lo, hi = args.box
         domain = Box(np.full(d, lo), np.full(d, hi))
@@ -228,13 +234,15 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_domain_options(parser: argparse.ArgumentParser) -> None:
-    """``--box``, ``--lo``/``--hi`` and ``--vnnlib``."""
+    """``--box``, ``--lo``/``--hi``, ``--vnnlib`` and ``--whole-space``."""
     dom = parser.add_argument_group("domain (default: the box stored in the .npz, else [-1, 1]^d)")
     dom.add_argument("--box", nargs=2, type=float, metavar=("LO", "HI"),
                      help="the same bounds on every input")
     dom.add_argument("--lo", help="lower bounds, comma-separated")
     dom.add_argument("--hi", help="upper bounds, comma-separated (lo == hi fixes a coordinate)")
     dom.add_argument("--vnnlib", help="take the input box of a VNN-LIB property file")
+    dom.add_argument("--whole-space", action="store_true",
+                     help="all of R^d: every region, bounded or not (unbounded ones are marked)")
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -198,6 +198,8 @@ def cmd_count(args: argparse.Namespace) -> int:
               f"({result.regions / max(result.seconds, 1e-9):,.0f} regions/s, "
               f"{result.lps_per_region:.2f} LPs/region, {result.workers} workers)")
         print("regions after each hidden layer: " + ", ".join(f"{n:,}" for n in result.per_layer))
+        if "unbounded" in result.extra:
+            print(f"the whole input space: {result.extra['unbounded']:,} unbounded regions")
         if result.extra.get("certified"):
             cert = result.extra["certificate"]
             print(f"certified: {cert['regions']:,} regions checked, {cert['facets_matched']:,} facets "

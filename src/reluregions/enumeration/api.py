@@ -279,6 +279,8 @@ def count_regions(network: Network, domain: Domain | None = None,
     workers = getattr(stream.scheduler, "workers", 1)
     name, why = choose_algorithm(stream.problem)
     extra = {"setup_seconds": stream.setup_seconds, "algorithm": name, "algorithm_reason": why}
+    if not stream.problem.param.bounded:  # the whole space: how many regions are unbounded
+        extra["unbounded"] = stream.stats.unbounded
     if certify:
         extra.update(certified=stream.certificate.certified,
                      certificate=stream.certificate.to_dict(),

@@ -8,9 +8,10 @@ the network as written, not about rounded rows.
 
 Floating point proposes, rational arithmetic (python-flint) disposes:
 
-* one LP, ``max tau`` over ``G^T y = 0, tau <= y <= 1``, proposes ``y``; the certificate keeps
-  ``y`` on all but ``k`` rows whose ``G_B`` is nonsingular, solves ``G_B^T y_B = -G_N^T y_N``
-  exactly and checks ``y_B > 0``: a proof of boundedness;
+* with ``N`` an exact basis of ``{y : G^T y = 0}`` (reduced row echelon form), one LP proposes
+  ``c`` with ``N c > 0`` (rows of ``N`` scaled to unit norm, so a cone as thin as ``2^-45`` still
+  gives the LP a margin of order 1); ``y = N c`` with ``c`` as rationals is exactly in the null
+  space, and ``y > 0`` checked in rationals is a proof of boundedness;
 * otherwise a second LP, ``min 1^T G v`` over ``G v <= 0, |v| <= 1``, proposes a direction ``v``;
   projected exactly onto the null space of the rows it makes (nearly) tight, it is checked to give
   ``G v <= 0, v != 0`` in rationals: a proof of unboundedness (a rank-deficient ``G`` is one such
@@ -73,28 +74,39 @@ def _float(G: Any) -> np.ndarray:
     return np.array([float(v) for v in G.entries()], dtype=np.float64).reshape(G.nrows(), G.ncols())
 
 
-def _prove_bounded(G: Any, Gf: np.ndarray, y: np.ndarray) -> bool:
-    """Check ``y`` (float, positive) completes to an exact ``y > 0`` with ``G^T y = 0``."""
-    import flint
-    from scipy.linalg import qr
+def _bounded_lp(G: Any, solver: LPSolver) -> tuple[bool, float]:
+    """Stiemke: an exact ``y = N c > 0`` with ``N`` an exact basis of ``{y : G^T y = 0}``.
 
-    m, k = Gf.shape
-    if (y <= 0).any():
-        return False
-    _, _, piv = qr(Gf.T, pivoting=True)
-    basis = sorted(int(i) for i in piv[:k])
-    rest = [i for i in range(m) if i not in set(basis)]
-    GB = flint.fmpq_mat(k, k, [G[i, j] for j in range(k) for i in basis])  # G_B^T
-    rhs = flint.fmpq_mat(k, 1)
-    for i in rest:
-        yi = fmpq_of(y[i])
-        for j in range(k):
-            rhs[j, 0] -= G[i, j] * yi
-    try:
-        yB = GB.solve(rhs)
-    except ZeroDivisionError:  # G_B singular: this basis proves nothing
-        return False
-    return all(yB[j, 0] > 0 for j in range(k))
+    The LP ``max tau`` over ``tau <= n_i c`` (rows ``n_i`` of ``N`` scaled to unit norm, which
+    changes no sign), ``|c| <= 1``, proposes ``c``; ``y = N c`` with ``c`` read as rationals is then
+    in the null space exactly, and the proof is ``y > 0`` checked in rationals.
+    Returns ``(proved, tau, lps)``.
+    """
+    import flint
+
+    m = G.nrows()
+    basis = _nullspace(G.transpose())
+    if not basis:
+        return False, 0.0, 0
+    N = np.array([[float(x) for x in vec] for vec in basis]).T  # m x r
+    r = N.shape[1]
+    norms = np.linalg.norm(N, axis=1)
+    if (norms == 0).any():  # some y_i is 0 on the whole null space: no y > 0
+        return False, 0.0, 0
+    rows = np.zeros((m + 2 * r, r + 1))
+    rows[:m, :r], rows[:m, r] = -N / norms[:, None], 1.0
+    rows[m:m + r, :r], rows[m + r:, :r] = np.eye(r), -np.eye(r)
+    cost = np.zeros(r + 1)
+    cost[r] = -1.0
+    status, z, value = solver.minimize(cost, rows, np.concatenate([np.zeros(m), np.ones(2 * r)]))
+    tau = -value if status == "optimal" else 0.0
+    if not tau > 0:
+        return False, tau, 1
+    coef = [fmpq_of(float(c)) for c in z[:r]]
+    for i in range(m):
+        if sum((c * vec[i] for c, vec in zip(coef, basis)), flint.fmpq(0)) <= 0:
+            return False, tau, 1
+    return True, tau, 1
 
 
 def _nullspace(A: Any) -> list[list]:
@@ -123,7 +135,12 @@ def _prove_unbounded(G: Any, Gf: np.ndarray, v: np.ndarray) -> bool:
     import flint
 
     m, k = Gf.shape
-    tight = np.flatnonzero(Gf @ v > -1e-7 * max(1.0, float(np.abs(v).max(initial=0.0))))
+    direct = [fmpq_of(float(x)) for x in v]
+    if any(x != 0 for x in direct):
+        Gv = G * flint.fmpq_mat(k, 1, direct)
+        if all(Gv[i, 0] <= 0 for i in range(m)):
+            return True
+    tight = np.flatnonzero(Gf @ v > -1e-9 * max(1.0, float(np.abs(v).max(initial=0.0))))
     if tight.size:
         GT = flint.fmpq_mat(tight.size, k, [G[int(i), j] for i in tight for j in range(k)])
         basis = _nullspace(GT)
@@ -146,7 +163,7 @@ def _prove_unbounded(G: Any, Gf: np.ndarray, v: np.ndarray) -> bool:
 def recession_bounded(G: Any, solver: LPSolver) -> tuple[bool, int, bool]:
     """Whether ``{v : G v <= 0} = {0}`` for the exact rows ``G`` (``fmpq_mat``, ``m x k``).
 
-    Returns ``(bounded, lps, proved)``: the answer, the LPs solved (1 or 2) and whether an exact
+    Returns ``(bounded, lps, proved)``: the answer, the LPs solved (0 to 2) and whether an exact
     certificate confirmed it (else the float LP decided).
     """
     m, k = G.nrows(), G.ncols()
@@ -155,25 +172,16 @@ def recession_bounded(G: Any, solver: LPSolver) -> tuple[bool, int, bool]:
     Gf = _float(G)
     if m <= k or np.linalg.matrix_rank(Gf) < k and G.rank() < k:
         return False, 0, True  # a null direction of G, or too few rows to close a cone in R^k
-    # LP 1, variables (y, tau): max tau s.t. G^T y = 0, tau <= y <= 1.
-    rows = np.zeros((2 * k + 2 * m, m + 1))
-    rows[:k, :m], rows[k:2 * k, :m] = Gf.T, -Gf.T
-    rows[2 * k:2 * k + m, :m], rows[2 * k:2 * k + m, m] = -np.eye(m), 1.0
-    rows[2 * k + m:, :m] = np.eye(m)
-    rhs = np.concatenate([np.zeros(2 * k + m), np.ones(m)])
-    cost = np.zeros(m + 1)
-    cost[m] = -1.0
-    status, z, value = solver.minimize(cost, rows, rhs)
-    tau = -value if status == "optimal" else 0.0
-    if tau > 0 and _prove_bounded(G, Gf, z[:m]):
-        return True, 1, True
+    proved, tau, lps = _bounded_lp(G, solver)
+    if proved:
+        return True, lps, True
     # LP 2: min 1^T G v s.t. G v <= 0, -1 <= v <= 1.
     rows2 = np.vstack([Gf, np.eye(k), -np.eye(k)])
     rhs2 = np.concatenate([np.zeros(m), np.ones(2 * k)])
     status, v, _ = solver.minimize(Gf.sum(axis=0), rows2, rhs2)
     if status == "optimal" and _prove_unbounded(G, Gf, v):
-        return False, 2, True
-    return not (tau <= 1e-9), 2, False
+        return False, lps + 1, True
+    return not (tau <= 1e-9), lps + 1, False
 
 
 def region_bounded(network: Any, domain: Any, bits: np.ndarray, solver: LPSolver,

@@ -3,7 +3,8 @@
 One row per region: ``pattern`` (fixed-size binary, ``numpy.packbits(bits, bitorder="little")``),
 ``point`` (list of float64, input coordinates), ``radius`` (float64, parameter coordinates) and
 ``rank`` (list of int32, one per hidden layer); optionally ``A``/``c`` (the output map, row-major)
-and ``G``/``h`` (an irredundant H-representation). The file's key-value metadata ``reluregions``
+and ``G``/``h`` (an irredundant H-representation). A file of the whole input space (domain type
+``whole_space``, issue 15) also has ``bounded`` (bool): whether the region is bounded. The file's key-value metadata ``reluregions``
 holds JSON with the network hash, the domain, the config and the package version.
 
 Files are written through :class:`~reluregions.io.atomic.AtomicFile`: to a temporary name beside
@@ -52,8 +53,16 @@ def region_schema(n_hidden: int, extras: Iterable[str] = (), metadata: dict | No
     ]
     for name in extras:
         fields.append(pa.field(name, pa.list_(pa.float64())))
+    if _whole_space(metadata):
+        fields.append(pa.field("bounded", pa.bool_()))
     meta = {METADATA_KEY: json.dumps(metadata or {}).encode()}
     return pa.schema(fields, metadata=meta)
+
+
+def _whole_space(metadata: dict | None) -> bool:
+    """Whether a file's metadata names the whole input space as its domain."""
+    domain = (metadata or {}).get("domain")
+    return isinstance(domain, dict) and domain.get("type") == "whole_space"
 
 
 def parquet_writer(path: str | Path, schema: Any) -> Any:
@@ -145,6 +154,8 @@ class ParquetRegionWriter:
             if name in self.extras:
                 parts = [np.ravel(e[k]).astype(float) for e in (chunk.extras or [])]
                 columns[name] = _list_array(pa, parts, pa.float64())
+        if "bounded" in self.schema.names:
+            columns["bounded"] = pa.array(chunk.bounded_flags(), type=pa.bool_())
         self._writer.write_table(pa.table(columns, schema=self.schema))
         self.count += n
 
@@ -290,5 +301,7 @@ def read_regions(path: str | Path) -> RegionSet:
     radii = table.column("radius").to_numpy()
     ranks = np.array(table.column("rank").to_pylist(), dtype=np.int64).reshape(n, n_layers)
     regions = RegionSet(bits, points, radii, ranks)
+    if "bounded" in table.column_names:
+        regions.bounded = table.column("bounded").to_numpy(zero_copy_only=False).astype(bool)
     regions.extra["metadata"] = meta
     return regions

@@ -263,8 +263,12 @@ def _domain_corners(param: Parametrization) -> np.ndarray:
 
 def plot_partition(path: str | Path, network: Network, out: str | Path | None = None, *,
                    color: str = "pattern", boundary: bool = False, title: str | None = None,
-                   seed: int = 0) -> PartitionPlot:
-    """Draw every region of a region file whose domain is 2-D (the network must match its hash)."""
+                   seed: int = 0, view: Sequence[float] | None = None) -> PartitionPlot:
+    """Draw every region of a region file whose domain is 2-D (the network must match its hash).
+
+    A file of the whole input space (issue 15) needs ``view = (lo, hi)``: the square
+    ``[lo, hi]^2`` drawn, with the regions that meet it, each clipped to it.
+    """
     from ..analysis.regionfile import RegionFile
 
     rf = RegionFile(path)
@@ -275,8 +279,29 @@ def plot_partition(path: str | Path, network: Network, out: str | Path | None = 
     batches = list(rf.batches())
     bits = np.concatenate([b.bits for b in batches]) if batches else np.zeros((0, rf.n_hidden), bool)
     points = np.concatenate([b.points for b in batches]) if batches else None
+    if not rf.param.bounded:
+        return _plot_view(network, bits, view, out, color=color, boundary=boundary, title=title,
+                          seed=seed, zero_tol=rf.zero_tol, path=path)
     return plot_regionset(network, rf.domain, bits, points, out, color=color, boundary=boundary,
                           title=title, seed=seed, zero_tol=rf.zero_tol)
+
+
+def _plot_view(network: Network, bits: np.ndarray, view: Sequence[float] | None,
+               out: str | Path | None, *, path: str | Path, title: str | None, zero_tol: float,
+               **options: Any) -> PartitionPlot:
+    """The regions of the whole plane that meet the square ``view``, clipped to it."""
+    if view is None:
+        raise InputError(f"{path} holds the regions of the whole plane; give the square to draw "
+                         "with --view LO HI (view=(lo, hi))")
+    lo, hi = (float(v) for v in view)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise InputError(f"the view [{lo:g}, {hi:g}] is not a square: give finite LO < HI")
+    box = Box([lo, lo], [hi, hi])
+    shown = [len(V) > 0 for V, _ in region_polygons(network, box.parametrize(), bits, None, zero_tol)]
+    kept = np.asarray(bits, bool)[np.array(shown, bool)] if len(bits) else np.asarray(bits, bool)
+    title = title or (f"{len(kept):,} of the {len(bits):,} regions of the whole plane, in "
+                      f"[{lo:g}, {hi:g}]^2")
+    return plot_regionset(network, box, kept, None, out, title=title, zero_tol=zero_tol, **options)
 
 
 def plot_slice(network: Network, points: Sequence[Any], out: str | Path | None = None, *,
