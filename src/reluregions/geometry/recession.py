@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .exact import ExactNetwork, exact_domain, fmpq_of, pullback
+from .exact import ExactNetwork, _nullspace, exact_domain, fmpq_of, pullback
 from .lp import LPSolver
 
 __all__ = ["cone_rows", "recession_bounded", "region_bounded"]
@@ -107,27 +107,6 @@ def _bounded_lp(G: Any, solver: LPSolver) -> tuple[bool, float]:
         if sum((c * vec[i] for c, vec in zip(coef, basis)), flint.fmpq(0)) <= 0:
             return False, tau, 1
     return True, tau, 1
-
-
-def _nullspace(A: Any) -> list[list]:
-    """An exact basis of ``{v : A v = 0}`` from the reduced row echelon form."""
-    import flint
-
-    R, rank = A.rref()
-    n = A.ncols()
-    pivots, r = [], 0
-    for c in range(n):
-        if r < rank and R[r, c] != 0:
-            pivots.append(c)
-            r += 1
-    basis = []
-    for f in (c for c in range(n) if c not in pivots):
-        v = [flint.fmpq(0)] * n
-        v[f] = flint.fmpq(1)
-        for row, p in enumerate(pivots):
-            v[p] = -R[row, f] / R[row, p]
-        basis.append(v)
-    return basis
 
 
 def _prove_unbounded(G: Any, Gf: np.ndarray, v: np.ndarray) -> bool:
