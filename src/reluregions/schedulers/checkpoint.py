@@ -15,8 +15,8 @@ regions of the run, and the two parts are disjoint. Schedulers keep it so:
   merged counters;
 * a snapshot first closes the current shard, then replaces ``state.pkl``; both are written
   through :class:`~reluregions.io.atomic.AtomicFile` (a hidden temporary name, fsynced, renamed
-  into place, the folder fsynced). Renames are atomic, so after a ``kill -9`` at any moment ``state.pkl`` is the old
-  or the new snapshot, never a mix.
+  into place, the folder fsynced). Renames are atomic, so after a ``kill -9`` at any moment
+  ``state.pkl`` is the old or the new snapshot, never a mix.
 
 On resume, shards the snapshot does not list (written after it) and temporary files are deleted:
 their regions come from frontier items that are expanded again. At the end, a final snapshot with
