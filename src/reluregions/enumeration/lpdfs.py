@@ -33,6 +33,7 @@ from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
 from .cells import exhaustive_first_layer
 from .layers import _layer_map, make_region
 from .vertex import VertexAlgorithm
+from .witness import WitnessAlgorithm
 
 __all__ = ["LPTraversalAlgorithm", "BAND"]
 
@@ -62,6 +63,9 @@ class LPTraversalAlgorithm(Algorithm):
         self._lower = np.full(p.dim, -1.0 + tol)
         self._upper = np.full(p.dim, 1.0 - tol)
         self._packed: tuple | None = None
+        # A single point or a net without hidden layers has no cell to split: one region, which
+        # the witness algorithm finds.
+        self._trivial = WitnessAlgorithm(problem) if p.dim == 0 or problem.n_layers == 0 else None
         self.budget = 1024  # regions per compiled call: checkpoints and work splitting stay fine-grained
 
     def __getstate__(self) -> dict:
@@ -70,8 +74,19 @@ class LPTraversalAlgorithm(Algorithm):
         return state
 
     def _weights(self) -> tuple:
-        """Hidden-layer weights packed flat, as the compiled traversals take them."""
-        return VertexAlgorithm._weights(self)  # type: ignore[arg-type]
+        """The hidden layers as :func:`~reluregions.geometry.lpdfs.lp_dfs` takes them: every
+        ``W.T`` and ``|W|.T`` flat with their offsets and shapes, the biases flat with theirs, and
+        the neuron offsets of the layers."""
+        if self._packed is None:
+            net = self.problem.network
+            Ws, bs = net.weights[:-1], net.biases[:-1]
+            sizes = np.array([0] + [W.size for W in Ws], dtype=np.int64)
+            WT = np.concatenate([W.T.ravel() for W in Ws])
+            self._packed = (WT, np.abs(WT), np.cumsum(sizes),
+                            np.array([W.shape for W in Ws], dtype=np.int64),
+                            np.concatenate(bs), np.asarray(self.problem.offsets, dtype=np.int64),
+                            np.asarray(self.problem.offsets, dtype=np.int64))
+        return self._packed
 
     def warm_up(self) -> None:
         """Load the compiled traversal (from numba's cache, or compile it) on a tiny net."""
@@ -99,6 +114,8 @@ class LPTraversalAlgorithm(Algorithm):
 
     # ------------------------------------------------------------------ tree
     def roots(self, ctx: Context) -> list[Cell]:
+        if self._trivial is not None:
+            return self._trivial.roots(ctx)
         problem = self.problem
         p = problem.param
         k = p.dim
@@ -145,10 +162,9 @@ class LPTraversalAlgorithm(Algorithm):
         problem = self.problem
         cfg = problem.config
         L = problem.n_layers
+        if self._trivial is not None:
+            return self._trivial.expand(cell, ctx)
         ctx.stats.expansions += 1
-        if L == 0 or problem.param.dim == 0:
-            return [], [make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
-                                    (), None, None, ctx)]
         M, m, scale, todo, ntodo, pool, ftab, fx = cell.state
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks

@@ -2,9 +2,12 @@
 
 A cell is a list of cuts ``G[:r] t <= h[:r]`` (unit normals) inside the box ``[-1, 1]^k``, with a
 witness point ``w`` inside the cell shrunk by ``tol`` (the rows' right-hand sides and the box
-lowered by ``tol``), so the ball of radius ``tol`` around ``w`` lies in the cell. These are the
-compiled twins of :mod:`reluregions.geometry.rays` (rays and margins without an LP), plus the
-checks that turn a point into a certificate and the certified inscribed ball of a finished region.
+lowered by ``tol``), so the ball of radius ``tol`` around ``w`` lies in the cell. Here are the
+compiled twins of :mod:`reluregions.geometry.rays` (rays and margins without an LP), the checks that
+turn a point into a certificate, the certified inscribed ball of a finished region, and the test of
+one hyperplane on a cell (:func:`probe`: a known point, a ray, else one LP whose answer
+:func:`decide` certifies or hands to HiGHS), the step of the high-dimensional engine
+(:meth:`reluregions.enumeration.highd.HighDimAlgorithm._test`) in compiled form.
 """
 from __future__ import annotations
 
