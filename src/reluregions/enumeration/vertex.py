@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OptionError
-from ..geometry.dfs import dfs_packed
+from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices
 from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
 from .layers import make_region, root_cell
@@ -85,7 +85,7 @@ class VertexAlgorithm(Algorithm):
         state["_packed"] = None
         return state
 
-    def _weights(self) -> tuple:
+    def _weights(self) -> PackedNet:
         """Hidden-layer weights (transposed, and their magnitudes) and biases packed flat, as the
         compiled traversal takes them."""
         if self._packed is None:
@@ -96,8 +96,9 @@ class VertexAlgorithm(Algorithm):
             boffs = np.concatenate([[0], np.cumsum([b.size for b in bs])]).astype(np.int64)
             WTflat = np.concatenate([W.T.ravel() for W in Ws]) if Ws else np.empty(0)
             bflat = np.concatenate(list(bs)) if bs else np.empty(0)
-            self._packed = (WTflat, np.abs(WTflat), Woffs, Wshapes, bflat, boffs,
-                            np.asarray(self.problem.offsets, dtype=np.int64))
+            self._packed = PackedNet(WTflat, np.abs(WTflat), Woffs, Wshapes, bflat, boffs,
+                                     np.asarray(self.problem.offsets, dtype=np.int64),
+                                     float(net.negative_slope))
         return self._packed
 
     def warm_up(self) -> None:
@@ -143,23 +144,25 @@ class VertexAlgorithm(Algorithm):
         else:
             state = cell.state
         out = self._call(cell, state, ranks)
-        n, bits, centres, radii, rk, layer_cells, rows, roffs, pending, meta = out[:10]
-        for i, c in enumerate(layer_cells):
+        for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
-        regions = self._regions(n, bits, centres, radii, rk, rows, roffs, ctx)
-        frontier = self._unpack_frontier(cell, meta, out[10:])
-        if pending:
+        regions = self._regions(out.n, out.bits, out.centres, out.radii, out.ranks, out.rows,
+                                out.roffs, ctx)
+        frontier = self._unpack_frontier(cell, out.frontier)
+        if out.pending:
             self._decide(frontier[0], ctx)
         return frontier, regions
 
-    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray) -> tuple:
+    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray) -> Traversal:
         problem = self.problem
         cfg = problem.config
         S, cut, acut, ocut, q, force = state
-        return dfs_packed(cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), cell.layer, cell.M,
-                          cell.m, cell.scale, S, cut, acut, ocut, q, ranks, force, *self._weights(),
-                          problem.network.negative_slope, cfg.zero_tol, cfg.radius_tol, VERTEX_EPS,
-                          problem.param.dim, cfg.ranks, self._rows, self.budget)
+        start = VertexCell(cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), int(cell.layer),
+                           cell.M, cell.m, cell.scale, S, cut, acut, ocut, int(q), ranks, int(force))
+        settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
+                            int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
+                            int(self.budget))
+        return dfs_packed(start, self._weights(), settings)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
@@ -232,9 +235,9 @@ class VertexAlgorithm(Algorithm):
         cell.state = (S, cut, acut, ocut, q, force)
 
     @staticmethod
-    def _unpack_frontier(cell: Cell, meta: np.ndarray, parts: tuple) -> list[Cell]:
+    def _unpack_frontier(cell: Cell, packed: Frontier) -> list[Cell]:
         """Cells from the flat frontier arrays of :func:`dfs_packed` (top of the stack first)."""
-        fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR = parts
+        meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR = packed
         frontier = []
         ip = ir = il = ic = i_s = 0
         for i, (p, r, nl, nc, layer, q) in enumerate(meta.tolist()):

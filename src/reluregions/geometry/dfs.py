@@ -27,372 +27,42 @@ above the parent and pushes them in that order, so the positive child is expande
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
-from .kernels import _popcount, njit
+from .ddstep import _add_row, _ball, _children, _distances, _edges, _row_error
+from .arenas import (_CT, _FORCE, _G0, _GT, _LAYER, _MT, _NE, _P, _Q, _QB, _R, _REC, _RT, _S0, _ST,
+                     _V0, _VT, Frontier, _entry, _pack_frontier)
+from .kernels import _grow1, _grow2, _pullback, _rank, njit
 
-__all__ = ["dfs_packed"]
+__all__ = ["dfs_packed", "Traversal", "Frontier", "VertexCell", "PackedNet", "Settings"]
 
-# columns of the entry table E
-_V0, _P, _S0, _G0, _R, _LAYER, _Q, _FORCE, _REC, _VT, _ST, _GT, _RT, _MT, _CT, _QB = range(16)
-_NE = 16
-
-
-@njit(cache=True)
-def _grow2(a, n):
-    b = np.empty((max(2 * a.shape[0], n), a.shape[1]), a.dtype)
-    b[:a.shape[0]] = a
-    return b
-
-
-@njit(cache=True)
-def _grow1(a, n):
-    b = np.empty(max(2 * a.shape[0], n), a.dtype)
-    b[:a.shape[0]] = a
-    return b
+#: What :func:`dfs_packed` returns: ``n`` regions (their ``bits``, certified ball ``centres`` and
+#: ``radii``, ``ranks`` and, when asked, constraint ``rows`` with offsets ``roffs``), the cells
+#: finished per layer, ``pending`` (1: the frontier's top cell waits for an LP decision) and the
+#: open ``frontier``.
+Traversal = namedtuple("Traversal", ["n", "bits", "centres", "radii", "ranks", "layer_cells",
+                                     "rows", "roffs", "pending", "frontier"])
 
 
-@njit(cache=True)
-def _entry(E, e, v0, p, s0, g0, r, layer, q, force, rec, vt, st, gt, rt, mt, ct, qb):
-    """Fill row ``e`` of the entry table (columns as named at the top of the module)."""
-    E[e, _V0] = v0
-    E[e, _P] = p
-    E[e, _S0] = s0
-    E[e, _G0] = g0
-    E[e, _R] = r
-    E[e, _LAYER] = layer
-    E[e, _Q] = q
-    E[e, _FORCE] = force
-    E[e, _REC] = rec
-    E[e, _VT] = vt
-    E[e, _ST] = st
-    E[e, _GT] = gt
-    E[e, _RT] = rt
-    E[e, _MT] = mt
-    E[e, _CT] = ct
-    E[e, _QB] = qb
-
-
-@njit(cache=True)
-def _no_superset(aI, v0, p, common, u, v, nw):
-    """True when no vertex of ``aI[v0:v0 + p]`` but ``u``, ``v`` is tight at all of ``common``
-    (its first ``nw`` words)."""
-    for x in range(v0, v0 + p):
-        if x == u or x == v:
-            continue
-        sup = True
-        for w in range(nw):
-            if (aI[x, w] & common[w]) != common[w]:
-                sup = False
-                break
-        if sup:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, nw):
-    """Edges of the cell crossed by the hyperplane whose vertex distances start at ``aS[col]``.
-
-    Writes the vertex pairs into ``eu``/``ev`` (which must hold ``n_pos * n_neg`` entries) and
-    returns their number. Two vertices span an edge when they share at least ``k - 1`` tight
-    constraints and no third vertex is tight at all of them; a simple vertex and a vertex sharing
-    ``k - 1`` of its constraints need no further test. Only the first ``nw`` words of the
-    incidences are read (the cell's constraints).
-    """
-    for u in range(p):
-        d = 0
-        for w in range(nw):
-            d += _popcount(aI[v0 + u, w])
-        deg[u] = d
-    n_new = 0
-    for u in range(p):
-        if aS[col + u] <= eps:
-            continue
-        for v in range(p):
-            if aS[col + v] >= -eps:
-                continue
-            cnt = 0
-            for w in range(nw):
-                common[w] = aI[v0 + u, w] & aI[v0 + v, w]
-                cnt += _popcount(common[w])
-            if cnt < k - 1:
-                continue
-            if deg[u] == k or deg[v] == k or _no_superset(aI, v0, p, common, v0 + u, v0 + v, nw):
-                eu[n_new] = u
-                ev[n_new] = v
-                n_new += 1
-    return n_new
-
-
-@njit(cache=True)
-def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
-    """Copy vertex row ``src`` to ``dst`` (``nwp`` incidence words, zeroing up to ``nw``); a vertex
-    on the splitting hyperplane gains its bit."""
-    for c in range(k):
-        aV[dst, c] = aV[src, c]
-    for w in range(nwp):
-        aI[dst, w] = aI[src, w]
-    if nw > nwp:
-        aI[dst, nwp] = 0
-    if on_plane:
-        aI[dst, word] |= bit
-
-
-@njit(cache=True)
-def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn, dp, sn, sp,
-              na, pa):
-    """Write both children of a split: vertices from rows ``dn`` (negative side) and ``dp``
-    (positive side), and their distances to the ``ncol`` hyperplanes after the splitting one
-    (column-major from ``sn``/``sp``; the parent's follow its splitting column ``col``).
-
-    Vertices within ``eps`` of the hyperplane go to both children and gain its bit ``cid`` (the
-    new constraint's row: the parent's incidences use the words below ``(cid + 63) // 64`` only,
-    the children's one more when ``cid`` starts a word); each crossed edge gives a new vertex of
-    both, interpolated (exactly, for affine functions).
-    """
-    nwp = (cid + 63) >> 6
-    nw = (cid + 64) >> 6
-    word = cid >> 6
-    bit = np.uint64(1) << np.uint64(cid & 63)
-    i_n = dn
-    i_p = dp
-    for u in range(p):
-        s = aS[col + u]
-        if s >= -eps:
-            _copy_vertex(aV, aI, v0 + u, i_p, k, nwp, nw, word, bit, s <= eps)
-            i_p += 1
-        if s <= eps:
-            _copy_vertex(aV, aI, v0 + u, i_n, k, nwp, nw, word, bit, s >= -eps)
-            i_n += 1
-    for e in range(n_new):
-        u = v0 + eu[e]
-        v = v0 + ev[e]
-        su = aS[col + eu[e]]
-        t = su / (su - aS[col + ev[e]])
-        lam[e] = t
-        for c in range(k):
-            x = aV[u, c] + t * (aV[v, c] - aV[u, c])
-            aV[i_p, c] = x
-            aV[i_n, c] = x
-        for w in range(nwp):
-            y = aI[u, w] & aI[v, w]
-            aI[i_p, w] = y
-            aI[i_n, w] = y
-        if nw > nwp:
-            aI[i_p, nwp] = 0
-            aI[i_n, nwp] = 0
-        aI[i_p, word] |= bit
-        aI[i_n, word] |= bit
-        i_p += 1
-        i_n += 1
-    for cc in range(ncol):
-        src = col + (cc + 1) * p
-        on = sn + cc * na
-        op = sp + cc * pa
-        for u in range(p):
-            s = aS[col + u]
-            x = aS[src + u]
-            if s >= -eps:
-                aS[op] = x
-                op += 1
-            if s <= eps:
-                aS[on] = x
-                on += 1
-        for e in range(n_new):
-            x = aS[src + eu[e]]
-            x = x + lam[e] * (aS[src + ev[e]] - x)
-            aS[op] = x
-            aS[on] = x
-            op += 1
-            on += 1
-
-
-@njit(cache=True)
-def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
-    """Vertex centroid of rows ``v0:v0 + p`` (into ``centre``) and the radius of a ball around it
-    inside ``G t <= h`` (rows ``g0:g0 + r``, unit norm): a lower bound on the Chebyshev radius.
-
-    Each slack ``h_i - G_i centre`` is lowered by a bound on its rounding error, so the ball lies
-    inside the polytope of the stored rows (whose offsets already carry their own error bound, see
-    :func:`_row_error`)."""
-    for c in range(k):
-        centre[c] = 0.0
-    for u in range(v0, v0 + p):
-        for c in range(k):
-            centre[c] += aV[u, c]
-    for c in range(k):
-        centre[c] /= p
-    rad = np.inf
-    ulp = 2.0 ** -52 * (k + 2)
-    for i in range(g0, g0 + r):
-        sl = aH[i]
-        mag = abs(aH[i])
-        for c in range(k):
-            x = aG[i, c] * centre[c]
-            sl -= x
-            mag += abs(x)
-        sl -= ulp * mag
-        if sl < rad:
-            rad = sl
-    return rad
-
-
-@njit(cache=True)
-def _row_error(rM, rsc, i, k, gamma):
-    """A bound on the error, in distance, of the unit hyperplane of the pulled-back neuron in row
-    ``i`` of ``rM`` anywhere in the normalised box: ``gamma`` times its magnitude sum over its
-    norm (the rounding of every product and sum that formed the row and its offset)."""
-    s2 = 0.0
-    for c in range(k):
-        s2 += rM[i, c] * rM[i, c]
-    return gamma * rsc[i] / np.sqrt(s2)
-
-
-@njit(cache=True)
-def _add_row(aG, aH, at, a, o, err, k, active):
-    """Write the half-space of a neuron with unit normal ``a`` and offset ``o`` at row ``at``:
-    ``a t + o >= 0`` when ``active``, else ``<= 0``, its offset tightened by ``err``."""
-    sg = -1.0 if active else 1.0
-    for c in range(k):
-        aG[at, c] = sg * a[c]
-    aH[at] = sg * -o - err
-
-
-@njit(cache=True)
-def _rank(AT, k, nl, gram, linv):
-    """Rank of ``AT[:, :nl]`` (``k`` rows), as :func:`numpy.linalg.matrix_rank` gives it.
-
-    Fast path for the usual full rank: the Cholesky factor ``L`` of the Gram matrix bounds the
-    smallest squared singular value from below by ``1 / ||L^-1||_F^2``; when that clears ``1e-8``
-    times the largest possible one (the trace), far above both the Gram matrix's rounding and
-    ``matrix_rank``'s threshold, the rank is ``k``. Anything else goes to the SVD.
-    """
-    if nl >= k:
-        tr = 0.0
-        for a in range(k):
-            for b in range(a + 1):
-                x = 0.0
-                for j in range(nl):
-                    x += AT[a, j] * AT[b, j]
-                gram[a, b] = x
-            tr += gram[a, a]
-        ok = tr > 0.0
-        # Cholesky in place (lower triangle), then its inverse's squared Frobenius norm
-        for a in range(k):
-            if not ok:
-                break
-            for b in range(a + 1):
-                x = gram[a, b]
-                for c in range(b):
-                    x -= gram[a, c] * gram[b, c]
-                if a == b:
-                    if x <= 1e-8 * tr:
-                        ok = False
-                        break
-                    gram[a, a] = np.sqrt(x)
-                else:
-                    gram[a, b] = x / gram[b, b]
-        if ok:
-            inv2 = 0.0
-            for b in range(k):  # column b of L^-1 by forward substitution, into linv
-                for a in range(b, k):
-                    x = 1.0 if a == b else 0.0
-                    for c in range(b, a):
-                        x -= gram[a, c] * linv[c, b]
-                    linv[a, b] = x / gram[a, a]
-                    inv2 += linv[a, b] * linv[a, b]
-            if inv2 * tr < 1e8:
-                return k
-    return np.linalg.matrix_rank(AT[:, :nl].copy())
-
-
-@njit(cache=True)
-def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, bits, base, near):
-    """Signed distances of a cell's ``p`` vertices to the hyperplanes of the layer's live neurons
-    (neuron ``j``'s at ``Sall[j * p:(j + 1) * p]``); neurons with every vertex within ``tol`` of
-    one side get their bit, the others are marked in ``iscut``. Returns how many cross.
-
-    ``near[j]`` marks the neurons given a bit whose hyperplane comes within ``tol`` of a vertex:
-    the region is the cell cut by their half-space, which the caller adds to its constraints."""
-    for c in range(k):
-        for u in range(p):
-            VT[c, u] = aV[v0 + u, c]
-    ncut = 0
-    for j in range(nl):
-        iscut[j] = False
-        near[j] = False
-        if not live[j]:
-            continue
-        o = j * p
-        x = rm[m0 + j]
-        for u in range(p):
-            Sall[o + u] = x
-        for c in range(k):
-            a = rM[m0 + j, c]
-            for u in range(p):
-                Sall[o + u] += a * VT[c, u]
-        smin = np.inf
-        smax = -np.inf
-        nrm = norms[j]
-        for u in range(p):
-            x = Sall[o + u] / nrm
-            Sall[o + u] = x
-            smin = min(smin, x)
-            smax = max(smax, x)
-        if smin >= -tol:
-            bits[base + j] = True
-            near[j] = smin < tol
-        elif smax <= tol:
-            bits[base + j] = False
-            near[j] = smax > -tol
-        else:
-            iscut[j] = True
-            ncut += 1
-    return ncut
-
-
-@njit(cache=True)
-def _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, m0, acc):
-    """The next layer's pre-activation map on a cell, ``W @ [A | c] + b``, into rows from ``m0``
-    of ``rM``/``rm``, and each neuron's sum of magnitudes (``|W| @ |[A | c]| + |b|``) into ``rsc``.
-
-    Takes ``W`` transposed (``WT``, ``aWT = |WT|``) so the inner loops run over contiguous
-    outputs; neurons whose row of ``[A | c]`` is zero (inactive ReLUs) are skipped. Each output
-    sums its terms in the order of ``j``, as the plain dot product would.
-    """
-    nl2 = WT.shape[1]
-    for i in range(nl2):
-        for c in range(k):
-            acc[c, i] = 0.0
-        acc[k, i] = b[i]
-        acc[k + 1, i] = abs(b[i])
-    for j in range(nl):
-        if absA[j] == 0.0:
-            continue
-        for c in range(k):
-            a = AT[c, j]
-            for i in range(nl2):
-                acc[c, i] += WT[j, i] * a
-        x = cv[j]
-        y = absA[j]
-        for i in range(nl2):
-            acc[k, i] += WT[j, i] * x
-            acc[k + 1, i] += aWT[j, i] * y
-    for i in range(nl2):
-        for c in range(k):
-            rM[m0 + i, c] = acc[c, i]
-        rm[m0 + i] = acc[k, i]
-        rsc[m0 + i] = acc[k + 1, i]
+#: One open cell, as :func:`dfs_packed` takes it (see its docstring).
+VertexCell = namedtuple("VertexCell", ["V", "inc", "G", "h", "bits", "layer", "M", "m", "scale",
+                                       "S", "cut", "acut", "ocut", "q", "ranks", "force"])
+#: The hidden layers packed flat, once per network (see :func:`dfs_packed`).
+PackedNet = namedtuple("PackedNet", ["WTflat", "aWTflat", "Woffs", "Wshapes", "bflat", "boffs",
+                                     "offsets", "slope"])
+#: Per-run settings: the constant-neuron and full-dimensionality tolerances (``zero_tol``,
+#: ``tol``), the on-plane distance ``eps``, the dimension ``k``, what to return and the budget.
+Settings = namedtuple("Settings", ["zero_tol", "tol", "eps", "k", "want_ranks", "want_rows",
+                                   "budget"])
 
 
 @njit(cache=True, nogil=True)
-def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks, force,
-               WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol, tol, eps,
-               k, want_ranks, want_rows, budget):
+def dfs_packed(cell, net, settings):
     """Traverse the subtree below one cell until done or ``budget`` regions are recorded.
 
-    The cell is given as plain arrays: vertices ``V`` with incidences ``inc``, constraints
+    The cell (a :class:`VertexCell`) is given as plain arrays: vertices ``V`` with incidences ``inc``, constraints
     ``G t <= h``, ``bits``, the pulled-back ``layer`` (``M``, ``m``, ``scale``), its position in
     the layer (``cut``, ``acut``, ``ocut``, ``q``; ``q = -1``: not started; ``S`` flat, the
     distances of the vertices to hyperplanes ``q, q + 1, ...`` of ``cut``, ``p`` per hyperplane),
@@ -408,13 +78,13 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
     1; 3: no split, bit 0). So the full-dimensionality test is exactly the Chebyshev-radius test
     of the LP algorithms, with an LP only in the rare uncertain band.
 
-    Returns ``(n, bits, centres, radii, ranks, layer_cells, rows, roffs, pending, meta, fV, fI,
-    fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)``: the ``n`` regions (``rows`` holds each
-    one's constraints ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``),
-    cells finished per layer, and the open frontier packed flat: ``meta[i] = (p, r, nl, nc,
-    layer, q)`` sizes frontier cell ``i`` (top of the stack first) and the ``f*`` arrays hold the
-    cells' parts one after the other.
+    Returns a :class:`Traversal`: the ``n`` regions (``rows`` holds each one's constraints
+    ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``), the cells finished
+    per layer, and the open frontier packed flat (a :class:`Frontier`).
     """
+    V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ranks, force = cell
+    WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope = net
+    zero_tol, tol, eps, k, want_ranks, want_rows, budget = settings
     L = len(offsets) - 1
     nh = offsets[L]
     nw = inc.shape[1]
@@ -747,66 +417,7 @@ def dfs_packed(V, inc, G, h, bits, layer, M, m, scale, S, cut, acut, ocut, q, ra
             mtop += nl2
             layer += 1
             q = -1
-    # the open frontier, packed flat (top of the stack first)
-    nf = top
-    meta = np.empty((nf, 6), np.int64)
-    tp = tr = tl = tc = ts = 0
-    for i in range(nf):
-        e = nf - 1 - i
-        rec = E[e, _REC]
-        meta[i, 0] = E[e, _P]
-        meta[i, 1] = E[e, _R]
-        meta[i, 2] = Rc[rec, 1]
-        meta[i, 3] = Rc[rec, 3]
-        meta[i, 4] = E[e, _LAYER]
-        meta[i, 5] = E[e, _Q]
-        tp += meta[i, 0]
-        tr += meta[i, 1]
-        tl += meta[i, 2]
-        tc += meta[i, 3]
-        if meta[i, 5] >= 0:
-            ts += meta[i, 0] * (meta[i, 3] - meta[i, 5])
-    fV = np.empty((tp, k))
-    fI = np.empty((tp, nw), np.uint64)
-    fG = np.empty((tr, k))
-    fh = np.empty(tr)
-    fB = np.empty((nf, nh), np.bool_)
-    fM = np.empty((tl, k))
-    fm = np.empty(tl)
-    fSc = np.empty(tl)
-    fS = np.empty(ts)
-    fCut = np.empty(tc, np.int64)
-    fAc = np.empty((tc, k))
-    fOc = np.empty(tc)
-    fR = np.empty((nf, L), np.int64)
-    ip = ir = il = ic = iS = 0
-    for i in range(nf):
-        e = nf - 1 - i
-        p, r, nl, nc = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3]
-        v0, g0, s0, rec = E[e, _V0], E[e, _G0], E[e, _S0], E[e, _REC]
-        q, qb = meta[i, 5], E[e, _QB]
-        ns = p * (nc - q) if q >= 0 else 0
-        s0 += (q - qb) * p if q >= 0 else 0
-        m0, c0 = Rc[rec, 0], Rc[rec, 2]
-        fV[ip:ip + p] = aV[v0:v0 + p]
-        nwu = (r + 63) >> 6  # words in use; the rest may hold stale arena data
-        fI[ip:ip + p, :nwu] = aI[v0:v0 + p, :nwu]
-        fI[ip:ip + p, nwu:] = 0
-        fG[ir:ir + r] = aG[g0:g0 + r]
-        fh[ir:ir + r] = aH[g0:g0 + r]
-        fB[i] = aB[e]
-        fM[il:il + nl] = rM[m0:m0 + nl]
-        fm[il:il + nl] = rm[m0:m0 + nl]
-        fSc[il:il + nl] = rsc[m0:m0 + nl]
-        fS[iS:iS + ns] = aS[s0:s0 + ns]
-        fCut[ic:ic + nc] = rCut[c0:c0 + nc]
-        fAc[ic:ic + nc] = rAc[c0:c0 + nc]
-        fOc[ic:ic + nc] = rOc[c0:c0 + nc]
-        fR[i] = aR[e]
-        ip += p
-        ir += r
-        il += nl
-        ic += nc
-        iS += ns
-    return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, rows[:nrows],
-            roffs[:n + 1], pending, meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)
+    frontier = _pack_frontier(E, top, Rc, aV, aI, aS, aG, aH, aB, aR, rM, rm, rsc, rCut, rAc, rOc,
+                              k, nw, nh, L)
+    return Traversal(n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, rows[:nrows],
+                     roffs[:n + 1], pending, frontier)

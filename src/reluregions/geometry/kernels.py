@@ -1,8 +1,9 @@
 """Building blocks of LP-free cell splitting in low dimension (double-description step).
 
-The step itself runs inside the compiled traversal (:mod:`reluregions.geometry.dfs`: ``_edges``
-finds the crossed edges, ``_children`` writes both children); this module holds the shared parts
-and the method:
+The step itself is compiled in :mod:`reluregions.geometry.ddstep` (``_edges`` finds the crossed
+edges, ``_children`` writes both children) and run by the traversal in
+:mod:`reluregions.geometry.dfs`; this module holds the method and the helpers that the compiled
+traversals share (arena growth, the pull-back of a layer through a cell's map, the rank):
 
 A cell is kept as its vertices ``V`` (p, k) and, for each vertex, the bit set of the constraints
 tight at it (``inc``, p x W words of 64 bits; bit ``i`` is row ``i`` of the cell's constraints
@@ -64,3 +65,99 @@ def _popcount(x):
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True)
+def _grow2(a, n):
+    b = np.empty((max(2 * a.shape[0], n), a.shape[1]), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow1(a, n):
+    b = np.empty(max(2 * a.shape[0], n), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _rank(AT, k, nl, gram, linv):
+    """Rank of ``AT[:, :nl]`` (``k`` rows), as :func:`numpy.linalg.matrix_rank` gives it.
+
+    Fast path for the usual full rank: the Cholesky factor ``L`` of the Gram matrix bounds the
+    smallest squared singular value from below by ``1 / ||L^-1||_F^2``; when that clears ``1e-8``
+    times the largest possible one (the trace), far above both the Gram matrix's rounding and
+    ``matrix_rank``'s threshold, the rank is ``k``. Anything else goes to the SVD.
+    """
+    if nl >= k:
+        tr = 0.0
+        for a in range(k):
+            for b in range(a + 1):
+                x = 0.0
+                for j in range(nl):
+                    x += AT[a, j] * AT[b, j]
+                gram[a, b] = x
+            tr += gram[a, a]
+        ok = tr > 0.0
+        # Cholesky in place (lower triangle), then its inverse's squared Frobenius norm
+        for a in range(k):
+            if not ok:
+                break
+            for b in range(a + 1):
+                x = gram[a, b]
+                for c in range(b):
+                    x -= gram[a, c] * gram[b, c]
+                if a == b:
+                    if x <= 1e-8 * tr:
+                        ok = False
+                        break
+                    gram[a, a] = np.sqrt(x)
+                else:
+                    gram[a, b] = x / gram[b, b]
+        if ok:
+            inv2 = 0.0
+            for b in range(k):  # column b of L^-1 by forward substitution, into linv
+                for a in range(b, k):
+                    x = 1.0 if a == b else 0.0
+                    for c in range(b, a):
+                        x -= gram[a, c] * linv[c, b]
+                    linv[a, b] = x / gram[a, a]
+                    inv2 += linv[a, b] * linv[a, b]
+            if inv2 * tr < 1e8:
+                return k
+    return np.linalg.matrix_rank(AT[:, :nl].copy())
+
+
+@njit(cache=True)
+def _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, m0, acc):
+    """The next layer's pre-activation map on a cell, ``W @ [A | c] + b``, into rows from ``m0``
+    of ``rM``/``rm``, and each neuron's sum of magnitudes (``|W| @ |[A | c]| + |b|``) into ``rsc``.
+
+    Takes ``W`` transposed (``WT``, ``aWT = |WT|``) so the inner loops run over contiguous
+    outputs; neurons whose row of ``[A | c]`` is zero (inactive ReLUs) are skipped. Each output
+    sums its terms in the order of ``j``, as the plain dot product would.
+    """
+    nl2 = WT.shape[1]
+    for i in range(nl2):
+        for c in range(k):
+            acc[c, i] = 0.0
+        acc[k, i] = b[i]
+        acc[k + 1, i] = abs(b[i])
+    for j in range(nl):
+        if absA[j] == 0.0:
+            continue
+        for c in range(k):
+            a = AT[c, j]
+            for i in range(nl2):
+                acc[c, i] += WT[j, i] * a
+        x = cv[j]
+        y = absA[j]
+        for i in range(nl2):
+            acc[k, i] += WT[j, i] * x
+            acc[k + 1, i] += aWT[j, i] * y
+    for i in range(nl2):
+        for c in range(k):
+            rM[m0 + i, c] = acc[c, i]
+        rm[m0 + i] = acc[k, i]
+        rsc[m0 + i] = acc[k + 1, i]

@@ -1,0 +1,97 @@
+"""The compiled pieces of the vertex traversal, one at a time: the double-description split of a
+box (crossed edges, both children's vertices and incidences, interpolated distances), the rank,
+and the named results of :func:`reluregions.geometry.dfs.dfs_packed`."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from reluregions.geometry.ddstep import _ball, _children, _edges
+from reluregions.geometry.dfs import Frontier, Traversal
+from reluregions.geometry.kernels import _rank, box_vertices
+
+
+def _split_box(k: int, a: np.ndarray, o: float, extra: np.ndarray):
+    """Split [-1, 1]^k by a.t + o = 0 with the kernels; also carry the distances of one more
+    hyperplane ``extra`` (a.t + o form) into the children."""
+    V, inc = box_vertices(k, 1)
+    p = len(V)
+    S = np.concatenate([V @ a + o, V @ extra[:k] + extra[k]])
+    eu, ev = np.empty(p * p, np.int64), np.empty(p * p, np.int64)
+    n_new = _edges(inc, S, 0, p, 0, 1e-12, k, np.empty(p, np.int64), np.empty(1, np.uint64),
+                   eu, ev, 1)
+    n_zero = int(np.sum(np.abs(S[:p]) <= 1e-12))
+    pa = int(np.sum(S[:p] > 1e-12)) + n_zero + n_new
+    na = int(np.sum(S[:p] < -1e-12)) + n_zero + n_new
+    aV = np.zeros((p + pa + na, k))
+    aV[:p] = V
+    aI = np.zeros((p + pa + na, 1), np.uint64)
+    aI[:p] = inc
+    aS = np.zeros(2 * p + (pa + na))
+    aS[:2 * p] = S
+    cid = 2 * k  # the new constraint's row
+    _children(aV, aI, aS, 0, p, 0, 1, 1e-12, k, cid, eu, ev, np.empty(n_new), n_new, p, p + na,
+              2 * p, 2 * p + na, na, pa)
+    neg = (aV[p:p + na], aI[p:p + na, 0], aS[2 * p:2 * p + na])
+    pos = (aV[p + na:p + na + pa], aI[p + na:p + na + pa, 0], aS[2 * p + na:2 * p + na + pa])
+    return n_new, neg, pos
+
+
+def _hull_vertices(k: int, a: np.ndarray, o: float, side: float) -> set:
+    """Vertices of {t in [-1,1]^k : side * (a.t + o) >= 0} by brute force over k-subsets of the
+    constraints (exact enough for these small cases)."""
+    rows = [np.eye(k)[i] for i in range(k)] + [-np.eye(k)[i] for i in range(k)] + [-side * a]
+    rhs = [1.0] * (2 * k) + [side * o]
+    found = set()
+    for sub in itertools.combinations(range(len(rows)), k):
+        A = np.array([rows[i] for i in sub])
+        if abs(np.linalg.det(A)) < 1e-12:
+            continue
+        x = np.linalg.solve(A, np.array([rhs[i] for i in sub]))
+        if all(r @ x <= b + 1e-9 for r, b in zip(rows, rhs)):
+            found.add(tuple(np.round(x, 9) + 0.0))
+    return found
+
+
+@pytest.mark.parametrize("k,a,o", [(2, [1.0, 1.0], 0.0),       # through two corners
+                                   (2, [1.0, 0.3], 0.2),
+                                   (3, [1.0, -2.0, 0.5], 0.1),
+                                   (3, [1.0, 1.0, 1.0], 1.0)])   # through a vertex, degenerate
+def test_split_of_a_box_matches_brute_force(k: int, a: list, o: float) -> None:
+    a = np.asarray(a)
+    extra = np.arange(1.0, k + 2)
+    _, neg, pos = _split_box(k, a, o, extra)
+    for (V, inc, S), side in ((neg, -1.0), (pos, 1.0)):
+        assert {tuple(np.round(v, 9) + 0.0) for v in V} == _hull_vertices(k, a, o, side)
+        assert np.allclose(S, V @ extra[:k] + extra[k])  # interpolated distances are exact
+        on_plane = np.abs(V @ a + o) <= 1e-9
+        has_bit = (inc >> np.uint64(2 * k)) & np.uint64(1) == 1
+        assert np.array_equal(on_plane, has_bit)  # vertices on the cut carry its bit
+
+
+def test_ball_lies_inside_and_centres_at_the_vertex_centroid() -> None:
+    k = 2
+    V, _ = box_vertices(k, 1)
+    G = np.vstack([np.eye(k), -np.eye(k)])
+    h = np.ones(2 * k)
+    centre = np.empty(k)
+    r = _ball(V, 0, len(V), G, h, 0, 2 * k, k, centre)
+    assert np.allclose(centre, 0.0) and 1.0 - 1e-12 < r <= 1.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_matches_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k, nl = 4, 6
+    AT = rng.normal(size=(k, nl))
+    if seed % 2:
+        AT[:, 3:] = AT[:, :3] @ rng.normal(size=(3, 3))  # rank 3 at most
+        AT[3] = AT[0] + AT[1]
+    assert _rank(AT, k, nl, np.empty((k, k)), np.empty((k, k))) == np.linalg.matrix_rank(AT)
+
+
+def test_traversal_results_are_named() -> None:
+    assert Traversal._fields[-1] == "frontier" and "pending" in Traversal._fields
+    assert Frontier._fields[0] == "meta" and len(Frontier._fields) == 14
