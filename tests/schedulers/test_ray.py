@@ -124,3 +124,29 @@ def test_stopping_early_on_a_running_instance_leaves_the_driver_alive(local_ray)
     assert proc.returncode == 0, proc.stderr[-3000:]
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     assert proc.stdout.split() == ["regions", str(len(reference_medium(net, box)))]
+
+
+def test_command_line_joins_a_running_cluster_with_its_token(local_ray, tmp_path) -> None:
+    """The README's cluster walkthrough from the command line: ``count --address`` joins a running
+    head (token authentication on, as Ray 2.60 starts it, and no ``RAY_AUTH_MODE`` in the user's
+    environment), counts what serial counts, and prints none of Ray's connection log."""
+    import os
+
+    from reluregions import count_regions
+    from reluregions.network.npz import save_npz
+
+    net, box = random_net(2, (8, 6), 3), Box.symmetric(2)
+    path = tmp_path / "net.npz"
+    save_npz(path, net, (box.lo, box.hi))
+    expected = count_regions(net, box).regions
+    env = {k: v for k, v in script_env().items() if k != "RAY_AUTH_MODE"}
+    address = local_ray.get_runtime_context().gcs_address
+    proc = subprocess.run([sys.executable, "-m", "reluregions", "count", str(path), "--address",
+                           address, "--workers", "2", "--json"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    assert json.loads(proc.stdout)["regions"] == expected
+    assert "gcs_client" not in proc.stderr and "Traceback" not in proc.stderr
+    assert os.environ.get("RAY_AUTH_MODE") in (None, "token")  # the test process is untouched

@@ -210,12 +210,12 @@ def _answers_http2(conn: socket.socket) -> bool:
 
 def _quiet_ray_logs(cluster: bool) -> None:
     """Hide Ray's notes about its own authentication token (not the user's business here); for a
-    cluster, give up connecting after about 5 s instead of 20 s, without a C++ warning per try
-    (settings the user made in the environment are kept)."""
+    cluster, give up connecting after about 5 s instead of 20 s (settings the user made in the
+    environment are kept; the C++ warning per try is held back while joining, see
+    :mod:`reluregions.schedulers.ray`)."""
     logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
     if cluster:
         os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "5")
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
 
 
 def add_network_options(parser: argparse.ArgumentParser) -> None:

@@ -56,37 +56,80 @@ def _import_ray() -> Any:
     return ray
 
 
+class _HeldLog:
+    """What has been written to file descriptor 2 while it is held (see :func:`_held_stderr`)."""
+
+    def __init__(self, file: Any = None) -> None:
+        self._file = file
+
+    @property
+    def text(self) -> str:
+        if self._file is None:
+            return ""
+        sys.stderr.flush()
+        self._file.seek(0)
+        data = self._file.read()
+        self._file.seek(0, os.SEEK_END)
+        return data.decode(errors="replace")
+
+
 @contextlib.contextmanager
-def _held_stderr() -> Iterator[None]:
+def _held_stderr() -> Iterator[_HeldLog]:
     """Hold back what is written to file descriptor 2 while joining a cluster.
 
     Ray's C++ client logs a warning per connection attempt straight to the descriptor, below
-    Python's ``sys.stderr``. If joining fails, the caller reports it in one line and the attempts'
-    log is dropped; if it succeeds, whatever was written is passed on unchanged.
+    Python's ``sys.stderr``. If joining fails, the caller reports it in one line (the held log,
+    ``.text``, may tell why) and the attempts' log is dropped; if it succeeds, whatever was
+    written is passed on unchanged.
     """
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # no real descriptor (captured stderr): nothing to hold
-        yield
+        yield _HeldLog()
         return
     sys.stderr.flush()
     saved = os.dup(fd)
-    joined = False
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), fd)
+        log = _HeldLog(held)
+        joined = False
         try:
-            yield
+            yield log
             joined = True
         finally:
-            sys.stderr.flush()
+            text = log.text
             os.dup2(saved, fd)
             os.close(saved)
-            if joined:
-                held.seek(0)
-                text = held.read().decode(errors="replace")
-                if text:
-                    sys.stderr.write(text)
-                    sys.stderr.flush()
+            if joined and text:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+
+
+def _join_cluster(ray: Any, address: str) -> None:
+    """``ray.init`` on a running cluster, quietly, saying why when it fails.
+
+    A head started with ``ray start`` (Ray >= 2.60) requires token authentication, but a driver
+    that joins it sends its token (``~/.ray/auth_token``, or ``RAY_AUTH_TOKEN``) only in token
+    mode; unless the user chose a mode (``RAY_AUTH_MODE``), token mode is set when a token is
+    there. A head that refuses the token is named as the reason.
+    """
+    if "RAY_AUTH_MODE" not in os.environ:
+        try:  # Ray's own switch: token mode when its loader finds a token (sets the variable)
+            from ray._private.authentication.authentication_token_setup import (
+                maybe_enable_token_auth_if_token_available)
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        except ImportError:  # a Ray without token authentication: nothing to switch on
+            pass
+    with _held_stderr() as held:
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except ConnectionError as exc:
+            if "Unauthenticated" in held.text or "InvalidAuthToken" in held.text:
+                raise ConnectionError(
+                    f"{str(exc).strip().splitlines()[-1]}: the head refused this machine's "
+                    "authentication token; copy the head's ~/.ray/auth_token here (or set "
+                    "RAY_AUTH_TOKEN to its contents)") from None
+            raise
 
 
 def _limit_threads() -> None:
@@ -178,9 +221,7 @@ class RayScheduler(TaskScheduler):
                              _node_ip_address="127.0.0.1")
                 self._started = True
             else:
-                with _held_stderr():
-                    ray.init(address=self.address, log_to_driver=False,
-                             logging_level=logging.WARNING)
+                _join_cluster(ray, self.address)
         if self._requested_workers is None:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._pending = {}
