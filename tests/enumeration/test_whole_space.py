@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from invariants import brute_force, check_interior_points, pattern_set, random_net
+from invariants import brute_force, check_interior_points, combo_params, pattern_set, random_net
 from reluregions import Box, EnumerationConfig, Network, OptionError, WholeSpace, count_regions
 from reluregions import enumerate_regions
 from reluregions.network import load_npz
@@ -204,6 +204,22 @@ DEGENERATE = {
 
 DEEP = ["trained_d2_6x4", "trained_d2_4x3x3", "trained_d3_5x4", "trained_d4_5x4"]
 
+#: The nets the parallel schedulers run (the serial one runs them all): two degenerate
+#: arrangements and a trained two-layer net with three inputs.
+PARALLEL_SUBSET = {"duplicates", "pencil_d3", "trained_d3_5x4"}
+
+
+def _cases(names: list[str]) -> list:
+    """``(name, combo)`` parameters: every whole-space combination, each net under the serial
+    scheduler, the :data:`PARALLEL_SUBSET` under the others."""
+    out = []
+    for param in combo_params(**WHOLE_SPACE_COMBOS):
+        combo = param.values[0]
+        for name in names:
+            if not combo.parallel or name in PARALLEL_SUBSET:
+                out.append(pytest.param(name, combo, id=f"{param.id}-{name}", marks=param.marks))
+    return out
+
 
 @lru_cache(maxsize=None)
 def _deep_reference(name: str) -> tuple[set, dict]:
@@ -238,8 +254,8 @@ def test_reference_formula_self_check() -> None:
     assert found > 0 and (box.hi - box.lo > 2).all()
 
 
-@pytest.mark.combos(**WHOLE_SPACE_COMBOS)
-@pytest.mark.parametrize("name", sorted(ONE_LAYER) + sorted(DEGENERATE))
+@pytest.mark.parametrize("name,combo", _cases(sorted(ONE_LAYER) + sorted(DEGENERATE)),
+                         indirect=["combo"])
 def test_one_layer_matches_arrangement_count(name: str, combo) -> None:
     net = {**ONE_LAYER, **DEGENERATE}[name]()
     regions, bounded = arrangement_counts(net.weights[0], net.biases[0])
@@ -256,8 +272,7 @@ def test_one_layer_matches_arrangement_count(name: str, combo) -> None:
     assert (result.regions, result.extra["unbounded"]) == (regions, regions - bounded)
 
 
-@pytest.mark.combos(**WHOLE_SPACE_COMBOS)
-@pytest.mark.parametrize("name", DEEP)
+@pytest.mark.parametrize("name,combo", _cases(DEEP), indirect=["combo"])
 def test_deep_nets_match_brute_force_in_a_vertex_box(name: str, combo) -> None:
     net = _trained(name)
     patterns, bounded = _deep_reference(name)
@@ -272,11 +287,13 @@ def test_deep_nets_match_brute_force_in_a_vertex_box(name: str, combo) -> None:
 
 
 def test_whole_space_count_equals_a_box_holding_every_vertex() -> None:
-    """The same net counted in its vertex box by the default (vertex) algorithm: same count."""
+    """The same net counted in its vertex box by the package (witness algorithm): same count."""
+    config = EnumerationConfig(algorithm="witness", ranks=False)
     for name in DEEP:
         net = _trained(name)
         box, _ = vertex_box(net)
-        assert count_regions(net, box).regions == count_regions(net, WholeSpace(net.input_dim)).regions
+        assert count_regions(net, box, config).regions == \
+            count_regions(net, WholeSpace(net.input_dim)).regions
 
 
 @pytest.mark.parametrize("algorithm", ["vertex", "highd"])
