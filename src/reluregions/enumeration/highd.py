@@ -38,12 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.centre import analytic_centre
 from ..geometry.dualbound import lagrangian_lower_bounds
-from ..geometry.rays import box_margin, box_rows, exit_step, towards
+from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
-from .layers import _layer_map, constant_neurons, finish_layer, layer_offsets
+from .highd_ball import RegionBalls
+from .highd_maps import LayerMaps, detach
+from .layers import constant_neurons, finish_layer, layer_offsets
 
 __all__ = ["HighDimAlgorithm", "LayerTodo"]
 
@@ -51,8 +52,6 @@ __all__ = ["HighDimAlgorithm", "LayerTodo"]
 DEFAULT_BUDGET = 64
 #: Interior points a cell hands to its children (:attr:`LayerTodo.points`).
 MAX_POINTS = 32
-#: A published ball smaller than this (normalised coordinates) gets a longer centring.
-NEAR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,11 @@ class LayerTodo:
         The neurons that bounds could not decide, in insertion order: ``neurons[cell.neuron:]``
         are still to insert, the bits of every other neuron of the layer are fixed. ``None`` until
         the layer has been screened.
-    maps : tuple of (ndarray, ndarray)
+    maps : tuple of (ndarray, ndarray) or None
         ``(M, m)`` of each earlier layer on this cell (shared with its siblings, never copied): the
-        region's last step measures its ball against every hidden neuron's hyperplane.
+        region's last step measures its ball against every hidden neuron's hyperplane. ``None``
+        while the cell is detached (between expansions, :func:`~.highd_maps.detach`): its maps
+        are rebuilt from its bits where it is expanded next.
     points : ndarray or None
         Points inside the cell shrunk by tol that the parent's tests found (witnesses of both
         sides of the hyperplanes that crossed it): a hyperplane with one of them on each side
@@ -97,14 +98,18 @@ class HighDimAlgorithm(Algorithm):
         self._lower = np.full(k, -1.0 + tol)
         self._upper = np.full(k, 1.0 - tol)
         self._shrunk_of: tuple = (None, None)
-        self._norms_of: dict[int, tuple] = {}
+        self._balls = RegionBalls(problem)
         self._pool: list[np.ndarray] = []
+        self._maps = LayerMaps(problem)
 
     # ------------------------------------------------------------------ tree
     def roots(self, ctx: Context) -> list[Cell]:
         problem = self.problem
         if problem.config.first_layer == "exhaustive":
-            return [self._from_exhaustive(c) for c in exhaustive_first_layer(problem, ctx)]
+            cells = [self._from_exhaustive(c) for c in exhaustive_first_layer(problem, ctx)]
+            for cell in cells:
+                detach(cell, LayerTodo)
+            return cells
         p = problem.param
         k = p.dim
         tol = problem.config.radius_tol
@@ -115,10 +120,11 @@ class HighDimAlgorithm(Algorithm):
             center, radius = np.zeros(k), 1.0
         if radius <= tol:
             return []
-        M, m, scale = _layer_map(problem, 0, p.U, p.x0, np.abs(p.U).sum(axis=1) + np.abs(p.x0))
         bits = np.zeros(problem.network.n_hidden, dtype=bool)
-        return [Cell(self._domain_G.copy(), self._domain_h.copy(), center, float(radius), 0, 0,
-                     M, m, bits, (), None, None, scale)]
+        root = Cell(self._domain_G.copy(), self._domain_h.copy(), center, float(radius), 0, 0,
+                    None, None, bits, ())
+        detach(root, LayerTodo)
+        return [root]
 
     @staticmethod
     def _from_exhaustive(cell: Cell) -> Cell:
@@ -138,6 +144,8 @@ class HighDimAlgorithm(Algorithm):
             done = self._advance(stack.pop(), ctx, stack)
             if done is not None:
                 regions.append(done)
+        for left in stack:  # open cells leave without their layer maps (highd_maps.py)
+            detach(left, LayerTodo)
         return stack, regions
 
     def _advance(self, cell: Cell, ctx: Context, stack: list[Cell]) -> Region | None:
@@ -145,6 +153,9 @@ class HighDimAlgorithm(Algorithm):
         problem = self.problem
         offsets = layer_offsets(problem)
         cell.bits = cell.bits.copy()  # the cell's own (it may arrive as a read-only buffer view)
+        if cell.M is None:
+            state = cell.state
+            cell.state = LayerTodo(state.neurons, self._maps.attach(cell), state.points)
         while True:
             if cell.state is None or cell.state.neurons is None:
                 self._start_layer(cell)
@@ -213,7 +224,7 @@ class HighDimAlgorithm(Algorithm):
         maps = cell.state.maps + ((cell.M, cell.m),)
         if last:
             cfg = problem.config
-            cell.center, cell.radius = self._region_ball(cell, maps, ctx)
+            cell.center, cell.radius = self._balls.region_ball(cell, maps, ctx)
             if cfg.chebyshev or cfg.keep_hrep:
                 p = problem.param
                 box = box_rows(p.G, p.h)
@@ -222,75 +233,8 @@ class HighDimAlgorithm(Algorithm):
         nxt = finish_layer(problem, cell, ctx)
         if not last:
             nxt.state = LayerTodo(None, maps)
+            self._maps.remember(nxt, maps)
         return nxt
-
-    def _region_ball(self, cell: Cell, maps: tuple, ctx: Context) -> tuple[np.ndarray, float]:
-        """A point well inside the region and the radius of a ball around it inside the region.
-
-        The cell's rows hold only the cuts that split it; a hyperplane that was proven to miss the
-        shrunk cell may still pass close to the witness. So the ball is measured against every
-        hidden neuron's hyperplane pulled back through the region's pattern (``maps``), the
-        domain's rows and the box: no hyperplane crosses it, so every point in it has the region's
-        pattern. Hyperplanes near the witness join the rows while the point is moved towards the
-        centre (:func:`~reluregions.geometry.centre.analytic_centre`).
-        """
-        tol = self.problem.config.radius_tol
-        G, h, inner = cell.G, cell.h, 1.0 - tol
-        # Inside the shrunk cell the point is on the pattern's side of every hyperplane that is
-        # not a row (each was proven to miss the shrunk cell), so centring there is safe.
-        best = (self._ball(G, h, maps, cell.center), cell.center)
-        w = cell.center
-        for limit, steps in ((max(4 * best[0], NEAR), 6), (100 * NEAR, 40)):
-            rows, rhs = self._hyperplanes(maps, w, limit)
-            w = analytic_centre(np.vstack([G, rows]), np.concatenate([h - tol, rhs]), w, inner,
-                                steps=steps)
-            best = max(best, (self._ball(G, h, maps, w), w), key=lambda pair: pair[0])
-            if best[0] >= NEAR:  # a second, longer centring only for a point still in a corner
-                break
-        if best[0] <= tol:  # a thin region whose witness sits in its thinnest part: one LP
-            rows, rhs = self._hyperplanes(maps, best[1], 100 * NEAR)
-            p = self.problem.param
-            box = box_rows(p.G, p.h)
-            full_G = np.vstack([p.G[box], G, rows])
-            full_h = np.concatenate([p.h[box], h, rhs])
-            centre, _ = ctx.solver.chebyshev(full_G, full_h, np.linalg.norm(full_G, axis=1))
-            ctx.stats.lps += 1
-            best = max(best, (self._ball(G, h, maps, centre), centre), key=lambda pair: pair[0])
-        return best[1], best[0]
-
-    def _ball(self, G: np.ndarray, h: np.ndarray, maps: tuple, w: np.ndarray) -> float:
-        """Radius of the largest ball around ``w`` that no hyperplane of the region and no row or
-        box face crosses."""
-        rows, rhs = self._hyperplanes(maps, w, np.inf)
-        margin = box_margin(G, h, w)
-        if rows.shape[0]:
-            margin = min(margin, float(np.min(rhs - rows @ w)))
-        return margin
-
-    def _hyperplanes(self, maps: tuple, w: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
-        """The hidden neurons' hyperplanes nearer than ``limit`` to ``w``, as rows ``w`` satisfies."""
-        rows, rhs = [], []
-        for M, m in maps:
-            norms = self._row_norms(M)
-            z = M @ w + m
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dist = np.abs(z) / norms
-            near = np.flatnonzero((norms > 0) & (dist < limit))
-            if near.size:
-                sgn = np.where(z[near] >= 0, 1.0, -1.0)
-                rows.append(-(sgn / norms[near])[:, None] * M[near])
-                rhs.append(sgn * m[near] / norms[near])
-        if not rows:
-            return np.zeros((0, w.size)), np.zeros(0)
-        return np.vstack(rows), np.concatenate(rhs)
-
-    def _row_norms(self, M: np.ndarray) -> np.ndarray:
-        """Row norms of a layer map, kept for the map the cells of a subtree share."""
-        cached = self._norms_of.get(M.shape[0])
-        if cached is None or cached[0] is not M:
-            cached = (M, np.linalg.norm(M, axis=1))
-            self._norms_of[M.shape[0]] = cached
-        return cached[1]
 
     # ------------------------------------------------------------------ one hyperplane
     def _split_first(self, cell: Cell, crossing: list, base: int, ctx: Context) -> list[Cell]:
