@@ -148,9 +148,9 @@ def recession_bounded(G: Any, solver: LPSolver) -> tuple[bool, int, bool]:
     m, k = G.nrows(), G.ncols()
     if k == 0:
         return True, 0, True
+    if m <= k or G.rank() < k:  # too few rows to close a cone in R^k, or a null direction of G
+        return False, 0, True
     Gf = _float(G)
-    if m <= k or np.linalg.matrix_rank(Gf) < k and G.rank() < k:
-        return False, 0, True  # a null direction of G, or too few rows to close a cone in R^k
     proved, tau, lps = _bounded_lp(G, solver)
     if proved:
         return True, lps, True
