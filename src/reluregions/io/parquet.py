@@ -147,7 +147,7 @@ class ParquetRegionWriter:
         columns = {
             "pattern": pattern,
             "point": _fixed_rows(pa, np.asarray(chunk.points, float), pa.float64()),
-            "radius": pa.array(np.asarray(chunk.radii, float), type=pa.float64()),
+            "radius": _numeric(pa, np.asarray(chunk.radii, float), pa.float64()),
             "rank": _fixed_rows(pa, np.asarray(chunk.ranks).astype(np.int32), pa.int32()),
         }
         for k, name in enumerate(("A", "c", "G", "h")):
@@ -155,8 +155,11 @@ class ParquetRegionWriter:
                 parts = [np.ravel(e[k]).astype(float) for e in (chunk.extras or [])]
                 columns[name] = _list_array(pa, parts, pa.float64())
         if "bounded" in self.schema.names:
-            columns["bounded"] = pa.array(chunk.bounded_flags(), type=pa.bool_())
-        self._writer.write_table(pa.table(columns, schema=self.schema))
+            flags = np.asarray(chunk.bounded_flags(), dtype=bool)
+            columns["bounded"] = pa.Array.from_buffers(
+                pa.bool_(), n, [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
+        self._writer.write_table(pa.Table.from_arrays([columns[f] for f in self.schema.names],
+                                                      schema=self.schema))
         self.count += n
 
     def add_metadata(self, extra: dict[str, Any]) -> None:
@@ -200,11 +203,21 @@ def _chunk_of(rows: list[Any]) -> Any:
     return RegionChunk.from_regions(rows)
 
 
+def _numeric(pa, values: np.ndarray, value_type):
+    """An Arrow array of a fixed-width numeric type over a numpy array's buffer.
+
+    Built from the buffer, not with ``pa.array``, which imports pandas on its first call (about
+    a second the first region file of a run would pay)."""
+    values = np.ascontiguousarray(values, dtype=value_type.to_pandas_dtype())
+    return pa.Array.from_buffers(value_type, len(values), [None, pa.py_buffer(values)])
+
+
 def _fixed_rows(pa, matrix: np.ndarray, value_type):
     """A list array whose rows are the rows of a 2-D matrix (all of one length)."""
     n, width = matrix.shape
     offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), type=value_type))
+    return pa.ListArray.from_arrays(_numeric(pa, offsets, pa.int32()),
+                                    _numeric(pa, matrix.ravel(), value_type))
 
 
 def _list_array(pa, parts: list[np.ndarray], value_type):
@@ -213,7 +226,8 @@ def _list_array(pa, parts: list[np.ndarray], value_type):
     offsets = np.zeros(len(parts) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     values = np.concatenate(parts) if parts and offsets[-1] else np.empty(0)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=value_type))
+    return pa.ListArray.from_arrays(_numeric(pa, offsets, pa.int32()),
+                                    _numeric(pa, values, value_type))
 
 
 def open_parquet(path: str | Path) -> Any:
