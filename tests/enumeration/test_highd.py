@@ -101,7 +101,8 @@ def test_default_picks_the_engine_by_dimension_and_says_why() -> None:
 
 
 def test_count_json_reports_the_engine(tmp_path) -> None:
-    net = random_net(40, (6, 6), 2)
+    d = HIGHD_MIN_DIM + 7
+    net = random_net(d, (6, 6), 2)
     arrays = {}
     for i, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
@@ -111,6 +112,6 @@ def test_count_json_reports_the_engine(tmp_path) -> None:
                           "--workers", "1"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["algorithm"] == "highd" and "dimension 40" in got["algorithm_reason"]
+    assert got["algorithm"] == "highd" and f"dimension {d}" in got["algorithm_reason"]
     assert got["regions"] == count_regions(net, None, EnumerationConfig(algorithm="witness",
                                                                           ranks=False)).regions

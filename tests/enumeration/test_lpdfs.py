@@ -113,3 +113,15 @@ def test_chebyshev_balls_and_maps_match_witness() -> None:
     for (A1, c1), (A2, c2) in zip(a.maps, b.maps):
         np.testing.assert_allclose(A1, A2, atol=1e-9)
         np.testing.assert_allclose(c1, c2, atol=1e-9)
+
+
+def test_default_picks_lpdfs_between_vertex_and_highd_and_says_why() -> None:
+    from reluregions.enumeration.api import HIGHD_MIN_DIM, LPDFS_DIMS, choose_algorithm
+
+    low, high = LPDFS_DIMS
+    pick = (lambda d: choose_algorithm(make_problem(random_net(d, (3,), 0), Box.symmetric(d))))
+    assert pick(low - 1)[0] == "vertex"
+    for d in (low, 12, high):
+        name, why = pick(d)
+        assert name == "lpdfs" and f"dimension {d}" in why
+    assert pick(HIGHD_MIN_DIM)[0] == "highd"

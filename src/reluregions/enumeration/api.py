@@ -43,29 +43,41 @@ def make_problem(network: Network, domain: Domain | None = None,
     return Problem(network, domain.parametrize(), config)
 
 
+#: Bounded domains of these dimensions go to the compiled LP traversal by default (issue 14):
+#: bench/bench_lpdfs.py measured it faster than vertex from 6 dimensions on (1.8x at 6, 5x at 7,
+#: 25x at 8) and than witness and highd everywhere up to 64 (10x highd at 40 and 64).
+LPDFS_DIMS = (6, 64)
 #: Domains of at least this dimension go to the high-dimensional engine by default (issue 14).
-HIGHD_MIN_DIM = 32
+HIGHD_MIN_DIM = LPDFS_DIMS[1] + 1
 
 
 def choose_algorithm(problem: Problem) -> tuple[str, str]:
     """The concrete algorithm ``problem.config.algorithm`` names, and why.
 
-    ``"default"`` picks ``"vertex"`` (LP-free) for box domains of dimension at most 10 when numba
-    is installed and the first layer is enumerated incrementally; ``"highd"`` (cuts as rows, the
-    box as bounds) from :data:`HIGHD_MIN_DIM` dimensions on, where the ``2k`` box rows that
-    ``"witness"`` carries into every LP dominate its cost; ``"witness"`` in between; ``"witness"``
-    in the whole input space, where only it and ``"paper"`` work (:data:`UNBOUNDED_ALGORITHMS`).
+    ``"default"`` picks ``"vertex"`` (LP-free) for box domains of dimension below 6 when numba
+    is installed and the first layer is enumerated incrementally; ``"lpdfs"`` (the compiled LP
+    traversal) in dimensions :data:`LPDFS_DIMS` (6 to 64) when numba is installed; ``"highd"``
+    (cuts as rows, the box as bounds, HiGHS) from :data:`HIGHD_MIN_DIM` dimensions on, where the
+    ``2k`` box rows that ``"witness"`` carries into every LP dominate its cost; ``"witness"``
+    otherwise and in the whole input space, where only it and ``"paper"`` work
+    (:data:`UNBOUNDED_ALGORITHMS`).
     """
     name = problem.config.algorithm
     if name != "default":
         return name, "asked for"
     if not problem.param.bounded:
         return "witness", "the whole input space: cells may be unbounded"
-    from .vertex import MAX_VERTEX_DIM, vertex_applicable
+    from ..geometry.kernels import HAVE_NUMBA
+    from .vertex import vertex_applicable
 
     k = problem.param.dim
-    if problem.config.first_layer == "incremental" and vertex_applicable(problem):
-        return "vertex", f"box domain of dimension {k} <= {MAX_VERTEX_DIM}: vertex counts stay small"
+    low, high = LPDFS_DIMS
+    if problem.config.first_layer == "incremental" and k < low and vertex_applicable(problem):
+        return "vertex", f"box domain of dimension {k} < {low}: vertex counts stay small"
+    if HAVE_NUMBA and low <= k <= high:
+        return "lpdfs", (f"domain of dimension {k} in {low}..{high}: compiled LPs of a few dozen "
+                         "rows (vertex counts grow as 2^k, the Python work per region of the "
+                         "HiGHS-based algorithms dominates)")
     if k >= HIGHD_MIN_DIM:
         return "highd", (f"domain of dimension {k} >= {HIGHD_MIN_DIM}: LPs carry the cuts as rows "
                          "and the box as bounds")

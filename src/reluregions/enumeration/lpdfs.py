@@ -96,20 +96,18 @@ class LPTraversalAlgorithm(Algorithm):
         from ..config import EnumerationConfig
         from ..domains import Box
         from ..network import Network
+        from ..schedulers.serial import SerialScheduler
         from .api import make_problem
 
         rng = np.random.default_rng(0)
+        net = Network([rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), np.ones((1, 2))],
+                      [rng.normal(size=3), rng.normal(size=2), np.zeros(1)])
         for ranks in (False, True):
-            net = Network([rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), np.ones((1, 2))],
-                          [rng.normal(size=3), rng.normal(size=2), np.zeros(1)])
-            tiny = LPTraversalAlgorithm(make_problem(net, Box([-1.0, -1.0], [1.0, 1.0]),
-                                                    EnumerationConfig(algorithm="lpdfs", ranks=ranks)))
-            tiny.budget = 1  # hand back a frontier too
-            ctx = Context.create(tiny.problem.config, 2)
-            stack = tiny.roots(ctx)
-            while stack:
-                children, _ = tiny.expand(stack.pop(), ctx)
-                stack.extend(children)
+            config = EnumerationConfig(algorithm="lpdfs", ranks=ranks)
+            tiny = LPTraversalAlgorithm(make_problem(net, Box.symmetric(2), config))
+            tiny.budget = 1  # a frontier goes back after every region
+            for _ in SerialScheduler().run_counts(tiny):
+                pass
         _WARM = True
 
     # ------------------------------------------------------------------ tree
