@@ -5,9 +5,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from .errors import OptionError
-from .geometry.lp import LPOptions
 
-__all__ = ["EnumerationConfig", "check_choice"]
+__all__ = ["EnumerationConfig", "LPOptions", "check_choice"]
 
 
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
@@ -16,6 +15,25 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     if value not in choices:
         raise OptionError(f"unknown {name} '{value}'; choose one of: {', '.join(choices)}")
     return value
+
+
+@dataclass(frozen=True)
+class LPOptions:
+    """Solver settings.
+
+    Parameters
+    ----------
+    feasibility_tol : float
+        HiGHS primal and dual feasibility tolerance. It must sit well below the radius tolerance
+        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-8 there), so that
+        a radius computed by the LP is accurate to far better than the threshold it is compared with.
+    radius_cap : float
+        Upper bound on the Chebyshev radius variable; keeps the LP bounded. Domains are normalised
+        to ``[-1, 1]^k``, so any cap above 1 is inactive.
+    """
+
+    feasibility_tol: float = 1e-9
+    radius_cap: float = 4.0
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,9 @@ never sees solver internals. Implements the LP feasibility test of Drammis et al
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..config import LPOptions
 from ..errors import MissingDependencyError, SolverError
 
 __all__ = ["LPOptions", "LPSolver"]
@@ -48,25 +47,6 @@ def _new_highs_quietly(highspy):
     finally:
         os.dup2(saved, 1)
         os.close(saved)
-
-
-@dataclass(frozen=True)
-class LPOptions:
-    """Solver settings.
-
-    Parameters
-    ----------
-    feasibility_tol : float
-        HiGHS primal and dual feasibility tolerance. It must sit well below the radius tolerance
-        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-8 there), so that
-        a radius computed by the LP is accurate to far better than the threshold it is compared with.
-    radius_cap : float
-        Upper bound on the Chebyshev radius variable; keeps the LP bounded. Domains are normalised
-        to ``[-1, 1]^k``, so any cap above 1 is inactive.
-    """
-
-    feasibility_tol: float = 1e-9
-    radius_cap: float = 4.0
 
 
 class LPSolver:
@@ -167,26 +147,53 @@ class LPSolver:
         The box never becomes rows, so an LP has as many rows as ``G`` (the cuts of a cell, not the
         ``2k`` facets of the domain): the form of the high-dimensional engine (issue 14), where
         ``k`` is in the hundreds and a cell carries a few dozen cuts. Without rows the minimum is
-        read off the bounds. Called again with the very same ``G``, ``h``, ``lower`` and ``upper``
-        objects (another objective over the same cell), only the costs change and HiGHS starts
-        from the last optimal basis. Returns ``(status, t, value)`` as :meth:`minimize` does
-        (``"infeasible"`` or ``"optimal"``: a bounded box rules out ``"unbounded"``).
+        read off the bounds. Consecutive calls share HiGHS's model: rows the last call had in
+        the same places are kept, the others are deleted and the new ones added, and the costs
+        replaced, so a child cell (its parent's rows and one more) or another objective over the
+        same cell starts from the last optimal basis (dual simplex after an added row, DESIGN.md
+        §2). Returns ``(status, t, value)`` as :meth:`minimize` does (``"infeasible"`` or
+        ``"optimal"``: a bounded box rules out ``"unbounded"``).
         """
         c = np.asarray(c, dtype=np.float64)
         if G.shape[0] == 0:
             x = np.where(c > 0, lower, upper)
             return "optimal", x, float(c @ x)
+        G = np.asarray(G, dtype=np.float64)
+        h = np.asarray(h, dtype=np.float64)
         key = self._box_model
-        if key is not None and key[0] is G and key[1] is h and key[2] is lower and key[3] is upper:
-            # The same cell again (another neuron's test): new costs, warm start from the last basis.
-            n = G.shape[1]
-            self._highs.changeColsCost(n, np.arange(n, dtype=np.int32), c)
-            return self._run(*G.shape)
-        result = self._solve(c, np.asarray(lower, dtype=np.float64),
-                             np.asarray(upper, dtype=np.float64), np.asarray(G, dtype=np.float64),
-                             np.asarray(h, dtype=np.float64))
-        self._box_model = (G, h, lower, upper)
-        return result
+        if key is None or not self._same_box(key, G.shape[1], lower, upper):
+            lower = np.array(lower, dtype=np.float64)
+            upper = np.array(upper, dtype=np.float64)
+            result = self._solve(c, lower, upper, G, h)
+            self._box_model = (G.copy(), h.copy(), lower, upper)
+            return result
+        rows, rhs = key[0], key[1]
+        n = G.shape[1]
+        common = min(rows.shape[0], G.shape[0])
+        differ = np.flatnonzero((rows[:common] != G[:common]).any(axis=1)
+                                | (rhs[:common] != h[:common]))
+        if differ.size:
+            common = int(differ[0])
+        if common < rows.shape[0] or common < G.shape[0]:
+            hs = self._highs
+            if rows.shape[0] > common:
+                hs.deleteRows(rows.shape[0] - common,
+                              np.arange(common, rows.shape[0], dtype=np.int32))
+            extra = G.shape[0] - common
+            if extra:
+                hs.addRows(extra, np.full(extra, -np.inf), h[common:], extra * n,
+                           np.arange(0, extra * n, n, dtype=np.int32),
+                           np.tile(np.arange(n, dtype=np.int32), extra),
+                           np.ascontiguousarray(G[common:]).ravel())
+            self._box_model = (G.copy(), h.copy(), key[2], key[3])
+        self._highs.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+        return self._run(*G.shape)
+
+    @staticmethod
+    def _same_box(key: tuple, n: int, lower: np.ndarray, upper: np.ndarray) -> bool:
+        """Whether the model HiGHS holds has these column bounds."""
+        return (key[0].shape[1] == n and np.array_equal(key[2], lower)
+                and np.array_equal(key[3], upper))
 
     def minimize(self, c: np.ndarray, G: np.ndarray, h: np.ndarray) -> tuple[str, np.ndarray, float]:
         """Minimise ``c @ t`` over ``{t : G t <= h}`` with ``t`` free.
