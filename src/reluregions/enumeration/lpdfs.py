@@ -69,9 +69,7 @@ class LPTraversalAlgorithm(Algorithm):
         self.budget = 1024  # regions per compiled call: checkpoints and work splitting stay fine-grained
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_packed"] = None
-        return state
+        return {**self.__dict__, "_packed": None}  # rebuilt where it is unpickled
 
     def _weights(self) -> tuple:
         """The hidden layers as :func:`~reluregions.geometry.lpdfs.lp_dfs` takes them: every

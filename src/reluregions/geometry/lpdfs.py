@@ -40,6 +40,31 @@ MAX_POOL = 32
 
 
 @njit(cache=True, nogil=True)
+def _unit(rM, rm, i, out):
+    """Neuron ``i``'s hyperplane with a unit normal: the normal into ``out``, the offset returned."""
+    k = out.shape[0]
+    s2 = 0.0
+    for c in range(k):
+        s2 += rM[i, c] * rM[i, c]
+    nrm = np.sqrt(s2)
+    for c in range(k):
+        out[c] = rM[i, c] / nrm
+    return rm[i] / nrm
+
+
+@njit(cache=True, nogil=True)
+def _layer_on_cell(rM, rm, base, nl, cb, slope, AT, cv):
+    """The map to the layer's outputs on the cell, transposed (``AT``, ``k x nl``, and ``cv``):
+    each neuron's row scaled by 1 or the leaky slope, as its bit says."""
+    k = AT.shape[0]
+    for j in range(nl):
+        scale = 1.0 if cb[base + j] else slope
+        for c in range(k):
+            AT[c, j] = scale * rM[base + j, c]
+        cv[j] = scale * rm[base + j]
+
+
+@njit(cache=True, nogil=True)
 def _screen(rM, rm, rsc, base, nl, w, zero_tol, cb, todo):
     """Start a layer on a cell: fix the bits of its constant neurons and of those whose interval
     bound over the box keeps the sign they have at ``w``; the others go to ``todo`` (returned:
@@ -208,13 +233,8 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
             pos = 0
             while pos < ntodo:
                 j = todo[pos]
-                s2 = 0.0
-                for c in range(k):
-                    s2 += rM[base + j, c] * rM[base + j, c]
-                nrm = np.sqrt(s2)
-                for c in range(k):
-                    arow[c] = rM[base + j, c] / nrm
-                code, s, r, psg = probe(G, h, r, w, arow, rm[base + j] / nrm, tol, band, lower,
+                off = _unit(rM, rm, base + j, arow)
+                code, s, r, psg = probe(G, h, r, w, arow, off, tol, band, lower,
                                         upper, P, npool, j, ftab, fx, nf, max_iter, hs, frow,
                                         nrow, d, x, tmp, far_w, near_w, lps)
                 if code == PENDING:
@@ -237,13 +257,8 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
             while pending == 0 and ci < ncross:  # split by the first neuron still crossing
                 j = cj[ci]
                 if cr[ci] != r:  # a cut joined the rows after its test: test it again
-                    s2 = 0.0
-                    for c in range(k):
-                        s2 += rM[base + j, c] * rM[base + j, c]
-                    nrm = np.sqrt(s2)
-                    for c in range(k):
-                        arow[c] = rM[base + j, c] / nrm
-                    code, s, r, psg = probe(G, h, r, w, arow, rm[base + j] / nrm, tol, band,
+                    off = _unit(rM, rm, base + j, arow)
+                    code, s, r, psg = probe(G, h, r, w, arow, off, tol, band,
                                             lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
                                             frow, nrow, d, x, tmp, far_w, near_w, lps)
                     if code == PENDING:
@@ -295,13 +310,9 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                     Q[nq + 1] = CN[i]
                     nq += 2
                 nrest = ncross - ci - 1
-                s2 = 0.0
+                off = _unit(rM, rm, base + j, frow)
                 for c in range(k):
-                    s2 += rM[base + j, c] * rM[base + j, c]
-                nrm = np.sqrt(s2)
-                off = rm[base + j] / nrm
-                for c in range(k):
-                    frow[c] = s * rM[base + j, c] / nrm
+                    frow[c] *= s
                 # near child in slot e + 1, far child in slot e (it extends the rows in place)
                 f = e + 1
                 SG[f, :r] = G[:r]
@@ -334,38 +345,28 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
             # the layer is finished on this cell
             layer_cells[layer] += 1
             nf = 0
-            for j in range(nl):
-                fac = 1.0 if cb[base + j] else slope
-                for c in range(k):
-                    AT[c, j] = rM[base + j, c] * fac
-                cv[j] = rm[base + j] * fac
+            _layer_on_cell(rM, rm, base, nl, cb, slope, AT, cv)
             if want_ranks:
                 crk[layer] = _rank(AT, k, nl, gram, linv) if nl > 0 and k > 0 else 0
             if layer == L - 1:
-                if n == out_bits.shape[0]:
-                    out_bits = _grow2(out_bits, n + 1)
-                    out_c = _grow2(out_c, n + 1)
-                    out_r = _grow1(out_r, n + 1)
-                    out_rank = _grow2(out_rank, n + 1)
+                if n == out_r.shape[0]:  # room for twice as many regions
+                    out_bits, out_c = _grow2(out_bits, n + 1), _grow2(out_c, n + 1)
+                    out_r, out_rank = _grow1(out_r, n + 1), _grow2(out_rank, n + 1)
                 out_r[n] = region_ball(G, h, r, w, rM, rm, rsc, nh, cb, zero_tol, gamma)
                 out_c[n] = w
                 out_bits[n] = cb
                 out_rank[n] = crk
                 n += 1
                 break
-            nl2 = Wshapes[layer + 1, 0]
-            wo = Woffs[layer + 1]
-            WT = WTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
-            aWT = aWTflat[wo:wo + nl2 * nl].reshape((nl, nl2))
-            b = bflat[boffs[layer + 1]:boffs[layer + 1] + nl2]
-            for j in range(nl):
-                absA[j] = abs(cv[j])
-            for c in range(k):
-                for j in range(nl):
-                    absA[j] += abs(AT[c, j])
-            if acc.shape[1] < nl2:
-                acc = np.empty((k + 2, nl2))
-            _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, offsets[layer + 1], acc)
+            for j in range(nl):  # each output's magnitude sum on the cell
+                mag = abs(cv[j])
+                for c in range(k):
+                    mag += abs(AT[c, j])
+                absA[j] = mag
+            lo, n2, b0 = Woffs[layer + 1], Wshapes[layer + 1, 0], boffs[layer + 1]
+            _pullback(WTflat[lo:lo + nl * n2].reshape((nl, n2)),
+                      aWTflat[lo:lo + nl * n2].reshape((nl, n2)), bflat[b0:b0 + n2], AT, cv, absA,
+                      nl, k, rM, rm, rsc, offsets[layer + 1], acc)
             layer += 1
             ntodo = -1
     # the open frontier, top of the stack first
