@@ -17,12 +17,13 @@ from .errors import (DomainError, EmptyDomainError, InputError, InvalidWeightsEr
 from .geometry.lp import LPOptions
 from .io.regionset import RegionSet
 from .network import Network, load_network
+from .regionblock import RegionBlock
 
 __all__ = [
     "__version__", "ALGORITHMS", "AffineSlice", "Box", "CountResult", "Domain", "DomainError",
     "EmptyDomainError", "EnumerationConfig", "HPolytope", "InputError", "InvalidWeightsError",
     "LPOptions", "MissingDependencyError", "Network", "NetworkFileError", "OptionError", "Region",
-    "RegionSet", "ReluRegionsError", "ShapeMismatchError", "SolverError", "UnboundedDomainError",
-    "UnsupportedLayerError", "WorkerDiedError", "count_regions", "enumerate_regions",
-    "iter_regions", "load_network", "WholeSpace",
+    "RegionBlock", "RegionSet", "ReluRegionsError", "ShapeMismatchError", "SolverError",
+    "UnboundedDomainError", "UnsupportedLayerError", "WorkerDiedError", "count_regions",
+    "enumerate_regions", "iter_regions", "load_network", "WholeSpace",
 ]

@@ -1,15 +1,16 @@
-"""Public testing helpers: compare region sets the way the invariant suite does."""
+"""Public testing helpers: compare region blocks the way the invariant suite does."""
 from __future__ import annotations
 
 import numpy as np
 
-from .io.regionset import RegionSet
+from .regionblock import RegionBlock
 
 __all__ = ["assert_regionsets_equal"]
 
 
-def assert_regionsets_equal(actual: RegionSet, expected: RegionSet, *, check_ranks: bool = True) -> None:
-    """Raise ``AssertionError`` unless both sets hold the same patterns (and ranks), in any order.
+def assert_regionsets_equal(actual: RegionBlock, expected: RegionBlock, *,
+                            check_ranks: bool = True) -> None:
+    """Raise ``AssertionError`` unless both blocks hold the same patterns (and ranks), in any order.
 
     The message names how many patterns each side has that the other lacks, and shows a few.
     """

@@ -3,7 +3,8 @@
 A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
 activation bits decided so far, the pre-activation map of the layer being processed and the next
 neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
-cells or finished :class:`Region` objects; schedulers drive the tree and never see the geometry.
+cells or finished regions (a :class:`RegionBlock`, or :class:`Region` records gathered into
+one); schedulers drive the tree and never see the geometry.
 
 This is the LayerWise-NNCE framework of Drammis et al. 2024, §3, Alg. 1: inside a cell, layer
 ``l``'s neurons pulled back through the cell's affine map are plain hyperplanes
@@ -26,9 +27,10 @@ from .config import EnumerationConfig
 from .domains import Parametrization
 from .geometry.lp import LPSolver
 from .network import Network
+from .regionblock import Region, RegionBlock
 
-__all__ = ["Cell", "Region", "RegionChunk", "Stats", "Context", "Algorithm", "Problem", "pack_cells",
-           "unpack_cells"]
+__all__ = ["Cell", "Region", "RegionBlock", "RegionChunk", "Stats", "Context", "Algorithm", "Problem",
+           "pack_cells", "unpack_cells"]
 
 
 @dataclass(slots=True)
@@ -155,43 +157,6 @@ def unpack_cells(packed: tuple, copy: bool = False) -> "list[Cell]":
     return [Cell(*row) for row in zip(*values)]
 
 
-@dataclass(slots=True)
-class Region:
-    """One finished activation region.
-
-    Attributes
-    ----------
-    bits : ndarray of bool
-        The activation pattern over all hidden neurons, layer by layer.
-    point : ndarray
-        An interior point in input coordinates.
-    center : ndarray
-        The same point in the domain's parameter coordinates.
-    radius : float
-        Radius of a ball around ``center`` inside the region (parameter coordinates).
-    ranks : tuple of int
-        Rank of the map from the domain to each hidden layer on this region.
-    A, c : ndarray or None
-        The network's output map on the region, ``f(x) = A x + c`` (when requested).
-    G, h : ndarray or None
-        Irredundant H-representation in parameter coordinates (when requested).
-    bounded : bool
-        Whether the region is bounded: always in a bounded domain; in the whole space
-        (:class:`~reluregions.domains.WholeSpace`) only when its recession cone is ``{0}``.
-    """
-
-    bits: np.ndarray
-    point: np.ndarray
-    center: np.ndarray
-    radius: float
-    ranks: tuple[int, ...]
-    A: np.ndarray | None = None
-    c: np.ndarray | None = None
-    G: np.ndarray | None = None
-    h: np.ndarray | None = None
-    bounded: bool = True
-
-
 @dataclass
 class Stats:
     """Counters a worker accumulates while expanding cells (merged by the scheduler)."""
@@ -278,100 +243,5 @@ class Algorithm(ABC):
         """Expand one cell into child cells and/or finished regions."""
 
 
-class RegionChunk:
-    """Finished regions as stacked arrays, one row per region.
-
-    Cheap to pickle between processes and to write to Parquet (one buffer per field, no per-region
-    objects); iterating over it yields :class:`Region` objects whose arrays are rows of the chunk's.
-    Algorithms may return one from :meth:`Algorithm.expand` in place of a list of regions.
-    ``bounded`` (bool per region) is None when every region is bounded (any bounded domain).
-    """
-
-    __slots__ = ("bits", "points", "centers", "radii", "ranks", "extras", "bounded")
-
-    def __init__(self, bits: np.ndarray, points: np.ndarray, centers: np.ndarray,
-                 radii: np.ndarray, ranks: np.ndarray, extras: list | None = None,
-                 bounded: np.ndarray | None = None) -> None:
-        self.bits, self.points, self.centers = bits, points, centers
-        self.radii, self.ranks, self.extras = radii, ranks, extras
-        self.bounded = bounded
-
-    def bounded_flags(self) -> np.ndarray:
-        """Whether each region is bounded (all True unless the domain is the whole space)."""
-        if self.bounded is None:
-            return np.ones(len(self), dtype=bool)
-        return np.asarray(self.bounded, dtype=bool)
-
-    @classmethod
-    def from_regions(cls, regions: "list[Region] | RegionChunk") -> "RegionChunk":
-        """Stack a list of regions (a chunk is returned as it is)."""
-        if isinstance(regions, RegionChunk):
-            return regions
-        n = len(regions)
-        if n == 0:
-            return cls.empty()
-        extras = None
-        if any(r.A is not None or r.G is not None for r in regions):
-            extras = [(r.A, r.c, r.G, r.h) for r in regions]
-        bounded = np.array([r.bounded for r in regions], dtype=bool)
-        return cls(np.array([r.bits for r in regions], dtype=bool),
-                   np.array([r.point for r in regions], dtype=float),
-                   np.array([r.center for r in regions], dtype=float),
-                   np.array([r.radius for r in regions], dtype=float),
-                   np.array([r.ranks for r in regions], dtype=np.int64).reshape(
-                       n, len(regions[0].ranks)), extras, None if bounded.all() else bounded)
-
-    @classmethod
-    def empty(cls) -> "RegionChunk":
-        """A chunk of no regions."""
-        return cls(np.zeros((0, 0), bool), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0),
-                   np.zeros((0, 0), np.int64))
-
-    @classmethod
-    def concat(cls, parts: "list[list[Region] | RegionChunk]") -> "RegionChunk":
-        """One chunk from several chunks or lists of regions."""
-        chunks = [c for c in (cls.from_regions(p) for p in parts) if len(c)]
-        if not chunks:
-            return cls.empty()
-        if len(chunks) == 1:
-            return chunks[0]
-        extras = None
-        if any(c.extras is not None for c in chunks):
-            extras = [e for c in chunks for e in (c.extras or [(None,) * 4] * len(c))]
-        bounded = None
-        if any(c.bounded is not None for c in chunks):
-            bounded = np.concatenate([c.bounded_flags() for c in chunks])
-        return cls(*(np.concatenate([getattr(c, f) for c in chunks])
-                     for f in ("bits", "points", "centers", "radii", "ranks")), extras, bounded)
-
-    def __len__(self) -> int:
-        return int(self.radii.shape[0])
-
-    def __iter__(self):
-        radii = self.radii.tolist()
-        ranks = [tuple(row) for row in self.ranks.tolist()]
-        bounded = None if self.bounded is None else self.bounded_flags().tolist()
-        for i, radius in enumerate(radii):
-            region = Region(self.bits[i], self.points[i], self.centers[i], radius, ranks[i])
-            if self.extras is not None:
-                region.A, region.c, region.G, region.h = self.extras[i]
-            if bounded is not None:
-                region.bounded = bounded[i]
-            yield region
-
-    def regions(self) -> "list[Region]":
-        """The regions as :class:`Region` objects."""
-        return list(self)
-
-    def __getstate__(self) -> tuple:
-        # bits travel packed (8 per byte): they are most of a chunk's bytes between processes
-        bits = self.bits
-        packed = (np.packbits(bits, axis=1, bitorder="little"), bits.shape[1])
-        return (packed,) + tuple(getattr(self, k) for k in self.__slots__[1:])
-
-    def __setstate__(self, state: tuple) -> None:
-        (packed, width), rest = state[0], state[1:]
-        self.bits = np.unpackbits(packed, axis=1, count=width, bitorder="little").astype(bool)
-        self.bounded = None
-        for key, value in zip(self.__slots__[1:], rest):
-            setattr(self, key, value)
+#: The region block under the name the algorithms and schedulers have used (one type).
+RegionChunk = RegionBlock

@@ -73,7 +73,7 @@ class GeometryWorker:
         self.offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
 
     def _bits(self, packed: np.ndarray) -> np.ndarray:
-        from ..io.regionset import unpack_bits
+        from ..regionblock import unpack_bits
 
         return unpack_bits(packed, self.n_hidden)
 

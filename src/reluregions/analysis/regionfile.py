@@ -2,12 +2,11 @@
 
 Every analysis works from a Parquet region file (DESIGN.md §4) without loading it whole: a
 :class:`RegionFile` knows the file's metadata (network hash, widths, domain, config) and yields
-:class:`RegionBatch` objects of at most ``batch_size`` rows, in file order, each tagged with the
-index of its first row so that offending rows can be named.
+:class:`~reluregions.regionblock.RegionBlock` objects of at most ``batch_size`` rows, in file
+order, each tagged with the index of its first row (``start``) so that offending rows can be named.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -17,8 +16,8 @@ from ..config import EnumerationConfig
 from ..domains import AffineSlice, Box, Domain, HPolytope, Parametrization, WholeSpace
 from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchError
 from ..io.parquet import checked_batches, open_parquet, read_metadata
-from ..io.regionset import unpack_bits
 from ..network import Network
+from ..regionblock import RegionBlock
 
 __all__ = ["RegionFile", "RegionBatch", "domain_from_dict", "layer_offsets"]
 
@@ -46,68 +45,8 @@ def layer_offsets(widths: Sequence[int]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.asarray(widths, dtype=np.int64))]).astype(np.int64)
 
 
-@dataclass
-class RegionBatch:
-    """Consecutive rows of a region file.
-
-    Attributes
-    ----------
-    start : int
-        Row index (0-based, in file order) of the first row.
-    packed : ndarray of uint8, shape (n, n_bytes)
-        Patterns as stored (``numpy.packbits(bits, bitorder="little")``).
-    points : ndarray, shape (n, d)
-        Interior points in input coordinates.
-    radius : ndarray, shape (n,)
-    ranks : ndarray of int64, shape (n, L), or None
-        Rank of the map to each hidden layer; None when the file holds no ranks.
-    extras : dict
-        Optional list columns (``A``, ``c``, ``G``, ``h``) as lists of flat arrays.
-    bounded : ndarray of bool, shape (n,), or None
-        Whether each region is bounded (files of the whole input space); None: all are.
-    """
-
-    start: int
-    packed: np.ndarray
-    points: np.ndarray
-    radius: np.ndarray
-    ranks: np.ndarray | None
-    n_hidden: int
-    extras: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    bounded: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return int(self.packed.shape[0])
-
-    @property
-    def rows(self) -> np.ndarray:
-        """Row indices of this batch in the file."""
-        return np.arange(self.start, self.start + len(self), dtype=np.int64)
-
-    @property
-    def bits(self) -> np.ndarray:
-        """Patterns unpacked to a (n, n_hidden) bool matrix."""
-        return unpack_bits(self.packed, self.n_hidden)
-
-
-def _fixed_binary(column: Any, width: int) -> np.ndarray:
-    """A fixed-size-binary Arrow column as a (n, width) uint8 matrix."""
-    n = len(column)
-    if n == 0:
-        return np.zeros((0, width), np.uint8)
-    try:
-        buf = column.buffers()[1]
-        flat = np.frombuffer(buf, dtype=np.uint8)[column.offset * width:(column.offset + n) * width]
-        return flat.reshape(n, width).copy()
-    except (IndexError, ValueError, TypeError, AttributeError):  # pragma: no cover - other layouts
-        return np.frombuffer(b"".join(column.to_pylist()), np.uint8).reshape(n, width).copy()
-
-
-def _list_matrix(column: Any, n: int, width: int, what: str, path: Path) -> np.ndarray:
-    values = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float64)
-    if values.size != n * width:
-        raise NetworkFileError(f"{path}: column '{what}' does not hold {width} values per row")
-    return values.reshape(n, width)
+#: What :meth:`RegionFile.batches` yields: region blocks whose ``start`` is their first row's index.
+RegionBatch = RegionBlock
 
 
 class RegionFile:
@@ -192,7 +131,7 @@ class RegionFile:
                                      f"{network!r}")
 
     # ------------------------------------------------------------------ rows
-    def batches(self, batch_size: int = 65536, extras: Sequence[str] = ()) -> Iterator[RegionBatch]:
+    def batches(self, batch_size: int = 65536, extras: Sequence[str] = ()) -> Iterator[RegionBlock]:
         """Yield the file's rows in order, ``batch_size`` at a time (bounded memory)."""
         missing = [e for e in extras if e not in self.columns]
         if missing:
@@ -203,25 +142,10 @@ class RegionFile:
         if "bounded" in self.columns:
             wanted.append("bounded")
         start = 0
-        d, L = self.input_dim, self.n_layers
         for rb in checked_batches(self._pq, self.path, batch_size=batch_size, columns=wanted):
-            n = rb.num_rows
-            cols = dict(zip(rb.schema.names, rb.columns))
-            packed = _fixed_binary(cols["pattern"], self.n_bytes)
-            points = _list_matrix(cols["point"], n, d, "point", self.path)
-            radius = np.asarray(cols["radius"].to_numpy(zero_copy_only=False), dtype=np.float64)
-            ranks = None
-            if "rank" in cols and L:
-                flat = np.asarray(cols["rank"].flatten().to_numpy(zero_copy_only=False), np.int64)
-                if flat.size == n * L:
-                    ranks = flat.reshape(n, L)
-            ex = {name: [np.asarray(v, dtype=np.float64) for v in cols[name].to_pylist()]
-                  for name in extras}
-            bounded = None
-            if "bounded" in cols:
-                bounded = np.asarray(cols["bounded"].to_numpy(zero_copy_only=False), dtype=bool)
-            yield RegionBatch(start, packed, points, radius, ranks, self.n_hidden, ex, bounded)
-            start += n
+            yield RegionBlock.from_arrow(rb, self.n_hidden, self.input_dim, self.n_layers,
+                                         start=start, source=str(self.path))
+            start += rb.num_rows
 
     def to_param(self, points: np.ndarray) -> np.ndarray:
         """Input points (n, d) to the domain's parameter coordinates ``t`` (n, k)."""

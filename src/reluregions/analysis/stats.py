@@ -189,7 +189,7 @@ class _Accumulator:
                 r, c = np.unique(ranks[:, i], return_counts=True)
                 for rv, cv in zip(r.tolist(), c.tolist()):
                     self.rank_regions[i][rv] = self.rank_regions[i].get(rv, 0) + cv
-        rad = batch.radius
+        rad = batch.radii
         self.radius_hist += np.bincount(np.searchsorted(RADIUS_EDGES, rad, side="right"),
                                         minlength=len(RADIUS_EDGES) + 1)
         if len(rad):
@@ -208,8 +208,7 @@ class _Accumulator:
                 parts.append(np.concatenate([A.reshape(len(A), -1), c], axis=1))
             values = np.concatenate(parts) if parts else np.zeros((0, 1))
         else:
-            values = np.array([np.concatenate([a, c]) for a, c in
-                               zip(batch.extras["A"], batch.extras["c"])]).reshape(len(batch), -1)
+            values = np.concatenate([batch.matrix("A"), batch.matrix("c")], axis=1)
         if self.map_scale is None:
             self.map_scale = max(float(np.abs(values).max(initial=0.0)), 1e-300)
         q = np.rint(values / self.map_scale * 10.0 ** self.map_decimals).astype(np.int64) + 0

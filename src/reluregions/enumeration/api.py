@@ -5,11 +5,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import numpy as np
+
 from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
-from .base import Algorithm, Problem, Region, RegionChunk, Stats
+from .base import Algorithm, Problem, Region, RegionBlock, RegionChunk, Stats
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
            "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
@@ -249,14 +251,18 @@ class CountResult:
 def enumerate_regions(network: Network, domain: Domain | None = None,
                       config: EnumerationConfig | None = None, scheduler=None, progress=None,
                       certify: bool = False):
-    """Enumerate every region into an in-memory :class:`reluregions.io.RegionSet`.
+    """Enumerate every region into one in-memory :class:`~reluregions.regionblock.RegionBlock`
+    (``reluregions.RegionSet``), gathered from the scheduler's blocks.
 
-    With ``certify`` the set's ``extra["certificate"]`` holds the certificate's figures.
+    With ``certify`` the block's ``extra["certificate"]`` holds the certificate's figures.
     """
-    from ..io.regionset import RegionSet
-
     stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
-    regions = RegionSet.from_regions(list(stream), network.input_dim, len(network.hidden_widths))
+    n_layers = len(network.hidden_widths)
+    regions = RegionBlock.concat(list(stream.chunks()))
+    if not len(regions):
+        regions = RegionBlock.empty(network.n_hidden, network.input_dim, n_layers)
+    if regions.ranks.shape[1] != n_layers:  # a run without ranks: -1, not recorded
+        regions.ranks = np.full((len(regions), n_layers), -1, dtype=np.int64)
     if certify:
         regions.extra["certificate"] = stream.certificate.to_dict()
     regions.stats = stream.stats

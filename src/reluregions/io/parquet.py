@@ -21,11 +21,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import numpy as np
-
 from ..errors import CorruptFileError, MissingDependencyError, NetworkFileError, OutputPathError
 from .atomic import AtomicFile
-from .regionset import RegionSet, pack_bits, unpack_bits
+from ..regionblock import RegionBlock
 
 __all__ = ["ParquetRegionWriter", "read_regions", "read_metadata", "iter_region_batches",
            "region_schema", "open_parquet", "checked_batches", "parquet_writer", "METADATA_KEY"]
@@ -86,7 +84,6 @@ class ParquetRegionWriter:
         self.batch_size = batch_size
         self.extras = tuple(extras)
         self.schema = region_schema(n_hidden, self.extras, metadata)
-        self._nbytes = max((n_hidden + 7) // 8, 1)
         self._file = AtomicFile(self.path)
         self.tmp = self._file.tmp
         try:
@@ -100,7 +97,7 @@ class ParquetRegionWriter:
         self.count = 0
 
     def write(self, region: Any) -> None:
-        """Buffer one :class:`~reluregions.enumeration.Region`; flush a row group when full."""
+        """Buffer one :class:`~reluregions.regionblock.Region`; flush a row group when full."""
         self._rows.append(region)
         self._buffered += 1
         if self._buffered >= self.batch_size:
@@ -112,10 +109,10 @@ class ParquetRegionWriter:
             self.write(region)
 
     def write_chunk(self, chunk: Any) -> None:
-        """Buffer a :class:`~reluregions.enumeration.base.RegionChunk` (stacked arrays, no copies
-        into per-region objects); flush a row group when full."""
+        """Buffer a :class:`~reluregions.regionblock.RegionBlock` (columns, no per-region
+        objects); flush a row group when full."""
         if self._rows:
-            self._chunks.append(_chunk_of(self._rows))
+            self._chunks.append(RegionBlock.from_regions(self._rows))
             self._rows = []
         if len(chunk):
             self._chunks.append(chunk)
@@ -126,41 +123,14 @@ class ParquetRegionWriter:
     def flush(self) -> None:
         """Write the buffered regions as one row group."""
         if self._rows:
-            self._chunks.append(_chunk_of(self._rows))
+            self._chunks.append(RegionBlock.from_regions(self._rows))
             self._rows = []
         if not self._chunks:
             return
-        from ..tree import RegionChunk
-
-        chunk = RegionChunk.concat(self._chunks)
+        block = RegionBlock.concat(self._chunks)
         self._chunks, self._buffered = [], 0
-        self._write_table(chunk)
-
-    def _write_table(self, chunk: Any) -> None:
-        pa, _ = _pa()
-        n = len(chunk)
-        bits = np.asarray(chunk.bits, dtype=bool).reshape(n, self.n_hidden)
-        packed = pack_bits(bits) if self.n_hidden else np.zeros((n, 1), np.uint8)
-        packed = np.ascontiguousarray(packed)
-        pattern = pa.FixedSizeBinaryArray.from_buffers(
-            self.schema.field("pattern").type, n, [None, pa.py_buffer(packed.tobytes())])
-        columns = {
-            "pattern": pattern,
-            "point": _fixed_rows(pa, np.asarray(chunk.points, float), pa.float64()),
-            "radius": _numeric(pa, np.asarray(chunk.radii, float), pa.float64()),
-            "rank": _fixed_rows(pa, np.asarray(chunk.ranks).astype(np.int32), pa.int32()),
-        }
-        for k, name in enumerate(("A", "c", "G", "h")):
-            if name in self.extras:
-                parts = [np.ravel(e[k]).astype(float) for e in (chunk.extras or [])]
-                columns[name] = _list_array(pa, parts, pa.float64())
-        if "bounded" in self.schema.names:
-            flags = np.asarray(chunk.bounded_flags(), dtype=bool)
-            columns["bounded"] = pa.Array.from_buffers(
-                pa.bool_(), n, [None, pa.py_buffer(np.packbits(flags, bitorder="little"))])
-        self._writer.write_table(pa.Table.from_arrays([columns[f] for f in self.schema.names],
-                                                      schema=self.schema))
-        self.count += n
+        self._writer.write_table(block.to_arrow(self.schema))
+        self.count += len(block)
 
     def add_metadata(self, extra: dict[str, Any]) -> None:
         """Record ``extra`` (a certificate) in the file's footer; :func:`read_metadata` merges it."""
@@ -195,39 +165,6 @@ class ParquetRegionWriter:
             self.close()
         else:
             self.abort()
-
-
-def _chunk_of(rows: list[Any]) -> Any:
-    from ..tree import RegionChunk
-
-    return RegionChunk.from_regions(rows)
-
-
-def _numeric(pa, values: np.ndarray, value_type):
-    """An Arrow array of a fixed-width numeric type over a numpy array's buffer.
-
-    Built from the buffer, not with ``pa.array``, which imports pandas on its first call (about
-    a second the first region file of a run would pay)."""
-    values = np.ascontiguousarray(values, dtype=value_type.to_pandas_dtype())
-    return pa.Array.from_buffers(value_type, len(values), [None, pa.py_buffer(values)])
-
-
-def _fixed_rows(pa, matrix: np.ndarray, value_type):
-    """A list array whose rows are the rows of a 2-D matrix (all of one length)."""
-    n, width = matrix.shape
-    offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
-    return pa.ListArray.from_arrays(_numeric(pa, offsets, pa.int32()),
-                                    _numeric(pa, matrix.ravel(), value_type))
-
-
-def _list_array(pa, parts: list[np.ndarray], value_type):
-    """An Arrow list array from per-row numpy arrays, built from offsets (no per-value objects)."""
-    lengths = np.fromiter((len(p) for p in parts), dtype=np.int32, count=len(parts))
-    offsets = np.zeros(len(parts) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    values = np.concatenate(parts) if parts and offsets[-1] else np.empty(0)
-    return pa.ListArray.from_arrays(_numeric(pa, offsets, pa.int32()),
-                                    _numeric(pa, values, value_type))
 
 
 def open_parquet(path: str | Path) -> Any:
@@ -296,26 +233,16 @@ def iter_region_batches(path: str | Path, columns: list[str] | None = None,
     yield from checked_batches(open_parquet(path), path, batch_size=batch_size, columns=columns)
 
 
-def read_regions(path: str | Path) -> RegionSet:
-    """Load a whole region file into a :class:`RegionSet` (for files that fit in memory)."""
+def read_regions(path: str | Path) -> RegionBlock:
+    """Load a whole region file into a :class:`~reluregions.regionblock.RegionBlock` (for files
+    that fit in memory); its ``extra["metadata"]`` holds the file's metadata."""
     meta = read_metadata(path)
-    n_hidden = int(meta.get("n_hidden", 0))
-    n_layers = len(meta.get("hidden_widths", []))
     pa, _ = _pa()
     try:
         table = open_parquet(path).read()
     except (OSError, pa.ArrowException) as exc:
         raise _corrupt(path, exc) from None
-    n = table.num_rows
-    raw = table.column("pattern").to_pylist()
-    packed = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(n, -1) if n else np.zeros((0, 1), np.uint8)
-    bits = unpack_bits(packed, n_hidden)
-    d = int(meta.get("input_dim", 0))
-    points = np.array(table.column("point").to_pylist(), dtype=float).reshape(n, d)
-    radii = table.column("radius").to_numpy()
-    ranks = np.array(table.column("rank").to_pylist(), dtype=np.int64).reshape(n, n_layers)
-    regions = RegionSet(bits, points, radii, ranks)
-    if "bounded" in table.column_names:
-        regions.bounded = table.column("bounded").to_numpy(zero_copy_only=False).astype(bool)
+    regions = RegionBlock.from_arrow(table, int(meta.get("n_hidden", 0)), int(meta.get("input_dim", 0)),
+                                     len(meta.get("hidden_widths", [])), source=str(path))
     regions.extra["metadata"] = meta
     return regions
