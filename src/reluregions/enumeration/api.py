@@ -11,7 +11,7 @@ from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
-from .base import Algorithm, Problem, Region, RegionBlock, RegionChunk, Stats
+from .base import Algorithm, Problem, Region, RegionBlock, Stats
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
            "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
@@ -136,8 +136,8 @@ class RegionStream:
         for part in self._parts("regions"):
             yield part
 
-    def chunks(self) -> Iterator["RegionChunk"]:
-        """The same regions in :class:`~reluregions.enumeration.base.RegionChunk` blocks.
+    def chunks(self) -> Iterator["RegionBlock"]:
+        """The same regions in :class:`~reluregions.regionblock.RegionBlock` blocks.
 
         Faster than iterating region by region where the consumer works on arrays (the Parquet
         writer): parallel schedulers pass their workers' blocks through unchanged.

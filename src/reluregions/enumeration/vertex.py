@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import OptionError
 from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices
-from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
+from .base import Algorithm, Cell, Context, Problem, Region, RegionBlock
 from .layers import make_region, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
@@ -166,7 +166,7 @@ class VertexAlgorithm(Algorithm):
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
-                 ctx: Context) -> "list[Region] | RegionChunk":
+                 ctx: Context) -> "list[Region] | RegionBlock":
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
@@ -186,7 +186,7 @@ class VertexAlgorithm(Algorithm):
                                        None, None, ctx))
             return out
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
-        return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
+        return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 
     def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
         """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..config import check_choice
 from ..errors import OptionError
-from ..tree import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
 from .base import Progress, ProgressCallback, Scheduler
 from .serial import SerialScheduler
 
@@ -123,10 +123,10 @@ class AutoScheduler(Scheduler):
                 yield from part
 
     def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
         for part in self._run(algorithm, progress):
             if not isinstance(part, int) and len(part):
-                yield RegionChunk.from_regions(part)
+                yield RegionBlock.from_regions(part)
 
     def run_counts(self, algorithm: Algorithm,
                    progress: ProgressCallback | None = None) -> Iterator[int]:
@@ -135,7 +135,7 @@ class AutoScheduler(Scheduler):
 
     # ------------------------------------------------------------------ the run
     def _run(self, algorithm: Algorithm,
-             progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
+             progress: ProgressCallback | None) -> Iterator["Sequence | RegionBlock | int"]:
         self.backend_used, self.handover_seconds = "serial", None
         backend = self.choose(algorithm)
         start_after = (self.start_after if self.start_after is not None
@@ -192,7 +192,7 @@ class AutoScheduler(Scheduler):
 
     def _tail(self, algorithm: Algorithm, inner: "TaskScheduler", roots: list[Cell],
               progress: ProgressCallback | None, found: int,
-              start: float) -> Iterator["RegionChunk | int"]:
+              start: float) -> Iterator["RegionBlock | int"]:
         """The parallel backend on the serial phase's open items; progress counts the whole run."""
         report = None
         if progress is not None:
@@ -203,7 +203,7 @@ class AutoScheduler(Scheduler):
         yield from inner._run(algorithm, report, roots)
 
     def _whole(self, algorithm: Algorithm,
-               progress: ProgressCallback | None) -> Iterator["Sequence | RegionChunk | int"]:
+               progress: ProgressCallback | None) -> Iterator["Sequence | RegionBlock | int"]:
         """The chosen backend (or the serial one) runs the whole tree: under a checkpoint (its
         snapshots cover the run), or threads that start at once (no serial phase to hand over)."""
         if self.workers == 1:

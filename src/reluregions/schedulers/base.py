@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from ..tree import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checkpoint import Checkpoint
@@ -43,7 +43,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     """Expand ``items`` depth first until done or a budget runs out.
 
     Returns the finished regions, as the list of what each expansion returned (lists of regions
-    or :class:`~reluregions.tree.RegionChunk` objects), and the open frontier (items
+    or :class:`~reluregions.regionblock.RegionBlock` objects), and the open frontier (items
     not yet expanded, shallowest first), which the caller may hand to other workers. This is how
     parallel schedulers make coarse tasks: one task expands a small subtree inline.
 
@@ -92,8 +92,8 @@ class Scheduler(ABC):
         """Yield every region of the problem exactly once."""
 
     def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
-        """Yield every region exactly once, in :class:`RegionChunk` blocks (for fast writers).
+                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
+        """Yield every region exactly once, in :class:`RegionBlock` blocks (for fast writers).
 
         The default groups :meth:`run`'s regions; schedulers that receive blocks pass them on.
         """
@@ -101,10 +101,10 @@ class Scheduler(ABC):
         for region in self.run(algorithm, progress):
             block.append(region)
             if len(block) >= 65536:
-                yield RegionChunk.from_regions(block)
+                yield RegionBlock.from_regions(block)
                 block = []
         if block:
-            yield RegionChunk.from_regions(block)
+            yield RegionBlock.from_regions(block)
 
     def run_counts(self, algorithm: Algorithm,
                    progress: ProgressCallback | None = None) -> Iterator[int]:

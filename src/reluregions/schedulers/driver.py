@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..errors import OptionError, WorkerDiedError
-from ..tree import Algorithm, Cell, Context, Region, RegionChunk, Stats
+from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
 from .base import Progress, ProgressCallback, Scheduler
 from .queues import DynamicQueue, StaticQueue
 from .tasks import UNLIMITED, Task, TaskFailure, TaskOptions, TaskRecord, TaskResult, WorkerLoss
@@ -199,7 +199,7 @@ class TaskScheduler(Scheduler):
                 yield from part
 
     def run_chunks(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
-                   roots: list[Cell] | None = None) -> Iterator[RegionChunk]:
+                   roots: list[Cell] | None = None) -> Iterator[RegionBlock]:
         for part in self._run(algorithm, progress, roots):
             if not isinstance(part, int) and len(part):
                 yield part
@@ -210,7 +210,7 @@ class TaskScheduler(Scheduler):
             yield part if isinstance(part, int) else len(part)
 
     def _run(self, algorithm: Algorithm, progress: ProgressCallback | None,
-             roots: list[Cell] | None = None) -> Iterator["RegionChunk | int"]:
+             roots: list[Cell] | None = None) -> Iterator["RegionBlock | int"]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths, self.shares = [], [], 0
@@ -223,7 +223,7 @@ class TaskScheduler(Scheduler):
             self._stop(clean)
 
     def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None,
-               roots: list[Cell] | None = None) -> Iterator["RegionChunk | int"]:
+               roots: list[Cell] | None = None) -> Iterator["RegionBlock | int"]:
         problem = algorithm.problem
         ckpt = self.checkpoint
         start = last = time.perf_counter()
@@ -247,7 +247,7 @@ class TaskScheduler(Scheduler):
         if paper:
             for finished in self._first_layer(algorithm, ctx, items, queue):
                 found += len(finished)
-                yield len(finished) if algorithm.count_only else RegionChunk.from_regions(finished)
+                yield len(finished) if algorithm.count_only else RegionBlock.from_regions(finished)
         else:
             queue.push(items)
         self.prelude = ctx.stats
@@ -292,7 +292,7 @@ class TaskScheduler(Scheduler):
             self._submit(task)
 
     def _book(self, result: TaskResult | TaskFailure, in_flight: dict[int, _InFlight],
-              queue: "StaticQueue | DynamicQueue") -> "RegionChunk | int":
+              queue: "StaticQueue | DynamicQueue") -> "RegionBlock | int":
         """Take in a finished task (its leftovers, counters, regions); the regions to yield.
 
         Everything is booked, and the regions recorded in the checkpoint, before any is yielded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..tree import Algorithm, Context, Region, RegionChunk
+from ..tree import Algorithm, Context, Region, RegionBlock
 from .base import Progress, ProgressCallback, Scheduler
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,9 +33,9 @@ class SerialScheduler(Scheduler):
             yield from part
 
     def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionChunk]:
+                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
         for part in self._run(algorithm, progress):
-            yield RegionChunk.from_regions(part)
+            yield RegionBlock.from_regions(part)
 
     def run_counts(self, algorithm: Algorithm,
                    progress: ProgressCallback | None = None) -> Iterator[int]:

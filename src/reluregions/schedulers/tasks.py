@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..config import check_choice
 from ..errors import OptionError
-from ..tree import Algorithm, Cell, Context, RegionChunk, Stats, pack_cells, unpack_cells
+from ..tree import Algorithm, Cell, Context, RegionBlock, Stats, pack_cells, unpack_cells
 from .base import expand_subtree
 
 __all__ = ["STRATEGIES", "UNLIMITED", "TaskOptions", "Task", "TaskResult", "TaskFailure",
@@ -105,7 +105,7 @@ class TaskResult:
     """What a worker sends back: regions, the leftover frontier and its counters."""
 
     id: int
-    regions: RegionChunk
+    regions: RegionBlock
     leftover: list[Cell]
     stats: Stats
     seconds: float
@@ -126,7 +126,7 @@ class TaskResult:
     @classmethod
     def shared(cls, task_id: int, items: list[Cell]) -> "TaskResult":
         """A message with items shared by a running task."""
-        return cls(task_id, RegionChunk.empty(), items, Stats(), 0.0, os.getpid(), 0, True)
+        return cls(task_id, RegionBlock.empty(), items, Stats(), 0.0, os.getpid(), 0, True)
 
 
 @dataclass(slots=True)
@@ -176,7 +176,7 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task,
     finally:
         algorithm.budget = budget
     count = sum(len(p) for p in parts)
-    chunk = RegionChunk.empty() if task.count_only else RegionChunk.concat(parts)
+    chunk = RegionBlock.empty() if task.count_only else RegionBlock.concat(parts)
     return TaskResult(task.id, chunk, leftover, ctx.stats, time.perf_counter() - start,
                       os.getpid(), count)
 
