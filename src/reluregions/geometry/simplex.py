@@ -9,7 +9,8 @@ Method: every row gets a slack ``s = b - A t >= 0``. With the slacks basic and e
 bound that minimises its own cost term, the basis is *dual feasible* from the start, whatever the
 objective, so the dual simplex needs no phase 1: it drives out one primal-infeasible basic variable
 per pivot (the most infeasible first, ratio test with the largest pivot among near-ties, then the
-smallest index) on a dense tableau ``B^-1 [A | I]``. A row with no eligible entering column proves
+smallest index) on a condensed dense tableau ``B^-1 N`` (the nonbasic columns only, a Jordan
+exchange per pivot). A row with no eligible entering column proves
 the LP infeasible (a Farkas ray), unless its excess is below ``1e-9`` (then every excess is: the
 solve ends there, the point feasible to that accuracy). An iteration limit ends the solve with status ``LIMIT``.
 
@@ -56,16 +57,18 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
     """
     k = c.shape[0]
     n = k + r
-    T = np.zeros((r, n))
+    # Condensed tableau: x_B = beta - T x_N over the k nonbasic columns only (the basic ones are
+    # unit vectors), so a pivot costs r * k, not r * (k + r). Variables 0..k-1 are the columns,
+    # k + i the slack of row i; ``head[i]`` labels row i, ``col[j]`` labels column j.
+    T = np.empty((r, k))
     for i in range(r):
         for j in range(k):
             T[i, j] = A[i, j]
-        T[i, k + i] = 1.0
-    d = np.zeros(n)
+    d = np.empty(k)  # reduced costs of the nonbasic columns
+    col = np.arange(k)
+    head = np.arange(k, n)
     val = np.zeros(n)  # value of every variable (nonbasic: its bound)
     upper = np.zeros(n, np.bool_)  # nonbasic at its upper bound
-    basic = np.full(n, -1, np.int64)  # row of a basic variable, -1 when nonbasic
-    head = np.empty(r, np.int64)
     for j in range(k):
         d[j] = c[j]
         upper[j] = c[j] < 0.0
@@ -74,8 +77,6 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
         s = b[i]
         for j in range(k):
             s -= A[i, j] * val[j]
-        head[i] = k + i
-        basic[k + i] = i
         val[k + i] = s
     scale = 1.0
     for i in range(r):
@@ -106,19 +107,19 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
         q = -1
         best = np.inf
         bestp = 0.0
-        for j in range(n):
-            if basic[j] >= 0:
-                continue
-            a = T[row, j]
-            if j < k and lo[j] == hi[j]:
+        for j in range(k):
+            v = col[j]
+            if v < k and lo[v] == hi[v]:
                 continue  # a fixed column never enters
+            a = T[row, j]
+            up = upper[v]
             if below:
-                ok = (a < -ptol and not upper[j]) or (a > ptol and upper[j])
+                ok = (a < -ptol and not up) or (a > ptol and up)
             else:
-                ok = (a > ptol and not upper[j]) or (a < -ptol and upper[j])
+                ok = (a > ptol and not up) or (a < -ptol and up)
             if not ok:
                 continue
-            dj = -d[j] if upper[j] else d[j]
+            dj = -d[j] if up else d[j]
             ratio = max(dj, 0.0) / abs(a)
             if ratio < best - 1e-12 or (ratio <= best + 1e-12 and abs(a) > bestp):
                 best, bestp, q = ratio, abs(a), j
@@ -127,39 +128,41 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
             break
         # primal step: the leaving variable lands on its violated bound
         v = head[row]
+        e = col[q]
         bound = (lo[v] if below else hi[v]) if v < k else 0.0
         piv = T[row, q]
         delta = (val[v] - bound) / piv
         for i in range(r):
             if i != row:
                 val[head[i]] -= T[i, q] * delta
-        val[q] += delta
+        val[e] += delta
         val[v] = bound
         upper[v] = not below
-        # dual step and the tableau pivot
+        # dual step and the Jordan exchange of row ``row`` with column ``q``
         theta = d[q] / piv
-        for j in range(n):
-            T[row, j] /= piv
-        for j in range(n):
-            d[j] -= theta * T[row, j] * piv
-        d[q] = 0.0
+        for j in range(k):
+            d[j] -= theta * T[row, j]
+        d[q] = -theta
+        inv = 1.0 / piv
+        for j in range(k):
+            T[row, j] *= inv
+        T[row, q] = inv
         for i in range(r):
             if i == row:
                 continue
             f = T[i, q]
             if f != 0.0:
-                for j in range(n):
+                for j in range(k):
                     T[i, j] -= f * T[row, j]
-                T[i, q] = 0.0
-        T[row, q] = 1.0
-        basic[v] = -1
-        basic[q] = row
-        head[row] = q
+                T[i, q] = -f * inv
+        head[row] = e
+        col[q] = v
         pivots += 1
     t = val[:k].copy()
-    y = np.empty(r)
-    for i in range(r):
-        y[i] = max(d[k + i], 0.0) if basic[k + i] < 0 else 0.0
+    y = np.zeros(r)
+    for j in range(k):
+        if col[j] >= k:
+            y[col[j] - k] = max(d[j], 0.0)
     return status, t, y, pivots
 
 
