@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.blas import one_blas_thread
 from ..geometry.dualbound import lagrangian_lower_bounds
 from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
@@ -140,10 +141,11 @@ class HighDimAlgorithm(Algorithm):
         ctx.stats.expansions += 1
         stack = [cell]
         regions: list[Region] = []
-        while stack and len(regions) < self.budget:
-            done = self._advance(stack.pop(), ctx, stack)
-            if done is not None:
-                regions.append(done)
+        with one_blas_thread():  # small products: a second BLAS thread only spins (blas.py)
+            while stack and len(regions) < self.budget:
+                done = self._advance(stack.pop(), ctx, stack)
+                if done is not None:
+                    regions.append(done)
         for left in stack:  # open cells leave without their layer maps (highd_maps.py)
             detach(left, LayerTodo)
         return stack, regions
