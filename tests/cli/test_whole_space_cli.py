@@ -69,6 +69,11 @@ def test_plot_needs_a_view(region_file: Path, tmp_path: Path) -> None:
     proc = cli("plot", region_file, NET, "--out", pic, "--view", "-4", "4")
     assert proc.returncode == 0, proc.stderr
     assert pic.stat().st_size > 0 and "regions" in proc.stdout
+    assert "--view" in one_line_error(cli("plot", NET, "--whole-space", "--out", pic))
+    direct = tmp_path / "direct.png"
+    proc = cli("plot", NET, "--whole-space", "--view", "-4", "4", "--out", direct)
+    assert proc.returncode == 0, proc.stderr
+    assert direct.stat().st_size > 0
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -141,6 +141,9 @@ def _enumerate_then_plot(args: argparse.Namespace, draw: Callable[[argparse.Name
 
     args.net = args.paths[0]
     network, domain, path = load_inputs(args)
+    if not domain.bounded and getattr(args, "view", None) is None:
+        raise OptionError("plot NET --whole-space draws the whole plane: give the square to draw "
+                          "with --view LO HI")
     free = domain.parametrize().dim
     if free != 2:
         raise OptionError(f"plot {args.net} draws a 2-D domain, but this one has {free} free "
