@@ -119,3 +119,20 @@ def test_writer_and_reader_keep_the_h_representation(tmp_path) -> None:
     for got, want in zip(back, regions):
         want.bounded = True  # a bounded domain's file has no bounded column
         _same_region(got, want)
+
+
+@pytest.mark.parametrize("algorithm", ["witness", "vertex"])
+def test_enumerate_regions_keeps_maps_and_h_representations(algorithm: str) -> None:
+    from invariants import random_net
+
+    from reluregions import Box, EnumerationConfig, enumerate_regions
+
+    net = random_net(2, (5, 4), 3)
+    box = Box([-1, -1], [1, 1])
+    config = EnumerationConfig(algorithm=algorithm, keep_maps=True, keep_hrep=True)
+    regions = enumerate_regions(net, box, config)
+    assert len(regions) > 4 and set(regions.lists) == {"A", "c", "G", "h"}
+    for region in regions:
+        assert (region.G @ region.center < region.h).all()  # its point is inside its facets
+        np.testing.assert_allclose(region.A @ region.point + region.c, net.forward(region.point),
+                                   rtol=1e-9, atol=1e-9)
