@@ -21,8 +21,9 @@ the box keeps one sign is decided at once; every other one is tested on the cell
 After the pass the cell splits by the first crossing neuron; both children re-test only the other
 crossing ones. A finished region gets a certified inscribed ball around its witness
 (:func:`~reluregions.geometry.lpcell.region_ball`); a radius not above ``tol`` is left to the
-caller. Open cells live in fixed slots of a stack (a split writes its second child in the next
-slot): at most ``n_hidden + 2`` cells of at most ``rows + n_hidden`` cuts. Layer maps are shared
+caller. Open cells live in slots of a stack (a split writes its second child in the next slot):
+at most ``n_hidden + 2`` cells of at most ``rows + n_hidden`` cuts, the slots and their rows grown
+on demand. Layer maps are shared
 by every cell on the stack (cells below come from splits of this path's ancestors), stored once
 per layer at the layer's neuron offset.
 """
@@ -37,6 +38,22 @@ from .lpcell import CROSS, PENDING, probe, region_ball
 __all__ = ["lp_dfs", "MAX_POOL"]
 
 MAX_POOL = 32
+
+
+@njit(cache=True, nogil=True)
+def _grow3(a, n0, n1):
+    """``a`` (3-d) with room for at least ``n0`` x ``n1`` on its first two axes, contents kept."""
+    b = np.empty((max(n0, a.shape[0]), max(n1, a.shape[1]), a.shape[2]), a.dtype)
+    b[:a.shape[0], :a.shape[1]] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _grow2d(a, n0, n1):
+    """``a`` (2-d) with room for at least ``n0`` x ``n1``, contents kept."""
+    b = np.empty((max(n0, a.shape[0]), max(n1, a.shape[1])), a.dtype)
+    b[:a.shape[0], :a.shape[1]] = a
+    return b
 
 
 @njit(cache=True, nogil=True)
@@ -134,8 +151,10 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     nmax = 1
     for i in range(L):
         nmax = max(nmax, offsets[i + 1] - offsets[i])
-    S = nh + 2
-    R = G0.shape[0] + nh + 1
+    # slots and cuts per slot grow on demand (a path holds at most n_hidden + 2 cells of at most
+    # rows + n_hidden cuts, but real paths are far shorter)
+    S = min(nh + 2, 8)
+    R = G0.shape[0] + min(nh + 1, 8)
     SG = np.empty((S, R, k))
     SH = np.empty((S, R))
     SW = np.empty((S, k))
@@ -233,6 +252,10 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
             pos = 0
             while pos < ntodo:
                 j = todo[pos]
+                if r + 2 > SG.shape[1]:  # room for one more cut in every slot
+                    SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
+                    hs = np.empty(SG.shape[1])
+                    G, h = SG[e], SH[e]
                 off = _unit(rM, rm, base + j, arow)
                 code, s, r, psg = probe(G, h, r, w, arow, off, tol, band, lower,
                                         upper, P, npool, j, ftab, fx, nf, max_iter, hs, frow,
@@ -257,6 +280,10 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
             while pending == 0 and ci < ncross:  # split by the first neuron still crossing
                 j = cj[ci]
                 if cr[ci] != r:  # a cut joined the rows after its test: test it again
+                    if r + 2 > SG.shape[1]:
+                        SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
+                        hs = np.empty(SG.shape[1])
+                        G, h = SG[e], SH[e]
                     off = _unit(rM, rm, base + j, arow)
                     code, s, r, psg = probe(G, h, r, w, arow, off, tol, band,
                                             lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
@@ -296,6 +323,13 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                 break
             if split:
                 nf = 0
+                if e + 2 > SG.shape[0]:  # a slot for the second child
+                    n0 = 2 * SG.shape[0]
+                    SG, SH, SW = _grow3(SG, n0, 0), _grow2d(SH, n0, 0), _grow2d(SW, n0, 0)
+                    SB, SR, ST = _grow2d(SB, n0, 0), _grow2d(SR, n0, 0), _grow2d(ST, n0, 0)
+                    SP, NR, LY = _grow3(SP, n0, 0), _grow1(NR, n0), _grow1(LY, n0)
+                    NT, NP = _grow1(NT, n0), _grow1(NP, n0)
+                    G, h, w, P, todo = SG[e], SH[e], SW[e], SP[e], ST[e]
                 j = cj[ci]
                 s = cs[ci]
                 # the children's pool: this cell's, its witness, the pass's witnesses
