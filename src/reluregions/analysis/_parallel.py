@@ -65,8 +65,21 @@ def _die_with_parent(parent: int) -> None:
 
 def _init(factory: Callable[..., Any], args: tuple, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the spawn
     _die_with_parent(parent)
     _STATE["worker"] = factory(*args)
+
+
+def _submit(pool: Any, method: str, chunk: Any) -> Any:
+    """``pool.submit`` with Ctrl-C held back meanwhile: a worker the call spawns starts with
+    SIGINT blocked (the mask survives fork and exec), so a Ctrl-C to the process group while it
+    still imports cannot print a traceback; it ignores SIGINT from :func:`_init` on, and a Ctrl-C
+    that reached the parent meanwhile is delivered when the mask is restored."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(_call, method, chunk)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _stop(pool: Any) -> None:
@@ -120,7 +133,7 @@ def map_chunks(factory: Callable[..., Any], args: tuple, method: str, chunks: It
         try:
             pending: deque = deque()
             for chunk in chunks:
-                pending.append(pool.submit(_call, method, chunk))
+                pending.append(_submit(pool, method, chunk))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
             while pending:

@@ -4,9 +4,10 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
 :mod:`reluregions.analysis.pullback`. The checks:
 
 ``points``
-    Each stored point lies in the domain and reproduces its pattern, comparing only the bits whose
-    pre-activation clears :meth:`Network.pattern_margin`'s band, plus the neurons identically zero
-    on the region (decided from the maps, bit 0).
+    Each stored point lies in the domain and reproduces its pattern, strictly and exactly: the
+    same check as ``--certify`` runs (:func:`reluregions.geometry.exact.check_point`; float
+    wherever the value clears a rigorous bound on its rounding, exact rational arithmetic in the
+    band, a neuron identically zero on the region taking bit 0).
 ``distinct``
     No two rows hold the same pattern.
 ``regions``
@@ -22,6 +23,12 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
 ``volume``
     (domain dimension at most 6) The regions' volumes add up to the domain's (skipped for the
     whole input space).
+``certificate``
+    (with ``certify=True``, ``verify --certify``) the completeness certificate of ``--certify``
+    (:func:`reluregions.enumeration.certify.certify_regions`): every facet of every region that is
+    not on the domain's boundary is matched by a listed region on its other side, decided exactly
+    where floating point cannot, so the rows tile the domain. It names the first region and facet
+    that fail. It is slow (tens of milliseconds per region).
 
 Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes); everything else streams.
 """
@@ -44,7 +51,7 @@ from .regionfile import RegionFile
 
 __all__ = ["verify_file", "VerifyReport", "CheckResult", "VerifyWorker", "CHECKS"]
 
-CHECKS = ("points", "distinct", "regions", "disjoint", "coverage", "volume")
+CHECKS = ("points", "distinct", "regions", "disjoint", "coverage", "volume", "certificate")
 MAX_VOLUME_DIM = 6
 MAX_UNSURE_BITS = 10
 
@@ -146,26 +153,62 @@ def _describe_bit(rf: RegionFile, bit: int) -> str:
 
 
 def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: Iterator[Any],
-                  packed_out: list[np.ndarray], progress: ProgressFn | None = None) -> CheckResult:
+                  packed_out: list[np.ndarray], progress: ProgressFn | None = None,
+                  keep: list[tuple[np.ndarray, np.ndarray]] | None = None) -> CheckResult:
+    from ..enumeration.certify import exact_coordinates
+    from ..geometry import exact as ex
+
     p = rf.param
+    net, dom = ex.ExactNetwork.of(network), ex.exact_domain(rf.domain)
+    exact = 0
     for batch in batches:
         packed_out.append(batch.packed)
+        if keep is not None:
+            keep.append((batch.bits, batch.points))
         t = rf.to_param(batch.points)
         res.checked += len(batch)
         report(progress, "points", res.checked, rf.n_rows)
         on_hull = np.linalg.norm(p.to_input(t) - batch.points, axis=1) <= 1e-7 * (1 + np.abs(batch.points).max(axis=1))
-        inside = (t @ p.G.T <= p.h + 1e-9).all(axis=1) if p.dim else np.ones(len(t), bool)
-        bits, sure = point_patterns(network, p, t, rf.zero_tol)
-        wrong = (bits != batch.bits) & sure
-        for i in np.flatnonzero(~(on_hull & inside) | wrong.any(axis=1)):
+        chk = ex.check_point(net, dom, batch.bits, exact_coordinates(rf.domain, batch.points))
+        exact += chk.exact
+        for i in np.flatnonzero(~on_hull | ~chk.ok):
             row = batch.start + int(i)
-            if not (on_hull[i] and inside[i]):
-                res.fail(row, f"row {row}: its point {np.round(batch.points[i], 6).tolist()} lies "
-                              "outside the domain")
+            where = np.round(batch.points[i], 6).tolist()
+            if not on_hull[i]:
+                res.fail(row, f"row {row}: its point {where} lies outside the domain's span")
             else:
-                j = int(np.flatnonzero(wrong[i])[0])
-                res.fail(row, f"row {row}: {_describe_bit(rf, j)} is {int(batch.bits[i, j])} in the "
-                              f"file but {int(bits[i, j])} at its point ({int(wrong[i].sum())} bits differ)")
+                res.fail(row, f"row {row}: its point {where} is not strictly inside its region "
+                              f"({_name_neuron(rf, chk.reason[int(i)])})")
+    res.note = f"{exact:,} decided in exact arithmetic" if exact else None
+    return res
+
+
+def _name_neuron(rf: RegionFile, reason: str) -> str:
+    """``reason`` with "neuron J" (a hidden-unit index) named by layer and position."""
+    words = reason.split()
+    if "neuron" in words:
+        i = words.index("neuron")
+        if i + 1 < len(words) and words[i + 1].isdigit():
+            words[i:i + 2] = [_describe_bit(rf, int(words[i + 1]))]
+    return " ".join(words)
+
+
+def _check_certificate(res: CheckResult, rf: RegionFile, network: Network,
+                       kept: list[tuple[np.ndarray, np.ndarray]],
+                       progress: ProgressFn | None = None) -> CheckResult:
+    """The completeness certificate of ``--certify`` on the file's rows (see the module notes)."""
+    from ..enumeration.certify import certify_regions
+
+    bits = np.concatenate([b for b, _ in kept]) if kept else np.zeros((0, rf.n_hidden), bool)
+    points = np.concatenate([x for _, x in kept]) if kept else np.zeros((0, rf.domain.input_dim))
+    cert = certify_regions(network, rf.domain, bits, points,
+                           progress=lambda done, total: report(progress, "certificate", done, total))
+    res.checked = len(bits) if cert.certified else int(cert.failed_region or 0)
+    res.note = (f"{cert.facets_matched:,} facets matched, {cert.boundary_facets:,} on the domain's "
+                f"boundary, {cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
+    if not cert.certified:
+        res.fail(cert.failed_region if cert.failed_region is not None else [],
+                 str(cert.failure))
     return res
 
 
@@ -286,7 +329,7 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
 
 def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, seed: int = 0,
                 workers: int | None = None, batch_size: int = 65536, max_listed: int = 20,
-                progress: ProgressFn | None = None) -> VerifyReport:
+                progress: ProgressFn | None = None, certify: bool = False) -> VerifyReport:
     """Check a region file against its network; see the module notes for the checks.
 
     Parameters
@@ -303,6 +346,8 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         Processes for the LP checks (default: all CPUs).
     max_listed : int
         Failures listed per check (all are counted).
+    certify : bool
+        Also run the completeness certificate of ``--certify`` (slow: tens of ms per region).
     progress : callable, optional
         Called as ``progress(stage, done, total)`` after each chunk of work (``total`` None when
         not known in advance).
@@ -312,7 +357,8 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
     workers = default_workers() if workers is None else workers
     res = {name: CheckResult(name, max_listed=max_listed) for name in CHECKS}
     packed_parts: list[np.ndarray] = []
-    _check_points(res["points"], rf, network, rf.batches(batch_size), packed_parts, progress)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if certify else None
+    _check_points(res["points"], rf, network, rf.batches(batch_size), packed_parts, progress, kept)
     packed = np.concatenate(packed_parts) if packed_parts else np.zeros((0, rf.n_bytes), np.uint8)
     del packed_parts
     index = PatternIndex(packed, rf.n_hidden)
@@ -332,4 +378,12 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         _check_coverage(res["coverage"], rf, network, index, samples, seed, progress, half)
     else:
         res["coverage"].skipped = "no samples requested"
+    if kept is None:
+        res["certificate"].skipped = "not asked for (--certify)"
+    elif rf.param.dim == 0:
+        res["certificate"].skipped = "the domain is a single point"
+    elif not rf.param.bounded:
+        res["certificate"].skipped = "the whole input space (unbounded regions) is not certified"
+    else:
+        _check_certificate(res["certificate"], rf, network, kept, progress)
     return VerifyReport(str(path), rf.n_rows, [res[name] for name in CHECKS])

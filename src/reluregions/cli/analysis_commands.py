@@ -178,6 +178,9 @@ def register_all(sub: Any) -> None:
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--workers", type=int, default=None, help="processes for the LP checks")
     verify.add_argument("--max-listed", type=int, default=20, help="failures listed per check")
+    verify.add_argument("--certify", action="store_true",
+                        help="also run the completeness certificate of count --certify (every "
+                             "facet matched by a neighbouring row, exactly; slow)")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     _add_progress(verify)
     verify.set_defaults(func=_interruptible(cmd_verify))
@@ -324,7 +327,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     network = _load_net(args.net)
     report = verify_file(args.file, network, samples=args.samples, seed=args.seed,
                          workers=_workers(args.workers), max_listed=max(args.max_listed, 1),
-                         progress=args.progress_fn)
+                         progress=args.progress_fn, certify=args.certify)
     args.progress_fn.close()
     if args.json:
         print(json.dumps(report.to_dict(), default=_json_default))

@@ -32,7 +32,7 @@ from ..geometry import exact as ex
 from ..geometry.lp import LPSolver
 from ._certify_facets import CertifyContext, certify_region
 
-__all__ = ["Certificate", "certify_regions"]
+__all__ = ["Certificate", "certify_regions", "exact_coordinates"]
 
 
 @dataclass
@@ -78,7 +78,7 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     cert = Certificate(regions=n)
     net = ex.ExactNetwork.of(network)
     dom = ex.exact_domain(domain)
-    S = _coordinates(domain, np.asarray(points, dtype=np.float64).reshape(n, -1))
+    S = exact_coordinates(domain, np.asarray(points, dtype=np.float64).reshape(n, -1))
     for start in range(0, n, 4096):
         chk = ex.check_point(net, dom, bits[start:start + 4096], S[start:start + 4096])
         cert.points_exact += chk.exact
@@ -113,14 +113,14 @@ def _fail(cert: Certificate, r: int | None, message: str) -> Certificate:
     return cert
 
 
-def _coordinates(domain: Any, X: np.ndarray) -> np.ndarray:
+def exact_coordinates(domain: Any, X: np.ndarray) -> np.ndarray:
     """Exact-domain coordinates ``s`` of input points ``X``."""
     kind = domain.to_dict()["type"]
     if kind == "box":
         return X[:, domain.hi > domain.lo]
     if kind == "affine_slice":
         inner_x, *_ = np.linalg.lstsq(domain.U, (X - domain.x0).T, rcond=None)
-        return _coordinates(domain.inner, inner_x.T)
+        return exact_coordinates(domain.inner, inner_x.T)
     return X
 
 
