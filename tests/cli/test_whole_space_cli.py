@@ -97,3 +97,23 @@ def test_api_region_set_marks_unbounded() -> None:
     assert regions.bounded is not None
     sorted_set = regions.sorted()
     assert np.array_equal(np.sort(sorted_set.bounded), np.sort(regions.bounded))
+
+
+def test_certify_of_the_whole_space_is_refused_in_one_line(tmp_path) -> None:
+    """The completeness certificate covers bounded domains; asked for R^d, it says so (exit 2)
+    instead of reporting a failed certificate for correct regions."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    net = tmp_path / "net.npz"
+    rng = np.random.default_rng(0)
+    np.savez(net, W0=rng.normal(size=(4, 2)), b0=rng.normal(size=4), W1=rng.normal(size=(1, 4)),
+             b1=rng.normal(size=1))
+    proc = subprocess.run([sys.executable, "-m", "reluregions", "count", str(net), "--whole-space",
+                           "--certify", "--workers", "1"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bounded domains only" in lines[0] and "Traceback" not in proc.stderr

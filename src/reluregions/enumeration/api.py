@@ -219,6 +219,10 @@ def iter_regions(network: Network, domain: Domain | None = None,
     if certify:
         from .certify import CertifyingStream
 
+        if not problem.param.bounded:
+            raise OptionError("--certify covers bounded domains only; the certificate of the "
+                              "whole input space (unbounded regions) is not built yet: drop "
+                              "--certify, or give a box (--box LO HI) to certify within it")
         return CertifyingStream(stream, network, domain if domain is not None
                                 else Box.symmetric(network.input_dim))
     return stream
