@@ -6,13 +6,18 @@ Small architectures are enumerated with the package's default algorithm and with
 * random nets (Gaussian weights scaled by ``1/sqrt(fan-in)``), inputs ``d = 2..4``, widths 8 to 32,
   one to three hidden layers, on ``[-1, 1]^d``;
 * MLPs trained on scikit-learn's digits reduced to 2 to 4 PCA inputs
-  (:func:`reluregions.analysis.digits.train_digits_network`), on their data's bounding box.
+  (:func:`reluregions.analysis.digits.train_digits_network`), on their data's bounding box;
+* the high-dimensional regime (issue 14): two-hidden-layer MLPs on the digits' 64 raw pixels, on
+  boxes of radius 0.5 to 4 pixel values around one image
+  (:func:`reluregions.analysis.digits.digits_image_box`, 64 free inputs), small enough to finish.
 
 Each run streams the regions and stops at ``paper_cap`` seconds for the paper algorithm (those runs
 are marked ``capped`` and left out of the fit). For each algorithm the least-squares line
 ``seconds = a * regions + b`` and its ``R^2`` are reported, and, as ``lps_fit``, the same
 against the number of LPs solved (the paper algorithm's time follows its LPs closely, and its LPs
-per region grow with the layer widths, which spreads its time-per-region across architectures). Times are wall-clock seconds of the
+per region grow with the layer widths, which spreads its time-per-region across architectures);
+``by_regime`` holds the same line fitted on the low-dimensional (``d <= 4``) and the
+high-dimensional (64 pixels) runs apart, since a region costs far more at 64 inputs. Times are wall-clock seconds of the
 enumeration alone: networks are built (and trained) first, and every case is run once with the
 default algorithm before its timed runs, so that numba's lazy compilation stays out of the times.
 """
@@ -35,6 +40,8 @@ __all__ = ["RuntimeCase", "RuntimeStudy", "runtime_cases", "run_runtime_study", 
            "save_runtime_study", "random_network"]
 
 ALGORITHMS = ("default", "paper")
+#: Inputs from which a run belongs to the high-dimensional regime of the fit.
+HIGH_D = 6
 
 
 @dataclass
@@ -75,10 +82,12 @@ def runtime_cases(quick: bool = False, seed: int = 0) -> list[RuntimeCase]:
         random_specs = [(2, (8,)), (2, (16,)), (2, (8, 8)), (2, (16, 16)), (3, (8, 8)), (3, (12,)),
                         (2, (8, 8, 8)), (3, (24, 24)), (4, (16, 16))]
         digit_specs = [(2, (12,)), (2, (12, 12))]
+        pixel_specs = [((16, 16), (1.0, 2.0))]
     else:
         random_specs = [(d, (w,) * depth) for d in (2, 3, 4) for w in (8, 16, 24, 32)
                         for depth in (1, 2, 3)]
         digit_specs = [(d, h) for d in (2, 3, 4) for h in ((16,), (16, 16), (32,))]
+        pixel_specs = [((16, 16), (0.5, 1.0, 2.0, 3.0, 4.0)), ((24, 24), (0.5, 1.0, 1.5))]
     cases = []
     for i, (d, widths) in enumerate(random_specs):
         net = random_network(d, widths, seed + i)
@@ -89,6 +98,22 @@ def runtime_cases(quick: bool = False, seed: int = 0) -> list[RuntimeCase]:
         cases.append(RuntimeCase(f"digits_pca{d}_{'x'.join(map(str, hidden))}", "digits",
                                  model.network, model.domain,
                                  {"d": d, "widths": list(hidden), "accuracy": model.accuracy}))
+    return cases + pixel_cases(pixel_specs, seed, quick)
+
+
+def pixel_cases(specs: list[tuple[tuple[int, ...], tuple[float, ...]]], seed: int = 0,
+                quick: bool = False) -> list[RuntimeCase]:
+    """High-dimensional cases: an MLP on the 64 digit pixels per ``(hidden, radii)`` spec, on the
+    box of each radius around the first image (issue 14's regime, at a size that finishes)."""
+    from .digits import digits_image_box, train_digits_network
+
+    cases = []
+    for hidden, radii in specs:
+        model = train_digits_network(None, hidden, seed=seed, max_iter=150 if quick else 400)
+        for radius in radii:
+            cases.append(RuntimeCase(f"digits_px64_{'x'.join(map(str, hidden))}_r{radius:g}",
+                                     "digits", model.network, digits_image_box(model, 0, radius),
+                                     {"d": 64, "widths": list(hidden), "accuracy": model.accuracy}))
     return cases
 
 
@@ -159,6 +184,10 @@ def run_runtime_study(quick: bool = False, paper_cap: float | None = None, seed:
         fits[algorithm] = fit_linear(done["regions"], done["seconds"])
         by_lps = fit_linear(done["lps"], done["seconds"])
         fits[algorithm]["lps_fit"] = {"a": by_lps["a"], "b": by_lps["b"], "r2": by_lps["r2"]}
+        fits[algorithm]["by_regime"] = {
+            name: fit_linear(part["regions"], part["seconds"])
+            for name, part in (("low_d", done[done["d"] < HIGH_D]),
+                               ("high_d", done[done["d"] >= HIGH_D]))}
     return RuntimeStudy(runs, fits, quick, cap)
 
 
