@@ -53,6 +53,8 @@ __all__ = ["HighDimAlgorithm", "LayerTodo"]
 DEFAULT_BUDGET = 64
 #: Interior points a cell hands to its children (:attr:`LayerTodo.points`).
 MAX_POINTS = 32
+#: Where on the segment from the witness to an LP's optimum a known point is taken.
+EXTREME = 0.99
 
 
 @dataclass(frozen=True)
@@ -287,12 +289,16 @@ class HighDimAlgorithm(Algorithm):
         far_row, far_rhs = s * a, -s * off      # far side:  s (a t + off) <= 0
         near_row, near_rhs = -far_row, -far_rhs  # near side: s (a t + off) >= 0
         far_w = self._known_point(far_row, far_rhs - tol)
-        if far_w is None:
+        if far_w is not None:  # the middle of its stretch beyond the hyperplane: away from faces
+            far_w = towards(w, far_w, far_row, (far_rhs - tol + float(far_row @ far_w)) / 2)
+        else:
             far_w = self._shoot(cell, w, far_row, abs(z) + tol)
         if far_w is None:
             status, x, value = ctx.solver.minimize_in_box(far_row, cell.G, self._shrunk(cell),
                                                           self._lower, self._upper)
             ctx.stats.lps += 1
+            if status == "optimal":
+                self._extreme(cell, w, x)
             if status != "optimal" or value >= far_rhs - tol:
                 # The far side is thinner than tol: not a region. Keep the cut when the hyperplane
                 # still crosses the cell, so that later tests measure the near side alone.
@@ -314,6 +320,15 @@ class HighDimAlgorithm(Algorithm):
                 cell.bits[bit_index] = s > 0
                 return None
         return near_row, near_rhs, near_w, far_row, far_rhs, far_w, bit_index, s
+
+    def _extreme(self, cell: Cell, w: np.ndarray, x: np.ndarray) -> None:
+        """Add to the pass's known points one near the LP's optimum ``x`` (a vertex of the cell
+        shrunk by tol), on the segment from the witness, checked inside: a point far out in one
+        direction, which later tests here and in the children often find on the far side."""
+        tol = self.problem.config.radius_tol
+        q = w + EXTREME * (np.clip(x, self._lower, self._upper) - w)
+        if not cell.G.shape[0] or np.all(cell.G @ q <= cell.h - tol):
+            self._pool.append(q)
 
     def _known_point(self, row: np.ndarray, rhs: float) -> np.ndarray | None:
         """A point of the pass's pool (all inside the shrunk cell) with ``row @ t < rhs``, or None."""
@@ -375,4 +390,6 @@ class HighDimAlgorithm(Algorithm):
             cell.center = moved
         cell.G = np.vstack([cell.G, row])
         cell.h = np.append(cell.h, rhs)
+        # the pass's known points must stay inside the cell shrunk by tol: drop any the cut left
+        self._pool = [q for q in self._pool if float(row @ q) <= rhs - tol]
 

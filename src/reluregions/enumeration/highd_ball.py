@@ -56,12 +56,20 @@ class RegionBalls:
         tol = self.problem.config.radius_tol
         G, h, inner = cell.G, cell.h, 1.0 - tol
         # Inside the shrunk cell the point is on the pattern's side of every hyperplane that is
-        # not a row (each was proven to miss the shrunk cell), so centring there is safe.
+        # not a row (each was proven to miss the shrunk cell), so moving it there is safe: a point
+        # pulled away from the box's faces, or centred.
         comfort = COMFORT * tol
         best = (self.ball(G, h, maps, cell.center), cell.center)
         if best[0] >= comfort:  # the witness's ball already clears tol comfortably: no centring
             return best[1], best[0]
         w = cell.center
+        for margin in (NEAR, 10 * comfort):  # a witness in a corner of the box: pull it out
+            pulled = np.clip(w, margin - 1.0, 1.0 - margin)
+            if G.shape[0] and np.any(G @ pulled > h - tol):
+                continue  # left the shrunk cell: its ball would not be certified
+            best = max(best, (self.ball(G, h, maps, pulled), pulled), key=lambda pair: pair[0])
+            if best[0] >= comfort:
+                return best[1], best[0]
         for limit, steps in ((max(4 * best[0], NEAR), 6), (100 * NEAR, 40)):
             rows, rhs = self.hyperplanes(maps, w, limit)
             w = analytic_centre(np.vstack([G, rows]), np.concatenate([h - tol, rhs]), w, inner,
