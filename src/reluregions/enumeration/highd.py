@@ -44,6 +44,7 @@ from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
+from .highd_lp import cell_minimum
 from .highd_maps import LayerMaps, detach
 from .layers import constant_neurons, finish_layer, layer_offsets
 
@@ -294,8 +295,9 @@ class HighDimAlgorithm(Algorithm):
         else:
             far_w = self._shoot(cell, w, far_row, abs(z) + tol)
         if far_w is None:
-            status, x, value = ctx.solver.minimize_in_box(far_row, cell.G, self._shrunk(cell),
-                                                          self._lower, self._upper)
+            status, x, value, _ = cell_minimum(ctx.solver, far_row, cell.G, self._shrunk(cell),
+                                               self._lower, self._upper,
+                                               (far_rhs - tol, far_rhs))
             ctx.stats.lps += 1
             if status == "optimal":
                 self._extreme(cell, w, x)
@@ -369,8 +371,8 @@ class HighDimAlgorithm(Algorithm):
                     ctx: Context) -> np.ndarray | None:
         """A witness of ``cell ∩ {row t <= rhs}`` shrunk by tol, by one LP, or ``None`` if thinner."""
         tol = self.problem.config.radius_tol
-        status, x, value = ctx.solver.minimize_in_box(row, cell.G, self._shrunk(cell), self._lower,
-                                                      self._upper)
+        status, x, value, _ = cell_minimum(ctx.solver, row, cell.G, self._shrunk(cell),
+                                           self._lower, self._upper, (rhs - tol,))
         ctx.stats.lps += 1
         if status != "optimal" or value >= rhs - tol:
             return None
