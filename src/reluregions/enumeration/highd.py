@@ -8,7 +8,11 @@ insert its hyperplanes one at a time) and the same region criterion as every oth
 * **The LP as small as the geometry.** The domain's box ``[-1, 1]^k`` is never a set of rows: it
   is the column bounds of every LP. A cell carries only the cuts that made it (the hyperplanes that
   split an ancestor, unit normals) plus any non-box facets of the domain, so an LP has as many rows
-  as the cell is deep, and an open cell costs ``O(depth · k)`` memory, not ``O(k²)``.
+  as the cell is deep, and an open cell costs ``O(depth · k)`` memory, not ``O(k²)``: cells that
+  leave an expansion drop their layer maps (``n_l × k`` each), rebuilt from the pattern where they
+  are expanded next (:mod:`.highd_maps`). Consecutive LPs share HiGHS's model (a child adds a row
+  to its parent's), and in up to 64 dimensions a certified compiled simplex answers first
+  (:mod:`.highd_lp`).
 * **The radius test without the radius variable.** "The far side of a cut has Chebyshev radius
   above ``tol``" is the same statement as "the cell shrunk by ``tol`` (every row's right-hand side
   and the box lowered by ``tol``) reaches past the cut by ``tol``": one minimisation of the cut's
@@ -19,7 +23,8 @@ insert its hyperplanes one at a time) and the same region criterion as every oth
   test over the cell's few rows and the box bounds, ``O(depth · k)``): if it crosses the hyperplane
   by ``tol`` before leaving the shrunk cell, the far side is a region and the middle of that stretch
   of ray is its witness. Only when the ray leaves first is an LP solved, to prove the far side thin
-  or to find it.
+  or to find it. Points found on the way (witnesses, and points near each LP's optimum) are kept
+  for the cell's later tests and its children: a known point beyond a hyperplane decides it too.
 * **Stable neurons never reach the LP.** At the start of each layer, interval bounds of every
   pulled-back neuron over the box fix the bits of the neurons that cannot change sign in the cell.
 * **Depth first, a bounded stack per call.** One :meth:`expand` call walks the subtree below a cell
