@@ -52,3 +52,34 @@ def test_count_help_lists_every_algorithm() -> None:
     assert proc.returncode == 0
     assert all(name in proc.stdout for name in ALGORITHMS)
     assert " | ".join(ALGORITHMS) in " ".join(proc.stdout.split())
+
+
+def test_compile_notice_names_the_compiled_algorithm_that_will_run(monkeypatch, capsys) -> None:
+    """Issue 17, item 6: the first run of a compiled traversal says it compiles (vertex in low
+    dimension, lpdfs from 6 inputs); LP algorithms and cached kernels print nothing."""
+    import numpy as np
+
+    import importlib
+
+    from reluregions import Box, EnumerationConfig, Network
+    from reluregions.geometry import kernels
+
+    cli_main = importlib.import_module("reluregions.cli.main")  # the package exports main()
+
+    def net(d: int) -> Network:
+        rng = np.random.default_rng(d)
+        return Network([rng.normal(size=(4, d)), rng.normal(size=(1, 4))],
+                       [rng.normal(size=4), rng.normal(size=1)])
+
+    monkeypatch.setattr(kernels, "numba_cached", lambda kernel: False)
+    for d, algorithm, expected in ((2, "default", "vertex"), (8, "default", "lpdfs"),
+                                   (8, "witness", None)):
+        cli_main._compile_notice(net(d), EnumerationConfig(algorithm=algorithm), Box.symmetric(d))
+        err = capsys.readouterr().err
+        if expected is None:
+            assert err == ""
+        else:
+            assert f"compiling the numba kernels of the {expected} algorithm" in err
+    monkeypatch.setattr(kernels, "numba_cached", lambda kernel: True)
+    cli_main._compile_notice(net(8), EnumerationConfig(), Box.symmetric(8))
+    assert capsys.readouterr().err == ""

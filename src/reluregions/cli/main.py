@@ -171,14 +171,28 @@ def _extra_commands() -> list:
     return found
 
 
-def _compile_notice(config, domain) -> None:
-    """One line on stderr when the vertex traversal must be compiled first (numba, about 20 s)."""
-    from ..enumeration.vertex import MAX_VERTEX_DIM, kernels_cached
+#: Rough first-compile times of the compiled traversals (numba, 2 cores), for the notice.
+_COMPILE_SECONDS = {"vertex": 20, "lpdfs": 60}
 
-    if (config.algorithm in ("default", "vertex") and domain.parametrize().dim <= MAX_VERTEX_DIM
-            and not kernels_cached()):
-        print("reluregions: compiling the numba kernels, once per installation (about 20 s)",
-              file=sys.stderr, flush=True)
+
+def _compile_notice(network, config, domain) -> None:
+    """One line on stderr when the algorithm that will run is a compiled traversal that numba must
+    compile first (issue 17, item 6: the first run is otherwise silent for up to a minute)."""
+    from ..enumeration.api import choose_algorithm, make_problem
+    from ..geometry.kernels import numba_cached
+
+    name = config.algorithm
+    if name == "default":
+        name, _ = choose_algorithm(make_problem(network, domain, config))
+    if name == "vertex":
+        from ..geometry.dfs import dfs_packed as kernel
+    elif name == "lpdfs":
+        from ..geometry.lpdfs import lp_dfs as kernel
+    else:
+        return
+    if not numba_cached(kernel):
+        print(f"reluregions: compiling the numba kernels of the {name} algorithm, once per "
+              f"installation (about {_COMPILE_SECONDS[name]} s)", file=sys.stderr, flush=True)
 
 
 def cmd_count(args: argparse.Namespace) -> int:
@@ -187,7 +201,7 @@ def cmd_count(args: argparse.Namespace) -> int:
     network, domain, _ = load_inputs(args)
     config = make_config(args, ranks=False)
     scheduler = make_cli_scheduler(args)
-    _compile_notice(config, domain)
+    _compile_notice(network, config, domain)
     progress = TerminalProgress()
     try:
         result = count_regions(network, domain, config, scheduler, progress,
@@ -220,7 +234,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     scheduler = make_cli_scheduler(args)
     meta = run_metadata(network, domain, config, path)
     extras = (("A", "c") if args.maps else ()) + (("G", "h") if args.hrep else ())
-    _compile_notice(config, domain)
+    _compile_notice(network, config, domain)
     progress = TerminalProgress()
     if args.checkpoint or args.resume:
         from ..enumeration.checkpointed import run_checkpointed

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
-from ..geometry.kernels import HAVE_NUMBA, box_vertices
+from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
 from .base import Algorithm, Cell, Context, Problem, Region, RegionBlock
 from .layers import make_region, root_cell
 
@@ -46,11 +46,8 @@ _WARM = False  # compiled kernels loaded in this process
 
 def kernels_cached() -> bool:
     """Whether numba's on-disk cache holds a current compiled traversal (False: loading the vertex
-    algorithm compiles it first, about 20 s). Reads one small index file; True when unknown."""
-    try:
-        return bool(dfs_packed._cache._cache_file._load_index())
-    except Exception:  # numba's private layout changed, or no numba: say nothing
-        return True
+    algorithm compiles it first, about 20 s)."""
+    return numba_cached(dfs_packed)
 
 
 def vertex_applicable(problem: Problem) -> bool:

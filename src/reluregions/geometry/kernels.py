@@ -39,7 +39,17 @@ except ImportError:  # pragma: no cover - numba is a dependency; kept for clear 
             return args[0]
         return lambda f: f
 
-__all__ = ["HAVE_NUMBA", "box_vertices"]
+__all__ = ["HAVE_NUMBA", "box_vertices", "numba_cached"]
+
+
+def numba_cached(kernel) -> bool:
+    """Whether numba's on-disk cache holds a compiled version of ``kernel`` (a ``cache=True``
+    dispatcher); False means its first call compiles it. Reads one small index file; True when
+    that cannot be told (numba's private layout changed)."""
+    try:
+        return bool(kernel._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - a private API: say nothing rather than fail
+        return True
 
 
 def box_vertices(k: int, n_words: int) -> tuple[np.ndarray, np.ndarray]:
