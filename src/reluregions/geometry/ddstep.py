@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import _popcount, njit
+from .kernels import _least_slack, _popcount, njit
 
 __all__: list[str] = []
 
@@ -166,19 +166,7 @@ def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
             centre[c] += aV[u, c]
     for c in range(k):
         centre[c] /= p
-    rad = np.inf
-    ulp = 2.0 ** -52 * (k + 2)
-    for i in range(g0, g0 + r):
-        sl = aH[i]
-        mag = abs(aH[i])
-        for c in range(k):
-            x = aG[i, c] * centre[c]
-            sl -= x
-            mag += abs(x)
-        sl -= ulp * mag
-        if sl < rad:
-            rad = sl
-    return rad
+    return _least_slack(aG, aH, g0, r, centre, k)
 
 
 @njit(cache=True)

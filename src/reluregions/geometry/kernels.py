@@ -171,3 +171,23 @@ def _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, m0, acc):
             rM[m0 + i, c] = acc[c, i]
         rm[m0 + i] = acc[k, i]
         rsc[m0 + i] = acc[k + 1, i]
+
+
+@njit(cache=True, nogil=True)
+def _least_slack(G, h, g0, r, x, k):
+    """The least slack ``h_i - G_i x`` over rows ``g0:g0 + r`` of ``G t <= h`` (unit rows), each
+    lowered by a bound on its rounding (``(k + 2)`` units of the last place of its magnitude sum),
+    so a ball of that radius around ``x`` provably satisfies every row; ``inf`` with no rows."""
+    rad = np.inf
+    ulp = 2.0 ** -52 * (k + 2)
+    for i in range(g0, g0 + r):
+        sl = h[i]
+        mag = abs(h[i])
+        for c in range(k):
+            y = G[i, c] * x[c]
+            sl -= y
+            mag += abs(y)
+        sl -= ulp * mag
+        if sl < rad:
+            rad = sl
+    return rad

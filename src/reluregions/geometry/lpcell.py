@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import njit
+from .kernels import _least_slack, njit
 from .simplex import OPTIMAL, box_lp, lp_lower_bound
 
 __all__ = ["exit_step", "violation", "shoot", "towards", "region_ball", "decide", "probe", "MISS",
@@ -123,14 +123,7 @@ def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
     rad = np.inf
     for c in range(k):
         rad = min(rad, 1.0 - abs(w[c]) - _EPS)
-    for i in range(r):
-        s = h[i]
-        mag = abs(h[i])
-        for c in range(k):
-            x = G[i, c] * w[c]
-            s -= x
-            mag += abs(x)
-        rad = min(rad, s - (k + 2) * _EPS * mag)
+    rad = min(rad, _least_slack(G, h, 0, r, w, k))
     for j in range(nrows):
         z = rm[j]
         mag = abs(rm[j])
