@@ -43,13 +43,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.blas import one_blas_thread
+from ..geometry.blas import find_blas, one_blas_thread
 from ..geometry.dualbound import lagrangian_lower_bounds
 from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
-from .highd_lp import cell_minimum
+from .highd_lp import COMPILED_MAX_DIM, cell_minimum, load_compiled
 from .highd_maps import LayerMaps, detach
 from .layers import constant_neurons, finish_layer, layer_offsets
 
@@ -110,6 +110,12 @@ class HighDimAlgorithm(Algorithm):
         self._balls = RegionBalls(problem)
         self._pool: list[np.ndarray] = []
         self._maps = LayerMaps(problem)
+
+    def warm_up(self) -> None:
+        """Find the BLAS libraries and, in few dimensions, load the compiled simplex, untimed."""
+        find_blas()
+        if self.problem.param.dim <= COMPILED_MAX_DIM:
+            load_compiled()
 
     # ------------------------------------------------------------------ tree
     def roots(self, ctx: Context) -> list[Cell]:

@@ -17,13 +17,19 @@ import numpy as np
 from ..geometry.lp import LPSolver
 from ..geometry.simplex import OPTIMAL, box_lp, lp_lower_bound
 
-__all__ = ["cell_minimum", "COMPILED_MAX_DIM", "BAND"]
+__all__ = ["cell_minimum", "load_compiled", "COMPILED_MAX_DIM", "BAND"]
 
 #: Most input coordinates for which the compiled simplex is tried first.
 COMPILED_MAX_DIM = 64
 #: How far past each threshold a compiled answer must be certified (normalised coordinates).
 BAND = 1e-8
 _INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside (the band is far larger)
+
+
+def load_compiled() -> None:
+    """Load the compiled simplex (from numba's cache, or compile it) on a one-row LP."""
+    one = np.ones(1)
+    box_lp(one, np.ones((1, 1)), one, 1, -one, one, 10)
 
 
 def cell_minimum(solver: LPSolver, c: np.ndarray, G: np.ndarray, hs: np.ndarray,

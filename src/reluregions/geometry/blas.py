@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["one_blas_thread"]
+__all__ = ["one_blas_thread", "find_blas"]
 
 _LOCK = threading.Lock()
 _STATE: dict = {"depth": 0, "limiter": None, "controller": None, "tried": False}
@@ -33,6 +33,13 @@ def _controller():
             return None
         _STATE["controller"] = ThreadpoolController().select(user_api="blas")
     return _STATE["controller"]
+
+
+def find_blas() -> None:
+    """Find the loaded BLAS libraries now (tens of milliseconds), so that the first
+    :func:`one_blas_thread` does not pay for it inside a timed run."""
+    with _LOCK:
+        _controller()
 
 
 @contextmanager
