@@ -115,3 +115,30 @@ def test_count_json_reports_the_engine(tmp_path) -> None:
     assert got["algorithm"] == "highd" and f"dimension {d}" in got["algorithm_reason"]
     assert got["regions"] == count_regions(net, None, EnumerationConfig(algorithm="witness",
                                                                           ranks=False)).regions
+
+
+def test_open_cells_travel_without_maps_and_get_them_back_bit_for_bit() -> None:
+    import pickle
+
+    from reluregions.enumeration.highd import HighDimAlgorithm
+    from reluregions.tree import Context
+
+    net = random_net(60, (9, 8, 7), 4, bias_scale=0.1)
+    problem = make_problem(net, _image_box(60, 4, eps=0.2), EnumerationConfig(algorithm="highd"))
+    algorithm = HighDimAlgorithm(problem)
+    algorithm.budget = 1
+    ctx = Context.create(problem.config, problem.n_layers)
+    stack, seen = algorithm.roots(ctx), 0
+    while stack:
+        cell = stack.pop()
+        assert cell.M is None and cell.state.maps is None  # detached: O(depth * k) per cell
+        if cell.layer:  # the map a fresh process rebuilds from the bits is the parent's exactly
+            fresh = pickle.loads(pickle.dumps(algorithm))._maps
+            maps, M, m, _ = fresh.entry(cell.bits, cell.layer)
+            kept = algorithm._maps.entry(cell.bits, cell.layer)
+            assert np.array_equal(M, kept[1]) and np.array_equal(m, kept[2])
+            assert all(np.array_equal(a[0], b[0]) for a, b in zip(maps, kept[0]))
+            seen += 1
+        children, _ = algorithm.expand(cell, ctx)
+        stack.extend(children)
+    assert seen > 0
