@@ -69,9 +69,9 @@ def digits_class_box(model: DigitsModel, digit: int, margin: float = 0.0) -> Box
 
     Each pixel ranges over ``[min - margin, max + margin]`` of the class's images, clipped to
     ``[0, 16]``; a pixel constant over the class (such as the always-blank corners) stays fixed at
-    its value (``lo == hi``, not widened), so the box is a lower-dimensional slice of the pixel space (DESIGN.md §2: a
-    :class:`Box` with ``lo == hi`` fixes that coordinate). ``model`` must read pixels
-    (``dims=None``).
+    its value (``lo == hi``, not widened), so the box is a lower-dimensional slice of the pixel
+    space (DESIGN.md §1: a :class:`Box` with ``lo == hi`` fixes that coordinate). ``model`` must
+    read pixels (``dims=None``).
 
     Parameters
     ----------

@@ -17,9 +17,10 @@ are marked ``capped`` and left out of the fit). For each algorithm the least-squ
 against the number of LPs solved (the paper algorithm's time follows its LPs closely, and its LPs
 per region grow with the layer widths, which spreads its time-per-region across architectures);
 ``by_regime`` holds the same line fitted on the low-dimensional (``d <= 4``) and the
-high-dimensional (64 pixels) runs apart, since a region costs far more at 64 inputs. Times are wall-clock seconds of the
-enumeration alone: networks are built (and trained) first, and every case is run once with the
-default algorithm before its timed runs, so that numba's lazy compilation stays out of the times.
+high-dimensional (64 pixels) runs apart, since a region costs far more at 64 inputs. Times are
+wall-clock seconds of the enumeration alone: networks are built (and trained) first, and every
+case is run once with the default algorithm before its timed runs, so that numba's lazy
+compilation stays out of the times.
 """
 from __future__ import annotations
 
