@@ -71,6 +71,7 @@ class LPSolver:
         h.setOptionValue("dual_feasibility_tolerance", self.options.feasibility_tol)
         h.setOptionValue("presolve", "off")
         self._optimal = highspy.HighsModelStatus.kOptimal
+        self._not_set = highspy.HighsModelStatus.kNotset
         self._infeasible = {highspy.HighsModelStatus.kInfeasible}
         self._unbounded = {highspy.HighsModelStatus.kUnbounded,
                            highspy.HighsModelStatus.kUnboundedOrInfeasible}
@@ -106,6 +107,12 @@ class LPSolver:
         h.run()
         self.count += 1
         status = h.getModelStatus()
+        if status == self._not_set:
+            # HiGHS refused the warm start it held (a basis kept across deleted and added rows
+            # can end in an error before any iteration): solve the same model from scratch.
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status == self._optimal:
             x = np.array(h.getSolution().col_value)
             return "optimal", x, float(h.getInfo().objective_function_value)
