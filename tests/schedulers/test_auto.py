@@ -46,6 +46,23 @@ def test_handover_midway_gives_the_serial_regions_and_counters() -> None:
     assert scheduler.stats.lps > 0
 
 
+def test_counters_of_a_run_stopped_early_include_the_workers() -> None:
+    """A capped run (the stream closed after some regions) still reports the parallel phase's
+    counters: every region the caller received was counted (benchmarks read LPs/region so)."""
+    net, box = random_net(3, (12, 12, 12), 3), Box.symmetric(3)
+    # a positive start_after: a serial phase, then the threads take its open items
+    scheduler = AutoScheduler(WORKERS, backend="threads", start_after=1e-9, task_expansions=4)
+    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    taken = 0
+    for _ in stream:
+        taken += 1
+        if taken == 200:
+            break
+    stream.close()
+    assert scheduler.handover_seconds is not None  # the threads took over
+    assert scheduler.stats.layer_cells[-1] >= taken and scheduler.stats.lps > 0
+
+
 def _worker_processes() -> set[int]:
     """Pids of this process's live reluregions worker processes."""
     return {p.pid for p in multiprocessing.active_children() if p.name.startswith("reluregions")}

@@ -184,11 +184,13 @@ class AutoScheduler(Scheduler):
         assert inner is not None
         self.backend_used = backend
         self.handover_seconds = time.perf_counter() - start
-        yield from self._tail(algorithm, inner, stack[::-1], progress, found, start)
-        merged = Stats(layer_cells=[0] * problem.n_layers)
-        merged.merge(ctx.stats)
-        merged.merge(inner.stats)
-        self.stats = merged
+        try:
+            yield from self._tail(algorithm, inner, stack[::-1], progress, found, start)
+        finally:  # also when the caller stops early (a capped run): its counters so far
+            merged = Stats(layer_cells=[0] * problem.n_layers)
+            merged.merge(ctx.stats)
+            merged.merge(inner.stats)
+            self.stats = merged
 
     def _tail(self, algorithm: Algorithm, inner: "TaskScheduler", roots: list[Cell],
               progress: ProgressCallback | None, found: int,
