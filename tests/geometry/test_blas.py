@@ -5,10 +5,9 @@ import threading
 
 import numpy as np  # noqa: F401  (loads the BLAS library threadpoolctl looks for)
 import pytest
+import threadpoolctl
 
 from reluregions.geometry.blas import one_blas_thread
-
-threadpoolctl = pytest.importorskip("threadpoolctl")
 
 
 def _threads() -> list[int]:

@@ -8,7 +8,8 @@ than the product. Measured on MNIST prop 0 (784 inputs), serial: the analytic-ce
 
 :func:`one_blas_thread` limits BLAS to one thread for as long as any caller in the process holds
 it (threads of one process share the setting, so the first to enter sets it and the last to leave
-restores it), through threadpoolctl when it is installed, and does nothing otherwise. Worker
+restores it), through threadpoolctl (a dependency: without it a plain install would run the
+high-dimensional engine at half its rate wherever scikit-learn, which brings it, is absent). Worker
 processes of the parallel schedulers are already started with one BLAS thread (DESIGN.md §3).
 """
 from __future__ import annotations
@@ -24,13 +25,11 @@ _STATE: dict = {"depth": 0, "limiter": None, "controller": None, "tried": False}
 
 
 def _controller():
-    """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
+    """threadpoolctl's controller of the loaded BLAS libraries (found once, on first use)."""
     if not _STATE["tried"]:
         _STATE["tried"] = True
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            return None
+        from threadpoolctl import ThreadpoolController
+
         _STATE["controller"] = ThreadpoolController().select(user_api="blas")
     return _STATE["controller"]
 
