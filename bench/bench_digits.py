@@ -204,10 +204,10 @@ def main() -> int:
     r["ratio_default_paper"] = f"{rate(dflt) / rate(paper):.1f}x" if ok else "–"
     r["ratio_main_paper"] = (f"{main_rate / rate(paper):.1f}x" if ok and main_rate else "–")
     r["projected_hours_1e7"] = TARGET / main_rate / 3600 if main_rate else float("inf")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    Path(args.out, "digits.json").write_text(json.dumps(r, indent=1))
-    Path(args.out, "digits.md").write_text(report(r))
-    print(report(r))
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cases import save_results
+
+    save_results(args.out, "digits", r, report(r))
     return 0
 
 

@@ -15,11 +15,12 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from cases import capped_parser, save_results
 
 #: nnenum (exact mode, 2 processes) on this kind of machine, DESIGN.md §7: seconds, or regions/s.
 NNENUM = {"mnist prop 2": (10, 0.59, None), "mnist prop 4": (48, 4.15, None),
@@ -116,14 +117,8 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("networks", nargs="?",
-                    default=str(Path(__file__).resolve().parents[1].parent / "shared" / "networks"))
-    ap.add_argument("--cap", type=float, default=60.0, help="seconds per capped run")
-    ap.add_argument("--baseline-cap", type=float, default=20.0,
-                    help="seconds for the witness and paper runs (their regions/s over the prefix)")
-    ap.add_argument("--only", nargs="*", help="case names to run")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
+    ap = capped_parser(__doc__.splitlines()[0], 60.0, "seconds per capped run", 20.0,
+                       "seconds for the witness and paper runs (their regions/s over the prefix)")
     args = ap.parse_args()
     rows = []
     for name, spec in cases(Path(args.networks)):
@@ -137,10 +132,7 @@ def main() -> int:
             row[key] = measure({**spec, "algorithm": algorithm, "workers": workers, "cap": cap})
         rows.append(row)
         print(json.dumps(row), flush=True)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    Path(args.out, "highd.json").write_text(json.dumps(rows, indent=1))
-    Path(args.out, "highd.md").write_text(table(rows))
-    print(table(rows))
+    save_results(args.out, "highd", rows, table(rows))
     return 0
 
 

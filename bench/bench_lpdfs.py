@@ -13,13 +13,13 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_highd import measure, rate  # noqa: E402
+from cases import capped_parser, save_results  # noqa: E402
 
 #: (case, spec, baselines run serially besides lpdfs); vertex only where it applies (a box, d <= 10).
 CASES = [("gen d=6 10x10", "gen:6:10x10:0", ("paper", "witness", "highd", "vertex")),
@@ -55,14 +55,8 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("networks", nargs="?",
-                    default=str(Path(__file__).resolve().parents[1].parent / "shared" / "networks"))
-    ap.add_argument("--cap", type=float, default=20.0, help="seconds per capped lpdfs run")
-    ap.add_argument("--baseline-cap", type=float, default=10.0,
-                    help="seconds per capped run of the other algorithms")
-    ap.add_argument("--only", nargs="*", help="case names to run")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "out"))
+    ap = capped_parser(__doc__.splitlines()[0], 20.0, "seconds per capped lpdfs run", 10.0,
+                       "seconds per capped run of the other algorithms")
     args = ap.parse_args()
     rows = []
     for name, net, baselines in CASES:
@@ -80,10 +74,7 @@ def main() -> int:
             row[key] = measure({"net": net, "algorithm": algorithm, "workers": workers, "cap": cap})
         rows.append(row)
         print(json.dumps(row), flush=True)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    Path(args.out, "lpdfs.json").write_text(json.dumps(rows, indent=1))
-    Path(args.out, "lpdfs.md").write_text(table(rows))
-    print(table(rows))
+    save_results(args.out, "lpdfs", rows, table(rows))
     return 0
 
 

@@ -6,9 +6,38 @@ box of the VNN-LIB file ``vnnlib`` when the spec names one.
 """
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 import reluregions as rr
+
+NETWORKS = Path(__file__).resolve().parents[1].parent / "shared" / "networks"
+OUT = Path(__file__).parent / "out"
+
+
+def capped_parser(description: str, cap: float, cap_help: str, baseline_cap: float,
+                  baseline_help: str) -> argparse.ArgumentParser:
+    """The options every capped benchmark over named cases takes: the networks folder, the caps
+    of the main and the baseline runs, ``--only`` and ``--out``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("networks", nargs="?", default=str(NETWORKS))
+    ap.add_argument("--cap", type=float, default=cap, help=cap_help)
+    ap.add_argument("--baseline-cap", type=float, default=baseline_cap, help=baseline_help)
+    ap.add_argument("--only", nargs="*", help="case names to run")
+    ap.add_argument("--out", default=str(OUT))
+    return ap
+
+
+def save_results(out: str, name: str, data: Any, markdown: str) -> None:
+    """Write ``NAME.json`` and ``NAME.md`` into ``out`` and print the Markdown."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    Path(out, f"{name}.json").write_text(json.dumps(data, indent=1))
+    Path(out, f"{name}.md").write_text(markdown)
+    print(markdown)
 
 
 def load_case(spec: dict) -> tuple[rr.Network, rr.Domain | None]:
