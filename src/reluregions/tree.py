@@ -25,6 +25,7 @@ import numpy as np
 
 from .config import EnumerationConfig
 from .domains import Parametrization
+from .geometry.exactside import Interior, SideOracle
 from .geometry.lp import LPSolver
 from .network import Network
 from .regionblock import Region, RegionBlock
@@ -167,10 +168,13 @@ class Stats:
     #: Finished regions that are unbounded (only in the whole space; counted even when the
     #: regions themselves are not kept, as in a count).
     unbounded: int = 0
+    #: Side decisions inside the float band, settled exactly (:mod:`reluregions.geometry.exactside`).
+    exact: int = 0
 
     def merge(self, other: "Stats") -> None:
         """Add ``other``'s counters into this one."""
         self.lps += other.lps
+        self.exact += getattr(other, "exact", 0)
         self.expansions += other.expansions
         self.unbounded += getattr(other, "unbounded", 0)
         if len(self.layer_cells) < len(other.layer_cells):
@@ -185,11 +189,23 @@ class Context:
 
     solver: LPSolver
     stats: Stats
+    oracle: SideOracle | None = None
 
     @classmethod
     def create(cls, config: EnumerationConfig, n_layers: int) -> "Context":
         """A fresh context for one worker."""
         return cls(LPSolver(config.lp), Stats(layer_cells=[0] * n_layers))
+
+    def settle(self, problem: "Problem", bits: np.ndarray, layer: int,
+               decided: np.ndarray) -> Interior | None:
+        """Settle exactly whether a side has an interior (a decision inside the float band,
+        DESIGN.md §1): a point checked exactly inside it, or ``None`` when it provably has none.
+        See :meth:`reluregions.geometry.exactside.SideOracle.interior` for the arguments."""
+        if self.oracle is None:
+            self.oracle = SideOracle(problem.network, problem.param, problem.config.zero_tol,
+                                     problem.config.lp)
+        self.stats.exact += 1
+        return self.oracle.interior(bits, layer, decided)
 
 
 @dataclass(frozen=True, eq=False)

@@ -300,7 +300,8 @@ def count_regions(network: Network, domain: Domain | None = None,
         per_layer = [1] * n_layers
     workers = getattr(stream.scheduler, "workers", 1)
     name, why = choose_algorithm(stream.problem)
-    extra = {"setup_seconds": stream.setup_seconds, "algorithm": name, "algorithm_reason": why}
+    extra = {"setup_seconds": stream.setup_seconds, "algorithm": name, "algorithm_reason": why,
+             "exact_decisions": stream.stats.exact}
     if not stream.problem.param.bounded:  # the whole space: how many regions are unbounded
         extra["unbounded"] = stream.stats.unbounded
     if certify:

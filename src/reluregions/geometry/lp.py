@@ -147,6 +147,11 @@ class LPSolver:
                               "the constraints are probably not finite")
         return x[:k], float(x[k])
 
+    def row_duals(self) -> np.ndarray:
+        """The row duals of the last LP solved (HiGHS's sign convention: ``<= 0`` on a binding
+        upper bound of a minimisation), from which :mod:`.exactside` reads a Motzkin certificate."""
+        return np.array(self._highs.getSolution().row_dual, dtype=np.float64)
+
     def minimize_in_box(self, c: np.ndarray, G: np.ndarray, h: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray) -> tuple[str, np.ndarray, float]:
         """Minimise ``c @ t`` over ``{t : G t <= h, lower <= t <= upper}``, the box as column bounds.
