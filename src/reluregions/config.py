@@ -24,9 +24,9 @@ class LPOptions:
     Parameters
     ----------
     feasibility_tol : float
-        HiGHS primal and dual feasibility tolerance. It must sit well below the radius tolerance
-        of :class:`reluregions.config.EnumerationConfig` (default 1e-9 versus 1e-8 there), so that
-        a radius computed by the LP is accurate to far better than the threshold it is compared with.
+        HiGHS primal and dual feasibility tolerance. The band of float decisions
+        (:attr:`EnumerationConfig.band`) is at least ten times it, so that a radius the LP
+        computes outside the band is accurate to far better than the band.
     radius_cap : float
         Upper bound on the Chebyshev radius variable; keeps the LP bounded. Domains are normalised
         to ``[-1, 1]^k``, so any cap above 1 is inactive.
@@ -51,12 +51,15 @@ class EnumerationConfig:
         ``"exhaustive"`` (ParLayerWise1-NNCE, §5: one candidate per first-layer sign vector, one LP
         each; only for at most 20 first-layer neurons).
     radius_tol : float, default 1e-8
-        A region is full-dimensional, and counted, when its Chebyshev radius, measured in the domain's
-        normalised coordinates (the box mapped to ``[-1, 1]^k``), exceeds this. The smallest
-        Chebyshev radius among the 71,930 regions of ACAS Xu 1_1 in its property-3 box is 5.5e-7
-        in these coordinates, so 1e-8 sits 55 times below every real region of the benchmark nets
-        and 10 times above the LP's accuracy (HiGHS feasibility tolerance 1e-9): it separates real
-        cells from the slivers that rounding creates where hyperplanes (nearly) meet.
+        Width of the band of floating-point side decisions, in the domain's normalised
+        coordinates (the box mapped to ``[-1, 1]^k``). When a cell is split, a side whose float
+        Chebyshev radius exceeds ``radius_tol`` has an interior, one below ``-radius_tol`` has
+        none, and every decision in between is settled exactly for the network as written (a
+        point checked in rational arithmetic, or a Motzkin certificate, or an exact LP;
+        :mod:`reluregions.geometry.exactside`, DESIGN.md §1). So it sets how much work is exact,
+        never what a region is: counts do not change with it, nor with the box's scale. Values
+        below ten times the LP's feasibility tolerance (``lp.feasibility_tol``, 1e-9) are raised
+        to it (:attr:`band`), since float decisions closer than that are not trustworthy.
     zero_tol : float, default 1e-9
         A neuron whose pulled-back row is at most ``zero_tol`` times its scale (the sum of the
         magnitudes that formed it) is constant on the region; if its offset is also below that, it
@@ -94,6 +97,12 @@ class EnumerationConfig:
             raise OptionError(f"radius_tol must be in (0, 1), got {self.radius_tol}")
         if not (0 < self.zero_tol < 1e-3):
             raise OptionError(f"zero_tol must be in (0, 1e-3), got {self.zero_tol}")
+
+    @property
+    def band(self) -> float:
+        """The band of float decisions actually used: ``radius_tol``, at least ten times the LP's
+        feasibility tolerance."""
+        return max(self.radius_tol, 10.0 * self.lp.feasibility_tol)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy, written into output metadata."""

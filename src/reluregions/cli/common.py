@@ -258,8 +258,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     alg.add_argument("--first-layer", default="incremental",
                      help="incremental | exhaustive (ParLayerWise1's first-layer enumerator)")
     alg.add_argument("--radius-tol", type=float, default=None,
-                     help="Chebyshev radius (normalised domain coordinates) above which a region "
-                          "counts; default 1e-8")
+                     help="width of the band of float side decisions (normalised coordinates); "
+                          "decisions inside it are settled exactly, so it changes the speed, "
+                          "never the count; default 1e-8")
     alg.add_argument("--certify", action="store_true",
                      help="certify the result exactly: every region's point checked in rational "
                           "arithmetic, every facet matched by a neighbour (exit 1 if it fails)")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -42,6 +42,8 @@ def make_problem(network: Network, domain: Domain | None = None,
     if domain.input_dim != network.input_dim:
         raise ShapeMismatchError(f"the domain has {domain.input_dim} coordinates but the network "
                                  f"takes {network.input_dim} inputs")
+    if config.radius_tol < config.band:  # a band narrower than the LP's accuracy (DESIGN.md §1)
+        config = replace(config, radius_tol=config.band)
     return Problem(network, domain.parametrize(), config)
 
 
@@ -153,8 +155,6 @@ class RegionStream:
         problem = self.problem
         if problem.param.dim == 0 and problem.config.algorithm == "vertex":
             # a single point has no vertices to split: any algorithm gives its one region
-            from dataclasses import replace
-
             problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
         algorithm = make_algorithm(problem)
         algorithm.warm_up()
