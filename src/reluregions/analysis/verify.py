@@ -12,10 +12,12 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
     No two rows hold the same pattern.
 ``regions``
     Each pattern describes a full-dimensional region: constant neurons carry the bit their sign
-    gives, and the Chebyshev radius of its polytope (one LP) exceeds the run's ``radius_tol``.
+    gives, and its polytope has an interior: its Chebyshev radius (one LP) clears the band of
+    float decisions, or an exact decision finds an interior point (DESIGN.md §1).
 ``disjoint``
     For every pair of rows whose patterns differ in exactly one bit, the intersection of the two
-    closed regions has empty interior (Chebyshev radius at most ``radius_tol``, one LP per pair).
+    closed regions has empty interior (Chebyshev radius within the band of float decisions, one LP
+    per pair: the two closed regions meet on the neuron's hyperplane at most).
 ``coverage``
     Random points, uniform in the domain, all fall in listed regions (on their certain bits). In
     the whole input space (issue 15) the points are uniform in the box twice as wide as the
@@ -41,8 +43,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..config import EnumerationConfig
+from ..geometry.exactside import SideOracle
 from ..geometry.polytope import vertices_t, volume_t
 from ..network import Network
+from ..regionblock import unpack_bits
 from ._keys import PatternIndex
 from ._parallel import ProgressFn, default_workers, map_chunks, report
 from .geometry import GeometryWorker, domain_volume, file_chunks, volume_scale
@@ -227,19 +232,27 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
 
     def tee() -> Iterator[tuple]:
         for c in file_chunks(rf):
-            chunk_rows.append(c[0])
+            chunk_rows.append(c[:2])
             yield c
 
+    band = EnumerationConfig(radius_tol=rf.radius_tol).band
+    oracle = None
     for radii, bad, vols in map_chunks(VerifyWorker, args, "rows", tee(), workers):
-        rows = chunk_rows.pop(0)
+        rows, packed = chunk_rows.pop(0)
         res.checked += len(rows)
         report(progress, "regions (one LP each)", res.checked, rf.n_rows)
         for i in np.flatnonzero(bad >= 0):
             res.fail(rows[i], f"row {rows[i]}: {_describe_bit(rf, int(bad[i]))} is constant on the "
                               "region, so its bit contradicts the network")
-        for i in np.flatnonzero((bad < 0) & (radii <= rf.radius_tol)):
-            res.fail(rows[i], f"row {rows[i]}: its pattern's region has Chebyshev radius "
-                              f"{radii[i]:.3g} <= radius_tol {rf.radius_tol:g} (not full-dimensional)")
+        for i in np.flatnonzero((bad < 0) & (radii <= band)):
+            # inside the band of float decisions: settled exactly (DESIGN.md §1)
+            if oracle is None:
+                oracle = SideOracle(args[0], rf.param, rf.zero_tol)
+            bits = unpack_bits(packed[i:i + 1], rf.n_hidden)[0]
+            widths = np.diff(np.asarray(rf.offsets))
+            if oracle.interior(bits, len(widths) - 1, np.ones(int(widths[-1]), bool)) is None:
+                res.fail(rows[i], f"row {rows[i]}: its pattern's region has no interior (Chebyshev "
+                                  f"radius {radii[i]:.3g}, settled exactly: not full-dimensional)")
         total += float(np.nansum(vols))
     if k > MAX_VOLUME_DIM or k == 0:
         vol.skipped = f"the domain has dimension {k}; volumes are checked for 1 to {MAX_VOLUME_DIM}"
@@ -260,6 +273,7 @@ def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args:
                     workers: int, chunk_pairs: int = 256,
                     progress: ProgressFn | None = None) -> CheckResult:
     pair_list: list[np.ndarray] = []
+    band = EnumerationConfig(radius_tol=rf.radius_tol).band
 
     def chunks() -> Iterator[tuple]:
         for pairs in index.neighbour_pairs():
@@ -273,7 +287,7 @@ def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args:
         res.checked += len(pairs)
         report(progress, "neighbour pairs (one LP each)", res.checked, None)
         for (a, b, bit), r in zip(pairs, radii):
-            if r > rf.radius_tol:
+            if r > band:
                 res.fail([a, b], f"rows {a} and {b} (differing in {_describe_bit(rf, int(bit))}) "
                                  f"overlap: their intersection holds a ball of radius {r:.3g}")
     res.note = "pairs of rows whose patterns differ in one bit"
