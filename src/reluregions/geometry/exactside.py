@@ -26,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import flint
 import numpy as np
 
 from .exact import ExactNetwork, fmpq_of, motzkin_from_float, qcol, qmat
@@ -74,8 +75,10 @@ class SideOracle:
         self._k = k = int(param.dim)
         self._G = np.asarray(param.G, dtype=np.float64).reshape(-1, k)
         self._h = np.asarray(param.h, dtype=np.float64)
-        self._Gq = qmat(self._G) if self._G.shape[0] else None
-        self._hq = qcol(self._h) if self._G.shape[0] else None
+        box = np.vstack([np.eye(k), -np.eye(k)])
+        self._axis_box = self._G.shape == box.shape and bool(np.all(self._G == box) and np.all(self._h == 1.0))
+        self._Gq = qmat(self._G) if self._G.shape[0] and not self._axis_box else None
+        self._hq = qcol(self._h) if self._G.shape[0] and not self._axis_box else None
         U, x0 = np.asarray(param.U, dtype=np.float64), np.asarray(param.x0, dtype=np.float64)
         self._U, self._x0 = U, x0
         self._H0 = qmat(np.column_stack([U, x0])) if U.size else None
@@ -123,34 +126,30 @@ class SideOracle:
         return out
 
     def _system(self, bits: np.ndarray, layer: int, decided: np.ndarray):
-        """The side's strict constraints ``Gq s < hq`` (exact), their float rows (unit norm, rhs
-        tightened by the rounding of the pull-back), and ``None`` or an exact-zero contradiction."""
+        """The side's strict constraints: per layer the exact map ``V = [M | m]``, the rows that
+        constrain (``live``) and their signs (``sign (M s + m) > 0``), and the same rows in float (unit norm, right-hand sides
+        tightened by a bound on the rounding of the float pull-back)."""
         widths = self._net.widths
         off = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         k = self._k
-        exact_rows: list = []
+        gam = 2.0 ** -51 * (sum(widths) + k + 8)
+        exact: list = []
         Gf, hf, err = [], [], []
-        empty = False
         for lay, (V, M, m, scale) in enumerate(self._maps(bits, layer)):
             sel = np.arange(widths[lay]) if lay < layer else np.flatnonzero(decided)
-            on = bits[off[lay]:off[lay + 1]]
             norms = np.linalg.norm(M, axis=1)
-            tol = self._zero_tol * np.maximum(scale, 1e-300)
-            gam = 2.0 ** -51 * (sum(widths) + k + 8)
-            for j in sel.tolist():
-                if norms[j] <= tol[j]:
-                    continue  # constant on the cell: not a constraint (DESIGN.md §1)
-                sign = 1 if on[j] else -1
-                row = [-sign * V[j, c] for c in range(k)]
-                rhs = sign * V[j, k]
-                if all(v == 0 for v in row):
-                    empty |= rhs <= 0  # exactly constant after all: true or false everywhere
-                    continue
-                exact_rows.append((row, rhs))
-                Gf.append(-sign * M[j] / norms[j])
-                hf.append(sign * m[j] / norms[j])
-                err.append(gam * scale[j] / norms[j])
-        return exact_rows, np.array(Gf).reshape(-1, k), np.array(hf), np.array(err), empty
+            live = sel[norms[sel] > self._zero_tol * np.maximum(scale[sel], 1e-300)]
+            if live.size == 0:
+                continue  # constant neurons are not constraints (DESIGN.md §1)
+            sign = np.where(bits[off[lay]:off[lay + 1]][live], 1.0, -1.0)
+            exact.append((V, live, sign))  # the constraint rows are -sign [M | m] of rows live
+            nr = norms[live]
+            Gf.append(-sign[:, None] * M[live] / nr[:, None])
+            hf.append(sign * m[live] / nr)
+            err.append(gam * scale[live] / nr)
+        if not Gf:
+            return exact, np.zeros((0, k)), np.zeros(0)
+        return exact, np.vstack(Gf), np.concatenate(hf) - np.concatenate(err)
 
     # ------------------------------------------------------------------ the decision
     def interior(self, bits: np.ndarray, layer: int, decided: np.ndarray) -> Interior | None:
@@ -168,47 +167,64 @@ class SideOracle:
         """
         self.calls += 1
         bits = np.asarray(bits, dtype=bool)
-        rows, Gf, hf, err, empty = self._system(bits, layer, np.asarray(decided, dtype=bool))
-        if empty:
-            return None
+        exact, Gf, hf = self._system(bits, layer, np.asarray(decided, dtype=bool))
         k = self._k
-        G = np.vstack([self._G, Gf]) if Gf.size else self._G
-        h = np.concatenate([self._h, hf - err]) if Gf.size else self._h
+        G = np.vstack([self._G, Gf])
+        h = np.concatenate([self._h, hf])
         if G.shape[0] == 0:
             return Interior(np.zeros(k), float(self._solver.options.radius_cap))
-        Gq, hq = self._exact_system(rows)
         centre, r = self._solver.chebyshev(G, h, np.ones(G.shape[0]))
-        if r > 0 and self._strictly_inside(Gq, hq, centre):
+        if r > 0 and self._strictly_inside(exact, centre):
             return Interior(centre, self._certified_radius(G, h, centre))
-        y = -np.asarray(self._solver.row_duals(), dtype=np.float64)
-        y = np.maximum(y, 0.0)
-        if motzkin_from_float(Gq, hq, y, [True] * Gq.nrows()) is not None:
-            return None
-        return self._exact_lp(Gq, hq, G, h)
+        y = np.maximum(-self._solver.row_duals(), 0.0)
+        S = np.flatnonzero(y > 1e-9 * max(float(y.max(initial=0.0)), 1e-300))
+        if S.size:
+            Gs, hs = self._rows(exact, S)
+            if motzkin_from_float(Gs, hs, y[S], [True] * S.size) is not None:
+                return None
+        Gq, hq = self._rows(exact, np.arange(G.shape[0]))
+        return self._exact_lp(Gq, hq, G)
 
-    def _exact_system(self, rows: list):
-        """``Gq, hq``: the domain's rows and the side's constraints as one exact system."""
-        import flint
-
+    def _rows(self, exact: list, index: np.ndarray):
+        """Rows ``index`` of the exact system ``Gq s < hq`` (the domain's rows first, then the
+        side's constraints in the order of :meth:`_system`)."""
         k = self._k
         n0 = self._G.shape[0]
-        Gq = flint.fmpq_mat(n0 + len(rows), k)
-        hq = flint.fmpq_mat(n0 + len(rows), 1)
-        for i in range(n0):
-            for c in range(k):
-                Gq[i, c] = self._Gq[i, c]
-            hq[i, 0] = self._hq[i, 0]
-        for i, (row, rhs) in enumerate(rows):
-            for c in range(k):
-                Gq[n0 + i, c] = row[c]
-            hq[n0 + i, 0] = rhs
-        return Gq, hq
+        starts = np.cumsum([n0] + [live.size for _, live, _ in exact])
+        g, h = [], []
+        for i in index.tolist():
+            if i < n0:
+                g.extend(fmpq_of(v) for v in self._G[i].tolist())  # floats are exact rationals
+                h.append(fmpq_of(float(self._h[i])))
+                continue
+            lay = int(np.searchsorted(starts, i, side="right")) - 1
+            V, live, sign = exact[lay]
+            a = i - int(starts[lay])
+            j = int(live[a])
+            if sign[a] > 0:  # -[M | m] (s, 1) < 0:  -M s < m
+                g.extend(-V[j, c] for c in range(k))
+                h.append(V[j, k])
+            else:
+                g.extend(V[j, c] for c in range(k))
+                h.append(-V[j, k])
+        return flint.fmpq_mat(len(index), k, g), flint.fmpq_mat(len(index), 1, h)
 
-    @staticmethod
-    def _strictly_inside(Gq, hq, t: np.ndarray) -> bool:
-        """Whether ``Gq t < hq`` holds in exact arithmetic at the float point ``t``."""
-        slack = hq - Gq * qcol(t)
-        return all(slack[i, 0] > 0 for i in range(slack.nrows()))
+    def _strictly_inside(self, exact: list, t: np.ndarray) -> bool:
+        """Whether every constraint holds strictly, in exact arithmetic, at the float point ``t``."""
+        if self._G.shape[0]:
+            if self._axis_box:  # |t_i| < 1 compares floats exactly
+                if not bool(np.all(np.abs(t) < 1.0)):
+                    return False
+            else:
+                slack = self._hq - self._Gq * qcol(t)
+                if not all(v > 0 for v in slack.entries()):
+                    return False
+        col = qcol(np.append(t, 1.0))
+        for V, live, sign in exact:
+            z = (V * col).entries()
+            if not all((z[j] > 0) if sg > 0 else (z[j] < 0) for j, sg in zip(live.tolist(), sign.tolist())):
+                return False
+        return True
 
     @staticmethod
     def _certified_radius(G: np.ndarray, h: np.ndarray, t: np.ndarray) -> float:
@@ -218,7 +234,7 @@ class SideOracle:
         slack = h - G @ t - 2.0 ** -52 * (k + 2) * (np.abs(h) + np.abs(G) @ np.abs(t))
         return max(float(slack.min(initial=np.inf)), 0.0)
 
-    def _exact_lp(self, Gq, hq, G: np.ndarray, h: np.ndarray) -> Interior | None:
+    def _exact_lp(self, Gq, hq, G: np.ndarray) -> Interior | None:
         """``max tau`` subject to ``Gq s + tau w <= hq``, ``tau <= 1``, in rational arithmetic."""
         from sympy import Rational
         from sympy.solvers.simplex import linprog
@@ -243,8 +259,6 @@ class SideOracle:
 
 def _scale_rows(V, rows: list, slope):
     """A copy of the exact map ``V`` with ``rows`` multiplied by ``slope`` (inactive neurons)."""
-    import flint
-
     H = flint.fmpq_mat(V)
     n = H.ncols()
     for i in rows:
