@@ -65,3 +65,36 @@ def test_certificate_passes_and_names_a_missing_region(tmp_path, capsys) -> None
     code = main(["verify", str(bad), str(npz), "--certify", "--samples", "0", "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 1 and "FAIL  certificate" in out and "region " in out
+
+
+def _replace_pattern(row: int, bits: list[bool]):
+    def edit(table: pa.Table) -> pa.Table:
+        patterns = table.column("pattern").to_pylist()
+        patterns[row] = np.packbits(np.array(bits, dtype=bool), bitorder="little").tobytes()
+        col = pa.array(patterns, type=table.schema.field("pattern").type)
+        return table.set_column(table.schema.get_field_index("pattern"), "pattern", col)
+    return edit
+
+
+def test_thin_region_passes_and_a_flat_pattern_fails(tmp_path) -> None:
+    """The regions check decides "full-dimensional" exactly inside the band of float decisions
+    (DESIGN.md §1): a strip 2^-40 wide (inradius about 5e-13, far below radius_tol) is a region
+    and passes; a pattern asking for y > 0 and y < 0 at once (two identical neurons) has no
+    interior and fails, whatever its stored point."""
+    gap = 2.0 ** -40
+    net = Network([np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]]), np.ones((1, 3))],
+                  [np.array([0.0, -gap, -0.3]), np.zeros(1)])
+    path, _ = write_region_file(tmp_path / "thin.parquet", net, Box.symmetric(2))
+    rs = read_regions(path)
+    assert len(rs) == 6  # three strips (y < 0, 0 < y < gap, y > gap), each cut by x = 0.3
+    report = verify_file(path, net, samples=0, workers=1)
+    assert report.ok, [c.messages for c in report.checks if not c.passed]
+    twins = Network([np.array([[0.0, 1.0], [0.0, 1.0]]), np.ones((1, 2))],
+                    [np.array([0.0, 0.0]), np.zeros(1)])
+    path, _ = write_region_file(tmp_path / "twins.parquet", twins, Box.symmetric(2))
+    assert len(read_regions(path)) == 2
+    bad = tmp_path / "flat.parquet"
+    rewrite_table(path, bad, _replace_pattern(0, [True, False]))
+    report = verify_file(bad, twins, samples=0, workers=1)
+    regions = next(c for c in report.checks if c.name == "regions")
+    assert regions.rows == [0] and "no interior" in regions.messages[0]
