@@ -39,6 +39,7 @@ __all__ = [
     "check_matches_brute_force", "check_regionset_wellformed", "check_interior_points",
     "check_dense_samples", "check_one_layer_formula", "check_d1_grid", "one_layer_formula",
     "Combo", "ALL_COMBOS", "FIRST_LAYERS", "backend_built", "combo_params", "combo_marks",
+    "exact_rational", "exact_param_point", "exact_preactivations", "exact_pattern",
 ]
 
 
@@ -118,6 +119,56 @@ def combo_params(**filters: Any) -> list:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+def exact_rational(x: float) -> "flint.fmpq":
+    """The float ``x`` as the exact rational it is (python-flint)."""
+    import flint
+
+    n, d = float(x).as_integer_ratio()
+    return flint.fmpq(n, d)
+
+
+def exact_param_point(param: Any, t: np.ndarray) -> list:
+    """``x = x0 + U t`` in exact rationals, for a parametrisation's float ``x0, U`` and point ``t``."""
+    x0, U = np.asarray(param.x0, dtype=float), np.asarray(param.U, dtype=float)
+    tq = [exact_rational(v) for v in np.asarray(t, dtype=float).reshape(-1)]
+    return [exact_rational(x0[i]) + sum((exact_rational(U[i, j]) * tq[j] for j in range(len(tq))),
+                                        exact_rational(0.0))
+            for i in range(x0.size)]
+
+
+def exact_preactivations(net, x: Any, bits: Any = None) -> list[list]:
+    """Every hidden neuron's pre-activation at the input point ``x``, in exact rationals.
+
+    ``x`` holds floats (taken as the rationals they are) or ``flint.fmpq``. Without ``bits`` this
+    is the network's own forward pass (ReLU or LeakyReLU of the exact values); with ``bits`` (over
+    all hidden neurons) each layer's output is taken along that pattern (``z`` where the bit is 1,
+    ``slope * z`` where it is 0): the region's affine maps pulled back exactly, which is what an
+    interior point of that region must satisfy strictly. Written for the tests (no package code).
+    """
+    import flint
+
+    h = [v if isinstance(v, flint.fmpq) else exact_rational(v) for v in np.asarray(x, dtype=object)
+         .reshape(-1).tolist()]
+    slope = exact_rational(net.negative_slope)
+    zero = flint.fmpq(0)
+    out, pos = [], 0
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        z = [sum((exact_rational(w) * v for w, v in zip(row.tolist(), h) if w != 0.0), zero)
+             + exact_rational(c) for row, c in zip(W, b.tolist())]
+        out.append(z)
+        on = [v > 0 for v in z] if bits is None else [bool(v) for v in bits[pos:pos + len(z)]]
+        h = [v if a else slope * v for v, a in zip(z, on)]
+        pos += len(z)
+    return out
+
+
+def exact_pattern(net, x: Any) -> tuple[tuple[bool, ...], bool]:
+    """The exact activation pattern at ``x`` and whether every pre-activation there is non-zero
+    (then ``x`` is strictly inside that pattern's region)."""
+    z = [v for layer in exact_preactivations(net, x) for v in layer]
+    return tuple(v > 0 for v in z), all(v != 0 for v in z)
+
+
 def box_bounds(box: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` of a ``reluregions.Box`` or of a ``(lo, hi)`` pair, as float arrays."""
     if hasattr(box, "lo") and hasattr(box, "hi"):
