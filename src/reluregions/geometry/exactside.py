@@ -246,14 +246,20 @@ class SideOracle:
             return Rational(int(v.p), int(v.q))
 
         norms = np.linalg.norm(G, axis=1) if G.shape[0] == m else np.ones(m)
-        A = [[q(Gq[i, c]) for c in range(k)] + [q(fmpq_of(max(float(norms[i]), 1e-300)))]
-             for i in range(m)]
-        b = [q(hq[i, 0]) for i in range(m)]
-        cost = [0] * k + [-1]
-        value, x = linprog(cost, A, b, bounds=[(None, None)] * k + [(None, 1)])
+        # free variables as differences of nonnegative ones, (s+, s-, tau+, tau-): sympy 1.14's
+        # linprog ignores free bounds (linprog([1], [[-1]], [5], bounds=[(None, None)]) gives 0)
+        A = []
+        for i in range(m):
+            g = [q(Gq[i, c]) for c in range(k)]
+            w = q(fmpq_of(max(float(norms[i]), 1e-300)))
+            A.append(g + [-v for v in g] + [w, -w])
+        A.append([0] * (2 * k) + [1, -1])  # tau <= 1
+        b = [q(hq[i, 0]) for i in range(m)] + [1]
+        cost = [0] * (2 * k) + [-1, 1]
+        value, x = linprog(cost, A, b)
         if -value <= 0:
             return None
-        point = np.array([float(v) for v in x[:k]], dtype=np.float64)
+        point = np.array([float(x[c] - x[k + c]) for c in range(k)], dtype=np.float64)
         return Interior(point, 0.0)
 
 
