@@ -246,20 +246,19 @@ class SideOracle:
             return Rational(int(v.p), int(v.q))
 
         norms = np.linalg.norm(G, axis=1) if G.shape[0] == m else np.ones(m)
-        # free variables as differences of nonnegative ones, (s+, s-, tau+, tau-): sympy 1.14's
-        # linprog ignores free bounds (linprog([1], [[-1]], [5], bounds=[(None, None)]) gives 0)
+        # free variables from nonnegative ones, s = u - z and tau = t - y: sympy 1.14's linprog
+        # ignores free bounds (linprog([1], [[-1]], [5], bounds=[(None, None)]) gives 0)
         A = []
         for i in range(m):
             g = [q(Gq[i, c]) for c in range(k)]
             w = q(fmpq_of(max(float(norms[i]), 1e-300)))
-            A.append(g + [-v for v in g] + [w, -w])
-        A.append([0] * (2 * k) + [1, -1])  # tau <= 1
+            A.append(g + [-sum(g), w, -w])
+        A.append([0] * (k + 1) + [1, -1])  # tau <= 1
         b = [q(hq[i, 0]) for i in range(m)] + [1]
-        cost = [0] * (2 * k) + [-1, 1]
-        value, x = linprog(cost, A, b)
+        value, x = linprog([0] * (k + 1) + [-1, 1], A, b)
         if -value <= 0:
             return None
-        point = np.array([float(x[c] - x[k + c]) for c in range(k)], dtype=np.float64)
+        point = np.array([float(x[c] - x[k]) for c in range(k)], dtype=np.float64)
         return Interior(point, 0.0)
 
 
