@@ -99,21 +99,21 @@ def test_api_region_set_marks_unbounded() -> None:
     assert np.array_equal(np.sort(sorted_set.bounded), np.sort(regions.bounded))
 
 
-def test_certify_of_the_whole_space_is_refused_in_one_line(tmp_path) -> None:
-    """The completeness certificate covers bounded domains; asked for R^d, it says so (exit 2)
-    instead of reporting a failed certificate for correct regions."""
-    import subprocess
-    import sys
+def test_certify_of_the_whole_space(tmp_path) -> None:
+    """The completeness certificate covers R^d too (no domain boundary: every facet of every
+    region, bounded or not, must be matched by a listed neighbour); ``count --whole-space
+    --certify --json`` says so, and the API's certificate fails, naming the region, when one
+    region is missing."""
+    from reluregions import enumerate_regions
+    from reluregions.enumeration.certify import certify_regions
 
-    import numpy as np
-
-    net = tmp_path / "net.npz"
-    rng = np.random.default_rng(0)
-    np.savez(net, W0=rng.normal(size=(4, 2)), b0=rng.normal(size=4), W1=rng.normal(size=(1, 4)),
-             b1=rng.normal(size=1))
-    proc = subprocess.run([sys.executable, "-m", "reluregions", "count", str(net), "--whole-space",
-                           "--certify", "--workers", "1"], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bounded domains only" in lines[0] and "Traceback" not in proc.stderr
+    proc = cli("count", NET, "--whole-space", "--certify", "--json", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["certified"] is True and out["regions"] == 62 and out["unbounded"] > 0
+    assert out["certificate"]["facets_matched"] > 0
+    net, _ = load_npz(NET)
+    regions = enumerate_regions(net, WholeSpace(2))
+    keep = np.arange(len(regions)) != int(np.flatnonzero(~regions.bounded)[0])
+    cert = certify_regions(net, WholeSpace(2), regions.bits[keep], regions.points[keep])
+    assert not cert.certified and "no region on its other side" in cert.failure

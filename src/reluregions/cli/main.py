@@ -182,8 +182,11 @@ def _compile_notice(network, config, domain) -> None:
     from ..geometry.kernels import numba_cached
 
     name = config.algorithm
+    problem = make_problem(network, domain, config)
     if name == "default":
-        name, _ = choose_algorithm(make_problem(network, domain, config))
+        name, _ = choose_algorithm(problem)
+    if not problem.param.bounded:
+        return  # neither compiled traversal runs there: the refusal comes first, alone
     if name == "vertex":
         from ..geometry.dfs import dfs_packed as kernel
     elif name == "lpdfs":

@@ -84,6 +84,12 @@ class _Exact:
         V, i = self.rows[j]
         return ex.identically_zero(V, i)
 
+    def flat(self, j: int) -> bool:
+        """Whether neuron ``j``'s pulled-back row has an exactly zero gradient (a constant)."""
+        self.ctx.cert.exact_decisions += 1
+        V, i = self.rows[j]
+        return all(V[i, c] == 0 for c in range(V.ncols() - 1))
+
     def ratio(self, i: int, j: int):
         self.ctx.cert.exact_decisions += 1
         (Vi, a), (Vj, b) = self.rows[i], self.rows[j]
@@ -117,8 +123,14 @@ def certify_region(ctx: CertifyContext, bits: np.ndarray, s0: np.ndarray) -> str
     if box is not None:
         far[live] = _far_all(C[live], E[live], box)
     ctx.cert.far_constraints += int(far.sum())
+    flat = np.all(np.abs(V[:, :k]) <= E[:, :k], axis=1)  # gradient zero within its rounding
     for pos, j in enumerate(live.tolist()):
         if far[j]:
+            continue
+        if flat[j] and exact.flat(j):
+            # constant on the domain (strict at the checked point, so everywhere): no facet. With
+            # a bounded domain the box test catches these; the whole space has no box.
+            ctx.cert.far_constraints += 1
             continue
         dots = U @ U[pos]
         close = 1.0 - np.abs(dots) <= 4.0 * (rel + rel[pos]) + 8.0 * ex.gamma(k + 1)

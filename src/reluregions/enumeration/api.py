@@ -135,22 +135,25 @@ class RegionStream:
         return (point or self.scheduler).stats
 
     def __iter__(self) -> Iterator[Region]:
-        for part in self._parts("regions"):
-            yield part
+        for block in self._blocks(count_only=False):
+            yield from block
 
     def chunks(self) -> Iterator["RegionBlock"]:
-        """The same regions in :class:`~reluregions.regionblock.RegionBlock` blocks.
+        """The same regions in :class:`~reluregions.regionblock.RegionBlock` blocks, as the
+        scheduler yields them.
 
         Faster than iterating region by region where the consumer works on arrays (the Parquet
         writer): parallel schedulers pass their workers' blocks through unchanged.
         """
-        yield from self._parts("chunks")
+        yield from self._blocks(count_only=False)
 
     def counts(self) -> Iterator[int]:
-        """How many regions each step finished, without building the regions (for counting)."""
-        yield from self._parts("counts")
+        """How many regions each block holds, in a count-only run (the regions are not built;
+        parallel workers send only their counts)."""
+        for block in self._blocks(count_only=True):
+            yield len(block)
 
-    def _parts(self, mode: str) -> Iterator:
+    def _blocks(self, count_only: bool) -> Iterator:
         setup = time.perf_counter()
         problem = self.problem
         if problem.param.dim == 0 and problem.config.algorithm == "vertex":
@@ -158,36 +161,29 @@ class RegionStream:
             problem = Problem(problem.network, problem.param, replace(problem.config, algorithm="witness"))
         algorithm = make_algorithm(problem)
         algorithm.warm_up()
-        algorithm.count_only = bool(getattr(self.scheduler, "count_only", False)
-                                    and getattr(self.scheduler, "checkpoint", None) is None)
-        prepare = getattr(self.scheduler, "prepare", None)
-        if prepare is not None:  # start parallel workers outside the timed part
-            prepare(algorithm)
-        start = time.perf_counter()
-        self.setup_seconds = start - setup
         scheduler = self.scheduler
         if self.problem.param.dim == 0:  # a single point: one region, no geometry
             from ..schedulers.serial import SerialScheduler
 
             scheduler = self._point_scheduler = SerialScheduler()
-        runner = {"regions": scheduler.run, "chunks": scheduler.run_chunks,
-                  "counts": scheduler.run_counts}[mode]
-        run = runner(algorithm, self._progress)
+        scheduler.prepare(algorithm, count_only=count_only)  # parallel workers start untimed
+        start = time.perf_counter()
+        self.setup_seconds = start - setup
+        run = scheduler.run(algorithm, self._progress, count_only=count_only)
         clock = time.perf_counter
         try:
             while True:
                 # The clock stops when the scheduler has produced everything, before it stops
                 # its workers (process teardown is excluded like start-up).
                 try:
-                    part = next(run)
+                    block = next(run)
                 except StopIteration:
                     if self.count == 0:
                         self.seconds = clock() - start
                     break
                 self.seconds = clock() - start
-                self.count += (len(part) if mode == "chunks" else part if mode == "counts"
-                               else 1)
-                yield part
+                self.count += len(block)
+                yield block
         finally:
             run.close()
 
@@ -219,10 +215,6 @@ def iter_regions(network: Network, domain: Domain | None = None,
     if certify:
         from .certify import CertifyingStream
 
-        if not problem.param.bounded:
-            raise OptionError("--certify covers bounded domains only; the certificate of the "
-                              "whole input space (unbounded regions) is not built yet: drop "
-                              "--certify, or give a box (--box LO HI) to certify within it")
         return CertifyingStream(stream, network, domain if domain is not None
                                 else Box.symmetric(network.input_dim))
     return stream
@@ -285,14 +277,8 @@ def count_regions(network: Network, domain: Domain | None = None,
     """
     config = config or EnumerationConfig(ranks=False)
     stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
-    chosen = stream.scheduler
-    previous = chosen.count_only
-    chosen.count_only = not certify  # parallel workers keep their regions; only counts travel
-    try:
-        for _ in stream.counts():
-            pass
-    finally:
-        chosen.count_only = previous
+    for _ in stream.counts():  # a count-only run (certifying streams keep the regions)
+        pass
     per_layer = list(stream.stats.layer_cells)
     n_layers = len(network.hidden_widths)
     per_layer += [0] * (n_layers - len(per_layer))
