@@ -95,3 +95,72 @@ def test_rank_matches_numpy(seed: int) -> None:
 def test_traversal_results_are_named() -> None:
     assert Traversal._fields[-1] == "frontier" and "pending" in Traversal._fields
     assert Frontier._fields[0] == "meta" and len(Frontier._fields) == 14
+
+
+def _thin_net():
+    """Lines in [-1, 1]^2 (normalised coordinates are the input's): ``x = 0``, ``y = 0`` and
+    ``x + y = 0`` (through the vertex the first two make), ``2x = 0`` (the first line again,
+    exactly), ``x + y + 2 = 0`` (touching the box at one corner only), and ``y = 0.5`` and
+    ``y = 0.5 + 1e-12``: a sliver of width 1e-12. By hand: the three lines through the origin
+    make six sectors; both horizontal lines cross the three upper ones (at ``x = 0`` and
+    ``x = -0.5`` they bound them), each into three, so 3 + 3 * 3 = 12 regions, three of them
+    slivers; the duplicate and the touching line add none."""
+    from reluregions.network import Network
+
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [1.0, 1.0], [0.0, 1.0],
+                  [0.0, 1.0]])
+    b = np.array([0.0, 0.0, 0.0, 0.0, 2.0, -0.5, -(0.5 + 1e-12)])
+    return Network([W, np.ones((1, 7))], [b, np.zeros(1)])
+
+
+def _hand_patterns() -> set:
+    """The twelve patterns of :func:`_thin_net`, from one point inside each region."""
+    s = 0.5 + 0.5e-12  # inside the sliver
+    pts = [(-0.5, -0.5), (0.1, -0.5), (0.5, -0.1)]  # lower sectors
+    for y in (0.25, s, 0.75):
+        pts += [(0.5, y), (-0.5 * y, y), (-0.9, y)]  # right of x = 0, between, left of x + y = 0
+    W, b = _thin_net().weights[0], _thin_net().biases[0]
+    return {tuple((W @ np.array(p) + b > 0).tolist()) for p in pts}
+
+
+def _run_vertex(net, box, radius_tol: float, budget: int):
+    """Drive :class:`VertexAlgorithm` by hand (expand until no cell is open): bits, points,
+    radii and the exact decisions made."""
+    from reluregions.config import EnumerationConfig
+    from reluregions.enumeration.api import make_problem
+    from reluregions.enumeration.vertex import VertexAlgorithm
+    from reluregions.tree import Context
+
+    problem = make_problem(net, box, EnumerationConfig(algorithm="vertex", radius_tol=radius_tol,
+                                                       ranks=False))
+    algo = VertexAlgorithm(problem)
+    algo.budget = budget
+    ctx = Context.create(problem.config, problem.n_layers)
+    stack, blocks = algo.roots(ctx), []
+    while stack:
+        children, regions = algo.expand(stack.pop(), ctx)
+        stack.extend(children)
+        blocks.append(regions)
+    bits = np.vstack([b.bits for b in blocks if len(b)])
+    points = np.vstack([b.points for b in blocks if len(b)])
+    radii = np.concatenate([b.radii for b in blocks if len(b)])
+    return bits, points, radii, ctx.stats.exact
+
+
+@pytest.mark.parametrize("radius_tol,budget", [(1e-6, 4096), (1e-8, 1), (1e-10, 3)])
+def test_vertex_counts_a_sliver_and_ignores_a_hyperplane_through_a_vertex(radius_tol,
+                                                                          budget) -> None:
+    from reluregions.domains import Box
+
+    net = _thin_net()
+    bits, points, radii, exact = _run_vertex(net, Box([-1.0, -1.0], [1.0, 1.0]), radius_tol,
+                                             budget)
+    expected = _hand_patterns()
+    assert len(expected) == 12
+    assert len(bits) == 12 and {tuple(b.tolist()) for b in bits} == expected
+    assert exact > 0  # the sliver and the vertex on x + y = 0 are inside the float band
+    W, b = net.weights[0], net.biases[0]
+    for row, x in zip(bits, points):  # every published point strictly inside its region
+        z = W @ x + b
+        assert np.array_equal(z > 0, row) and np.all(z != 0)
+    assert np.all(radii >= 0)

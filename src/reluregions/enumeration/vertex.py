@@ -2,17 +2,22 @@
 
 The framework of Drammis et al. 2024, §3 (Alg. 1), with the cell enumerator replaced by a
 double-description step (DESIGN.md §2, "LP-free splitting in low dimension"): each cell carries
-its vertices; a neuron whose hyperplane leaves every vertex on one side (up to ``radius_tol``)
-does not cut the cell, and one that crosses it is split exactly by
-:func:`reluregions.geometry.kernels._split`. The whole subtree below a cell is traversed in
-compiled code (:func:`reluregions.geometry.dfs.dfs_packed`), a budget of regions at a time, so
-schedulers can split the work at any depth.
+its vertices; a neuron whose hyperplane leaves every vertex clearly on one side does not cut the
+cell, and one that crosses it is split exactly by :func:`reluregions.geometry.ddstep._children`.
+The whole subtree below a cell is traversed in compiled code
+(:func:`reluregions.geometry.dfs.dfs_packed`), a budget of regions at a time, so schedulers can
+split the work at any depth.
 
-Full-dimensionality is the same test as in the LP algorithms (Chebyshev radius above
-``radius_tol``): a side whose vertices all lie within ``radius_tol`` of the hyperplane is flat; a
-side with a ball of radius above ``radius_tol`` around its vertex centroid is full-dimensional; in
-the rare band between the two, one Chebyshev LP per side decides. Vertices within ``1e-11`` of a
-hyperplane are taken to lie on it.
+What a region is follows DESIGN.md §1: no tolerance decides it. Float decides only where its margin
+is clear: a neuron keeps one bit without a split when every vertex lies beyond ``VERTEX_EPS`` plus
+the rounding bound of its pulled-back row on one side; a crossing neuron splits the cell when both
+children hold a certified ball of radius above ``radius_tol`` around their vertex centroids. Any
+other cut (a hyperplane through a vertex, a sliver thinner than the margin, a thin child) goes
+back to Python: one Chebyshev LP per side decides where its radius lies outside
+``[-radius_tol, radius_tol]``, and :meth:`Context.settle` decides exactly inside that band. So a
+region of inradius 1e-12 counts, and ``radius_tol`` only sets how often the exact oracle runs.
+Vertices within ``VERTEX_EPS`` of a hyperplane are taken to lie on it by the split (a side proved
+full-dimensional but thinner than that is split at the float signs of its vertex distances).
 
 Each region's ``center``/``radius`` is a certified inscribed ball (unless ``config.chebyshev``
 asks for the exact Chebyshev ball, one LP each): the vertex centroid and the least slack of its
@@ -20,9 +25,9 @@ constraints, where the constraints are every hyperplane that cuts the cell or co
 ``radius_tol`` of it (a neuron that keeps one sign but grazes the cell bounds the region too), each
 offset tightened by a bound on the rounding of its pulled-back row, and each slack by the rounding
 of its evaluation. So the ball lies inside the region of the pattern, and its radius is at most the
-Chebyshev radius. Should the centroid's ball not clear ``radius_tol`` (a region settled by an LP
-can be thin there), one Chebyshev LP on the pattern's constraints gives the ball, certified the
-same way.
+Chebyshev radius. Should the centroid's ball not clear ``radius_tol`` (a thin region), one
+Chebyshev LP on the pattern's constraints gives the ball, certified the same way; should that
+certify nothing, the exact oracle's point (strictly inside, checked in rationals) is published.
 
 The domain must be a box (or an affine slice of one) of dimension 1 to 10; the default algorithm
 uses the witness algorithm otherwise.
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import OptionError
+from ..errors import OptionError, SolverError
 from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
 from .base import Algorithm, Cell, Context, Problem, Region, RegionBlock
@@ -39,7 +44,7 @@ from .layers import make_region, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
 
-VERTEX_EPS = 1e-11
+VERTEX_EPS = 1e-13
 MAX_VERTEX_DIM = 10
 _WARM = False  # compiled kernels loaded in this process
 
@@ -143,12 +148,13 @@ class VertexAlgorithm(Algorithm):
         out = self._call(cell, state, ranks)
         for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
-        regions = self._regions(out.n, out.bits, out.centres, out.radii, out.ranks, out.rows,
-                                out.roffs, ctx)
         frontier = self._unpack_frontier(cell, out.frontier)
-        if out.pending:
+        parts = (out.bits, out.centres, out.radii, out.ranks, out.rows, out.roffs)
+        if out.pending == 2:  # a side float vertices cannot hold: enumerated exactly
+            parts = _join(parts, self._thin_side(frontier[0], ctx))
+        elif out.pending:
             self._decide(frontier[0], ctx)
-        return frontier, regions
+        return frontier, self._regions(len(parts[0]), *parts, ctx)
 
     def _call(self, cell: Cell, state: tuple, ranks: np.ndarray) -> Traversal:
         problem = self.problem
@@ -185,51 +191,157 @@ class VertexAlgorithm(Algorithm):
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
         return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 
-    def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
-        """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:
-        the least slack of its constraints, each lowered by a bound on its rounding."""
+    def _gamma(self) -> float:
+        """The relative rounding bound of a pulled-back row (as the kernel's ``gamma``)."""
+        return 2.0 ** -51 * (self.problem.network.n_hidden + self.problem.param.dim + 8)
+
+    def _maps(self, bits: np.ndarray, layer: int):
+        """Per layer ``0..layer`` on the pattern ``bits``: the pulled-back pre-activation map
+        ``M``, ``m``, its ``scale`` (magnitude sums), row ``norms`` and the ``live`` (non-constant)
+        neurons, as the kernel and the exact oracle pull them back (DESIGN.md §1)."""
         problem = self.problem
         p, net = problem.param, problem.network
-        k = p.dim
-        gamma = 2.0 ** -51 * (net.n_hidden + k + 8)
         A, c = p.U, p.x0
         absA = np.abs(A).sum(axis=1) + np.abs(c)
-        rows, rhs = [p.G], [p.h]
         off = problem.offsets
-        for layer in range(problem.n_layers):
-            W, b = net.weights[layer], net.biases[layer]
+        for lay in range(layer + 1):
+            W, b = net.weights[lay], net.biases[lay]
             M, m = W @ A, W @ c + b
             scale = np.abs(W) @ absA + np.abs(b)
             norms = np.linalg.norm(M, axis=1)
-            live = norms > problem.config.zero_tol * np.maximum(scale, 1e-300)
-            on = bits[off[layer]:off[layer + 1]]
-            sign = np.where(on, -1.0, 1.0)[live]
-            rows.append(sign[:, None] * M[live] / norms[live, None])
-            rhs.append(-sign * m[live] / norms[live] - gamma * scale[live] / norms[live])
-            d = np.where(on, 1.0, net.negative_slope)
+            yield M, m, scale, norms, norms > problem.config.zero_tol * np.maximum(scale, 1e-300)
+            d = np.where(bits[off[lay]:off[lay + 1]], 1.0, net.negative_slope)
             A, c = d[:, None] * M, d * m
             absA = np.abs(A).sum(axis=1) + np.abs(c)
-        G, h = np.vstack(rows), np.concatenate(rhs)
+
+    def _cell_rows(self, bits: np.ndarray, layer: int,
+                   decided: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cell of ``bits`` at ``layer`` as ``G t <= h`` with unit rows: the domain's, every
+        live neuron's of the layers before ``layer`` and those of ``layer`` marked ``decided``
+        (the cell the exact oracle sees), and a bound ``err`` on each row's rounding in distance
+        (so ``h - err`` describes a subset of the exact cell, ``h + err`` a superset)."""
+        problem = self.problem
+        p, off, gamma = problem.param, problem.offsets, self._gamma()
+        rows, rhs, errs = [p.G], [p.h], [np.zeros(len(p.h))]
+        for lay, (M, m, scale, norms, live) in enumerate(self._maps(bits, layer)):
+            if lay == layer:
+                live = live & decided
+            sign = np.where(bits[off[lay]:off[lay + 1]], -1.0, 1.0)[live]
+            rows.append(sign[:, None] * M[live] / norms[live, None])
+            rhs.append(-sign * m[live] / norms[live])
+            errs.append(gamma * scale[live] / norms[live])
+        return np.vstack(rows), np.concatenate(rhs), np.concatenate(errs)
+
+    def _has_interior(self, bits: np.ndarray, layer: int, decided: np.ndarray,
+                      ctx: Context) -> bool:
+        """Whether the side given by ``bits`` and the mask ``decided`` of ``layer`` (candidate
+        included) has an interior: its float Chebyshev radius decides outside the band
+        (``config.band``, widened by the rounding of the rows), the exact oracle inside it."""
+        band = self.problem.config.band
+        G, h, err = self._cell_rows(bits, layer, decided)
+        r = ctx.solver.chebyshev(G, h - err, np.ones(len(h)))[1]  # inside the exact side
+        ctx.stats.lps += 1
+        if r > band:
+            return True
+        if r + 2.0 * float(err.max(initial=0.0)) < -band:  # the radius of h + err, a superset
+            return False
+        return ctx.settle(self.problem, bits, layer, decided) is not None
+
+    def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
+        """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:
+        the least slack of its constraints, each lowered by a bound on its rounding. Where that
+        certifies nothing (a region thinner than the rounding), the exact oracle's point, which
+        lies strictly inside the region (DESIGN.md §1)."""
+        problem = self.problem
+        k = problem.param.dim
+        last = problem.n_layers - 1
+        width = problem.offsets[last + 1] - problem.offsets[last]
+        G, h, err = self._cell_rows(bits, last, np.ones(width, dtype=bool))
+        h = h - err
         centre, _ = ctx.solver.chebyshev(G, h, np.ones(len(h)))
         ctx.stats.lps += 1
         slack = h - G @ centre - 2.0 ** -52 * (k + 2) * (np.abs(h) + np.abs(G) @ np.abs(centre))
-        return centre, float(slack.min())
+        if slack.min() > 0:
+            return centre, float(slack.min())
+        inside = ctx.settle(problem, bits, last, np.ones(width, dtype=bool))
+        if inside is None:
+            raise SolverError("the vertex algorithm found a region that has no interior "
+                              "(an internal error; please report it)")
+        return inside.point, float(inside.radius)
 
     def _decide(self, cell: Cell, ctx: Context) -> None:
-        """Settle a cut the kernel could not certify: one Chebyshev LP per side."""
+        """Settle a cut the kernel could not: does each side of neuron ``cut[q]`` have an
+        interior (:meth:`_has_interior`)? The answer becomes the cell's force code."""
         S, cut, acut, ocut, q, _ = cell.state
-        tol = self.problem.config.radius_tol
-        radii = []
-        for row, rhs in ((-acut[q], ocut[q]), (acut[q], -ocut[q])):  # bit 1 side, bit 0 side
-            G = np.vstack([cell.G, row])
-            h = np.append(cell.h, rhs)
-            radii.append(ctx.solver.chebyshev(G, h, np.ones(len(h)))[1])
-            ctx.stats.lps += 1
-        if min(radii) > tol:
-            force = 1
-        else:
-            force = 2 if radii[0] >= radii[1] else 3
-        cell.state = (S, cut, acut, ocut, q, force)
+        layer, j, decided = self._candidate(cell)
+        has = []
+        for side in (True, False):
+            bits = cell.bits.copy()
+            bits[self.problem.offsets[layer] + j] = side
+            has.append(self._has_interior(bits, layer, decided, ctx))
+        if not any(has):
+            raise SolverError(f"neither side of neuron {j} of layer {layer} has an interior: the "
+                              "vertex algorithm's cell is not full-dimensional (an internal "
+                              "error; please report it)")
+        cell.state = (S, cut, acut, ocut, q, 1 if all(has) else (2 if has[0] else 3))
+
+    def _candidate(self, cell: Cell) -> tuple[int, int, np.ndarray]:
+        """A held cell's layer, the neuron ``cut[q]`` it waits on, and the mask of the layer's
+        neurons that define its sides: all but the crossing ones not inserted yet."""
+        _, cut, _, _, q, _ = cell.state
+        layer = int(cell.layer)
+        decided = np.ones(self.problem.offsets[layer + 1] - self.problem.offsets[layer], bool)
+        decided[cut[q + 1:]] = False
+        return layer, int(cut[q]), decided
+
+    def _thin_side(self, cell: Cell, ctx: Context) -> tuple:
+        """Both sides of the held cell's cut were proved full-dimensional, but float vertices
+        cannot hold one of them (thinner than their rounding). The kernel keeps the other side
+        (the cell's force code); the thin side's subtree is enumerated here, every neuron by
+        :meth:`_has_interior` (the layer-wise framework with an exact side test, Drammis et al.
+        §3). Returns its regions as the kernel's arrays (balls to be computed, ``radii = -1``)."""
+        problem = self.problem
+        off, L, k = problem.offsets, problem.n_layers, problem.param.dim
+        S, cut, acut, ocut, q, _ = cell.state
+        layer, j, decided = self._candidate(cell)
+        thin = not bool(np.any(S[:len(cell.V)] > 0.0))  # the bit of the side with no vertex
+        cell.state = (S, cut, acut, ocut, q, 3 if thin else 2)
+        bits = cell.bits.copy()
+        bits[off[layer] + j] = thin
+        stack, found = [(bits, layer, [int(x) for x in cut[q + 1:]], decided)], []
+        while stack:
+            bits, lay, todo, decided = stack.pop()
+            if todo:
+                decided = decided.copy()
+                decided[todo[0]] = True
+                for side in (False, True):
+                    b = bits.copy()
+                    b[off[lay] + todo[0]] = side
+                    if self._has_interior(b, lay, decided, ctx):
+                        stack.append((b, lay, todo[1:], decided))
+                continue
+            ctx.stats.layer_cells[lay] += 1
+            if lay == L - 1:
+                found.append(bits)
+                continue
+            *_, (_, m, scale, _, live) = self._maps(bits, lay + 1)  # the next layer starts
+            bits = bits.copy()
+            const = np.flatnonzero(~live)
+            bits[off[lay + 1] + const] = m[const] > problem.config.zero_tol * scale[const]
+            stack.append((bits, lay + 1, np.flatnonzero(live).tolist(), ~live))
+        n = len(found)
+        bits = np.array(found, dtype=bool).reshape(n, off[L])
+        ranks = np.zeros((n, L), np.int64)
+        rows, roffs = [np.empty((0, k + 1))], [0]
+        for i, b in enumerate(bits):
+            for lay, (M, *_) in enumerate(self._maps(b, L - 1) if problem.config.ranks else ()):
+                d = np.where(b[off[lay]:off[lay + 1]], 1.0, problem.network.negative_slope)
+                ranks[i, lay] = np.linalg.matrix_rank(d[:, None] * M)
+            if self._rows:
+                G, h, err = self._cell_rows(b, L - 1, np.ones(off[L] - off[L - 1], bool))
+                rows.append(np.column_stack([G, h - err]))
+            roffs.append(roffs[-1] + len(rows[-1]) * bool(self._rows))
+        return bits, np.zeros((n, k)), np.full(n, -1.0), ranks, np.vstack(rows), np.array(roffs)
 
     @staticmethod
     def _unpack_frontier(cell: Cell, packed: Frontier) -> list[Cell]:
@@ -247,3 +359,10 @@ class VertexAlgorithm(Algorithm):
                                  (S, fCut[ic:ic + nc], fAc[ic:ic + nc], fOc[ic:ic + nc], q, 0)))
             ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
         return frontier
+
+
+def _join(a: tuple, b: tuple) -> tuple:
+    """Two sets of regions as the kernel returns them (``bits, centres, radii, ranks, rows,
+    roffs``) as one."""
+    roffs = np.concatenate([a[5], b[5][1:] + a[5][-1]])
+    return tuple(np.concatenate([x, y]) for x, y in zip(a[:5], b[:5])) + (roffs,)

@@ -69,6 +69,20 @@ def _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, nw):
 
 
 @njit(cache=True)
+def _sides(aS, col, p, eps):
+    """How many of the ``p`` vertex distances from ``aS[col]`` lie beyond ``eps`` on the positive
+    side, and how many on the negative side (the rest lie on the hyperplane)."""
+    n_pos = 0
+    n_neg = 0
+    for u in range(col, col + p):
+        if aS[u] > eps:
+            n_pos += 1
+        elif aS[u] < -eps:
+            n_neg += 1
+    return n_pos, n_neg
+
+
+@njit(cache=True)
 def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
     """Copy vertex row ``src`` to ``dst`` (``nwp`` incidence words, zeroing up to ``nw``); a vertex
     on the splitting hyperplane gains its bit."""
@@ -191,13 +205,18 @@ def _add_row(aG, aH, at, a, o, err, k, active):
 
 
 @njit(cache=True)
-def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, bits, base, near):
+def _distances(rM, rm, rsc, m0, nl, aV, v0, p, k, tol, eps, gamma, norms, live, VT, Sall, iscut,
+               bits, base, near):
     """Signed distances of a cell's ``p`` vertices to the hyperplanes of the layer's live neurons
-    (neuron ``j``'s at ``Sall[j * p:(j + 1) * p]``); neurons with every vertex within ``tol`` of
-    one side get their bit, the others are marked in ``iscut``. Returns how many cross.
+    (neuron ``j``'s at ``Sall[j * p:(j + 1) * p]``). A neuron with every vertex clearly on one
+    side, beyond ``eps`` plus the bound :func:`_row_error` on the rounding of its row, gets its
+    bit; the others are marked in ``iscut``: they cross the cell or touch it within that margin
+    (a hyperplane through a vertex, a sliver), which the traversal splits or hands to an exact
+    decision (DESIGN.md §1). Returns how many are marked.
 
     ``near[j]`` marks the neurons given a bit whose hyperplane comes within ``tol`` of a vertex:
-    the region is the cell cut by their half-space, which the caller adds to its constraints."""
+    the region is the cell cut by their half-space, which the caller adds to its constraints (so
+    the region's certified ball respects them)."""
     for c in range(k):
         for u in range(p):
             VT[c, u] = aV[v0 + u, c]
@@ -223,10 +242,11 @@ def _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut, 
             Sall[o + u] = x
             smin = min(smin, x)
             smax = max(smax, x)
-        if smin >= -tol:
+        mg = eps + _row_error(rM, rsc, m0 + j, k, gamma)
+        if smin > mg:
             bits[base + j] = True
             near[j] = smin < tol
-        elif smax <= tol:
+        elif smax < -mg:
             bits[base + j] = False
             near[j] = smax > -tol
         else:

@@ -31,7 +31,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .ddstep import _add_row, _ball, _children, _distances, _edges, _row_error
+from .ddstep import _add_row, _ball, _children, _distances, _edges, _row_error, _sides
 from .arenas import (_CT, _FORCE, _G0, _GT, _LAYER, _MT, _NE, _P, _Q, _QB, _R, _REC, _RT, _S0, _ST,
                      _V0, _VT, Frontier, _entry, _pack_frontier)
 from .kernels import _grow1, _grow2, _pullback, _rank, njit
@@ -40,8 +40,8 @@ __all__ = ["dfs_packed", "Traversal", "Frontier", "VertexCell", "PackedNet", "Se
 
 #: What :func:`dfs_packed` returns: ``n`` regions (their ``bits``, certified ball ``centres`` and
 #: ``radii``, ``ranks`` and, when asked, constraint ``rows`` with offsets ``roffs``), the cells
-#: finished per layer, ``pending`` (1: the frontier's top cell waits for an LP decision) and the
-#: open ``frontier``.
+#: finished per layer, ``pending`` (1: the frontier's top cell waits for a decision; 2: a split
+#: proved exactly that float vertices cannot represent) and the open ``frontier``.
 Traversal = namedtuple("Traversal", ["n", "bits", "centres", "radii", "ranks", "layer_cells",
                                      "rows", "roffs", "pending", "frontier"])
 
@@ -52,8 +52,9 @@ VertexCell = namedtuple("VertexCell", ["V", "inc", "G", "h", "bits", "layer", "M
 #: The hidden layers packed flat, once per network (see :func:`dfs_packed`).
 PackedNet = namedtuple("PackedNet", ["WTflat", "aWTflat", "Woffs", "Wshapes", "bflat", "boffs",
                                      "offsets", "slope"])
-#: Per-run settings: the constant-neuron and full-dimensionality tolerances (``zero_tol``,
-#: ``tol``), the on-plane distance ``eps``, the dimension ``k``, what to return and the budget.
+#: Per-run settings: the constant-neuron tolerance ``zero_tol``, the half-width ``tol`` of the band
+#: of float radius decisions, the on-plane distance ``eps``, the dimension ``k``, what to return
+#: and the budget.
 Settings = namedtuple("Settings", ["zero_tol", "tol", "eps", "k", "want_ranks", "want_rows",
                                    "budget"])
 
@@ -62,21 +63,23 @@ Settings = namedtuple("Settings", ["zero_tol", "tol", "eps", "k", "want_ranks", 
 def dfs_packed(cell, net, settings):
     """Traverse the subtree below one cell until done or ``budget`` regions are recorded.
 
-    The cell (a :class:`VertexCell`) is given as plain arrays: vertices ``V`` with incidences ``inc``, constraints
-    ``G t <= h``, ``bits``, the pulled-back ``layer`` (``M``, ``m``, ``scale``), its position in
-    the layer (``cut``, ``acut``, ``ocut``, ``q``; ``q = -1``: not started; ``S`` flat, the
-    distances of the vertices to hyperplanes ``q, q + 1, ...`` of ``cut``, ``p`` per hyperplane),
-    ``ranks`` and
-    a ``force`` code. Hidden weights come transposed and flat (layer ``l``'s ``W.T`` and
+    The cell (a :class:`VertexCell`) is given as plain arrays: vertices ``V`` with incidences
+    ``inc``, constraints ``G t <= h``, ``bits``, the pulled-back ``layer`` (``M``, ``m``,
+    ``scale``), its position in the layer (``cut``, ``acut``, ``ocut``, ``q``; ``q = -1``: not
+    started; ``S`` flat, the distances of the vertices to hyperplanes ``q, q + 1, ...`` of
+    ``cut``, ``p`` per hyperplane), ``ranks`` and a ``force`` code. Hidden weights come transposed and flat (layer ``l``'s ``W.T`` and
     ``|W|.T`` at ``WTflat[Woffs[l]:Woffs[l + 1]]``/``aWTflat[...]``, ``W`` of shape
     ``Wshapes[l]``; biases at ``bflat[boffs[l]:boffs[l + 1]]``).
 
-    A cut whose sides are not both certified full-dimensional (a ball of radius above ``tol``
-    around a side's vertex centroid) nor clearly flat (every vertex of a side within ``tol`` of
-    the hyperplane) stops the traversal with that cell on top of the frontier and ``pending = 1``:
-    the caller decides it with an LP and sets the cell's force code (1: split; 2: no split, bit
-    1; 3: no split, bit 0). So the full-dimensionality test is exactly the Chebyshev-radius test
-    of the LP algorithms, with an LP only in the rare uncertain band.
+    Float decides a neuron only outside its uncertain band (DESIGN.md §1): it keeps one bit when
+    every vertex lies beyond ``eps`` plus the rounding bound of its row on one side, and it splits
+    the cell when it crosses and both children hold a certified ball of radius above ``tol``
+    around their vertex centroids. Anything else (a side whose vertices all lie within that
+    margin, a child's ball not clearing ``tol``) stops the traversal with the cell on top of the
+    frontier and ``pending = 1``: the caller settles it (exactly where float cannot) and sets the
+    cell's force code (1: split; 2: no split, bit 1; 3: no split, bit 0). A forced split whose
+    thin side has no vertex beyond ``eps`` splits at the float signs; ``pending = 2`` when even
+    those leave a side empty (thinner than float vertices resolve).
 
     Returns a :class:`Traversal`: the ``n`` regions (``rows`` holds each one's constraints
     ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``), the cells finished
@@ -211,8 +214,8 @@ def dfs_packed(cell, net, settings):
                     Sall = np.empty(2 * p * nl)
                 if VT.shape[1] < p:
                     VT = np.empty((k, 2 * p))
-                ncut = _distances(rM, rm, m0, nl, aV, v0, p, k, tol, norms, live, VT, Sall, iscut,
-                                  cb, base, near)
+                ncut = _distances(rM, rm, rsc, m0, nl, aV, v0, p, k, tol, eps, gamma, norms, live,
+                                  VT, Sall, iscut, cb, base, near)
                 # neurons that keep one sign but graze the cell bound the region: their rows
                 if gtop + nl > aG.shape[0]:
                     aG = _grow2(aG, gtop + nl)
@@ -251,6 +254,7 @@ def dfs_packed(cell, net, settings):
             c0 = Rc[rec, 2]
             nc = Rc[rec, 3]
             split = False
+            hold = 0
             while q < nc:
                 col = s0 + (q - qb) * p
                 smin = np.inf
@@ -263,17 +267,25 @@ def dfs_packed(cell, net, settings):
                         smax = x
                 j = rCut[c0 + q]
                 keep = -1  # the bit of a hyperplane that does not split the cell
+                esplit = eps  # vertices within it of the hyperplane lie on it
                 if force == 2 or force == 3:
                     keep = 1 if force == 2 else 0
                     force = 0
-                elif force == 0 and smin >= -tol:
-                    keep = 1
-                elif force == 0 and smax <= tol:
-                    keep = 0
+                elif force == 0:
+                    mg = eps + _row_error(rM, rsc, m0 + j, k, gamma)
+                    if smin > mg:
+                        keep = 1
+                    elif smax < -mg:
+                        keep = 0
+                    elif smin >= -mg or smax <= mg:
+                        # one side's vertices all lie within the margin (a hyperplane through a
+                        # vertex, or a sliver): hand the cell back for an exact decision
+                        hold = 1
+                        break
                 if keep >= 0:
                     cb[base + j] = keep == 1
                     if (smin < tol and keep == 1) or (smax > -tol and keep == 0):
-                        # it grazes (or, decided by an LP, cuts a sliver from) the cell
+                        # it grazes (or, decided exactly, touches) the cell
                         if gtop + 1 > aG.shape[0]:
                             aG = _grow2(aG, gtop + 1)
                             aH = _grow1(aH, gtop + 1)
@@ -284,20 +296,22 @@ def dfs_packed(cell, net, settings):
                     q += 1
                     continue
                 # split: the edges crossed, then the two children above the arena tops
-                n_pos = 0
-                n_neg = 0
-                for u in range(col, col + p):
-                    if aS[u] > eps:
-                        n_pos += 1
-                    elif aS[u] < -eps:
-                        n_neg += 1
+                n_pos, n_neg = _sides(aS, col, p, eps)
+                if force == 1 and (n_pos == 0 or n_neg == 0):
+                    # both sides proved full-dimensional, one thinner than eps: split at the
+                    # float signs, or report that float vertices cannot resolve it
+                    esplit = 0.0
+                    n_pos, n_neg = _sides(aS, col, p, esplit)
+                    if n_pos == 0 or n_neg == 0:
+                        hold = 2
+                        break
                 if deg.shape[0] < p:
                     deg = np.empty(2 * p, np.int64)
                 if eu.shape[0] < n_pos * n_neg:
                     eu = np.empty(2 * n_pos * n_neg, np.int64)
                     ev = np.empty(2 * n_pos * n_neg, np.int64)
                     lam = np.empty(2 * n_pos * n_neg)
-                n_new = _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, (r + 63) >> 6)
+                n_new = _edges(aI, aS, v0, p, col, esplit, k, deg, common, eu, ev, (r + 63) >> 6)
                 n_zero = p - n_pos - n_neg
                 pa = n_pos + n_zero + n_new
                 na = n_neg + n_zero + n_new
@@ -315,7 +329,7 @@ def dfs_packed(cell, net, settings):
                 vp0 = vn0 + na
                 sn0 = stop
                 sp0 = sn0 + na * ncol
-                _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, vn0, vp0,
+                _children(aV, aI, aS, v0, p, col, ncol, esplit, k, cid, eu, ev, lam, n_new, vn0, vp0,
                           sn0, sp0, na, pa)
                 gn0 = gtop
                 gp0 = gtop + r + 1
@@ -334,14 +348,8 @@ def dfs_packed(cell, net, settings):
                     aR = _grow2(aR, top + 2)
                 if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= tol
                                    or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= tol):
-                    # uncertain: hand the cell back for an LP decision (children discarded)
-                    _entry(E, top, v0, p, s0, g0, r, layer, q, 0, rec, vtop, stop, gtop, rtop, mtop,
-                           ctop, qb)
-                    aB[top] = cb
-                    aR[top] = crk
-                    top += 1
-                    pending = 1
-                    split = True
+                    # uncertain: hand the cell back for a decision (children discarded)
+                    hold = 1
                     break
                 # negative child below, positive child on top
                 for side in range(2):
@@ -356,6 +364,14 @@ def dfs_packed(cell, net, settings):
                     aR[top] = crk
                     top += 1
                 split = True
+                break
+            if hold > 0:  # the cell goes back on top of the frontier, to be decided
+                _entry(E, top, v0, p, s0, g0, r, layer, q, 0, rec, vtop, stop, gtop, rtop, mtop,
+                       ctop, qb)
+                aB[top] = cb
+                aR[top] = crk
+                top += 1
+                pending = hold
                 break
             if split:
                 break
