@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from invariants import (RADIUS_TOL, brute_force, check_d1_grid, check_dense_samples,
                         check_interior_points, check_matches_brute_force, check_one_layer_formula,
-                        check_regionset_wellformed, combo_params, fold_fixed_coordinates,
-                        one_layer_formula, one_layer_general_position, pattern_set, random_net)
+                        check_regionset_wellformed, combo_params, exact_pattern,
+                        fold_fixed_coordinates, one_layer_formula, one_layer_general_position,
+                        pattern_set, random_net)
 from reluregions import Box, EnumerationConfig, Network, enumerate_regions
 from reluregions.network import load_npz
 from reluregions.schedulers import SerialScheduler, make_scheduler
@@ -118,11 +119,14 @@ def _corner_hyperplanes():
 
 
 def _concurrent_lines(n: int, seed: int):
-    # n lines through one interior point: 2 n regions; a random second layer on top.
+    # n lines through one interior point: 2 n regions; a random second layer on top. The normals are
+    # multiples of 2^-20 and the point is dyadic, so b0 = -W0 p is computed exactly and the lines
+    # meet in one point in exact arithmetic: lines that met only up to rounding would enclose real
+    # regions of size 1e-17 between them, and those count (DESIGN.md §1).
     rng = np.random.default_rng(seed)
-    p = np.array([0.2, -0.1])
+    p = np.array([0.1875, -0.09375])
     angles = np.sort(rng.uniform(0, np.pi, n))
-    W0 = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    W0 = np.round(np.stack([np.cos(angles), np.sin(angles)], axis=1) * 2.0 ** 20) / 2.0 ** 20
     b0 = -W0 @ p
     return W0, b0
 
@@ -380,21 +384,30 @@ def test_hypothesis_random_nets_match_brute_force() -> None:
     prop()
 
 
-def test_sliver_below_radius_tol_is_not_a_region(combo) -> None:
-    """A cell thinner than ``radius_tol`` everywhere is not full-dimensional (DESIGN.md §1).
+def test_sliver_below_radius_tol_is_a_region(combo) -> None:
+    """A region thinner than ``radius_tol`` everywhere still counts (DESIGN.md §1, issue 15).
 
-    Two parallel lines ``3 tol`` apart make a slab (inradius ``1.5 tol``: kept); a third line
-    crosses it at a slope of ``tol / 2``, leaving on one side a long wedge whose Chebyshev radius
-    is about ``0.75 tol``: not a region.
+    Two parallel lines ``y = 0`` and ``y = w``, ``w = 3 tol``, make a slab; a third line
+    ``y = s x + w / 3`` with slope ``s = tol / 2`` stays inside the slab across the whole box
+    (``y`` from ``w/3 - s = tol / 2`` to ``w/3 + s = 3 tol / 2``), so it cuts the slab into a lower
+    sliver (width ``tol / 2`` to ``3 tol / 2``, Chebyshev radius about ``0.75 tol``) and an upper one.
+    Both have an interior for the network as written, so both are regions: below the slab, the two
+    slivers, above it: 4 (the first design, where ``radius_tol`` decided, dropped the lower sliver
+    and found 3). ``radius_tol`` only sets where floats stop deciding: the same set below the
+    sliver's radius (1e-10: decided in floats) as at the default (inside the band: settled exactly).
     """
     tol = RADIUS_TOL
     w, slope = 3 * tol, 0.5 * tol
     net = _net([[[0.0, 1.0], [0.0, 1.0], [-slope, 1.0]], [[1.0, 1.0, 1.0]]], [[0.0, -w, -w / 3], [0.0]])
     box = Box([-1, -1], [1, 1])
+    expected = {(False, False, False), (True, False, False), (True, False, True), (True, True, True)}
+    assert brute_force(net, box).patterns == expected
     regions = combo.enumerate(net, box)
-    assert pattern_set(regions.bits) == brute_force(net, box).patterns
-    assert len(regions) == 3
+    assert pattern_set(regions.bits) == expected and len(regions) == 4
     check_regionset_wellformed(net, box, regions)
+    for bits, x in zip(regions.bits, regions.points):
+        assert exact_pattern(net, x) == (tuple(bool(v) for v in bits), True)
+    assert_regionsets_equal(combo.enumerate(net, box, radius_tol=1e-10), regions, check_ranks=False)
 
 
 # ------------------------------------------------------------------ many cuts on one path
