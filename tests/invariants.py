@@ -500,7 +500,8 @@ def check_regionset_wellformed(net, domain, regionset) -> None:
 
 
 def check_interior_points(net, regionset, rel_tol: float = ZERO_TOL) -> None:
-    """Each region's interior point has the region's pattern, on every bit clearing the band."""
+    """Each region's interior point has the region's pattern: in floats on every bit clearing the
+    rounding band, in exact rationals on the bits 1 inside it."""
     if len(regionset) == 0:
         return
     bits, sure = net.pattern_margin(regionset.points, rel_tol)
@@ -511,12 +512,17 @@ def check_interior_points(net, regionset, rel_tol: float = ZERO_TOL) -> None:
         raise AssertionError(f"{int(bad.sum())} of {len(regionset)} interior points disagree with "
                              f"their region's pattern; first: region {i}, neurons {cols.tolist()}, "
                              f"point {regionset.points[i].tolist()}")
-    # An unsure bit at an interior point must belong to a neuron identically zero there: bit 0.
-    unsure_set = (~sure & regionset.bits).any(axis=1)
-    if unsure_set.any():
-        i = int(np.flatnonzero(unsure_set)[0])
-        raise AssertionError(f"region {i} has bit 1 on a neuron whose pre-activation at the "
-                             f"interior point is within the rounding band")
+    # An unsure bit 0 may belong to a neuron identically zero there (up to the relative tolerance,
+    # which a point cannot tell from a thin side). An unsure bit 1 belongs to a region thinner than
+    # the rounding band at its point (they count, DESIGN.md §1): its pre-activation, along the
+    # region's pattern in exact rationals, must be positive.
+    for i in np.flatnonzero((~sure & regionset.bits).any(axis=1)).tolist():
+        z = np.array([v for layer in exact_preactivations(net, regionset.points[i], regionset.bits[i])
+                      for v in layer], dtype=object)
+        cols = np.flatnonzero(~sure[i] & regionset.bits[i])
+        if not all(z[j] > 0 for j in cols):
+            raise AssertionError(f"region {i} has bit 1 on a neuron whose exact pre-activation at "
+                                 f"the interior point is not positive")
 
 
 def _sample_box(box, n: int, seed: int) -> np.ndarray:
