@@ -101,14 +101,12 @@ def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
     As in `enumerate`, the workers receive the algorithm (and load it) before the clock starts:
     `seconds` is the enumeration itself, like the serial run's.
     """
-    prepare = getattr(scheduler, "prepare", None)
-    if prepare is not None:
-        prepare(algorithm)
+    scheduler.prepare(algorithm)
     pids = list(getattr(scheduler, "worker_pids", []))
     cpu0 = _cpu_seconds(pids)
     start = time.perf_counter()
     n, capped = 0, False
-    stream = scheduler.run_chunks(algorithm)  # blocks of regions, as `enumerate` consumes them
+    stream = scheduler.run(algorithm)  # blocks of regions, as `enumerate` consumes them
     for chunk in stream:
         n += len(chunk)
         if time.perf_counter() - start > cap:
@@ -149,7 +147,10 @@ class SideBySide:
     def __init__(self) -> None:
         self.stats = SerialScheduler().stats
 
-    def run_chunks(self, algorithm: Any) -> Any:
+    def prepare(self, algorithm: Any) -> None:
+        """Nothing to start (the scheduler interface)."""
+
+    def run(self, algorithm: Any) -> Any:
         import copy
         import queue
         import threading
@@ -160,7 +161,7 @@ class SideBySide:
 
         def one(scheduler: SerialScheduler, own: Any) -> None:
             try:
-                for chunk in scheduler.run_chunks(own):
+                for chunk in scheduler.run(own):
                     chunks.put(chunk)
                     if stop.is_set():
                         break

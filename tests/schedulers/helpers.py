@@ -43,9 +43,13 @@ def seeded_net(seed: int) -> tuple[Network, Box]:
     return random_net(d, widths, seed), Box.symmetric(d)
 
 
-def regionset(regions, net: Network) -> RegionSet:
-    """Regions (any iterable) as a :class:`RegionSet`."""
-    return RegionSet.from_regions(list(regions), net.input_dim, len(net.hidden_widths))
+def regionset(parts, net: Network) -> RegionSet:
+    """What ``Scheduler.run`` yields (region blocks), or regions, as one :class:`RegionSet`."""
+    blocks, regions = [], []
+    for part in parts:
+        (blocks if isinstance(part, RegionSet) else regions).append(part)
+    blocks.append(RegionSet.from_regions(regions, net.input_dim, len(net.hidden_widths)))
+    return RegionSet.concat(blocks) if any(len(b) for b in blocks) else blocks[-1]
 
 
 def algorithm_for(net: Network, box: Box, algorithm: str, **options) -> Algorithm:
@@ -73,14 +77,14 @@ class FailingAlgorithm(Algorithm):
 
 
 def assert_streams_before_the_end(scheduler) -> None:
-    """``scheduler.run`` is a generator whose first region arrives while most tasks are still to
+    """``scheduler.run`` is a generator whose first block arrives while most tasks are still to
     finish (regions stream; the run is not collected first)."""
     import inspect
 
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     stream = scheduler.run(algorithm_for(net, box, "witness"))
     assert inspect.isgenerator(stream)
-    next(stream)
-    done_at_first = len(scheduler.tasks)  # tasks finished when the first region reached us
-    n = 1 + sum(1 for _ in stream)
+    n = len(next(stream))
+    done_at_first = len(scheduler.tasks)  # tasks finished when the first block reached us
+    n += sum(len(block) for block in stream)
     assert n > 100 and len(scheduler.tasks) > 4 * done_at_first

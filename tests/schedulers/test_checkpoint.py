@@ -19,8 +19,9 @@ from reluregions.enumeration import make_problem
 from reluregions.errors import InputError
 from reluregions.io.parquet import read_metadata, read_regions
 from reluregions.schedulers import SerialScheduler, make_scheduler
-from reluregions.schedulers.checkpoint import (STATE_NAME, Checkpoint, CheckpointError,
-                                               CheckpointMismatchError, run_identity)
+from reluregions.enumeration import checkpointed
+from reluregions.enumeration.checkpoint import (STATE_NAME, Checkpoint, CheckpointError,
+                                                CheckpointMismatchError, run_identity)
 from reluregions.enumeration.checkpointed import run_checkpointed, run_with_checkpoint
 from reluregions.testing import assert_regionsets_equal
 
@@ -162,12 +163,31 @@ def test_ctrl_c_saves_and_resumes(tmp_path: Path) -> None:
     assert_regionsets_equal(read_regions(out), expected_medium())
 
 
-def _interrupt_after(scheduler, seconds: float) -> threading.Thread:
-    """Ask the checkpoint of ``scheduler``'s run to stop, as Ctrl-C does, after ``seconds``."""
+class _WatchedCheckpoint(Checkpoint):
+    """A checkpoint that lists itself while open, so that a test can stop its run."""
+
+    running: list[Checkpoint] = []
+
+    def open(self, resume: bool = False) -> None:
+        super().open(resume)
+        self.running.append(self)
+
+    def close(self) -> None:
+        if self in self.running:
+            self.running.remove(self)
+        super().close()
+
+
+@pytest.fixture(autouse=True)
+def _watched_checkpoints(monkeypatch):
+    monkeypatch.setattr(checkpointed, "Checkpoint", _WatchedCheckpoint)
+
+
+def _interrupt_after(seconds: float) -> threading.Thread:
+    """Ask the open checkpoint's run to stop, as Ctrl-C does, after ``seconds``."""
     def stop() -> None:
         time.sleep(seconds)
-        ckpt = scheduler.checkpoint
-        if ckpt is not None:
+        for ckpt in list(_WatchedCheckpoint.running):
             ckpt.request_stop()
     thread = threading.Thread(target=stop, daemon=True)
     thread.start()
@@ -178,7 +198,7 @@ def _run_with_interrupts(scheduler, problem, ck: Path, out: Path | None, delays)
     interrupts = 0
     resume = False
     for delay in [*delays, None]:
-        thread = _interrupt_after(scheduler, delay) if delay is not None else None
+        thread = _interrupt_after(delay) if delay is not None else None
         try:
             run = run_with_checkpoint(problem, scheduler, ck, out, resume=resume, every=0.05)
             if thread is not None:
@@ -271,7 +291,7 @@ def test_unfinished_checkpoint_needs_resume(tmp_path: Path) -> None:
     net, box = _medium()
     problem = make_problem(net, box, EnumerationConfig(algorithm="witness"))
     scheduler = SerialScheduler()
-    _interrupt_after(scheduler, 0.2)
+    _interrupt_after(0.2)
     with pytest.raises(KeyboardInterrupt):
         run_with_checkpoint(problem, scheduler, tmp_path / "ck", tmp_path / "a.parquet", every=0.05)
     with pytest.raises(CheckpointError, match="unfinished run"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reluregions.schedulers.checkpoint import STATE_NAME, Checkpoint
+from reluregions.enumeration.checkpoint import STATE_NAME, Checkpoint
 
 
 def test_leftover_temporaries_are_deleted_on_open(tmp_path: Path) -> None:

@@ -106,11 +106,12 @@ ray.init(address=sys.argv[1], log_to_driver=False)
 net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
 for i in range(int(sys.argv[2])):
     stream = RayScheduler(task_seconds=0.02).run(algorithm_for(net, box, "witness"))
+    regions = (region for block in stream for region in block)
     for _ in range(1 + 37 * i % 300):
-        next(stream)
+        next(regions)
     stream.close()  # stops with tasks in flight, at another moment each time
-print("regions", sum(1 for _ in RayScheduler(task_seconds=0.05).run(algorithm_for(net, box,
-                                                                                "witness"))))
+print("regions", sum(len(b) for b in RayScheduler(task_seconds=0.05).run(algorithm_for(net, box,
+                                                                                      "witness"))))
 """
 
 

@@ -1,8 +1,10 @@
 """Run an enumeration under a checkpoint: resumable after a kill, nothing lost, nothing twice.
 
-The durable store and the contract every scheduler keeps are in
-:mod:`reluregions.schedulers.checkpoint`; this module wraps any scheduler with it from the
-enumeration API (dependencies point down: enumeration -> schedulers), DESIGN.md §3.
+The durable store is :mod:`reluregions.enumeration.checkpoint`; the contract every scheduler keeps
+is :class:`~reluregions.schedulers.base.Journal`. This module wraps any scheduler with a
+checkpoint by handing it to one run as that run's journal (``scheduler.run(..., journal=...)``):
+the scheduler holds no checkpoint of its own (dependencies point down: enumeration ->
+schedulers), DESIGN.md §3.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from .._version import __version__
-from ..schedulers.checkpoint import Checkpoint, check_resumable, run_identity
+from .checkpoint import Checkpoint, check_resumable, run_identity
 from ..tree import Problem, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,7 +83,7 @@ def run_with_checkpoint(problem: Problem, scheduler: "Scheduler", checkpoint_dir
     problem : Problem
         From :func:`reluregions.enumeration.make_problem`.
     scheduler : Scheduler
-        Any scheduler; its ``checkpoint`` is set for the run.
+        Any scheduler; the checkpoint is the journal of its run.
     checkpoint_dir : str or Path
         The checkpoint folder.
     out_path : str or Path, optional
@@ -137,18 +139,15 @@ def _run(problem: Problem, scheduler: "Scheduler", ckpt: Checkpoint, out_path: s
 
     if problem.param.dim == 0:  # a single point: one region, no geometry
         scheduler = SerialScheduler()
-    previous = scheduler.checkpoint
-    scheduler.checkpoint = ckpt
-    try:
-        with _deferred_sigint(ckpt):
-            for _ in scheduler.run(make_algorithm(problem), report if progress else None):
-                pass
-            ckpt.save([], scheduler.stats)
-            if out_path is not None:
-                ckpt.merge(out_path)
-            ckpt.complete()
-    finally:
-        scheduler.checkpoint = previous
+    with _deferred_sigint(ckpt):
+        # without an output file only the count is kept: workers need not send their regions
+        for _ in scheduler.run(make_algorithm(problem), report if progress else None,
+                               count_only=out_path is None, journal=ckpt):
+            pass
+        ckpt.save([], scheduler.stats)
+        if out_path is not None:
+            ckpt.merge(out_path)
+        ckpt.complete()
     return CheckpointedRun(ckpt.regions, scheduler.stats, time.perf_counter() - start, ckpt.resumed,
                            ckpt.snapshots)
 

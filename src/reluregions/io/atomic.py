@@ -9,7 +9,7 @@ deleted and the target left as it was.
 
 The Parquet region writer (:class:`~reluregions.io.parquet.ParquetRegionWriter`, so also every
 checkpoint shard), the checkpoint's state file and merged output
-(:class:`~reluregions.schedulers.checkpoint.Checkpoint`) and the region details
+(:class:`~reluregions.enumeration.checkpoint.Checkpoint`) and the region details
 (:func:`~reluregions.analysis.region_details`) all write through :class:`AtomicFile`.
 """
 from __future__ import annotations

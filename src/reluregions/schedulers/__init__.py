@@ -6,8 +6,8 @@ from typing import Any
 
 from ..config import check_choice
 from .auto import AutoScheduler
-from .base import Progress, ProgressCallback, Scheduler, expand_subtree
-from .checkpoint import Checkpoint
+from .base import (Journal, Progress, ProgressCallback, RegionCount, Restored, Scheduler,
+                   expand_subtree)
 from .tasks import STRATEGIES
 from .processes import ProcessScheduler
 from .ray import RayScheduler
@@ -17,7 +17,7 @@ from .threads import ThreadScheduler
 __all__ = ["Scheduler", "SerialScheduler", "ThreadScheduler", "ProcessScheduler", "RayScheduler",
            "AutoScheduler",
            "Progress", "ProgressCallback", "expand_subtree", "SCHEDULERS", "STRATEGIES",
-           "make_scheduler", "Checkpoint"]
+           "make_scheduler", "Journal", "Restored", "RegionCount"]
 
 SCHEDULERS = ("serial", "threads", "processes", "ray", "auto")
 
@@ -25,7 +25,7 @@ SCHEDULERS = ("serial", "threads", "processes", "ray", "auto")
 def make_scheduler(name: str, **options: Any) -> Scheduler:
     """The scheduler called ``name`` (one of :data:`SCHEDULERS`), built with ``options``.
 
-    ``"serial"`` takes only ``checkpoint`` and ``progress_every`` and ignores the others; see
+    ``"serial"`` takes only ``progress_every`` and ignores the others; see
     :class:`~reluregions.schedulers.threads.ThreadScheduler`,
     :class:`~reluregions.schedulers.processes.ProcessScheduler`,
     :class:`~reluregions.schedulers.ray.RayScheduler` and
@@ -33,7 +33,7 @@ def make_scheduler(name: str, **options: Any) -> Scheduler:
     """
     check_choice("backend", name, SCHEDULERS)
     if name == "serial":  # options of the parallel backends (workers, strategy...) do not apply
-        keep = {k: v for k, v in options.items() if k in ("checkpoint", "progress_every")}
+        keep = {k: v for k, v in options.items() if k == "progress_every"}
         return SerialScheduler(**keep)
     if name == "threads":
         return ThreadScheduler(**options)

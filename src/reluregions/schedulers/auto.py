@@ -16,23 +16,22 @@ the moment to start it:
 
 With one worker the run is serial. Every region is yielded exactly once, as by any scheduler: the
 serial phase yields what it finished, and the parallel backend starts from the serial phase's open
-items. Under a checkpoint the chosen backend runs the whole tree (its snapshots cover the run).
+items. Under a checkpoint (a journal) the chosen backend runs the whole tree (its snapshots cover
+the run).
 """
 from __future__ import annotations
 
-import itertools
 import os
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..config import check_choice
 from ..errors import OptionError
-from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
-from .base import Progress, ProgressCallback, Scheduler
+from ..tree import Algorithm, Cell, Context, Stats
+from .base import Block, Journal, Progress, ProgressCallback, Scheduler, as_block
 from .serial import SerialScheduler
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
     from .driver import TaskScheduler
 
 __all__ = ["AutoScheduler", "AUTO_BACKENDS"]
@@ -60,8 +59,6 @@ class AutoScheduler(Scheduler):
     start_after : float, optional
         Seconds of serial work before workers start (default: 0.02 for threads, 0.3 for
         processes, whose start-up costs about a second of CPU).
-    checkpoint : Checkpoint, optional
-        Periodic snapshots of the frontier; the chosen backend then runs the whole tree.
     progress_every : float, default 0.5
         Seconds between progress reports.
     **options
@@ -77,8 +74,7 @@ class AutoScheduler(Scheduler):
     name = "auto"
 
     def __init__(self, workers: int | None = None, backend: str | None = None,
-                 start_after: float | None = None, checkpoint: "Checkpoint | None" = None,
-                 progress_every: float = 0.5, **options: Any) -> None:
+                 start_after: float | None = None, progress_every: float = 0.5, **options: Any) -> None:
         super().__init__()
         if workers is not None and workers < 1:
             raise OptionError(f"workers must be at least 1, got {workers}")
@@ -89,7 +85,6 @@ class AutoScheduler(Scheduler):
         self.workers = workers or os.cpu_count() or 1
         self.backend = backend
         self.start_after = start_after
-        self.checkpoint = checkpoint
         self.progress_every = progress_every
         self.options = options
         self._make(self.backend or "processes")  # options are checked now, not in a run
@@ -113,36 +108,16 @@ class AutoScheduler(Scheduler):
 
         return ProcessScheduler(**options)
 
-    # ------------------------------------------------------------------ interface
-    def run(self, algorithm: Algorithm,
-            progress: ProgressCallback | None = None) -> Iterator[Region]:
-        for part in self._run(algorithm, progress):
-            if isinstance(part, int):  # a count-only task: one None per region
-                yield from itertools.repeat(None, part)  # type: ignore[misc]
-            else:
-                yield from part
-
-    def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
-        for part in self._run(algorithm, progress):
-            if not isinstance(part, int) and len(part):
-                yield RegionBlock.from_regions(part)
-
-    def run_counts(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[int]:
-        for part in self._run(algorithm, progress):
-            yield part if isinstance(part, int) else len(part)
-
     # ------------------------------------------------------------------ the run
-    def _run(self, algorithm: Algorithm,
-             progress: ProgressCallback | None) -> Iterator["Sequence | RegionBlock | int"]:
+    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+                journal: Journal | None) -> Iterator[Block]:
         self.backend_used, self.handover_seconds = "serial", None
         backend = self.choose(algorithm)
         start_after = (self.start_after if self.start_after is not None
                        else _DEFAULT_START_AFTER[backend])
-        if self.checkpoint is not None or (backend == "threads" and start_after == 0
-                                           and self.workers > 1):
-            yield from self._whole(algorithm, progress)
+        if journal is not None or (backend == "threads" and start_after == 0
+                                   and self.workers > 1):
+            yield from self._whole(algorithm, progress, count_only, journal)
             return
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
@@ -169,7 +144,7 @@ class AutoScheduler(Scheduler):
                 stack.extend(reversed(children))
                 if len(finished):
                     found += len(finished)
-                    yield finished
+                    yield as_block(finished, count_only)
                 if progress is not None and now - last >= self.progress_every:
                     last = now
                     progress(Progress(found, now - start, len(stack), 1))
@@ -185,7 +160,8 @@ class AutoScheduler(Scheduler):
         self.backend_used = backend
         self.handover_seconds = time.perf_counter() - start
         try:
-            yield from self._tail(algorithm, inner, stack[::-1], progress, found, start)
+            yield from self._tail(algorithm, inner, stack[::-1], progress, count_only, found,
+                                  start)
         finally:  # also when the caller stops early (a capped run): its counters so far
             merged = Stats(layer_cells=[0] * problem.n_layers)
             merged.merge(ctx.stats)
@@ -193,35 +169,32 @@ class AutoScheduler(Scheduler):
             self.stats = merged
 
     def _tail(self, algorithm: Algorithm, inner: "TaskScheduler", roots: list[Cell],
-              progress: ProgressCallback | None, found: int,
-              start: float) -> Iterator["RegionBlock | int"]:
+              progress: ProgressCallback | None, count_only: bool, found: int,
+              start: float) -> Iterator[Block]:
         """The parallel backend on the serial phase's open items; progress counts the whole run."""
         report = None
         if progress is not None:
             def report(p: Progress) -> None:
                 progress(Progress(found + p.regions, time.perf_counter() - start, p.open_items,
                                   p.busy_workers))
-        inner.count_only = self.count_only
-        yield from inner._run(algorithm, report, roots)
+        yield from inner._blocks(algorithm, report, count_only, None, roots)
 
-    def _whole(self, algorithm: Algorithm,
-               progress: ProgressCallback | None) -> Iterator["Sequence | RegionBlock | int"]:
+    def _whole(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+               journal: Journal | None) -> Iterator[Block]:
         """The chosen backend (or the serial one) runs the whole tree: under a checkpoint (its
         snapshots cover the run), or threads that start at once (no serial phase to hand over)."""
         if self.workers == 1:
-            inner: Scheduler = SerialScheduler(self.progress_every, self.checkpoint)
+            inner: Scheduler = SerialScheduler(self.progress_every)
             self.stats = Stats()
             try:
-                yield from inner._run(algorithm, progress)  # type: ignore[attr-defined]
+                yield from inner._blocks(algorithm, progress, count_only, journal)
             finally:
                 self.stats = inner.stats
             return
         backend = self.choose(algorithm)
         tasks = self._make(backend)
-        tasks.checkpoint = self.checkpoint
-        tasks.count_only = self.count_only
         self.backend_used, self.handover_seconds = backend, 0.0
         try:
-            yield from tasks._run(algorithm, progress)
+            yield from tasks._blocks(algorithm, progress, count_only, journal)
         finally:
             self.stats = tasks.stats

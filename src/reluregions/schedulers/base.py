@@ -2,21 +2,25 @@
 
 An :class:`~reluregions.tree.Algorithm` expands one work item into child items and
 finished regions; a :class:`Scheduler` decides where and in which order items are expanded and
-streams the finished regions to its caller.
+streams the finished regions to its caller, in blocks, through one method, :meth:`Scheduler.run`.
+
+A count-only run (``run(..., count_only=True)``) yields :class:`RegionCount` blocks, which carry
+only their length: counts are block lengths either way. A checkpointed run hands the scheduler a
+:class:`Journal` (the enumeration API's :class:`~reluregions.enumeration.checkpoint.Checkpoint`):
+the scheduler starts from the journal's frontier and keeps it up to date, and never holds it
+beyond the run.
 """
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator, Protocol, Sequence, Union
 
 from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
-
-__all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree"]
+__all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree", "Journal", "Restored",
+           "RegionCount", "Block", "as_block"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,70 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class RegionCount:
+    """``n`` finished regions of a count-only run, without any of their columns.
+
+    What :meth:`Scheduler.run` yields in place of a :class:`~reluregions.regionblock.RegionBlock`
+    when only the number of regions is wanted: ``len`` is all it holds (workers keep their
+    regions, only counts travel), and nothing can mistake it for regions. It lives here rather
+    than beside :class:`~reluregions.regionblock.RegionBlock` only because that module is at the
+    line limit (issue 16).
+    """
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return f"RegionCount({self.n})"
+
+
+#: What a scheduler yields: regions as a block, or only their number in a count-only run.
+Block = Union[RegionBlock, RegionCount]
+
+
+def as_block(finished: "Sequence[Region | None] | RegionBlock", count_only: bool) -> Block:
+    """What one expansion finished (regions, a block, or ``None`` per region when counting) as a
+    block to yield."""
+    return RegionCount(len(finished)) if count_only else RegionBlock.from_regions(finished)
+
+
+@dataclass
+class Restored:
+    """Where a checkpointed run starts: the saved frontier (None: at the roots), its counters and
+    the regions recorded before it."""
+
+    frontier: list[Cell] | None
+    stats: Stats
+    regions: int
+
+
+class Journal(Protocol):
+    """What a scheduler keeps up to date in a checkpointed run (the contract of DESIGN.md §3,
+    kept by :class:`~reluregions.enumeration.checkpoint.Checkpoint`).
+
+    * :meth:`restore` once, at the start: the run begins from its frontier when it has one;
+    * :meth:`record` with every finished block *before* it is yielded, and only at points where
+      every result received is fully booked (regions recorded, leftover items queued);
+    * :meth:`poll` at such points with the frontier (the open queue plus the inputs of every task
+      in flight) and the merged counters; it snapshots when due and raises
+      ``KeyboardInterrupt`` after a stop request.
+    """
+
+    def restore(self) -> Restored:
+        """Where the run starts."""
+
+    def record(self, block: Block) -> None:
+        """Book finished regions (before the scheduler yields them)."""
+
+    def poll(self, frontier: Callable[[], list[Cell]], stats: Stats) -> None:
+        """Snapshot when due."""
 
 
 def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
@@ -70,48 +138,53 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     return parts, stack
 
 
-class Scheduler(ABC):
-    """Drives the enumeration tree of one algorithm and streams finished regions.
+def _bind(algorithm: Algorithm, count_only: bool) -> None:
+    """Tell ``algorithm`` whether this run only counts: the one place a scheduler sets it.
 
-    After :meth:`run` is exhausted, :attr:`stats` holds the merged counters of all workers.
-    When :attr:`checkpoint` is set, :meth:`run` starts from its saved frontier and keeps it
-    up to date (the contract is in :mod:`reluregions.schedulers.checkpoint`).
+    Algorithms read ``count_only`` from themselves today; it becomes an argument of
+    ``Algorithm.expand`` next (issue 16, item 1), and this function goes away.
+    """
+    algorithm.count_only = bool(count_only)
+
+
+class Scheduler(ABC):
+    """Drives the enumeration tree of one algorithm and streams finished regions in blocks.
+
+    The interface is :meth:`run`. After it is exhausted (or closed), :attr:`stats` holds the
+    merged counters of all workers. Subclasses implement :meth:`_blocks`.
     """
 
     name: str = ""
 
     def __init__(self) -> None:
         self.stats = Stats()
-        #: When True (set by :func:`~reluregions.enumeration.count_regions`), parallel schedulers
-        #: leave regions in the workers and :meth:`run` yields ``None`` once per region instead.
-        self.count_only = False
-        self.checkpoint: Checkpoint | None = None
+
+    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None, *,
+            count_only: bool = False, journal: Journal | None = None) -> Iterator[Block]:
+        """Yield every region of the problem exactly once, in blocks (empty blocks are skipped).
+
+        Parameters
+        ----------
+        algorithm : Algorithm
+            The tree to drive.
+        progress : callable, optional
+            Called with :class:`Progress` reports while the run goes on, and once at its end.
+        count_only : bool, default False
+            Only the number of regions is wanted: the blocks are :class:`RegionCount` objects
+            (parallel workers keep their regions; only counts travel).
+        journal : Journal, optional
+            A checkpointed run: start from its frontier, record every block before it is
+            yielded and let it snapshot the frontier (see :class:`Journal`).
+        """
+        _bind(algorithm, count_only)
+        return self._blocks(algorithm, progress, count_only, journal)
+
+    def prepare(self, algorithm: Algorithm, *, count_only: bool = False) -> None:
+        """Get ready to :meth:`run` ``algorithm`` before a timed run starts (parallel schedulers
+        start their workers here; by default nothing is done)."""
+        _bind(algorithm, count_only)
 
     @abstractmethod
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None) -> Iterator[Region]:
-        """Yield every region of the problem exactly once."""
-
-    def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
-        """Yield every region exactly once, in :class:`RegionBlock` blocks (for fast writers).
-
-        The default groups :meth:`run`'s regions; schedulers that receive blocks pass them on.
-        """
-        block: list[Region] = []
-        for region in self.run(algorithm, progress):
-            block.append(region)
-            if len(block) >= 65536:
-                yield RegionBlock.from_regions(block)
-                block = []
-        if block:
-            yield RegionBlock.from_regions(block)
-
-    def run_counts(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[int]:
-        """Yield how many regions each step finished (they sum to the region count).
-
-        For counting: schedulers that know their parts' sizes yield them without building one
-        object per region.
-        """
-        for chunk in self.run_chunks(algorithm, progress):
-            yield len(chunk)
+    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+                journal: Journal | None) -> Iterator[Block]:
+        """The blocks of :meth:`run` (``algorithm`` is already bound to ``count_only``)."""

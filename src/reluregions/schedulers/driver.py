@@ -14,16 +14,14 @@ import os
 import time
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 from ..errors import OptionError, WorkerDiedError
-from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
-from .base import Progress, ProgressCallback, Scheduler
+from ..tree import Algorithm, Cell, Context, Stats
+from .base import (Block, Journal, Progress, ProgressCallback, RegionCount, Scheduler, _bind,
+                   as_block)
 from .queues import DynamicQueue, StaticQueue
 from .tasks import UNLIMITED, Task, TaskFailure, TaskOptions, TaskRecord, TaskResult, WorkerLoss
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
 
 __all__ = ["TaskScheduler", "MAX_WORKER_DEATHS"]
 
@@ -44,14 +42,13 @@ class TaskScheduler(Scheduler):
     :attr:`prelude` the parent's own work (roots, and the first layer under ``"paper"``).
     """
 
-    def __init__(self, workers: int | None, options: TaskOptions,
-                 checkpoint: "Checkpoint | None" = None) -> None:
+    def __init__(self, workers: int | None, options: TaskOptions) -> None:
         super().__init__()
         if workers is not None and workers < 1:
             raise OptionError(f"workers must be at least 1, got {workers}")
         self.workers = workers or os.cpu_count() or 1
         self.options = options
-        self.checkpoint = checkpoint
+        self._journal: Journal | None = None  # the journal of the run in progress, if any
         self.tasks: list[TaskRecord] = []
         self.prelude = Stats()
         self.deaths: list[WorkerLoss] = []
@@ -98,12 +95,13 @@ class TaskScheduler(Scheduler):
         """
 
     # ------------------------------------------------------------------ driver
-    def prepare(self, algorithm: Algorithm) -> None:
+    def prepare(self, algorithm: Algorithm, *, count_only: bool = False) -> None:
         """Start the workers and wait until each has loaded ``algorithm`` and its kernels.
 
         Called before the clock of a timed run starts, so that ``seconds`` excludes process
         start-up and kernel loading; :meth:`run` then reuses the started workers.
         """
+        _bind(algorithm, count_only)
         self.start_workers(algorithm)
         clean = False
         try:
@@ -190,42 +188,29 @@ class TaskScheduler(Scheduler):
         """The cap on tasks handed out and not yet returned."""
         return self.options.max_in_flight or 2 * self.workers
 
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
-            roots: list[Cell] | None = None) -> Iterator[Region]:
-        for part in self._run(algorithm, progress, roots):
-            if isinstance(part, int):  # a count-only task: one None per region
-                yield from itertools.repeat(None, part)  # type: ignore[misc]
-            else:
-                yield from part
-
-    def run_chunks(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
-                   roots: list[Cell] | None = None) -> Iterator[RegionBlock]:
-        for part in self._run(algorithm, progress, roots):
-            if not isinstance(part, int) and len(part):
-                yield part
-
-    def run_counts(self, algorithm: Algorithm, progress: ProgressCallback | None = None,
-                   roots: list[Cell] | None = None) -> Iterator[int]:
-        for part in self._run(algorithm, progress, roots):
-            yield part if isinstance(part, int) else len(part)
-
-    def _run(self, algorithm: Algorithm, progress: ProgressCallback | None,
-             roots: list[Cell] | None = None) -> Iterator["RegionBlock | int"]:
+    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+                journal: Journal | None, roots: list[Cell] | None = None) -> Iterator[Block]:
+        """The blocks of :meth:`run`; ``roots``, when given, replace the algorithm's (the auto
+        scheduler hands over its serial phase's open items)."""
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths, self.shares = [], [], 0
+        self._journal = journal
         self._start(algorithm)
         clean = False
         try:
-            yield from self._drive(algorithm, progress, roots)
+            for block in self._drive(algorithm, progress, count_only, roots):
+                if len(block):
+                    yield block
             clean = True
         finally:
+            self._journal = None
             self._stop(clean)
 
-    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None,
-               roots: list[Cell] | None = None) -> Iterator["RegionBlock | int"]:
+    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+               roots: list[Cell] | None = None) -> Iterator[Block]:
         problem = algorithm.problem
-        ckpt = self.checkpoint
+        ckpt = self._journal
         start = last = time.perf_counter()
         ctx = Context.create(problem.config, problem.n_layers)
         restored = ckpt.restore() if ckpt is not None else None
@@ -245,9 +230,9 @@ class TaskScheduler(Scheduler):
         in_flight: dict[int, _InFlight] = {}
         found = 0
         if paper:
-            for finished in self._first_layer(algorithm, ctx, items, queue):
-                found += len(finished)
-                yield len(finished) if algorithm.count_only else RegionBlock.from_regions(finished)
+            for block in self._first_layer(algorithm, ctx, items, queue, count_only):
+                found += len(block)
+                yield block
         else:
             queue.push(items)
         self.prelude = ctx.stats
@@ -256,16 +241,16 @@ class TaskScheduler(Scheduler):
         sharing = self.shares_on_demand and ckpt is None and not paper
         self._want_shares(False)
         while len(queue) or in_flight:
-            self._hand_out(queue, in_flight, ids, sharing)
+            self._hand_out(queue, in_flight, ids, count_only, sharing)
             if sharing:
                 self._want_shares(not len(queue) and self._busy() < self.workers)
             results, losses = self._collect(min(self.options.progress_every, 0.1))
             for loss in losses:
                 self._handle_loss(loss, in_flight, queue)
             for result in results:
-                part = self._book(result, in_flight, queue)
-                found += part if isinstance(part, int) else len(part)
-                yield part
+                block = self._book(result, in_flight, queue)
+                found += len(block)
+                yield block
             now = time.perf_counter()
             if progress is not None and now - last >= self.options.progress_every:
                 last = now
@@ -279,20 +264,19 @@ class TaskScheduler(Scheduler):
             progress(Progress(found, time.perf_counter() - start, 0, 0))
 
     def _hand_out(self, queue: "StaticQueue | DynamicQueue", in_flight: dict[int, _InFlight],
-                  ids: Iterator[int], sharing: bool = False) -> None:
+                  ids: Iterator[int], count_only: bool, sharing: bool = False) -> None:
         """Submit tasks while workers have room and items are open."""
         room = min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))
         for _ in range(room):
             if not len(queue):
                 return
             cells, expansions, seconds, budget = queue.take()
-            task = Task(next(ids), cells, expansions, seconds,
-                        self.count_only and self.checkpoint is None, budget, sharing)
+            task = Task(next(ids), cells, expansions, seconds, count_only, budget, sharing)
             in_flight[task.id] = _InFlight(cells)
             self._submit(task)
 
     def _book(self, result: TaskResult | TaskFailure, in_flight: dict[int, _InFlight],
-              queue: "StaticQueue | DynamicQueue") -> "RegionBlock | int":
+              queue: "StaticQueue | DynamicQueue") -> Block:
         """Take in a finished task (its leftovers, counters, regions); the regions to yield.
 
         Everything is booked, and the regions recorded in the checkpoint, before any is yielded,
@@ -305,7 +289,7 @@ class TaskScheduler(Scheduler):
         if result.partial:  # items shared by a task still running
             queue.push(result.leftover)
             self.shares += 1
-            return 0
+            return RegionCount(0)
         entry = in_flight.pop(result.id)
         queue.push(result.leftover)
         if isinstance(queue, DynamicQueue):
@@ -313,17 +297,17 @@ class TaskScheduler(Scheduler):
         self.stats.merge(result.stats)
         self.tasks.append(TaskRecord(len(entry.items), result.stats.expansions, result.seconds,
                                      result.count, result.worker))
-        if len(result.regions) < result.count:
-            return result.count
-        if self.checkpoint is not None:
-            self.checkpoint.record(result.regions)
-        return result.regions
+        block = (RegionCount(result.count) if len(result.regions) < result.count
+                 else result.regions)
+        if self._journal is not None:
+            self._journal.record(block)
+        return block
 
     def _first_layer(self, algorithm: Algorithm, ctx: Context, items: list[Cell],
-                     queue: StaticQueue) -> Iterator[list[Region]]:
+                     queue: StaticQueue, count_only: bool) -> Iterator[Block]:
         """The paper's master step: expand items at layer 0 in the parent and queue the items
         that left it, grouped into one task per first-layer cell."""
-        ckpt = self.checkpoint
+        ckpt = self._journal
         stack = list(reversed(items))
         while stack:
             cell = stack.pop()
@@ -332,10 +316,11 @@ class TaskScheduler(Scheduler):
                 continue
             children, finished = algorithm.expand(cell, ctx)
             stack.extend(reversed(children))
-            if finished:
+            if len(finished):
+                block = as_block(finished, count_only)
                 if ckpt is not None:
-                    ckpt.record(finished)
-                yield finished
+                    ckpt.record(block)
+                yield block
             if ckpt is not None:
                 stats = Stats()
                 stats.merge(self.stats)
@@ -345,7 +330,7 @@ class TaskScheduler(Scheduler):
     def _handle_loss(self, loss: WorkerLoss, in_flight: dict[int, _InFlight], queue) -> None:
         """Re-queue a dead worker's tasks under a checkpoint; otherwise fail the run."""
         self.deaths.append(loss)
-        if self.checkpoint is None:
+        if self._journal is None:
             raise WorkerDiedError(
                 f"worker {loss.worker} {loss.reason} while holding {len(loss.task_ids)} task(s); "
                 "the run was stopped because its result would be incomplete (run with a "

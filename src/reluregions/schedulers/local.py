@@ -1,12 +1,7 @@
 """Task placement shared by the transports whose workers are on this machine (DESIGN.md §3)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .tasks import Task, TaskOptions
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
 
 __all__ = ["LocalWorkers"]
 
@@ -25,12 +20,11 @@ class LocalWorkers:
 
     def __init__(self, workers: int | None = None, task_expansions: int | None = None,
                  task_seconds: float = 0.05, max_in_flight: int | None = None,
-                 strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
-                 keep_workers: bool = False, task_items: int = 4, max_queue: int | None = None,
+                 strategy: str = "dynamic", keep_workers: bool = False, task_items: int = 4, max_queue: int | None = None,
                  progress_every: float = 0.5) -> None:
         options = TaskOptions(strategy, task_seconds, task_expansions, task_items, max_in_flight,
                               max_queue, progress_every)
-        super().__init__(workers, options, checkpoint)  # type: ignore[call-arg]
+        super().__init__(workers, options)  # type: ignore[call-arg]
         self.keep_workers = keep_workers
         self._workers: list = []
         self._init_transport()

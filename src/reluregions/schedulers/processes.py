@@ -153,7 +153,7 @@ class _Worker:
         tasks_r.close()
         results_w.close()
         self.tasks: list[int] = []
-        self.algorithm: Algorithm | None = None  # the algorithm it was sent in this run
+        self.algorithm: tuple | None = None  # (algorithm, count_only) it was sent in this run
 
     @property
     def pid(self) -> int:
@@ -209,9 +209,6 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
         Most tasks handed out at once (default: two per worker).
     strategy : {"dynamic", "paper"}, default "dynamic"
         Work splitting at any depth, or the paper's one task per first-layer cell.
-    checkpoint : Checkpoint, optional
-        Periodic snapshots of the frontier (see :mod:`reluregions.schedulers.checkpoint`); with
-        one, a dead worker's tasks are re-queued instead of failing the run.
     keep_workers : bool, default False
         Keep the worker processes between runs (until :meth:`close`, or the end of a ``with``
         block), which saves their start-up (imports, compiled kernels) on many short runs.
@@ -228,7 +225,7 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
     name = "processes"
 
     def _init_transport(self) -> None:
-        self._algorithm: Algorithm | None = None
+        self._algorithm: tuple | None = None  # (algorithm, count_only) of the blob
         self._blob = b""
         self._next_index = 0
         self._mp = multiprocessing.get_context("spawn")
@@ -261,16 +258,18 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
 
     def _start(self, algorithm: Algorithm) -> None:
         # prepare() and the run that follows share one algorithm: it is sent to each worker once
-        if self._algorithm is not algorithm:
-            self._algorithm = algorithm
+        # (again when the run's count_only differs: the workers' copies carry it)
+        sent = (algorithm, algorithm.count_only)
+        if self._algorithm != sent:
+            self._algorithm = sent
             self._blob = pickle.dumps(("algorithm", algorithm), protocol=pickle.HIGHEST_PROTOCOL)
         self._workers = [w for w in self._workers if w.process.is_alive()]
         while len(self._workers) < self.workers:
             self._workers.append(self._spawn())
         for w in self._workers:
-            if w.algorithm is not algorithm:
+            if w.algorithm != sent:
                 w.send(self._blob)
-                w.algorithm = algorithm
+                w.algorithm = sent
 
     def _stop(self, clean: bool) -> None:
         self._algorithm, self._blob = None, b""

@@ -8,7 +8,8 @@ open items stay in the driver (see :mod:`reluregions.schedulers.driver`).
 
 A worker that crashes is handled by Ray's own task retries (the task is a pure function of its
 input, so a retry recomputes exactly the same result); when they are exhausted the run fails with
-:class:`~reluregions.errors.WorkerDiedError`, or, with a checkpoint, the task is re-queued.
+:class:`~reluregions.errors.WorkerDiedError`, or, in a checkpointed run (``run(..., journal=...)``),
+the task is re-queued.
 
 Without ``address`` and without a running Ray, a local instance is started on the loopback
 address with ``num_cpus=workers``, no dashboard and no log forwarding, and shut down after the
@@ -29,16 +30,13 @@ import logging
 import os
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from ..tree import Algorithm, Context
 from ..errors import MissingDependencyError, OptionError
 from .driver import TaskScheduler
 from .tasks import Task, TaskFailure, TaskOptions, TaskResult, WorkerLoss, run_task
 from .processes import THREAD_ENV_VARS, single_thread_env
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
 
 __all__ = ["RayScheduler"]
 
@@ -184,8 +182,6 @@ class RayScheduler(TaskScheduler):
         Most tasks submitted and not yet consumed (default: two per worker).
     strategy : {"dynamic", "paper"}, default "dynamic"
         Work splitting at any depth, or the paper's one task per first-layer cell.
-    checkpoint : Checkpoint, optional
-        Periodic snapshots of the frontier; with one, a task whose retries failed is re-queued.
     task_expansions, task_items, max_queue, progress_every
         See :class:`~reluregions.schedulers.tasks.TaskOptions`.
     """
@@ -194,14 +190,13 @@ class RayScheduler(TaskScheduler):
 
     def __init__(self, address: str | None = None, workers: int | None = None,
                  task_seconds: float = 1.2, max_in_flight: int | None = None,
-                 strategy: str = "dynamic", checkpoint: "Checkpoint | None" = None,
-                 task_expansions: int | None = None, task_items: int = 4,
+                 strategy: str = "dynamic", task_expansions: int | None = None, task_items: int = 4,
                  max_queue: int | None = None, progress_every: float = 0.5) -> None:
         if address is not None and not isinstance(address, str):
             raise OptionError(f"address must be a string such as 'HOST:PORT', got {address!r}")
         options = TaskOptions(strategy, task_seconds, task_expansions, task_items, max_in_flight,
                               max_queue, progress_every)
-        super().__init__(workers, options, checkpoint)
+        super().__init__(workers, options)
         self._requested_workers = workers
         self.address = address
         self._ray: Any = None

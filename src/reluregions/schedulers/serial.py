@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator
 
-from ..tree import Algorithm, Context, Region, RegionBlock
-from .base import Progress, ProgressCallback, Scheduler
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .checkpoint import Checkpoint
+from ..tree import Algorithm, Context
+from .base import Block, Journal, Progress, ProgressCallback, Scheduler, as_block
 
 __all__ = ["SerialScheduler"]
 
@@ -16,39 +13,22 @@ __all__ = ["SerialScheduler"]
 class SerialScheduler(Scheduler):
     """Expand the tree depth first in this process; memory is bounded by the tree's depth.
 
-    With a ``checkpoint``, the run starts from its saved frontier and the stack is snapshotted
-    between expansions.
+    Each expansion's finished regions are one block. With a journal (a checkpointed run), the
+    run starts from its saved frontier and the stack is snapshotted between expansions.
     """
 
     name = "serial"
 
-    def __init__(self, progress_every: float = 0.5, checkpoint: "Checkpoint | None" = None) -> None:
+    def __init__(self, progress_every: float = 0.5) -> None:
         super().__init__()
         self.progress_every = progress_every
-        self.checkpoint = checkpoint
 
-    def run(self, algorithm: Algorithm,
-            progress: ProgressCallback | None = None) -> Iterator[Region]:
-        for part in self._run(algorithm, progress):
-            yield from part
-
-    def run_chunks(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[RegionBlock]:
-        for part in self._run(algorithm, progress):
-            yield RegionBlock.from_regions(part)
-
-    def run_counts(self, algorithm: Algorithm,
-                   progress: ProgressCallback | None = None) -> Iterator[int]:
-        for part in self._run(algorithm, progress):
-            yield len(part)
-
-    def _run(self, algorithm: Algorithm, progress: ProgressCallback | None) -> Iterator[Sequence]:
-        """What each expansion finished (a list of regions or a chunk), in depth-first order."""
+    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
+                journal: Journal | None) -> Iterator[Block]:
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
         self.stats = ctx.stats
-        ckpt = self.checkpoint
-        restored = ckpt.restore() if ckpt is not None else None
+        restored = journal.restore() if journal is not None else None
         start = last = time.perf_counter()
         found = 0
         if restored is not None and restored.frontier is not None:
@@ -60,13 +40,14 @@ class SerialScheduler(Scheduler):
             cell = stack.pop()
             children, finished = algorithm.expand(cell, ctx)
             stack.extend(reversed(children))
-            if ckpt is not None:
-                ckpt.record(finished)
             if len(finished):
-                found += len(finished)
-                yield finished
-            if ckpt is not None:
-                ckpt.poll(lambda: stack[::-1], ctx.stats)
+                block = as_block(finished, count_only)
+                if journal is not None:
+                    journal.record(block)
+                found += len(block)
+                yield block
+            if journal is not None:
+                journal.poll(lambda: stack[::-1], ctx.stats)
             if progress is not None:
                 now = time.perf_counter()
                 if now - last >= self.progress_every:

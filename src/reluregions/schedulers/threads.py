@@ -127,8 +127,6 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
         Time budget of one task; the thread then returns its leftover frontier to the queue.
     strategy : {"dynamic", "paper"}, default "dynamic"
         Work splitting at any depth, or the paper's one task per first-layer cell.
-    checkpoint : Checkpoint, optional
-        Periodic snapshots of the frontier (see :mod:`reluregions.schedulers.checkpoint`).
     keep_workers : bool, default False
         Keep the threads between runs (until :meth:`close`, or the end of a ``with`` block).
     task_expansions, max_in_flight, task_items, max_queue, progress_every

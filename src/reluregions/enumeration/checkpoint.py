@@ -5,10 +5,12 @@ The contract
 A checkpoint folder holds ``state.pkl`` (the last *snapshot*) and numbered Parquet *shards*
 ``shard-000000.parquet, ...`` of finished regions. Every snapshot is consistent: the regions in
 the shards it lists, plus the regions of the subtrees of the frontier it stores, are exactly the
-regions of the run, and the two parts are disjoint. Schedulers keep it so:
+regions of the run, and the two parts are disjoint. A checkpoint is the
+:class:`~reluregions.schedulers.base.Journal` of a scheduler's run (``run(..., journal=...)``), and
+schedulers keep it so:
 
-* a scheduler calls :meth:`Checkpoint.record` with every finished region *before* it yields the
-  region, and only at points where every result it has received is fully booked (regions
+* a scheduler calls :meth:`Checkpoint.record` with every finished block *before* it yields the
+  block, and only at points where every result it has received is fully booked (regions
   recorded, leftover items queued);
 * at such points it calls :meth:`Checkpoint.poll` with its frontier: the open queue *plus the
   inputs of every task in flight* (their results, when they arrive, go into the next shard) and its
@@ -26,10 +28,11 @@ merge. The state also records the network hash, the domain and the config: resum
 inputs raises :class:`CheckpointMismatchError`. An open checkpoint holds an exclusive lock on its
 folder (``flock``, released by the kernel when the process dies), so two runs never share one.
 
-Running a whole enumeration under a checkpoint is the enumeration API's job
-(:mod:`reluregions.enumeration.checkpointed`); this module is the durable store and the contract
-every scheduler keeps. Ctrl-C under ``run_with_checkpoint`` only sets a flag; the scheduler's next
-:meth:`poll` takes a final snapshot and raises ``KeyboardInterrupt``, so the command line can say how to resume.
+Running a whole enumeration under a checkpoint is :mod:`reluregions.enumeration.checkpointed`'s
+job; this module is the durable store. Both belong to the enumeration API, which wraps any
+scheduler with them; schedulers only see the journal of the run. Ctrl-C under
+``run_with_checkpoint`` only sets a flag; the scheduler's next :meth:`poll` takes a final snapshot
+and raises ``KeyboardInterrupt``, so the command line can say how to resume.
 """
 from __future__ import annotations
 
@@ -40,19 +43,20 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from ..errors import InputError, ReluRegionsError
 from ..io.atomic import AtomicFile, stale_temporaries
-from ..tree import Cell, Problem, Region, Stats
+from ..schedulers.base import Block, Restored
+from ..tree import Cell, Problem, RegionBlock, Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domains import Domain
 
 __all__ = ["Checkpoint", "CheckpointError", "CheckpointMismatchError", "CheckpointNotFoundError",
-           "check_resumable", "Restored", "run_identity", "STATE_NAME"]
+           "check_resumable", "run_identity", "STATE_NAME"]
 
 FORMAT = 1
 STATE_NAME = "state.pkl"
@@ -69,15 +73,6 @@ class CheckpointMismatchError(CheckpointError):
 
 class CheckpointNotFoundError(CheckpointError):
     """Resuming was asked for, but the folder is missing or holds no checkpoint."""
-
-
-@dataclass
-class Restored:
-    """What a scheduler resumes from: the frontier (None: start at the roots) and counters."""
-
-    frontier: list[Cell] | None
-    stats: Stats
-    regions: int
 
 
 @dataclass
@@ -298,18 +293,22 @@ class Checkpoint:
         frontier = list(state.frontier) if state.frontier is not None else None
         return Restored(frontier, stats, state.regions)
 
-    def record(self, regions: Iterable[Region]) -> None:
-        """Book finished regions (a scheduler calls this before yielding them)."""
+    def record(self, block: Block) -> None:
+        """Book a block of finished regions (a scheduler calls this before yielding it); a
+        :class:`~reluregions.schedulers.base.RegionCount` only when the regions are not stored."""
         self._need_state()
         if not self.store_regions:
-            self._pending += sum(1 for _ in regions)
+            self._pending += len(block)
             return
-        for region in regions:
+        if not isinstance(block, RegionBlock):
+            raise TypeError(f"a checkpoint that stores regions got {block!r}: run with count_only "
+                            "only when the checkpoint keeps no output file")
+        if len(block):
             if self._writer is None:
                 self._open_shard()
-            self._writer.write(region)
-            self._shard_rows += 1
-            self._pending += 1
+            self._writer.write_chunk(block)
+            self._shard_rows += len(block)
+            self._pending += len(block)
 
     def poll(self, frontier: Callable[[], list[Cell]], stats: Stats) -> None:
         """Snapshot when due; after :meth:`request_stop`, snapshot and raise KeyboardInterrupt."""
