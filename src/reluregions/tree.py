@@ -190,6 +190,8 @@ class Context:
     solver: LPSolver
     stats: Stats
     oracle: SideOracle | None = None
+    #: The problem ``oracle`` settles for (a worker's context may serve several problems in turn).
+    oracle_problem: "Problem | None" = None
 
     @classmethod
     def create(cls, config: EnumerationConfig, n_layers: int) -> "Context":
@@ -201,9 +203,10 @@ class Context:
         """Settle exactly whether a side has an interior (a decision inside the float band,
         DESIGN.md §1): a point checked exactly inside it, or ``None`` when it provably has none.
         See :meth:`reluregions.geometry.exactside.SideOracle.interior` for the arguments."""
-        if self.oracle is None:
+        if self.oracle is None or self.oracle_problem is not problem:
             self.oracle = SideOracle(problem.network, problem.param, problem.config.zero_tol,
                                      problem.config.lp)
+            self.oracle_problem = problem
         self.stats.exact += 1
         return self.oracle.interior(bits, layer, decided)
 

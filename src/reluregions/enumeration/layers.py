@@ -9,6 +9,10 @@ It also decides the neurons that are constant on a cell (DESIGN.md §1): a neuro
 row is at most ``zero_tol`` times its scale never changes sign there; if its offset is also that
 small it is identically zero, and its bit is 0 — never the sign of rounding noise.
 
+And it holds the one rule by which the LP-based algorithms decide whether a side of a split has an
+interior (DESIGN.md §1, :func:`side_ball`): its float Chebyshev radius decides outside the band of
+float decisions (``config.band``, from ``radius_tol``), :meth:`Context.settle` exactly inside it.
+
 In the whole input space (:class:`~reluregions.domains.WholeSpace`, issue 15) the root cell has no
 rows and an infinite outer box, and :func:`make_region` marks each region bounded or not with an
 exact certificate (:mod:`reluregions.geometry.recession`).
@@ -20,7 +24,7 @@ import numpy as np
 from .base import Cell, Context, Problem, Region
 
 __all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets",
-           "hidden_map"]
+           "hidden_map", "side_ball", "chebyshev_side"]
 
 
 def layer_offsets(problem: Problem) -> tuple[int, ...]:
@@ -70,6 +74,40 @@ def constant_neurons(problem: Problem, cell: Cell, norms: np.ndarray) -> tuple[n
     tol = problem.config.zero_tol * np.maximum(cell.scale, 1e-300)
     const = norms <= tol
     return const, const & (cell.m > tol)
+
+
+def side_ball(problem: Problem, ctx: Context, center: np.ndarray, radius: float, bits: np.ndarray,
+              layer: int, decided: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Whether a side of a split has an interior, from its float Chebyshev ball (DESIGN.md §1).
+
+    A radius above the band of float decisions (``config.band``: ``radius_tol``, at least ten
+    times the LP's feasibility tolerance) proves an interior (the ball is returned as the side's
+    witness), one below minus the band proves there is none (the LP's radius is free below); in
+    between
+    the side is settled exactly (:meth:`Context.settle`, the side given by the pattern ``bits``,
+    its candidate bit included, and the mask ``decided`` of ``layer``'s neurons that define it).
+
+    Returns
+    -------
+    tuple of (ndarray, float) or None
+        A ball inside the side (an exactly settled side gives its checked point and certified
+        radius, which may be 0), or ``None`` when the side has no interior.
+    """
+    tol = problem.config.band
+    if radius > tol:
+        return center, float(radius)
+    if radius < -tol:
+        return None
+    found = ctx.settle(problem, bits, layer, decided)
+    return None if found is None else (found.point, float(found.radius))
+
+
+def chebyshev_side(problem: Problem, ctx: Context, G: np.ndarray, h: np.ndarray, bits: np.ndarray,
+                   layer: int, decided: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """:func:`side_ball` of the side ``G t <= h`` (unit rows) after its Chebyshev LP (one LP)."""
+    center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
+    ctx.stats.lps += 1
+    return side_ball(problem, ctx, center, radius, bits, layer, decided)
 
 
 def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:

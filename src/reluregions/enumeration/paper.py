@@ -2,8 +2,11 @@
 
 Kept faithful, as the baseline every faster variant is measured against: inside each cell, each
 layer's neurons are inserted one at a time, with a feasibility LP on both sides of every current
-cell (about ``2 n_l`` LPs per cell per layer). The only addition is the decision of neurons that
-are constant on a cell (DESIGN.md §1), which the region semantics require.
+cell (about ``2 n_l`` LPs per cell per layer). The only additions are those the region semantics
+require (DESIGN.md §1): neurons that are constant on a cell are decided without a split, and a
+side whose float Chebyshev radius falls in the band of float decisions (``config.band``, from
+``radius_tol``) is settled exactly (:meth:`~reluregions.tree.Context.settle`), on top of its LP,
+so that no tolerance decides what a region is.
 """
 from __future__ import annotations
 
@@ -44,6 +47,8 @@ class PaperAlgorithm(Algorithm):
                 cell.bits[bit_index] = const_bits[j]
                 cell.neuron += 1
                 continue
-            children = incremental_step(cell, cell.M[j] / norms[j], cell.m[j] / norms[j], bit_index,
-                                        problem.config.radius_tol, ctx)
+            # Neurons are inserted in order: those before j are decided (split or constant).
+            decided = np.arange(n) <= j
+            children = incremental_step(problem, cell, cell.M[j] / norms[j], cell.m[j] / norms[j],
+                                        bit_index, decided, ctx)
             return children, []

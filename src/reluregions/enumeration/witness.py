@@ -13,13 +13,21 @@ per region (DESIGN.md §2, "Where we go beyond it"):
 * cells are expanded depth first, one split per work item, so memory is bounded by the depth of
   the tree, never by the number of regions.
 
-A child is kept when its Chebyshev radius exceeds ``config.radius_tol``: either the LP's radius, or
-a certified ball whose radius already exceeds it. Both sides of a split are decided with the same
-criterion as the paper algorithm, so the two return identical region sets.
+A side of a split is kept when it has an interior (DESIGN.md §1, the rule every algorithm
+follows): a certified ball of radius above the band of float decisions (``config.band``:
+``radius_tol``, at least ten times the LP's feasibility tolerance) — the witness ball, or the
+part of it the hyperplane leaves on either side — or a float Chebyshev radius above it proves one;
+a radius below minus the band proves there is none; a side in between is settled exactly
+(:meth:`~reluregions.tree.Context.settle`), which also gives its witness (a point checked exactly,
+with a certified radius that may be 0). A witness that thin proves the side of a later hyperplane
+it lies on only from farther than the band; nearer, that side is settled exactly too. The
+interval filter likewise calls a neuron stable only when the outer box lies beyond the band. So
+the paper algorithm and this one return identical region sets, and no tolerance decides what a
+region is: the band only sets how many decisions are exact.
 
 Unbounded cells (the whole input space, :class:`~reluregions.domains.WholeSpace`) need no special
 case: their Chebyshev LPs stay bounded because the radius is capped (``LPOptions.radius_cap``, far
-above ``radius_tol``, so no "radius > radius_tol" decision changes; DESIGN.md §1), the outer box
+above the band, so no side decision changes; DESIGN.md §1), the outer box
 starts as ``R^k`` and keeps an infinite side wherever the tightening LP is unbounded, and the
 interval test treats ``0 * inf`` as 0.
 """
@@ -29,7 +37,7 @@ import numpy as np
 
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
-from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
+from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
 
 __all__ = ["WitnessAlgorithm"]
 
@@ -46,7 +54,6 @@ class WitnessAlgorithm(Algorithm):
         """Insert the cell's remaining neurons until one splits it or the network ends."""
         problem = self.problem
         offsets = layer_offsets(problem)
-        tol = problem.config.radius_tol
         cell.bits = cell.bits.copy()
         ctx.stats.expansions += 1
         while True:
@@ -54,7 +61,11 @@ class WitnessAlgorithm(Algorithm):
             todo = self._undecided(cell, norms, ctx)
             base = offsets[cell.layer]
             for j in todo[todo >= cell.neuron]:
-                children = self._insert(cell, int(j), norms[j], base + int(j), tol, ctx)
+                # Decided: every neuron before j (inserted, or fixed by _undecided) and every
+                # neuron _undecided fixed; the open ones after j are not.
+                decided = np.ones(cell.M.shape[0], dtype=bool)
+                decided[todo[todo > j]] = False
+                children = self._insert(cell, int(j), norms[j], base + int(j), decided, ctx)
                 if children is not None:
                     return children, []
             nxt = finish_layer(problem, cell, ctx)
@@ -69,16 +80,19 @@ class WitnessAlgorithm(Algorithm):
         base = layer_offsets(problem)[cell.layer]
         n = cell.M.shape[0]
         const, const_bits = constant_neurons(problem, cell, norms)
+        # Float decides a neuron stable only when the whole outer box lies farther than the band
+        # from its hyperplane (DESIGN.md §1); a nearer one is inserted, and settled exactly.
+        margin = problem.config.band * norms
         lo_z, hi_z = self._interval(cell)
-        pos = ~const & (lo_z > 0)
-        neg = ~const & (hi_z < 0)
+        pos = ~const & (lo_z > margin)
+        neg = ~const & (hi_z < -margin)
         open_ = ~(const | pos | neg)
         k = cell.M.shape[1]
         if cell.neuron == 0 and open_.sum() > 2 * k and k > 0:
             self._tighten_box(cell, ctx)
             lo_z, hi_z = self._interval(cell)
-            pos |= ~const & (lo_z > 0)
-            neg |= ~const & (hi_z < 0)
+            pos |= ~const & (lo_z > margin)
+            neg |= ~const & (hi_z < -margin)
             open_ = ~(const | pos | neg)
         # Bits of neurons at or after the insertion point that need no split are fixed here.
         sel = np.arange(n) >= cell.neuron
@@ -117,9 +131,14 @@ class WitnessAlgorithm(Algorithm):
         cell.lo, cell.hi = lo - pad, hi + pad
 
     # ------------------------------------------------------------------ one hyperplane
-    def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, tol: float,
+    def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, decided: np.ndarray,
                 ctx: Context) -> list[Cell] | None:
-        """Insert neuron ``j``: return the two children if it splits the cell, else fix its bit."""
+        """Insert neuron ``j``: return the two children if it splits the cell, else fix its bit.
+
+        ``decided`` masks the layer's neurons that define the cell, ``j`` included.
+        """
+        problem = self.problem
+        tol = problem.config.band
         a = cell.M[j] / norm
         off = cell.m[j] / norm
         w, r = cell.center, cell.radius
@@ -131,27 +150,45 @@ class WitnessAlgorithm(Algorithm):
         near_row, near_rhs = -s * a, s * off
         far_row, far_rhs = s * a, -s * off
         if dist < r:
-            near_c, near_r = w + normal * (r - dist) / 2, (r + dist) / 2
+            near = w + normal * (r - dist) / 2, (r + dist) / 2
         else:
-            near_c, near_r = w, r
+            near = w, r
         if dist < r and (r - dist) / 2 > tol:
-            far_c, far_r = w - normal * (r + dist) / 2, (r - dist) / 2
+            far = w - normal * (r + dist) / 2, (r - dist) / 2
         else:
-            G = np.vstack([cell.G, far_row])
-            h = np.append(cell.h, far_rhs)
-            far_c, far_r = ctx.solver.chebyshev(G, h, np.ones(len(h)))
-            ctx.stats.lps += 1
-            if far_r <= tol:
+            far = chebyshev_side(problem, ctx, np.vstack([cell.G, far_row]),
+                                 np.append(cell.h, far_rhs), _with(cell.bits, bit_index, s < 0),
+                                 cell.layer, decided)
+            if far is None:
                 cell.bits[bit_index] = s > 0
-                if dist < r:  # the ball crossed a sliver: move it, and keep the cut it relies on
+                if dist < r:  # the ball crossed the hyperplane: move it, keep the cut it relies on
                     cell.G = np.vstack([cell.G, near_row])
                     cell.h = np.append(cell.h, near_rhs)
-                    cell.center, cell.radius = near_c, near_r
+                    cell.center, cell.radius = near
                 return None
-        near = cell.split(near_row, near_rhs, near_c, near_r, bit_index, s > 0)
-        far = cell.split(far_row, far_rhs, far_c, far_r, bit_index, s < 0)
-        near.neuron = far.neuron = j + 1
-        return [near, far]
+            if r <= tol and dist <= tol:
+                # A witness settled exactly may sit in a cell thinner than floating point resolves:
+                # neither its ball nor its distance to the hyperplane proves the near side.
+                found = ctx.settle(problem, _with(cell.bits, bit_index, s > 0), cell.layer, decided)
+                if found is not None:
+                    near = found.point, found.radius
+                else:  # the far side is the whole cell
+                    cell.bits[bit_index] = s < 0
+                    cell.G = np.vstack([cell.G, far_row])
+                    cell.h = np.append(cell.h, far_rhs)
+                    cell.center, cell.radius = far
+                    return None
+        near_cell = cell.split(near_row, near_rhs, near[0], near[1], bit_index, s > 0)
+        far_cell = cell.split(far_row, far_rhs, far[0], far[1], bit_index, s < 0)
+        near_cell.neuron = far_cell.neuron = j + 1
+        return [near_cell, far_cell]
+
+
+def _with(bits: np.ndarray, index: int, bit: bool) -> np.ndarray:
+    """A copy of ``bits`` with ``bits[index] = bit`` (a side's pattern for the exact settlement)."""
+    out = bits.copy()
+    out[index] = bit
+    return out
 
 
 def _finite_abs(v: np.ndarray) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 When ``n1 <= n0`` almost every one of the ``2^n1`` first-layer sign vectors is a cell, so the
 paper's master lists them all and tests each with one LP; the feasible ones become the tasks handed
-to workers. Neurons that are constant on the domain are fixed first and not enumerated.
+to workers. Neurons that are constant on the domain are fixed first and not enumerated. A sign
+vector is a cell when it has an interior (DESIGN.md §1): its LP's float Chebyshev radius decides
+outside the band of float decisions (``config.band``, from ``radius_tol``), and a radius inside
+it is settled exactly (:func:`~reluregions.enumeration.layers.side_ball`).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 
 from ...errors import OptionError
 from ..base import Cell, Context, Problem
-from ..layers import constant_neurons, root_cell
+from ..layers import chebyshev_side, constant_neurons, root_cell
 
 __all__ = ["exhaustive_first_layer", "MAX_EXHAUSTIVE_NEURONS"]
 
@@ -36,7 +39,7 @@ def exhaustive_first_layer(problem: Problem, ctx: Context) -> list[Cell]:
                           "--first-layer incremental")
     a = root.M[free] / norms[free, None]
     off = root.m[free] / norms[free]
-    tol = problem.config.radius_tol
+    decided = np.ones(n1, dtype=bool)
     cells = []
     for signs in itertools.product((True, False), repeat=free.size):
         sgn = np.where(signs, 1.0, -1.0)
@@ -45,13 +48,13 @@ def exhaustive_first_layer(problem: Problem, ctx: Context) -> list[Cell]:
         rhs = sgn * off
         G = np.vstack([root.G, rows])
         h = np.concatenate([root.h, rhs])
-        center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
-        ctx.stats.lps += 1
-        if radius <= tol:
-            continue
         bits = root.bits.copy()
         bits[:n1] = const_bits
         bits[free] = signs
+        ball = chebyshev_side(problem, ctx, G, h, bits, 0, decided)
+        if ball is None:
+            continue
+        center, radius = ball
         cells.append(Cell(G, h, center, radius, 0, n1, root.M, root.m, bits, (), root.lo, root.hi,
                           root.scale))
     return cells
