@@ -288,6 +288,15 @@ def test_count_does_not_move_with_radius_tol(tol: float, combo) -> None:
         assert combo.count(net, box, radius_tol=tol).regions == _random_count(seed)
 
 
+@pytest.mark.combos(**SERIAL)
+def test_well_conditioned_nets_need_no_exact_decision(combo) -> None:
+    """At the default band, random nets (no near-degenerate cell) are decided in floats alone: the
+    exact oracle is for the band, and costs milliseconds a call."""
+    for seed, d, widths in ((7, 2, (5, 4)), (8, 3, (6, 5))):
+        result = combo.count(random_net(d, widths, seed), Box.symmetric(d))
+        assert result.extra["exact_decisions"] == 0
+
+
 # ------------------------------------------------------------------------------- (f) the CLI
 def _save(path: Path, net: Network) -> Path:
     arrays = {}
