@@ -164,3 +164,44 @@ def test_vertex_counts_a_sliver_and_ignores_a_hyperplane_through_a_vertex(radius
         z = W @ x + b
         assert np.array_equal(z > 0, row) and np.all(z != 0)
     assert np.all(radii >= 0)
+
+
+def test_vertex_counts_a_triangle_smaller_than_float_spacing() -> None:
+    """Three lines through (0.2, -0.1) up to the rounding of their offsets: in exact arithmetic
+    they bound a triangle about 1.5e-18 wide, far below what float vertices resolve, so the
+    vertex algorithm enumerates that side with the exact side test. By hand (rationals): the
+    six sectors' patterns from points 0.5 away, the triangle's from its exact centroid."""
+    from fractions import Fraction
+
+    from reluregions.domains import Box
+    from reluregions.network import Network
+
+    rng = np.random.default_rng(16)
+    angles = np.sort(rng.uniform(0, np.pi, 3))
+    W = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    b = -W @ np.array([0.2, -0.1])
+    Wq = [[Fraction(x) for x in row] for row in W]
+    bq = [Fraction(x) for x in b]
+
+    def meet(i: int, j: int) -> tuple:
+        (a, c), (d, e) = Wq[i], Wq[j]
+        det = a * e - c * d
+        return (-bq[i] * e + c * bq[j]) / det, (-a * bq[j] + d * bq[i]) / det
+
+    corners = [meet(0, 1), meet(0, 2), meet(1, 2)]
+    centroid = [sum(v[c] for v in corners) / 3 for c in range(2)]
+    assert Wq[2][0] * corners[0][0] + Wq[2][1] * corners[0][1] + bq[2] != 0  # not concurrent
+    expected = {tuple(bool(Wq[i][0] * centroid[0] + Wq[i][1] * centroid[1] + bq[i] > 0)
+                      for i in range(3))}
+    normals = np.concatenate([angles + np.pi / 2, angles - np.pi / 2])  # the six boundary rays
+    rays = np.sort(np.mod(normals, 2 * np.pi))
+    for theta in (rays + np.diff(np.append(rays, rays[0] + 2 * np.pi)) / 2):
+        x = np.array([0.2, -0.1]) + 0.5 * np.array([np.cos(theta), np.sin(theta)])
+        expected.add(tuple((W @ x + b > 0).tolist()))
+    assert len(expected) == 7
+    net = Network([W, np.ones((1, 3))], [b, np.zeros(1)])
+    bits, points, radii, exact = _run_vertex(net, Box([-1.0, -1.0], [1.0, 1.0]), 1e-8, 4096)
+    assert len(bits) == 7 and {tuple(r.tolist()) for r in bits} == expected and exact > 0
+    for row, x, r in zip(bits, points, radii):
+        if r > 0:  # a certified ball: its centre strictly inside (the triangle holds no float)
+            assert np.array_equal(W @ x + b > 0, row)

@@ -271,19 +271,29 @@ class VertexAlgorithm(Algorithm):
 
     def _decide(self, cell: Cell, ctx: Context) -> None:
         """Settle a cut the kernel could not: does each side of neuron ``cut[q]`` have an
-        interior (:meth:`_has_interior`)? The answer becomes the cell's force code."""
+        interior? The answer becomes the cell's force code.
+
+        The thinner side (by its vertices' distances) is asked first, exactly when all its
+        vertices lie within ``radius_tol`` of the hyperplane (a float LP could not decide it: a
+        hyperplane through a vertex or a face, a sliver), else by :meth:`_has_interior`. When it
+        has none, the other side holds the interior of the cell, which is full-dimensional (every
+        cell is a side proved so), and needs no test."""
         S, cut, acut, ocut, q, _ = cell.state
         layer, j, decided = self._candidate(cell)
-        has = []
-        for side in (True, False):
+        col = S[:len(cell.V)]
+        tol = self.problem.config.radius_tol
+        has = {}
+        for side in ((True, False) if col.max() < -col.min() else (False, True)):
+            if has and not any(has.values()):  # never both empty
+                has[side] = True
+                break
             bits = cell.bits.copy()
             bits[self.problem.offsets[layer] + j] = side
-            has.append(self._has_interior(bits, layer, decided, ctx))
-        if not any(has):
-            raise SolverError(f"neither side of neuron {j} of layer {layer} has an interior: the "
-                              "vertex algorithm's cell is not full-dimensional (an internal "
-                              "error; please report it)")
-        cell.state = (S, cut, acut, ocut, q, 1 if all(has) else (2 if has[0] else 3))
+            if (col.max() if side else -col.min()) < tol:
+                has[side] = ctx.settle(self.problem, bits, layer, decided) is not None
+            else:
+                has[side] = self._has_interior(bits, layer, decided, ctx)
+        cell.state = (S, cut, acut, ocut, q, 1 if all(has.values()) else (2 if has[True] else 3))
 
     def _candidate(self, cell: Cell) -> tuple[int, int, np.ndarray]:
         """A held cell's layer, the neuron ``cut[q]`` it waits on, and the mask of the layer's
@@ -314,11 +324,14 @@ class VertexAlgorithm(Algorithm):
             if todo:
                 decided = decided.copy()
                 decided[todo[0]] = True
-                for side in (False, True):
+                empty = False
+                for side in (False, True):  # when one side is empty the other has the interior
                     b = bits.copy()
                     b[off[lay] + todo[0]] = side
-                    if self._has_interior(b, lay, decided, ctx):
+                    if empty or self._has_interior(b, lay, decided, ctx):
                         stack.append((b, lay, todo[1:], decided))
+                    else:
+                        empty = True
                 continue
             ctx.stats.layer_cells[lay] += 1
             if lay == L - 1:
