@@ -12,12 +12,16 @@ What a region is follows DESIGN.md §1: no tolerance decides it. Float decides o
 is clear: a neuron keeps one bit without a split when every vertex lies beyond ``VERTEX_EPS`` plus
 the rounding bound of its pulled-back row on one side; a crossing neuron splits the cell when both
 children hold a certified ball of radius above ``radius_tol`` around their vertex centroids. Any
-other cut (a hyperplane through a vertex, a sliver thinner than the margin, a thin child) goes
-back to Python: one Chebyshev LP per side decides where its radius lies outside
-``[-radius_tol, radius_tol]``, and :meth:`Context.settle` decides exactly inside that band. So a
-region of inradius 1e-12 counts, and ``radius_tol`` only sets how often the exact oracle runs.
-Vertices within ``VERTEX_EPS`` of a hyperplane are taken to lie on it by the split (a side proved
-full-dimensional but thinner than that is split at the float signs of its vertex distances).
+other cut (a hyperplane through a vertex or a face, a sliver thinner than the margin, a thin
+child) goes back to Python (:meth:`VertexAlgorithm._decide`): a side whose vertices all lie within
+``radius_tol`` of the hyperplane goes to :meth:`Context.settle` (exact); any other side to its
+float Chebyshev LP, which decides outside the band ``config.band`` and hands the band to the
+oracle. So a region of inradius 1e-12 counts, hyperplanes that coincide in rationals never split
+a cell, and ``radius_tol`` only sets how often the oracle runs. Vertices within ``VERTEX_EPS``
+(1e-13, above the rounding of the computed distances, below the slivers worth keeping in float) of
+a hyperplane are taken to lie on it by the split; a side proved full-dimensional but thinner is
+split at the float signs of its vertex distances, and one thinner than those resolve (every vertex
+on the other side) is enumerated in Python with the exact side test (:meth:`_thin_side`).
 
 Each region's ``center``/``radius`` is a certified inscribed ball (unless ``config.chebyshev``
 asks for the exact Chebyshev ball, one LP each): the vertex centroid and the least slack of its
@@ -27,7 +31,8 @@ offset tightened by a bound on the rounding of its pulled-back row, and each sla
 of its evaluation. So the ball lies inside the region of the pattern, and its radius is at most the
 Chebyshev radius. Should the centroid's ball not clear ``radius_tol`` (a thin region), one
 Chebyshev LP on the pattern's constraints gives the ball, certified the same way; should that
-certify nothing, the exact oracle's point (strictly inside, checked in rationals) is published.
+certify nothing, the exact oracle's point (checked in rationals to lie strictly inside, where the
+region holds a float point at all) is published.
 
 The domain must be a box (or an affine slice of one) of dimension 1 to 10; the default algorithm
 uses the witness algorithm otherwise.

@@ -3,9 +3,10 @@ in low dimension"; the method is described in :mod:`reluregions.geometry.kernels
 
 Each function works on the traversal's arenas (see :mod:`reluregions.geometry.dfs`): signed
 distances of a cell's vertices to a layer's hyperplanes (:func:`_distances`), the edges a
-hyperplane crosses (:func:`_edges`), both children of a split (:func:`_children`), a certified
-inscribed ball around a vertex centroid (:func:`_ball`), and a neuron's half-space with its
-offset tightened by a bound on its rounding (:func:`_row_error`, :func:`_add_row`).
+hyperplane crosses (:func:`_edges`), how many vertices lie off it on each side (:func:`_sides`),
+both children of a split (:func:`_children`), a certified inscribed ball around a vertex centroid
+(:func:`_ball`), and a neuron's half-space with its offset tightened by a bound on its rounding
+(:func:`_row_error`, :func:`_add_row`).
 """
 from __future__ import annotations
 
