@@ -29,12 +29,14 @@ from typing import Any
 import flint
 import numpy as np
 
-from .exact import ExactNetwork, fmpq_of, motzkin_from_float, qcol, qmat
+from .exact import ExactNetwork, fmpq_of, motzkin_from_float, qcol, qmat, verify_motzkin
 from .lp import LPOptions, LPSolver
 
 __all__ = ["Interior", "SideOracle"]
 
-_CACHE = 16  # pulled-back prefixes kept (a traversal asks about one cell's two sides in a row)
+#: Exact entries of pulled-back maps kept in the cache of prefixes (a traversal asks about nearby
+#: cells in a row; a degenerate net asks thousands of times). Bounds its memory, whatever ``k``.
+_CACHE_ENTRIES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class SideOracle:
         self._H0 = qmat(np.column_stack([U, x0])) if U.size else None
         self._solver = LPSolver(lp)
         self._cache: OrderedDict = OrderedDict()
+        self._cached = 0  # exact entries held by the cache
         self.calls = 0
         self.exact_lps = 0
 
@@ -121,8 +124,10 @@ class SideOracle:
             A, c = d[:, None] * M, d * m
             absA = np.abs(A).sum(axis=1) + np.abs(c)
         self._cache[key] = out
-        if len(self._cache) > _CACHE:
-            self._cache.popitem(last=False)
+        self._cached += sum(V.nrows() * V.ncols() for V, *_ in out)
+        while self._cached > _CACHE_ENTRIES and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached -= sum(V.nrows() * V.ncols() for V, *_ in old)
         return out
 
     def _system(self, bits: np.ndarray, layer: int, decided: np.ndarray):
@@ -142,7 +147,7 @@ class SideOracle:
             if live.size == 0:
                 continue  # constant neurons are not constraints (DESIGN.md §1)
             sign = np.where(bits[off[lay]:off[lay + 1]][live], 1.0, -1.0)
-            exact.append((V, live, sign))  # the constraint rows are -sign [M | m] of rows live
+            exact.append((V, live, sign, lay == layer))  # rows -sign [M | m] of the rows live
             nr = norms[live]
             Gf.append(-sign[:, None] * M[live] / nr[:, None])
             hf.append(sign * m[live] / nr)
@@ -173,6 +178,8 @@ class SideOracle:
         h = np.concatenate([self._h, hf])
         if G.shape[0] == 0:
             return Interior(np.zeros(k), float(self._solver.options.radius_cap))
+        if self._opposite_pair(exact, G, h):
+            return None
         centre, r = self._solver.chebyshev(G, h, np.ones(G.shape[0]))
         if r > 0 and self._strictly_inside(exact, centre):
             return Interior(centre, self._certified_radius(G, h, centre))
@@ -185,12 +192,31 @@ class SideOracle:
         Gq, hq = self._rows(exact, np.arange(G.shape[0]))
         return self._exact_lp(Gq, hq, G)
 
+    def _opposite_pair(self, exact: list, G: np.ndarray, h: np.ndarray) -> bool:
+        """Whether two constraints are exact opposites (``c_i = -lam c_j``, ``lam > 0``, offsets
+        included): then ``c_i < 0`` and ``c_j < 0`` cannot both hold, a certificate on two rows.
+        The common exact decision of degenerate nets (a neuron whose hyperplane is a face of the
+        cell asked for its far side) is settled here without an LP."""
+        n0 = self._G.shape[0]
+        cur = exact[-1][1].size if exact and exact[-1][3] else 0  # rows of the layer being split
+        if cur == 0 or G.shape[0] - n0 < 2:
+            return False
+        U = G[n0:]
+        m = U.shape[0]
+        D = U[m - cur:] @ U.T  # the earlier rows hold together on a full-dimensional region
+        D[np.arange(cur), np.arange(m - cur, m)] = 0.0
+        for a, j in np.argwhere(D <= -1.0 + 1e-9).tolist():
+            Gs, hs = self._rows(exact, np.array([n0 + m - cur + a, n0 + j]))
+            if verify_motzkin(Gs, hs, _opposite(Gs, hs), [True, True]):
+                return True
+        return False
+
     def _rows(self, exact: list, index: np.ndarray):
         """Rows ``index`` of the exact system ``Gq s < hq`` (the domain's rows first, then the
         side's constraints in the order of :meth:`_system`)."""
         k = self._k
         n0 = self._G.shape[0]
-        starts = np.cumsum([n0] + [live.size for _, live, _ in exact])
+        starts = np.cumsum([n0] + [live.size for _, live, _, _ in exact])
         g, h = [], []
         for i in index.tolist():
             if i < n0:
@@ -198,7 +224,7 @@ class SideOracle:
                 h.append(fmpq_of(float(self._h[i])))
                 continue
             lay = int(np.searchsorted(starts, i, side="right")) - 1
-            V, live, sign = exact[lay]
+            V, live, sign, _ = exact[lay]
             a = i - int(starts[lay])
             j = int(live[a])
             if sign[a] > 0:  # -[M | m] (s, 1) < 0:  -M s < m
@@ -220,7 +246,7 @@ class SideOracle:
                 if not all(v > 0 for v in slack.entries()):
                     return False
         col = qcol(np.append(t, 1.0))
-        for V, live, sign in exact:
+        for V, live, sign, _ in exact:
             z = (V * col).entries()
             if not all((z[j] > 0) if sg > 0 else (z[j] < 0) for j, sg in zip(live.tolist(), sign.tolist())):
                 return False
@@ -260,6 +286,16 @@ class SideOracle:
             return None
         point = np.array([float(x[c] - x[k]) for c in range(k)], dtype=np.float64)
         return Interior(point, 0.0)
+
+
+def _opposite(Gs, hs) -> list:
+    """Multipliers ``(1, lam)`` with ``row_0 + lam row_1 = 0`` on the first nonzero column of a
+    two-row system, or ``(0, 0)`` (no certificate) when there is none."""
+    zero = flint.fmpq(0)
+    for c in range(Gs.ncols()):
+        if Gs[1, c] != 0:
+            return [flint.fmpq(1), -Gs[0, c] / Gs[1, c]]
+    return [zero, zero]
 
 
 def _scale_rows(V, rows: list, slope):
