@@ -53,6 +53,7 @@ class _WorkerThread:
         self.cancelled = False
         self.tasks: list[int] = []
         self.algorithm: Algorithm | None = None  # the caller's algorithm this thread copied
+        self.count_only = False  # the run setting the copy was made with
         self._own: Algorithm | None = None
         self._ctx: Context | None = None
         self.thread = threading.Thread(target=self._main, name=f"reluregions-thread-{index}",
@@ -70,7 +71,7 @@ class _WorkerThread:
         process's stdout at /dev/null (see :mod:`reluregions.geometry.lp`), which must not
         overlap with output from the caller.
         """
-        self.algorithm = algorithm
+        self.algorithm, self.count_only = algorithm, algorithm.count_only
         own = copy.copy(algorithm)  # per-task settings (budget) stay per thread
         problem = own.problem
         self.inbox.put(("algorithm", own, Context.create(problem.config, problem.n_layers)))
@@ -172,7 +173,7 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
         while len(self._workers) < self.workers:
             self._workers.append(_WorkerThread(len(self._workers), self._outbox, self._wanted))
         for t in self._workers:
-            if t.algorithm is not algorithm or t.algorithm.count_only != algorithm.count_only:
+            if t.algorithm is not algorithm or t.count_only != algorithm.count_only:
                 t.load(algorithm)
 
     def _stop(self, clean: bool) -> None:
