@@ -26,7 +26,7 @@ def test_same_side_of_every_threshold_as_highs(seed: int) -> None:
     status, _, exact = LPSolver().minimize_in_box(c, G, h, lower, upper)
     assert status == "optimal"
     for theta in (exact - 0.1, exact + 0.1, exact + 0.5 * BAND, exact - 0.5 * BAND):
-        status, t, value, by_highs = cell_minimum(LPSolver(), c, G, h, lower, upper, (theta,))
+        status, t, value, _, by_highs = cell_minimum(LPSolver(), c, G, h, lower, upper, theta)
         assert status == "optimal"
         assert (value < theta) == (exact < theta)
         assert np.all(G @ t <= h + 1e-9) and np.all(np.abs(t) <= 1 + 1e-12)
@@ -37,5 +37,28 @@ def test_same_side_of_every_threshold_as_highs(seed: int) -> None:
 def test_many_dimensions_go_to_highs() -> None:
     rng = np.random.default_rng(1)
     c, G, h = _cell(rng, 100, 5)
-    *_, by_highs = cell_minimum(LPSolver(), c, G, h, -np.ones(100), np.ones(100), (0.0,))
+    *_, by_highs = cell_minimum(LPSolver(), c, G, h, -np.ones(100), np.ones(100), 0.0)
     assert by_highs
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("k", [5, 80])
+def test_the_grown_bound_is_a_lower_bound_and_decides_only_clear_of_the_band(seed: int, k: int) -> None:
+    """``low`` bounds the minimum over the cell grown by tol from below (compiled simplex for
+    few inputs, HiGHS's multipliers for many); a compiled answer that proves nothing below
+    ``below`` is kept only when ``low`` clears ``above`` by the band."""
+    tol = 1e-8
+    rng = np.random.default_rng(seed)
+    c, G, h = _cell(rng, k, int(rng.integers(1, 12)))
+    shrunk = (h - tol, -np.ones(k) + tol, np.ones(k) - tol)
+    grown = (h + tol, -np.ones(k) - tol, np.ones(k) + tol)
+    _, _, true_grown = LPSolver().minimize_in_box(c, G, *grown)
+    for above in (true_grown - 0.1, true_grown - 0.5 * BAND, true_grown + 0.5 * BAND):
+        status, _, value, low, by_highs = cell_minimum(LPSolver(), c, G, *shrunk, -np.inf,
+                                                       (*grown, above))
+        assert status == "optimal"
+        assert low <= true_grown + 1e-12
+        if not by_highs:
+            assert low >= above + BAND
+    assert cell_minimum(LPSolver(), c, G, *shrunk, -np.inf, (*grown, true_grown - 0.1))[3] > \
+        true_grown - 0.1

@@ -2,8 +2,10 @@
 
 Same framework as the paper (Drammis et al. 2024, §3, Alg. 1: pull each layer back into the cell,
 insert its hyperplanes one at a time) and the same region criterion as every other algorithm here
-(a region counts when its Chebyshev radius in the domain's normalised coordinates exceeds
-``config.radius_tol``), built for inputs of hundreds of dimensions (the paper's EMNIST regime):
+(DESIGN.md §1: a side of a split has an interior when its float Chebyshev radius in the domain's
+normalised coordinates exceeds ``config.radius_tol``, none when it is below ``-radius_tol``, and
+anything in between is settled exactly by :meth:`~reluregions.tree.Context.settle`), built for
+inputs of hundreds of dimensions (the paper's EMNIST regime):
 
 * **The LP as small as the geometry.** The domain's box ``[-1, 1]^k`` is never a set of rows: it
   is the column bounds of every LP. A cell carries only the cuts that made it (the hyperplanes that
@@ -16,14 +18,16 @@ insert its hyperplanes one at a time) and the same region criterion as every oth
 * **The radius test without the radius variable.** "The far side of a cut has Chebyshev radius
   above ``tol``" is the same statement as "the cell shrunk by ``tol`` (every row's right-hand side
   and the box lowered by ``tol``) reaches past the cut by ``tol``": one minimisation of the cut's
-  normal over the shrunk cell, with the box still as bounds.
+  normal over the shrunk cell, with the box still as bounds. "Below ``-tol``" is "the cell grown by
+  ``tol`` stays ``tol`` short of the cut", proved by the same LP's multipliers (:mod:`.highd_lp`).
 * **Witnesses decide most splits without an LP.** Every cell holds a witness point with a ball of
-  radius ``tol`` around it inside the cell. The side of a new hyperplane holding the witness needs
+  radius ``tol`` around it inside the cell (a *thin* cell, one an exact settlement made, holds the
+  oracle's point and its certified radius instead; its tests go to the LP and the oracle). The side of a new hyperplane holding the witness needs
   no test. For the other side a ray is shot from the witness along the hyperplane's normal (a ratio
   test over the cell's few rows and the box bounds, ``O(depth · k)``): if it crosses the hyperplane
   by ``tol`` before leaving the shrunk cell, the far side is a region and the middle of that stretch
-  of ray is its witness. Only when the ray leaves first is an LP solved, to prove the far side thin
-  or to find it. Points found on the way (witnesses, and points near each LP's optimum) are kept
+  of ray is its witness. Only when the ray leaves first is an LP solved, to prove the far side
+  empty or to find it. Points found on the way (witnesses, and points near each LP's optimum) are kept
   for the cell's later tests and its children: a known point beyond a hyperplane decides it too.
 * **Stable neurons never reach the LP.** At the start of each layer, interval bounds of every
   pulled-back neuron over the box fix the bits of the neurons that cannot change sign in the cell.
@@ -39,8 +43,6 @@ stays near the number of unstable neurons crossed, not near ``k``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..geometry.blas import find_blas, one_blas_thread
@@ -49,9 +51,9 @@ from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
-from .highd_lp import COMPILED_MAX_DIM, cell_minimum, load_compiled
-from .highd_maps import LayerMaps, detach
-from .layers import constant_neurons, finish_layer, layer_offsets
+from .highd_lp import COMPILED_MAX_DIM, cell_minimum, load_compiled, shoot
+from .highd_maps import LayerMaps, LayerTodo, detach
+from .layers import constant_neurons, finish_layer, layer_offsets, side_ball
 
 __all__ = ["HighDimAlgorithm", "LayerTodo"]
 
@@ -61,32 +63,6 @@ DEFAULT_BUDGET = 64
 MAX_POINTS = 32
 #: Where on the segment from the witness to an LP's optimum a known point is taken.
 EXTREME = 0.99
-
-
-@dataclass(frozen=True)
-class LayerTodo:
-    """Where a cell stands in its layer, and the maps of the layers before it.
-
-    Attributes
-    ----------
-    neurons : ndarray or None
-        The neurons that bounds could not decide, in insertion order: ``neurons[cell.neuron:]``
-        are still to insert, the bits of every other neuron of the layer are fixed. ``None`` until
-        the layer has been screened.
-    maps : tuple of (ndarray, ndarray) or None
-        ``(M, m)`` of each earlier layer on this cell (shared with its siblings, never copied): the
-        region's last step measures its ball against every hidden neuron's hyperplane. ``None``
-        while the cell is detached (between expansions, :func:`~.highd_maps.detach`): its maps
-        are rebuilt from its bits where it is expanded next.
-    points : ndarray or None
-        Points inside the cell shrunk by tol that the parent's tests found (witnesses of both
-        sides of the hyperplanes that crossed it): a hyperplane with one of them on each side
-        crosses this cell too, with no ray and no LP.
-    """
-
-    neurons: np.ndarray | None
-    maps: tuple = ()
-    points: np.ndarray | None = None
 
 
 class HighDimAlgorithm(Algorithm):
@@ -99,14 +75,16 @@ class HighDimAlgorithm(Algorithm):
         self.budget = DEFAULT_BUDGET
         p = problem.param
         k = p.dim
-        tol = problem.config.radius_tol
+        tol = problem.config.band
         box = box_rows(p.G, p.h)
         # Rows of the domain other than the faces of [-1, 1]^k stay rows; the box is bounds.
         self._domain_G = np.ascontiguousarray(p.G[~box])
         self._domain_h = p.h[~box].copy()
-        self._lower = np.full(k, -1.0 + tol)
+        self._lower = np.full(k, -1.0 + tol)  # the box shrunk by tol: "a ball of radius tol"
         self._upper = np.full(k, 1.0 - tol)
+        self._grown = (np.full(k, -1.0 - tol), np.full(k, 1.0 + tol))  # "no ball of radius -tol"
         self._shrunk_of: tuple = (None, None)
+        self._open = np.zeros(0, dtype=bool)  # the layer's neurons not yet decided on the cell
         self._balls = RegionBalls(problem)
         self._pool: list[np.ndarray] = []
         self._maps = LayerMaps(problem)
@@ -127,15 +105,17 @@ class HighDimAlgorithm(Algorithm):
             return cells
         p = problem.param
         k = p.dim
-        tol = problem.config.radius_tol
         if self._domain_G.shape[0]:
             center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
             ctx.stats.lps += 1
         else:
             center, radius = np.zeros(k), 1.0
-        if radius <= tol:
-            return []
         bits = np.zeros(problem.network.n_hidden, dtype=bool)
+        width = problem.network.hidden_widths[0] if problem.n_layers else 0
+        ball = side_ball(problem, ctx, center, radius, bits, 0, np.zeros(width, dtype=bool))
+        if ball is None:
+            return []
+        center, radius = ball
         root = Cell(self._domain_G.copy(), self._domain_h.copy(), center, float(radius), 0, 0,
                     None, None, bits, ())
         detach(root, LayerTodo)
@@ -179,13 +159,19 @@ class HighDimAlgorithm(Algorithm):
             base = offsets[cell.layer]
             crossing: list[tuple[int, tuple, int]] = []
             known = cell.state.points
-            self._pool = [cell.center] + (list(known) if known is not None else [])
+            wide = cell.radius >= self.problem.config.band
+            self._pool = [cell.center] * wide + (list(known) if known is not None else [])
+            self._open = np.zeros(cell.M.shape[0], dtype=bool)
+            self._open[todo[cell.neuron:]] = True
             while cell.neuron < todo.size:
                 j = int(todo[cell.neuron])
                 cut = self._test(cell, j, base + j, ctx)
                 if cut is not None:
                     crossing.append((j, cut, cell.G.shape[0]))
-                    self._pool += [cut[2], cut[5]]
+                    self._pool += [q for q, r in ((cut[2], cut[3]), (cut[6], cut[7]))
+                                   if r >= self.problem.config.band]
+                else:
+                    self._open[j] = False
                 cell.neuron += 1
             children = self._split_first(cell, crossing, base, ctx)
             if children:
@@ -211,23 +197,23 @@ class HighDimAlgorithm(Algorithm):
 
         Interval bounds over the box first (exact over the box: the pre-activation is affine on
         the cell), then, for those still open when the cell has cuts, Lagrangian bounds over the
-        cell shrunk by tol (:func:`~reluregions.geometry.dualbound.lagrangian_lower_bounds`) of
-        each neuron's pre-activation signed by its witness side: above 0 means the hyperplane
-        misses the shrunk cell, so the far side holds no ball of radius tol. No LP either way.
+        cell grown by tol (:func:`~reluregions.geometry.dualbound.lagrangian_lower_bounds`) of
+        each neuron's unit pre-activation signed by its witness side: above tol means the far
+        side's Chebyshev radius is below -tol, so it has no interior (DESIGN.md §1). No LP.
         Sets ``cell.state`` to the neurons left to insert and ``cell.neuron`` to 0.
         """
-        tol = self.problem.config.radius_tol
+        tol = self.problem.config.band
         M, m = cell.M[todo], cell.m[todo]
         z = M @ cell.center + m
         s = np.where(z >= 0, 1.0, -1.0)
         spread = np.abs(M).sum(axis=1)
-        proven = s * m - spread > 0
+        norms = np.linalg.norm(M, axis=1)
+        proven = s * m - (1.0 + tol) * spread > tol * norms
         rest = np.flatnonzero(~proven)
         if cell.G.shape[0] and rest.size:
-            scale = s[rest] / np.linalg.norm(M[rest], axis=1)
-            low = lagrangian_lower_bounds(M[rest] * scale[:, None], cell.G, self._shrunk(cell),
-                                          1.0 - tol)
-            proven[rest[low + m[rest] * scale > 0]] = True
+            scale = s[rest] / norms[rest]
+            low = lagrangian_lower_bounds(M[rest] * scale[:, None], cell.G, cell.h + tol, 1.0 + tol)
+            proven[rest[low + m[rest] * scale > tol]] = True
         base = layer_offsets(self.problem)[cell.layer]
         cell.bits[base + todo[proven]] = s[proven] > 0
         cell.state = LayerTodo(todo[~proven], cell.state.maps if cell.state is not None else ())
@@ -265,14 +251,15 @@ class HighDimAlgorithm(Algorithm):
             if rows != cell.G.shape[0]:
                 cut = self._test(cell, j, base + j, ctx)
             if cut is None:
+                self._open[j] = False
                 continue
             rest = np.array([c[0] for c in crossing[pos + 1:]], dtype=np.int64)
             children = self._children(cell, cut)
-            pool = np.array(self._pool[-MAX_POINTS:]) if rest.size else None
+            pool = np.array(self._pool[-MAX_POINTS:]) if rest.size and self._pool else None
             for child in children:
                 inside = None
                 if pool is not None:
-                    inside = pool[np.all(pool @ child.G.T <= child.h - self.problem.config.radius_tol,
+                    inside = pool[np.all(pool @ child.G.T <= child.h - self.problem.config.band,
                                          axis=1)]
                 child.state = LayerTodo(rest, cell.state.maps, inside)
                 child.neuron = 0
@@ -281,64 +268,102 @@ class HighDimAlgorithm(Algorithm):
 
     def _children(self, cell: Cell, cut: tuple) -> list[Cell]:
         """The two sides of a crossing hyperplane found by :meth:`_test`, far side first."""
-        tol = self.problem.config.radius_tol
-        near_row, near_rhs, near_w, far_row, far_rhs, far_w, bit_index, s = cut
-        near = cell.split(near_row, near_rhs, near_w, tol, bit_index, s > 0)
-        far = cell.split(far_row, far_rhs, far_w, tol, bit_index, s < 0)
+        near_row, near_rhs, near_w, near_r, far_row, far_rhs, far_w, far_r, bit_index, s = cut
+        near = cell.split(near_row, near_rhs, near_w, near_r, bit_index, s > 0)
+        far = cell.split(far_row, far_rhs, far_w, far_r, bit_index, s < 0)
         return [far, near]
 
     def _test(self, cell: Cell, j: int, bit_index: int, ctx: Context) -> tuple | None:
-        """Test neuron ``j`` on the cell: its cut and both sides' witnesses if it crosses the cell
-        (both sides hold a ball of radius tol), else ``None`` with its bit fixed."""
-        tol = self.problem.config.radius_tol
+        """Test neuron ``j`` on the cell: its cut and both sides' witnesses (and their certified
+        radii) if both sides have an interior, else ``None`` with its bit fixed (DESIGN.md §1:
+        float decides beyond ``±tol``, :meth:`_settle` in between)."""
+        tol = self.problem.config.band
         a = cell.M[j]
         norm = float(np.linalg.norm(a))
         a = a / norm
         off = float(cell.m[j]) / norm
         w = cell.center
+        wide = cell.radius >= tol  # the witness's ball of radius tol lies in the cell
         z = float(a @ w) + off
         s = 1.0 if z >= 0 else -1.0
         far_row, far_rhs = s * a, -s * off      # far side:  s (a t + off) <= 0
         near_row, near_rhs = -far_row, -far_rhs  # near side: s (a t + off) >= 0
-        far_w = self._known_point(far_row, far_rhs - tol)
-        if far_w is not None:  # the middle of its stretch beyond the hyperplane: away from faces
-            far_w = towards(w, far_w, far_row, (far_rhs - tol + float(far_row @ far_w)) / 2)
-        else:
-            far_w = self._shoot(cell, w, far_row, abs(z) + tol)
+        far_w, far_r = None, tol
+        if wide:
+            far_w = self._known_point(far_row, far_rhs - tol)
+            if far_w is not None:  # the middle of its stretch beyond the hyperplane: away from faces
+                far_w = towards(w, far_w, far_row, (far_rhs - tol + float(far_row @ far_w)) / 2)
+            else:
+                far_w = self._shoot(cell, w, far_row, abs(z) + tol)
         if far_w is None:
-            status, x, value, _ = cell_minimum(ctx.solver, far_row, cell.G, self._shrunk(cell),
-                                               self._lower, self._upper,
-                                               (far_rhs - tol, far_rhs))
-            ctx.stats.lps += 1
-            if status == "optimal":
-                self._extreme(cell, w, x)
-            if status != "optimal" or value >= far_rhs - tol:
-                # The far side is thinner than tol: not a region. Keep the cut when the hyperplane
-                # still crosses the cell, so that later tests measure the near side alone.
-                cell.bits[bit_index] = s > 0
-                if status == "optimal" and value < far_rhs:
-                    self._keep_near(cell, near_row, near_rhs, ctx)
-                return None
-            far_w = towards(w, x, far_row, (far_rhs - tol + value) / 2)
-        near_w = w
-        if abs(z) >= tol:  # move away from the new cut, halfway to where the cell ends that way
+            verdict, far_w, value = self._lp_side(cell, far_row, far_rhs, ctx)
+            if verdict != "in":
+                side = None if verdict == "none" else self._settle(cell, bit_index, s < 0, ctx)
+                if side is None:  # the far side has no interior
+                    cell.bits[bit_index] = s > 0
+                    if value < far_rhs:  # the float hyperplane still cuts the cell: keep the cut
+                        self._keep_near(cell, near_row, near_rhs, ctx)
+                    return None
+                far_w, far_r = side.point, side.radius
+        near_w, near_r = w, tol
+        if wide and abs(z) >= tol:  # move away from the new cut, halfway to where the cell ends
             back = exit_step(cell.G, cell.h, w, far_row, tol)
             if np.isfinite(back) and back > 2 * abs(z):
                 near_w = w + (back / 2) * far_row
         else:
-            near_w = self._shoot(cell, w, near_row, tol - abs(z))
-            if near_w is None:
+            near_w = self._shoot(cell, w, near_row, tol - abs(z)) if wide else None
+            if near_w is None and wide:
                 near_w = self._lp_witness(cell, near_row, near_rhs, w, ctx)
-            if near_w is None:  # both sides thinner than tol: keep the near one, as witness.py does
-                cell.bits[bit_index] = s > 0
-                return None
-        return near_row, near_rhs, near_w, far_row, far_rhs, far_w, bit_index, s
+            if near_w is None:
+                side = self._settle(cell, bit_index, s > 0, ctx)
+                if side is None:  # the near side has no interior: the cell is the far side
+                    cell.bits[bit_index] = s < 0
+                    self._cut(cell, far_row, far_rhs, far_w, far_r)
+                    return None
+                near_w, near_r = side.point, side.radius
+        return near_row, near_rhs, near_w, near_r, far_row, far_rhs, far_w, far_r, bit_index, s
+
+    def _settle(self, cell: Cell, bit_index: int, bit: bool, ctx: Context):
+        """:meth:`Context.settle` of one side of neuron ``bit_index`` on ``cell`` (DESIGN.md §1):
+        the decided neurons of the layer are those the pass has fixed or split, and the candidate."""
+        bits = cell.bits.copy()
+        bits[bit_index] = bit
+        decided = ~self._open
+        decided[bit_index - layer_offsets(self.problem)[cell.layer]] = True
+        return ctx.settle(self.problem, bits, cell.layer, decided)
+
+    def _lp_side(self, cell: Cell, row: np.ndarray, rhs: float,
+                 ctx: Context) -> tuple[str, np.ndarray | None, float]:
+        """One LP on the side ``row t <= rhs`` of the cell: ``("in", witness, value)`` when its
+        Chebyshev radius exceeds tol (the witness holds a ball of radius tol), ``("none", None,
+        value)`` when it is below -tol, else ``("band", None, value)``. ``value`` is the minimum
+        of ``row`` over the cell shrunk by tol (``nan`` for a thin cell: the LP is then over the
+        cell grown by tol, which only proves "none")."""
+        tol = self.problem.config.band
+        grown = cell.h + tol
+        bound = (grown, *self._grown, rhs + tol)
+        if cell.radius >= tol:
+            status, x, value, low, _ = cell_minimum(ctx.solver, row, cell.G, self._shrunk(cell),
+                                                    self._lower, self._upper, rhs - tol, bound)
+        else:
+            status, x, value, low, _ = cell_minimum(ctx.solver, row, cell.G, grown, *self._grown,
+                                                    -np.inf, bound)
+            value = np.nan
+        ctx.stats.lps += 1
+        if status != "optimal":
+            value = np.nan
+        if status == "optimal" and value < rhs - tol:
+            self._extreme(cell, cell.center, x)
+            return "in", towards(cell.center, x, row, (rhs - tol + value) / 2), value
+        if not np.isnan(value):
+            self._extreme(cell, cell.center, x)
+        return ("none" if low > rhs + tol else "band"), None, value
 
     def _extreme(self, cell: Cell, w: np.ndarray, x: np.ndarray) -> None:
         """Add to the pass's known points one near the LP's optimum ``x`` (a vertex of the cell
         shrunk by tol), on the segment from the witness, checked inside: a point far out in one
         direction, which later tests here and in the children often find on the far side."""
-        tol = self.problem.config.radius_tol
+        tol = self.problem.config.band
         q = w + EXTREME * (np.clip(x, self._lower, self._upper) - w)
         if not cell.G.shape[0] or np.all(cell.G @ q <= cell.h - tol):
             self._pool.append(q)
@@ -353,46 +378,34 @@ class HighDimAlgorithm(Algorithm):
         return pool[best] if values[best] < rhs else None
 
     def _shoot(self, cell: Cell, w: np.ndarray, row: np.ndarray, need: float) -> np.ndarray | None:
-        """A point inside the cell shrunk by tol where ``row @ t <= row @ w - need``, or ``None``.
-
-        Two rays from the witness ``w``: along ``-row`` (the hyperplane's normal), and towards the
-        corner of the shrunk box that minimises ``row @ t`` (in high dimension the box reaches far
-        past the normal's short exit through its faces). Each exit from the shrunk cell is a ratio
-        test over the cell's rows and the box bounds; the point returned is halfway between the
-        crossing and the exit.
-        """
-        corner = np.where(row > 0, self._lower, self._upper)
-        for d in (corner - w, -row):
-            drop = -float(row @ d)  # decrease of row @ t per unit step
-            if not drop > 0:
-                continue
-            exit_ = exit_step(cell.G, cell.h, w, d, self.problem.config.radius_tol)
-            step = need / drop
-            if exit_ > step * (1 + 1e-9) + 1e-15:
-                return w + ((step + exit_) / 2 if np.isfinite(exit_) else 2 * step + 1.0) * d
-        return None
+        """:func:`~.highd_lp.shoot` from the witness ``w`` in ``cell`` shrunk by tol."""
+        return shoot(cell.G, cell.h, w, row, need, self._lower, self._upper, self.problem.config.band)
 
     def _shrunk(self, cell: Cell) -> np.ndarray:
         """``cell.h - tol``, one array per cell, so that LPs over one cell reuse the solver's model."""
         if self._shrunk_of[0] is not cell.h:
-            self._shrunk_of = (cell.h, cell.h - self.problem.config.radius_tol)
+            self._shrunk_of = (cell.h, cell.h - self.problem.config.band)
         return self._shrunk_of[1]
 
     def _lp_witness(self, cell: Cell, row: np.ndarray, rhs: float, w: np.ndarray,
                     ctx: Context) -> np.ndarray | None:
         """A witness of ``cell ∩ {row t <= rhs}`` shrunk by tol, by one LP, or ``None`` if thinner."""
-        tol = self.problem.config.radius_tol
-        status, x, value, _ = cell_minimum(ctx.solver, row, cell.G, self._shrunk(cell),
-                                           self._lower, self._upper, (rhs - tol,))
+        tol = self.problem.config.band
+        status, x, value, _, _ = cell_minimum(ctx.solver, row, cell.G, self._shrunk(cell),
+                                              self._lower, self._upper, rhs - tol)
         ctx.stats.lps += 1
         if status != "optimal" or value >= rhs - tol:
             return None
         return towards(w, x, row, (rhs - tol + value) / 2)
 
     def _keep_near(self, cell: Cell, row: np.ndarray, rhs: float, ctx: Context) -> None:
-        """Add the cut ``row t <= rhs`` to ``cell`` and move its witness inside it if needed."""
-        tol = self.problem.config.radius_tol
+        """Add the cut ``row t <= rhs`` (the far side has no interior) to a cell whose witness
+        holds a ball of radius tol, moving the witness inside it if needed: later float tests
+        then measure the near side alone. Only geometry: the bit is already decided."""
+        tol = self.problem.config.band
         w = cell.center
+        if cell.radius < tol:
+            return
         gap = rhs - tol - float(row @ w)
         if gap < 0:
             moved = self._shoot(cell, w, row, -gap)
@@ -400,9 +413,14 @@ class HighDimAlgorithm(Algorithm):
                 moved = self._lp_witness(cell, row, rhs, w, ctx)
             if moved is None:
                 return  # the near side is thin too: leave the cell as it is
-            cell.center = moved
+            w = moved
+        self._cut(cell, row, rhs, w, cell.radius)
+
+    def _cut(self, cell: Cell, row: np.ndarray, rhs: float, w: np.ndarray, radius: float) -> None:
+        """Add the cut ``row t <= rhs`` to ``cell`` with the witness ``w`` (certified ``radius``)."""
+        tol = self.problem.config.band
+        cell.center, cell.radius = w, radius
         cell.G = np.vstack([cell.G, row])
         cell.h = np.append(cell.h, rhs)
         # the pass's known points must stay inside the cell shrunk by tol: drop any the cut left
         self._pool = [q for q in self._pool if float(row @ q) <= rhs - tol]
-

@@ -1,14 +1,16 @@
 """Certified inscribed balls of the high-dimensional engine's regions (issue 14).
 
 A finished cell of :mod:`reluregions.enumeration.highd` carries only the cuts that split it and a
-witness point inside it shrunk by ``radius_tol``; hyperplanes that were proven to miss the shrunk
-cell never became rows, yet one may pass close to the witness. The ball published with a region
+witness point inside it shrunk by the band of float decisions (``config.band``), or, for a thin
+region, an exact settlement's point; hyperplanes that were proven to miss the cell (or settled
+exactly) never became rows, yet one may pass close to the witness. The ball published with a region
 (DESIGN.md §4: ``radius``, "a certified inscribed radius") is therefore measured against every
 hidden neuron's hyperplane pulled back through the region's pattern, the cuts and the box: no
 hyperplane crosses it, so every point in it has the region's pattern (the criterion of DESIGN.md
-§1). A witness whose ball already clears ``radius_tol`` comfortably is published as it is; others
+§1). A witness whose ball already clears the band comfortably is published as it is; others
 are moved towards the analytic centre (:func:`~reluregions.geometry.centre.analytic_centre`),
-and the rare one still at ``radius_tol`` gets one Chebyshev LP.
+the rare one still in the band gets one Chebyshev LP, and where that certifies no ball either the
+exact oracle's point (strictly inside the region) is published.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .base import Cell, Context, Problem
 
 __all__ = ["RegionBalls", "COMFORT", "NEAR"]
 
-#: A witness whose certified ball is this many times ``radius_tol`` is published as it is (the
+#: A witness whose certified ball is this many times the band is published as it is (the
 #: ball is certified, possibly smaller than the region's Chebyshev ball); a smaller one is centred
 #: first, and one still smaller after that gets a longer centring.
 COMFORT = 100.0
@@ -47,16 +49,18 @@ class RegionBalls:
         """A point well inside the region and the radius of a ball around it inside the region.
 
         The cell's rows hold only the cuts that split it; a hyperplane that was proven to miss the
-        shrunk cell may still pass close to the witness. So the ball is measured against every
+        cell may still pass close to the witness. So the ball is measured against every
         hidden neuron's hyperplane pulled back through the region's pattern (``maps``), the
         domain's rows and the box: no hyperplane crosses it, so every point in it has the region's
         pattern. Hyperplanes near the witness join the rows while the point is moved towards the
         centre (:func:`~reluregions.geometry.centre.analytic_centre`).
         """
-        tol = self.problem.config.radius_tol
+        tol = self.problem.config.band
         G, h, inner = cell.G, cell.h, 1.0 - tol
+        if cell.radius < tol:  # a thin region's witness (an exact settlement's point): no centring
+            return self._thin(cell, maps, (self.ball(G, h, maps, cell.center), cell.center), ctx)
         # Inside the shrunk cell the point is on the pattern's side of every hyperplane that is
-        # not a row (each was proven to miss the shrunk cell), so moving it there is safe: a point
+        # not a row (each was proven to miss the cell), so moving it there is safe: a point
         # pulled away from the box's faces, or centred.
         comfort = COMFORT * tol
         best = (self.ball(G, h, maps, cell.center), cell.center)
@@ -77,15 +81,30 @@ class RegionBalls:
             best = max(best, (self.ball(G, h, maps, w), w), key=lambda pair: pair[0])
             if best[0] >= comfort:  # a second, longer centring only for a point still in a corner
                 break
-        if best[0] <= tol:  # a thin region whose witness sits in its thinnest part: one LP
-            rows, rhs = self.hyperplanes(maps, best[1], 100 * NEAR)
-            p = self.problem.param
-            box = box_rows(p.G, p.h)
-            full_G = np.vstack([p.G[box], G, rows])
-            full_h = np.concatenate([p.h[box], h, rhs])
-            centre, _ = ctx.solver.chebyshev(full_G, full_h, np.linalg.norm(full_G, axis=1))
-            ctx.stats.lps += 1
-            best = max(best, (self.ball(G, h, maps, centre), centre), key=lambda pair: pair[0])
+        return self._thin(cell, maps, best, ctx)
+
+    def _thin(self, cell: Cell, maps: tuple, best: tuple, ctx: Context) -> tuple[np.ndarray, float]:
+        """``best`` (radius, point) as the published ball, or, when its radius does not clear
+        tol, the Chebyshev ball of the rows and the hyperplanes near it (one LP); when that is not
+        certified above 0 either, the point of an exact settlement (DESIGN.md §1), so that every
+        published point is strictly inside its region."""
+        if best[0] > self.problem.config.band:
+            return best[1], best[0]
+        G, h = cell.G, cell.h
+        rows, rhs = self.hyperplanes(maps, best[1], 100 * NEAR)
+        p = self.problem.param
+        box = box_rows(p.G, p.h)
+        full_G = np.vstack([p.G[box], G, rows])
+        full_h = np.concatenate([p.h[box], h, rhs])
+        centre, _ = ctx.solver.chebyshev(full_G, full_h, np.linalg.norm(full_G, axis=1))
+        ctx.stats.lps += 1
+        best = max(best, (self.ball(G, h, maps, centre), centre), key=lambda pair: pair[0])
+        if best[0] <= 0:
+            widths = self.problem.network.hidden_widths
+            found = ctx.settle(self.problem, cell.bits, cell.layer,
+                               np.ones(widths[cell.layer], dtype=bool))
+            if found is not None:
+                best = (found.radius, found.point)
         return best[1], best[0]
 
     def ball(self, G: np.ndarray, h: np.ndarray, maps: tuple, w: np.ndarray) -> float:

@@ -15,16 +15,43 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
 from .base import Cell, Problem
 from .layers import _layer_map
 
-__all__ = ["LayerMaps", "detach", "MAP_CACHE"]
+__all__ = ["LayerMaps", "LayerTodo", "detach", "MAP_CACHE"]
 
 #: Pattern prefixes whose layer maps a process keeps (at 784 inputs and 256 neurons: 1.6 MB each).
 MAP_CACHE = 16
+
+
+@dataclass(frozen=True)
+class LayerTodo:
+    """Where a cell stands in its layer, and the maps of the layers before it.
+
+    Attributes
+    ----------
+    neurons : ndarray or None
+        The neurons that bounds could not decide, in insertion order: ``neurons[cell.neuron:]``
+        are still to insert, the bits of every other neuron of the layer are fixed. ``None`` until
+        the layer has been screened.
+    maps : tuple of (ndarray, ndarray) or None
+        ``(M, m)`` of each earlier layer on this cell (shared with its siblings, never copied): the
+        region's last step measures its ball against every hidden neuron's hyperplane. ``None``
+        while the cell is detached (between expansions, :func:`~.highd_maps.detach`): its maps
+        are rebuilt from its bits where it is expanded next.
+    points : ndarray or None
+        Points inside the cell shrunk by tol that the parent's tests found (witnesses of both
+        sides of the hyperplanes that crossed it): a hyperplane with one of them on each side
+        crosses this cell too, with no ray and no LP.
+    """
+
+    neurons: np.ndarray | None
+    maps: tuple = ()
+    points: np.ndarray | None = None
 
 
 def detach(cell: Cell, state_type) -> None:
