@@ -51,7 +51,7 @@ from ..geometry.rays import box_rows, exit_step, towards
 from .base import Algorithm, Cell, Context, Region
 from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
-from .highd_lp import COMPILED_MAX_DIM, cell_minimum, load_compiled, shoot
+from .highd_lp import cell_minimum, load_compiled, shoot
 from .highd_maps import LayerMaps, LayerTodo, detach
 from .layers import constant_neurons, finish_layer, layer_offsets, side_ball
 
@@ -90,10 +90,9 @@ class HighDimAlgorithm(Algorithm):
         self._maps = LayerMaps(problem)
 
     def warm_up(self) -> None:
-        """Find the BLAS libraries and, in few dimensions, load the compiled simplex, untimed."""
+        """Find the BLAS libraries and load the compiled simplex and dual bound, untimed."""
         find_blas()
-        if self.problem.param.dim <= COMPILED_MAX_DIM:
-            load_compiled()
+        load_compiled()
 
     # ------------------------------------------------------------------ tree
     def roots(self, ctx: Context) -> list[Cell]:

@@ -34,9 +34,11 @@ _INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside (the b
 
 
 def load_compiled() -> None:
-    """Load the compiled simplex (from numba's cache, or compile it) on a one-row LP."""
+    """Load the compiled simplex and the dual bound (from numba's cache, or compile them) on a
+    one-row LP."""
     one = np.ones(1)
     box_lp(one, np.ones((1, 1)), one, 1, -one, one, 10)
+    lp_lower_bound(one, np.ones((1, 1)), one, 1, -one, one, one)
 
 
 def cell_minimum(solver: LPSolver, c: np.ndarray, G: np.ndarray, hs: np.ndarray,
