@@ -73,9 +73,9 @@ def dfs_packed(cell, net, settings):
 
     Float decides a neuron only outside its uncertain band (DESIGN.md §1): it keeps one bit when
     every vertex lies beyond ``eps`` plus the rounding bound of its row on one side, and it splits
-    the cell when it crosses and both children hold a certified ball of radius above ``tol``
-    around their vertex centroids. Anything else (a side whose vertices all lie within that
-    margin, a child's ball not clearing ``tol``) stops the traversal with the cell on top of the
+    the cell when it crosses and both children hold a certified ball (rounding included, so any
+    positive radius is a proof) around their vertex centroids. Anything else (a side whose
+    vertices all lie within that margin, a child's certified ball not positive) stops the traversal with the cell on top of the
     frontier and ``pending = 1``: the caller settles it (exactly where float cannot) and sets the
     cell's force code (1: split; 2: no split, bit 1; 3: no split, bit 0). A forced split whose
     thin side has no vertex beyond ``eps`` splits at the float signs; ``pending = 2`` when even
@@ -346,8 +346,9 @@ def dfs_packed(cell, net, settings):
                     E = _grow2(E, top + 2)
                     aB = _grow2(aB, top + 2)
                     aR = _grow2(aR, top + 2)
-                if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= tol
-                                   or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= tol):
+                # a certified ball (rounding included) of any positive radius proves a side
+                if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
+                                   or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
                     # uncertain: hand the cell back for a decision (children discarded)
                     hold = 1
                     break
