@@ -87,7 +87,7 @@ def cost(networks: Path, baseline: Path | None, repeat: int) -> tuple[list[dict]
             for side, src in (("new", SRC), ("baseline", baseline)):
                 if src is None:
                     continue
-                r = count(net, [], src)
+                r = count(net, ["--workers", "1"], src)
                 if side not in best or r["seconds"] < best[side]["seconds"]:
                     best[side] = r
         new, old = best["new"], best.get("baseline")
