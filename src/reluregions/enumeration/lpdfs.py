@@ -32,7 +32,6 @@ from ..geometry.rays import box_rows
 from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
 from .cells import exhaustive_first_layer
 from .layers import _layer_map, make_region
-from .vertex import VertexAlgorithm
 from .witness import WitnessAlgorithm
 
 __all__ = ["LPTraversalAlgorithm", "BAND"]
@@ -94,7 +93,6 @@ class LPTraversalAlgorithm(Algorithm):
         from ..config import EnumerationConfig
         from ..domains import Box
         from ..network import Network
-        from ..schedulers.serial import SerialScheduler
         from .api import make_problem
 
         rng = np.random.default_rng(0)
@@ -104,8 +102,10 @@ class LPTraversalAlgorithm(Algorithm):
             config = EnumerationConfig(algorithm="lpdfs", ranks=ranks)
             tiny = LPTraversalAlgorithm(make_problem(net, Box.symmetric(2), config))
             tiny.budget = 1  # a frontier goes back after every region
-            for _ in SerialScheduler().run_counts(tiny):
-                pass
+            ctx = Context.create(config, 2)
+            stack = tiny.roots(ctx)
+            while stack:
+                stack.extend(tiny.expand(stack.pop(), ctx)[0])
         _WARM = True
 
     # ------------------------------------------------------------------ tree
@@ -206,13 +206,13 @@ class LPTraversalAlgorithm(Algorithm):
         if n and radii.min() <= cfg.radius_tol and not cfg.chebyshev:
             centres, radii = centres.copy(), radii.copy()
             for i in np.flatnonzero(radii <= cfg.radius_tol):
-                centres[i], radii[i] = VertexAlgorithm._lp_ball(self, bits[i], ctx)  # type: ignore[arg-type]
+                centres[i], radii[i] = self._lp_ball(bits[i], ctx)
         if cfg.chebyshev or cfg.keep_maps or cfg.keep_hrep:
             p = problem.param
             box = box_rows(p.G, p.h)
             out = []
             for i in range(n):
-                G, h = self._pattern_cell(bits[i])
+                G, h, _ = self._pattern_cell(bits[i])
                 ranks = tuple(rk[i].tolist()) if cfg.ranks else ()
                 out.append(make_region(problem, np.vstack([p.G[box], G]),
                                        np.concatenate([p.h[box], h]), bits[i], centres[i],
@@ -221,12 +221,34 @@ class LPTraversalAlgorithm(Algorithm):
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
         return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
 
-    def _pattern_cell(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
+        """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:
+        the least slack of its constraints, each lowered by a bound on its rounding. Where that
+        certifies nothing (a region thinner than the rounding), the exact oracle's point, strictly
+        inside the region (DESIGN.md §1)."""
+        problem = self.problem
+        p = problem.param
+        G, h, err = self._pattern_cell(bits)
+        box = box_rows(p.G, p.h)
+        G, h = np.vstack([p.G[box], G]), np.concatenate([p.h[box], h - err])
+        centre, _ = ctx.solver.chebyshev(G, h, np.ones(len(h)))
+        ctx.stats.lps += 1
+        k = p.dim
+        slack = h - G @ centre - 2.0 ** -52 * (k + 2) * (np.abs(h) + np.abs(G) @ np.abs(centre))
+        if slack.min(initial=np.inf) > 0:
+            return centre, float(slack.min(initial=np.inf))
+        last = problem.n_layers - 1
+        found = ctx.settle(problem, bits, last, np.ones(problem.network.hidden_widths[last], bool))
+        return (centre, 0.0) if found is None else (found.point, float(found.radius))
+
+    def _pattern_cell(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every hidden neuron's half-space of the pattern ``bits`` and the domain's non-box rows
-        (unit normals): the region's constraints inside the box."""
+        (unit normals): the region's constraints inside the box, and a bound on each row's
+        rounding in distance."""
         problem = self.problem
         p, net, off = problem.param, problem.network, problem.offsets
-        rows, rhs = [self._domain_G], [self._domain_h]
+        gamma = 2.0 ** -51 * (net.n_hidden + p.dim + 8)
+        rows, rhs, errs = [self._domain_G], [self._domain_h], [np.zeros(len(self._domain_h))]
         A, c = p.U, p.x0
         for layer in range(problem.n_layers):
             M, m, scale = _layer_map(problem, layer, A, c, np.abs(A).sum(axis=1) + np.abs(c))
@@ -236,9 +258,10 @@ class LPTraversalAlgorithm(Algorithm):
             sign = np.where(on, -1.0, 1.0)[live]
             rows.append(sign[:, None] * M[live] / norms[live, None])
             rhs.append(-sign * m[live] / norms[live])
+            errs.append(gamma * scale[live] / norms[live])
             d = np.where(on, 1.0, net.negative_slope)
             A, c = d[:, None] * M, d * m
-        return np.vstack(rows), np.concatenate(rhs)
+        return np.vstack(rows), np.concatenate(rhs), np.concatenate(errs)
 
     def _unpack_frontier(self, meta: np.ndarray, fG: np.ndarray, fh: np.ndarray, fW: np.ndarray,
                          fB: np.ndarray, fR: np.ndarray, fT: np.ndarray, fP: np.ndarray,
