@@ -190,7 +190,54 @@ class SideOracle:
             if motzkin_from_float(Gs, hs, y[S], [True] * S.size) is not None:
                 return None
         Gq, hq = self._rows(exact, np.arange(G.shape[0]))
+        settled = self._basis_lp(Gq, hq)
+        if settled is not None:
+            return settled[0]
         return self._exact_lp(Gq, hq, G)
+
+    def _basis_lp(self, Gq, hq) -> tuple | None:
+        """The float LP's optimal basis, verified in rational arithmetic (the technique of exact
+        LP solvers: a basis is optimal when its exact basic solution is primal feasible and its
+        exact multipliers dual feasible). The LP is ``max tau`` over ``Gq s + tau <= hq`` (the
+        rows HiGHS just solved, unit weights). Returns ``(Interior or None,)`` when the basis is
+        exactly optimal (then ``tau*`` decides: its multipliers are a Motzkin certificate when
+        ``tau* <= 0``), or ``None`` when it is not (degenerate or inexact: the rational simplex
+        decides)."""
+        m, k = Gq.nrows(), Gq.ncols()
+        basis = self._solver.basis()
+        if basis is None:
+            return None
+        rows, cols = basis
+        active = np.flatnonzero(~rows)
+        if active.size != k + 1 or not cols.all():
+            return None
+        one = flint.fmpq(1)
+        B = flint.fmpq_mat(k + 1, k + 1)
+        b = flint.fmpq_mat(k + 1, 1)
+        for a, i in enumerate(active.tolist()):
+            for c in range(k):
+                B[a, c] = Gq[i, c]
+            B[a, k] = one
+            b[a, 0] = hq[i, 0]
+        try:
+            x = B.solve(b)
+            e = flint.fmpq_mat(k + 1, 1)
+            e[k, 0] = one
+            y = B.transpose().solve(e)
+        except ZeroDivisionError:  # a singular basis: not a vertex
+            return None
+        if any(y[a, 0] < 0 for a in range(k + 1)):
+            return None  # not dual feasible
+        s = flint.fmpq_mat(k, 1, [x[c, 0] for c in range(k)])
+        slack = hq - Gq * s
+        tau = x[k, 0]
+        if any(slack[i, 0] < tau for i in range(m)):
+            return None  # not primal feasible
+        self.exact_lps += 1
+        if tau <= 0:
+            return (None,)
+        point = np.array([float(x[c, 0]) for c in range(k)], dtype=np.float64)
+        return (Interior(point, 0.0),)
 
     def _opposite_pair(self, exact: list, G: np.ndarray, h: np.ndarray) -> bool:
         """Whether two constraints are exact opposites (``c_i = -lam c_j``, ``lam > 0``, offsets
@@ -261,7 +308,12 @@ class SideOracle:
         return max(float(slack.min(initial=np.inf)), 0.0)
 
     def _exact_lp(self, Gq, hq, G: np.ndarray) -> Interior | None:
-        """``max tau`` subject to ``Gq s + tau w <= hq``, ``tau <= 1``, in rational arithmetic."""
+        """Decide by an exact LP (sympy's rational simplex), in its dual form: the least
+        ``hq . y`` over ``y >= 0`` with ``Gq^T y = 0`` and ``sum y = 1`` is the largest ``tau`` with
+        ``Gq s + tau <= hq`` (LP duality; unit weights). At most 0: no interior, ``y`` being a
+        Motzkin certificate. Above 0: an interior, and a point from the rows ``y`` makes tight.
+        (The dual has no free variables, which sympy 1.14's simplex mishandles, and it solved
+        in 40 ms a 23-row system on which the primal form ran for minutes.)"""
         from sympy import Rational
         from sympy.solvers.simplex import linprog
 
@@ -271,21 +323,41 @@ class SideOracle:
         def q(v) -> Rational:
             return Rational(int(v.p), int(v.q))
 
-        norms = np.linalg.norm(G, axis=1) if G.shape[0] == m else np.ones(m)
-        # free variables from nonnegative ones, s = u - z and tau = t - y: sympy 1.14's linprog
-        # ignores free bounds (linprog([1], [[-1]], [5], bounds=[(None, None)]) gives 0)
-        A = []
-        for i in range(m):
-            g = [q(Gq[i, c]) for c in range(k)]
-            w = q(fmpq_of(max(float(norms[i]), 1e-300)))
-            A.append(g + [-sum(g), w, -w])
-        A.append([0] * (k + 1) + [1, -1])  # tau <= 1
-        b = [q(hq[i, 0]) for i in range(m)] + [1]
-        value, x = linprog([0] * (k + 1) + [-1, 1], A, b)
-        if -value <= 0:
+        g = Gq.entries()
+        cost = [q(v) for v in hq.entries()]
+        A_eq = [[q(g[i * k + c]) for i in range(m)] for c in range(k)] + [[1] * m]
+        b_eq = [0] * k + [1]
+        value, y = linprog(cost, [[1] * m], [1], A_eq=A_eq, b_eq=b_eq)  # the row: sympy wants one
+        tau = flint.fmpq(int(value.p), int(value.q))
+        if tau <= 0:
             return None
-        point = np.array([float(x[c] - x[k]) for c in range(k)], dtype=np.float64)
+        point = self._tight_point(Gq, hq, [i for i in range(m) if y[i] != 0], tau)
+        if point is None:  # no float point resolves the interior: it exists all the same
+            point = np.linalg.lstsq(G, np.asarray([float(v) for v in hq.entries()]), rcond=None)[0]
         return Interior(point, 0.0)
+
+    @staticmethod
+    def _tight_point(Gq, hq, support: list, tau) -> np.ndarray | None:
+        """A float point strictly inside ``Gq s < hq``, from an exact solution of the rows of the
+        dual's support made tight at ``tau`` (complementary slackness), or ``None``."""
+        k = Gq.ncols()
+        if not support:
+            return None
+        A = flint.fmpq_mat(len(support), k + 1)
+        for a, i in enumerate(support):
+            for c in range(k):
+                A[a, c] = Gq[i, c]
+            A[a, k] = hq[i, 0] - tau
+        R, rank = A.rref()
+        s = [flint.fmpq(0)] * k
+        for r in range(rank):
+            lead = next((c for c in range(k + 1) if R[r, c] != 0), None)
+            if lead is None or lead == k:
+                return None
+            s[lead] = R[r, k] / R[r, lead]
+        point = np.array([float(v) for v in s], dtype=np.float64)
+        slack = hq - Gq * qcol(point)
+        return point if all(v > 0 for v in slack.entries()) else None
 
 
 def _opposite(Gs, hs) -> list:

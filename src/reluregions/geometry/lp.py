@@ -152,6 +152,16 @@ class LPSolver:
         upper bound of a minimisation), from which :mod:`.exactside` reads a Motzkin certificate."""
         return np.array(self._highs.getSolution().row_dual, dtype=np.float64)
 
+    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The last LP's basis as two boolean arrays, rows and columns, True where basic; ``None``
+        when HiGHS holds none."""
+        b = self._highs.getBasis()
+        if not b.valid:
+            return None
+        basic = self._hs.HighsBasisStatus.kBasic
+        return (np.array([v == basic for v in b.row_status], dtype=bool),
+                np.array([v == basic for v in b.col_status], dtype=bool))
+
     def minimize_in_box(self, c: np.ndarray, G: np.ndarray, h: np.ndarray, lower: np.ndarray,
                         upper: np.ndarray) -> tuple[str, np.ndarray, float]:
         """Minimise ``c @ t`` over ``{t : G t <= h, lower <= t <= upper}``, the box as column bounds.
