@@ -309,8 +309,8 @@ class SideOracle:
 
     def _exact_lp(self, Gq, hq, G: np.ndarray) -> Interior | None:
         """Decide by an exact LP (sympy's rational simplex), in its dual form: the least
-        ``hq . y`` over ``y >= 0`` with ``Gq^T y = 0`` and ``sum y = 1`` is the largest ``tau`` with
-        ``Gq s + tau <= hq`` (LP duality; unit weights). At most 0: no interior, ``y`` being a
+        ``hq . y + z`` over ``y, z >= 0`` with ``Gq^T y = 0`` and ``sum y + z = 1`` is the largest
+        ``tau <= 1`` with ``Gq s + tau <= hq`` (LP duality; unit weights). At most 0: no interior, ``y`` being a
         Motzkin certificate. Above 0: an interior, and a point from the rows ``y`` makes tight.
         (The dual has no free variables, which sympy 1.14's simplex mishandles, and it solved
         in 40 ms a 23-row system on which the primal form ran for minutes.)"""
@@ -324,17 +324,38 @@ class SideOracle:
             return Rational(int(v.p), int(v.q))
 
         g = Gq.entries()
-        cost = [q(v) for v in hq.entries()]
-        A_eq = [[q(g[i * k + c]) for i in range(m)] for c in range(k)] + [[1] * m]
+        # the primal caps tau at 1 (an unbounded cell of the whole space): its multiplier z
+        cost = [q(v) for v in hq.entries()] + [1]
+        A_eq = [[q(g[i * k + c]) for i in range(m)] + [0] for c in range(k)] + [[1] * (m + 1)]
         b_eq = [0] * k + [1]
-        value, y = linprog(cost, [[1] * m], [1], A_eq=A_eq, b_eq=b_eq)  # the row: sympy wants one
+        value, y = linprog(cost, [[1] * (m + 1)], [1], A_eq=A_eq, b_eq=b_eq)  # sympy wants a row
         tau = flint.fmpq(int(value.p), int(value.q))
         if tau <= 0:
             return None
         point = self._tight_point(Gq, hq, [i for i in range(m) if y[i] != 0], tau)
-        if point is None:  # no float point resolves the interior: it exists all the same
+        if point is None and tau > flint.fmpq(1, 2 ** 40):  # wide enough to hold float points
+            point = self._primal_point(Gq, hq, tau)
+        if point is None:  # thinner than float spacing: the interior exists all the same
             point = np.linalg.lstsq(G, np.asarray([float(v) for v in hq.entries()]), rcond=None)[0]
         return Interior(point, 0.0)
+
+    @staticmethod
+    def _primal_point(Gq, hq, tau) -> np.ndarray | None:
+        """A float point strictly inside ``Gq s < hq``: an exact solution of ``Gq s <= hq - tau/2``
+        (sympy's simplex; free ``s`` as ``u - z`` with one shared ``z >= 0``, since sympy 1.14
+        ignores free bounds), rounded and checked."""
+        from sympy import Rational
+        from sympy.solvers.simplex import linprog
+
+        m, k = Gq.nrows(), Gq.ncols()
+        half = tau / 2
+        A = [[Rational(int(v.p), int(v.q)) for v in (Gq[i, c] for c in range(k))] for i in range(m)]
+        A = [row + [-sum(row)] for row in A]
+        b = [Rational(int(v.p), int(v.q)) for v in (hq[i, 0] - half for i in range(m))]
+        _, x = linprog([0] * (k + 1), A, b)
+        point = np.array([float(x[c] - x[k]) for c in range(k)], dtype=np.float64)
+        slack = hq - Gq * qcol(point)
+        return point if all(v > 0 for v in slack.entries()) else None
 
     @staticmethod
     def _tight_point(Gq, hq, support: list, tau) -> np.ndarray | None:
