@@ -333,7 +333,7 @@ class SideOracle:
         if tau <= 0:
             return None
         point = self._tight_point(Gq, hq, [i for i in range(m) if y[i] != 0], tau)
-        if point is None and tau > flint.fmpq(1, 2 ** 40):  # wide enough to hold float points
+        if point is None:  # a feasibility LP (no objective): 0.4 s on a 23-row sliver 5e-17 wide
             point = self._primal_point(Gq, hq, tau)
         if point is None:  # thinner than float spacing: the interior exists all the same
             point = np.linalg.lstsq(G, np.asarray([float(v) for v in hq.entries()]), rcond=None)[0]
