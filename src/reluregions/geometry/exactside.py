@@ -333,8 +333,8 @@ class SideOracle:
         if tau <= 0:
             return None
         point = self._tight_point(Gq, hq, [i for i in range(m) if y[i] != 0], tau)
-        if point is None:  # a feasibility LP (no objective): 0.4 s on a 23-row sliver 5e-17 wide
-            point = self._primal_point(Gq, hq, tau)
+        if point is None and tau > flint.fmpq(1, 2 ** 52):  # below: thinner than float spacing
+            point = self._primal_point(Gq, hq, tau)  # a feasibility LP, 0.1-0.5 s
         if point is None:  # thinner than float spacing: the interior exists all the same
             point = np.linalg.lstsq(G, np.asarray([float(v) for v in hq.entries()]), rcond=None)[0]
         return Interior(point, 0.0)
