@@ -262,7 +262,7 @@ def _bounding_box(ctx: CertifyContext, C: np.ndarray, E: np.ndarray) -> tuple[np
             status, _, _ = ctx.solver.minimize(c, G, h)
             if status != "optimal":
                 continue
-            y = np.maximum(-np.array(ctx.solver._highs.getSolution().row_dual), 0.0)
+            y = np.maximum(-ctx.solver.row_duals(), 0.0)
             r = c + G.T @ y
             er = ex.gamma(len(y) + 1) * (np.abs(c) + np.abs(G).T @ y)
             bound = -(np.abs(r) + er) @ smax - y @ h - y @ Eh - (EG.T @ y) @ smax
@@ -310,7 +310,7 @@ def _non_facet(ctx: CertifyContext, C: np.ndarray, live: np.ndarray, j: int, dup
     status, x, value = ctx.solver._solve(cost, np.full(k + 1, -np.inf), upper, rows, rhs)
     if status == "optimal" and -value > 1e-7:
         return False  # a facet, with room to spare
-    duals = -np.array(ctx.solver._highs.getSolution().row_dual) if status == "optimal" else None
+    duals = -ctx.solver.row_duals() if status == "optimal" else None
     if duals is None:
         return False
     ctx.cert.exact_decisions += 1

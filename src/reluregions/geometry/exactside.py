@@ -78,7 +78,8 @@ class SideOracle:
         self._G = np.asarray(param.G, dtype=np.float64).reshape(-1, k)
         self._h = np.asarray(param.h, dtype=np.float64)
         box = np.vstack([np.eye(k), -np.eye(k)])
-        self._axis_box = self._G.shape == box.shape and bool(np.all(self._G == box) and np.all(self._h == 1.0))
+        self._axis_box = (self._G.shape == box.shape and bool(np.all(self._G == box))
+                          and bool(np.all(self._h == 1.0)))
         self._Gq = qmat(self._G) if self._G.shape[0] and not self._axis_box else None
         self._hq = qcol(self._h) if self._G.shape[0] and not self._axis_box else None
         U, x0 = np.asarray(param.U, dtype=np.float64), np.asarray(param.x0, dtype=np.float64)
@@ -132,8 +133,8 @@ class SideOracle:
 
     def _system(self, bits: np.ndarray, layer: int, decided: np.ndarray):
         """The side's strict constraints: per layer the exact map ``V = [M | m]``, the rows that
-        constrain (``live``) and their signs (``sign (M s + m) > 0``), and the same rows in float (unit norm, right-hand sides
-        tightened by a bound on the rounding of the float pull-back)."""
+        constrain (``live``) and their signs (``sign (M s + m) > 0``), and the same rows in float
+        (unit norm, right-hand sides tightened by a bound on the rounding of the pull-back)."""
         widths = self._net.widths
         off = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         k = self._k
@@ -178,7 +179,7 @@ class SideOracle:
         h = np.concatenate([self._h, hf])
         if G.shape[0] == 0:
             return Interior(np.zeros(k), float(self._solver.options.radius_cap))
-        if self._opposite_pair(exact, G, h):
+        if self._opposite_pair(exact, G):
             return None
         centre, r = self._solver.chebyshev(G, h, np.ones(G.shape[0]))
         if r > 0 and self._strictly_inside(exact, centre):
@@ -239,7 +240,7 @@ class SideOracle:
         point = np.array([float(x[c, 0]) for c in range(k)], dtype=np.float64)
         return (Interior(point, 0.0),)
 
-    def _opposite_pair(self, exact: list, G: np.ndarray, h: np.ndarray) -> bool:
+    def _opposite_pair(self, exact: list, G: np.ndarray) -> bool:
         """Whether two constraints are exact opposites (``c_i = -lam c_j``, ``lam > 0``, offsets
         included): then ``c_i < 0`` and ``c_j < 0`` cannot both hold, a certificate on two rows.
         The common exact decision of degenerate nets (a neuron whose hyperplane is a face of the
@@ -310,23 +311,19 @@ class SideOracle:
     def _exact_lp(self, Gq, hq, G: np.ndarray) -> Interior | None:
         """Decide by an exact LP (sympy's rational simplex), in its dual form: the least
         ``hq . y + z`` over ``y, z >= 0`` with ``Gq^T y = 0`` and ``sum y + z = 1`` is the largest
-        ``tau <= 1`` with ``Gq s + tau <= hq`` (LP duality; unit weights). At most 0: no interior, ``y`` being a
-        Motzkin certificate. Above 0: an interior, and a point from the rows ``y`` makes tight.
+        ``tau <= 1`` with ``Gq s + tau <= hq`` (LP duality; unit weights). At most 0: no
+        interior, ``y`` being a Motzkin certificate. Above 0: an interior, and a point from the
+        rows ``y`` makes tight.
         (The dual has no free variables, which sympy 1.14's simplex mishandles, and it solved
         in 40 ms a 23-row system on which the primal form ran for minutes.)"""
-        from sympy import Rational
         from sympy.solvers.simplex import linprog
 
         self.exact_lps += 1
         m, k = Gq.nrows(), Gq.ncols()
-
-        def q(v) -> Rational:
-            return Rational(int(v.p), int(v.q))
-
-        g = Gq.entries()
+        g = [_sym(v) for v in Gq.entries()]
         # the primal caps tau at 1 (an unbounded cell of the whole space): its multiplier z
-        cost = [q(v) for v in hq.entries()] + [1]
-        A_eq = [[q(g[i * k + c]) for i in range(m)] + [0] for c in range(k)] + [[1] * (m + 1)]
+        cost = [_sym(v) for v in hq.entries()] + [1]
+        A_eq = [[g[i * k + c] for i in range(m)] + [0] for c in range(k)] + [[1] * (m + 1)]
         b_eq = [0] * k + [1]
         value, y = linprog(cost, [[1] * (m + 1)], [1], A_eq=A_eq, b_eq=b_eq)  # sympy wants a row
         tau = flint.fmpq(int(value.p), int(value.q))
@@ -344,14 +341,12 @@ class SideOracle:
         """A float point strictly inside ``Gq s < hq``: an exact solution of ``Gq s <= hq - tau/2``
         (sympy's simplex; free ``s`` as ``u - z`` with one shared ``z >= 0``, since sympy 1.14
         ignores free bounds), rounded and checked."""
-        from sympy import Rational
         from sympy.solvers.simplex import linprog
 
         m, k = Gq.nrows(), Gq.ncols()
-        half = tau / 2
-        A = [[Rational(int(v.p), int(v.q)) for v in (Gq[i, c] for c in range(k))] for i in range(m)]
-        A = [row + [-sum(row)] for row in A]
-        b = [Rational(int(v.p), int(v.q)) for v in (hq[i, 0] - half for i in range(m))]
+        g = [_sym(v) for v in Gq.entries()]
+        A = [g[i * k:(i + 1) * k] + [-sum(g[i * k:(i + 1) * k])] for i in range(m)]
+        b = [_sym(v - tau / 2) for v in hq.entries()]
         _, x = linprog([0] * (k + 1), A, b)
         point = np.array([float(x[c] - x[k]) for c in range(k)], dtype=np.float64)
         slack = hq - Gq * qcol(point)
@@ -379,6 +374,13 @@ class SideOracle:
         point = np.array([float(v) for v in s], dtype=np.float64)
         slack = hq - Gq * qcol(point)
         return point if all(v > 0 for v in slack.entries()) else None
+
+
+def _sym(v: "flint.fmpq"):
+    """A flint rational as a sympy ``Rational`` (sympy's simplex works in its own numbers)."""
+    from sympy import Rational
+
+    return Rational(int(v.p), int(v.q))
 
 
 def _opposite(Gs, hs) -> list:
