@@ -31,6 +31,7 @@ import numpy as np
 from ..geometry import exact as ex
 from ..geometry.lp import LPSolver
 from ._certify_facets import CertifyContext, certify_region
+from ._certify_fast import PatternIndex, block_maps, certify_block
 
 __all__ = ["Certificate", "certify_regions", "exact_coordinates"]
 
@@ -48,6 +49,7 @@ class Certificate:
     non_facets_proven: int = 0
     exact_decisions: int = 0
     lps: int = 0
+    regions_exact_path: int = 0
     failure: str | None = None
     failed_region: int | None = None
 
@@ -93,17 +95,48 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     if len(keys) != n:
         return _fail(cert, None, "two regions share a pattern")
     ctx = CertifyContext(net, dom, LPSolver(), keys, cert, net.widths)
-    for r in range(n):
+    todo = _fast_path(net, dom, bits, packed, S, cert, progress)
+    cert.regions_exact_path = int(todo.size)
+    for done, r in enumerate(todo.tolist()):
         message = certify_region(ctx, bits[r], S[r])
         if message is not None:
             cert.lps = ctx.solver.count
             return _fail(cert, r, f"region {r}: {message}")
-        if progress is not None and (r + 1) % 256 == 0:
-            progress(r + 1, n)
+        if progress is not None and (done + 1) % 256 == 0:
+            progress(n - todo.size + done + 1, n)
     cert.lps = ctx.solver.count
     if progress is not None:
         progress(n, n)
     return cert
+
+
+#: Regions per block of the vectorised path.
+_BLOCK = 2048
+
+
+def _fast_path(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray, packed: np.ndarray,
+               S: np.ndarray, cert: Certificate, progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Settle what floating point can, block by block (:mod:`._certify_fast`); the regions left
+    to the exact per-region check, in order."""
+    n = bits.shape[0]
+    if dom.dim == 0:
+        return np.zeros(0, dtype=np.int64)  # single points: no facets
+    if dom.box is None or not dom.axis_box or n == 0:
+        return np.arange(n)
+    index = PatternIndex(packed, bits.shape[1])
+    lo, hi = (np.asarray(v, dtype=np.float64) for v in dom.box)
+    left = []
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        out = certify_block(block_maps(net, dom, bits[start:stop]), bits[start:stop],
+                            packed[start:stop], S[start:stop], index, lo, hi)
+        left.append(start + np.flatnonzero(out["exact"]))
+        cert.far_constraints += out["far"]
+        cert.facets_matched += out["matched"]
+        cert.non_facets_proven += out["proven"]
+        if progress is not None:
+            progress(stop - int(out["exact"].sum()), n)
+    return np.concatenate(left)
 
 
 def _fail(cert: Certificate, r: int | None, message: str) -> Certificate:
