@@ -63,6 +63,20 @@ class PatternIndex:
         self.order = np.argsort(h, kind="stable")
         self.sorted = np.ascontiguousarray(h[self.order])
 
+    def __contains__(self, key: bytes) -> bool:
+        """Whether the packed pattern ``key`` (bytes) is in the output."""
+        row = np.frombuffer(key, dtype=np.uint8)
+        h = self.hashes_of(row[None])[0]
+        lo = np.searchsorted(self.sorted, h, side="left")
+        hi = np.searchsorted(self.sorted, h, side="right")
+        return any(np.array_equal(self.packed[self.order[p]], row) for p in range(lo, hi))
+
+    def has_duplicates(self) -> bool:
+        """Whether two patterns of the output are equal."""
+        same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
+        return any(np.array_equal(self.packed[self.order[p]], self.packed[self.order[p + 1]])
+                   for p in same.tolist()) if same.size else False
+
     def hashes_of(self, packed: np.ndarray) -> np.ndarray:
         """The hashes of patterns given as packed bytes (n, nbytes)."""
         h = np.zeros(packed.shape[0], dtype=np.uint64)
@@ -166,15 +180,17 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
     Returns
     -------
     dict
-        ``exact``: (B,) bool, the regions left to the exact check; ``far``, ``matched``,
-        ``proven``: the constraints settled in the other regions, by kind.
+        ``exact``: (B,) bool, the regions whose facets are left to the exact check;
+        ``point_unsure``: (B,) bool, those whose point float could not prove strictly inside;
+        ``far``, ``matched``, ``proven``: the constraints settled in the other regions, by kind.
     """
     h = index.hashes_of(packed_block)
-    slow, far, matched, proven = _block_kernel(
+    slow, unsure, far, matched, proven = _block_kernel(
         maps.rows, maps.errors, maps.offsets, maps.widths, np.ascontiguousarray(bits),
         np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.sorted,
         index.order, index.packed, np.ascontiguousarray(packed_block))
-    return {"exact": slow, "far": int(far), "matched": int(matched), "proven": int(proven)}
+    return {"exact": slow, "point_unsure": unsure, "far": int(far), "matched": int(matched),
+            "proven": int(proven)}
 
 
 @njit(cache=True, nogil=True)
@@ -296,6 +312,27 @@ def _region_box(C, E, rows, lo0, hi0):
 
 
 @njit(cache=True, nogil=True)
+def _strictly_inside(C, E, s, lo, hi):
+    """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
+    (exact comparisons) and every constraint's value below minus its rigorous error bound."""
+    k = s.size
+    for a in range(k):
+        if not (lo[a] < s[a] < hi[a]):
+            return False
+    for i in range(C.shape[0]):
+        v = C[i, k]
+        mag = abs(C[i, k])
+        err = E[i, k]
+        for a in range(k):
+            v += C[i, a] * s[a]
+            mag += abs(C[i, a] * s[a])
+            err += E[i, a] * abs(s[a])
+        if not (v + err + _gamma(k + 2) * (mag + err) + _TINY < 0.0):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _gather(rows, errors, offsets, widths, bits, C, E):
     """The region's constraints ``C [s; 1] <= 0`` (sign by its pattern) and their error bounds."""
     k1 = rows.shape[1]
@@ -337,6 +374,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     N = bits.shape[1]
     k1 = rows.shape[1]
     slow = np.zeros(B, np.bool_)
+    unsure = np.zeros(B, np.bool_)
     far_total = 0
     matched_total = 0
     proven_total = 0
@@ -346,6 +384,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     hit = np.zeros(N, np.bool_)
     for reg in range(B):
         _gather(rows, errors, offsets[reg], widths, bits[reg], C, E)
+        unsure[reg] = not _strictly_inside(C, E, S[reg], lo0, hi0)
         bad = False
         for i in range(N):  # a row that may be zero: the exact check decides it
             zero = True
@@ -410,4 +449,4 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
         far_total += N - nl
         matched_total += matched
         proven_total += proven
-    return slow, far_total, matched_total, proven_total
+    return slow, unsure, far_total, matched_total, proven_total

@@ -81,21 +81,27 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     net = ex.ExactNetwork.of(network)
     dom = ex.exact_domain(domain)
     S = exact_coordinates(domain, np.asarray(points, dtype=np.float64).reshape(n, -1))
-    for start in range(0, n, 4096):
-        chk = ex.check_point(net, dom, bits[start:start + 4096], S[start:start + 4096])
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    index = PatternIndex(packed, bits.shape[1])
+    fast = dom.dim > 0 and dom.box is not None and dom.axis_box and n > 0
+    if fast:
+        points_left, todo = _fast_path(net, dom, bits, packed, S, index, cert, progress)
+    else:
+        points_left = np.arange(n)
+        todo = np.arange(n) if dom.dim > 0 else np.zeros(0, dtype=np.int64)
+    for start in range(0, points_left.size, 4096):
+        rs = points_left[start:start + 4096]
+        chk = ex.check_point(net, dom, bits[rs], S[rs])
         cert.points_exact += chk.exact
         bad = np.flatnonzero(~chk.ok)
         if bad.size:
-            r = start + int(bad[0])
+            r = int(rs[bad[0]])
             return _fail(cert, r, f"region {r}: its point is not strictly inside it "
                                   f"({chk.reason[int(bad[0])]})")
     cert.exact_decisions += cert.points_exact
-    packed = np.packbits(bits, axis=1, bitorder="little")
-    keys = {row.tobytes(): i for i, row in enumerate(packed)}
-    if len(keys) != n:
+    if index.has_duplicates():
         return _fail(cert, None, "two regions share a pattern")
-    ctx = CertifyContext(net, dom, LPSolver(), keys, cert, net.widths)
-    todo = _fast_path(net, dom, bits, packed, S, cert, progress)
+    ctx = CertifyContext(net, dom, LPSolver(), index, cert, net.widths)
     cert.regions_exact_path = int(todo.size)
     for done, r in enumerate(todo.tolist()):
         message = certify_region(ctx, bits[r], S[r])
@@ -110,40 +116,38 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     return cert
 
 
-#: Regions per block of the vectorised path.
-_BLOCK = 2048
-
-
-def _fast_path(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray, packed: np.ndarray,
-               S: np.ndarray, cert: Certificate, progress: Callable[[int, int], None] | None) -> np.ndarray:
-    """Settle what floating point can, block by block (:mod:`._certify_fast`); the regions left
-    to the exact per-region check, in order."""
-    n = bits.shape[0]
-    if dom.dim == 0:
-        return np.zeros(0, dtype=np.int64)  # single points: no facets
-    if dom.box is None or not dom.axis_box or n == 0:
-        return np.arange(n)
-    index = PatternIndex(packed, bits.shape[1])
-    lo, hi = (np.asarray(v, dtype=np.float64) for v in dom.box)
-    left = []
-    for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        out = certify_block(block_maps(net, dom, bits[start:stop]), bits[start:stop],
-                            packed[start:stop], S[start:stop], index, lo, hi)
-        left.append(start + np.flatnonzero(out["exact"]))
-        cert.far_constraints += out["far"]
-        cert.facets_matched += out["matched"]
-        cert.non_facets_proven += out["proven"]
-        if progress is not None:
-            progress(stop - int(out["exact"].sum()), n)
-    return np.concatenate(left)
-
-
 def _fail(cert: Certificate, r: int | None, message: str) -> Certificate:
     cert.certified = False
     cert.failure = message
     cert.failed_region = r
     return cert
+
+
+#: Regions per block of the vectorised path.
+_BLOCK = 2048
+
+
+def _fast_path(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray, packed: np.ndarray,
+               S: np.ndarray, index: PatternIndex, cert: Certificate,
+               progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Settle what floating point can, block by block (:mod:`._certify_fast`, an axis-box domain):
+    the regions whose point, and those whose facets, are left to the exact checks, in order."""
+    n = bits.shape[0]
+    lo, hi = (np.asarray(v, dtype=np.float64) for v in dom.box)
+    left, points_left, done = [], [], 0
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        out = certify_block(block_maps(net, dom, bits[start:stop]), bits[start:stop],
+                            packed[start:stop], S[start:stop], index, lo, hi)
+        left.append(start + np.flatnonzero(out["exact"]))
+        points_left.append(start + np.flatnonzero(out["point_unsure"]))
+        cert.far_constraints += out["far"]
+        cert.facets_matched += out["matched"]
+        cert.non_facets_proven += out["proven"]
+        done += stop - start - int(out["exact"].sum())
+        if progress is not None:
+            progress(done, n)
+    return np.concatenate(points_left), np.concatenate(left)
 
 
 def exact_coordinates(domain: Any, X: np.ndarray) -> np.ndarray:
