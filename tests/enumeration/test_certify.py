@@ -141,10 +141,8 @@ def test_hash_collisions_never_match_a_missing_pattern(monkeypatch):
 
     class Colliding(PatternIndex):  # every pattern hashes to 0: only the byte comparison decides
         def __init__(self, packed, n_hidden):
-            super().__init__(packed, n_hidden)
-            self.zobrist[:] = 0
-            self._table[:] = 0
-            self.sorted[:] = 0
+            super().__init__(packed, n_hidden, zobrist=np.zeros(n_hidden, np.uint64))
+            assert not self.hashes.any()
 
     monkeypatch.setattr(certify_module, "PatternIndex", Colliding)
     net = _random(4, (2, 6, 5, 1))
@@ -155,6 +153,9 @@ def test_hash_collisions_never_match_a_missing_pattern(monkeypatch):
     keep = np.arange(len(bits)) != 3
     bad = certify_regions(net, box, bits[keep], points[keep])
     assert not bad.certified and "facet of neuron" in bad.failure
+    twice = np.r_[0:len(bits), 1]  # a pattern listed twice, not next to itself
+    bad = certify_regions(net, box, bits[twice], points[twice])
+    assert not bad.certified and "share a pattern" in bad.failure
 
 
 def test_a_constraint_through_a_vertex_is_never_proven_slack_in_float():

@@ -39,16 +39,20 @@ _TINY = 2.0 ** -1000
 
 
 class PatternIndex:
-    """The output's patterns, for bulk look-ups of neighbours: 64-bit Zobrist hashes, sorted.
+    """The output's patterns, for bulk look-ups of neighbours: 64-bit Zobrist hashes (a flipped
+    bit ``j`` changes the hash by ``zobrist[j]``) in an open-addressing table, and sorted.
 
     ``packed`` holds every pattern as bytes (bit ``j`` is bit ``j % 8`` of byte ``j // 8``); a hash
     hit is confirmed byte for byte, so a collision can never match a pattern that is not there.
+    ``zobrist`` replaces the random hash values (tests force collisions with zeros).
     """
 
-    def __init__(self, packed: np.ndarray, n_hidden: int) -> None:
-        rng = np.random.default_rng(0x5EED)
-        self.zobrist = rng.integers(0, 2 ** 63, size=n_hidden, dtype=np.int64).astype(np.uint64)
-        self.zobrist |= rng.integers(0, 2, size=n_hidden, dtype=np.int64).astype(np.uint64) << 63
+    def __init__(self, packed: np.ndarray, n_hidden: int, zobrist: np.ndarray | None = None) -> None:
+        if zobrist is None:
+            rng = np.random.default_rng(0x5EED)
+            zobrist = rng.integers(0, 2 ** 63, size=n_hidden, dtype=np.int64).astype(np.uint64)
+            zobrist |= rng.integers(0, 2, size=n_hidden, dtype=np.int64).astype(np.uint64) << 63
+        self.zobrist = np.asarray(zobrist, dtype=np.uint64)
         nbytes = packed.shape[1]
         table = np.zeros((nbytes, 256), dtype=np.uint64)
         z = np.zeros(nbytes * 8, dtype=np.uint64)
@@ -60,8 +64,10 @@ class PatternIndex:
         self._table = table
         self.packed = np.ascontiguousarray(packed)
         h = self.hashes_of(self.packed)
+        self.hashes = h
         self.order = np.argsort(h, kind="stable")
         self.sorted = np.ascontiguousarray(h[self.order])
+        self.slots = _hash_table(h, 1 << max(4, int(2 * h.size).bit_length()))
 
     def __contains__(self, key: bytes) -> bool:
         """Whether the packed pattern ``key`` (bytes) is in the output."""
@@ -72,10 +78,18 @@ class PatternIndex:
         return any(np.array_equal(self.packed[self.order[p]], row) for p in range(lo, hi))
 
     def has_duplicates(self) -> bool:
-        """Whether two patterns of the output are equal."""
+        """Whether two patterns of the output are equal (compared byte for byte within every
+        group of equal hashes)."""
         same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
-        return any(np.array_equal(self.packed[self.order[p]], self.packed[self.order[p + 1]])
-                   for p in same.tolist()) if same.size else False
+        if not same.size:
+            return False
+        members = np.unique(np.concatenate([same, same + 1]))
+        groups = np.split(members, np.flatnonzero(np.diff(self.sorted[members]) != 0) + 1)
+        for group in groups:
+            rows = {self.packed[i].tobytes() for i in self.order[group].tolist()}
+            if len(rows) != group.size:
+                return True
+        return False
 
     def hashes_of(self, packed: np.ndarray) -> np.ndarray:
         """The hashes of patterns given as packed bytes (n, nbytes)."""
@@ -187,8 +201,8 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
     h = index.hashes_of(packed_block)
     slow, unsure, far, matched, proven = _block_kernel(
         maps.rows, maps.errors, maps.offsets, maps.widths, np.ascontiguousarray(bits),
-        np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.sorted,
-        index.order, index.packed, np.ascontiguousarray(packed_block))
+        np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.hashes,
+        index.slots, index.packed, np.ascontiguousarray(packed_block))
     return {"exact": slow, "point_unsure": unsure, "far": int(far), "matched": int(matched),
             "proven": int(proven)}
 
@@ -253,6 +267,29 @@ def _max_over(C, E, j, rows, lo, hi):
 
 
 @njit(cache=True, nogil=True)
+def _slack_by_one_row(C, E, j, support, lo, hi):
+    """Whether ``C_j [s; 1] < 0`` on the region is proven by one multiplier: ``max`` over the box of
+    ``C_j - lam C_m`` for a row ``m`` of ``support``, ``lam`` at the breakpoints where a coordinate
+    of it changes sign (the bound is convex and piecewise linear in ``lam``), made rigorous by
+    :func:`_upper_bound`."""
+    k = lo.size
+    one = np.empty(1, np.int64)
+    y = np.empty(1)
+    for m in support:
+        one[0] = m
+        for a in range(k):
+            if C[m, a] == 0.0:
+                continue
+            lam = C[j, a] / C[m, a]
+            if lam <= 0.0:
+                continue
+            y[0] = lam
+            if _upper_bound(C, E, j, one, y, lo, hi) < 0.0:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
 def _far_on_box(C, E, i, lo, hi):
     k = lo.size
     top = C[i, k]
@@ -267,22 +304,38 @@ def _far_on_box(C, E, i, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _lookup(h, packed, sorted_h, order, row, j):
-    """Whether the pattern ``row`` with bit ``j`` flipped is in the output (hash ``h``)."""
-    pos = np.searchsorted(sorted_h, h)
+def _hash_table(hashes, size):
+    """Open addressing (linear probing) of the indices of ``hashes``; ``-1`` marks a free slot."""
+    slots = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(hashes.size):
+        pos = np.int64(hashes[i] & mask)
+        while slots[pos] >= 0:
+            pos = (pos + 1) & (size - 1)
+        slots[pos] = i
+    return slots
+
+
+@njit(cache=True, nogil=True)
+def _lookup(h, packed, hashes, slots, row, j):
+    """Whether the pattern ``row`` with bit ``j`` flipped is in the output (its hash is ``h``)."""
+    size = slots.size
+    pos = np.int64(h & np.uint64(size - 1))
     byte = j >> 3
     mask = np.uint8(1 << (j & 7))
-    while pos < sorted_h.size and sorted_h[pos] == h:
-        other = packed[order[pos]]
-        same = True
-        for p in range(row.size):
-            v = row[p] ^ mask if p == byte else row[p]
-            if other[p] != v:
-                same = False
-                break
-        if same:
-            return True
-        pos += 1
+    while slots[pos] >= 0:
+        i = slots[pos]
+        if hashes[i] == h:
+            other = packed[i]
+            same = True
+            for p in range(row.size):
+                v = row[p] ^ mask if p == byte else row[p]
+                if other[p] != v:
+                    same = False
+                    break
+            if same:
+                return True
+        pos = (pos + 1) & (size - 1)
     return False
 
 
@@ -368,8 +421,8 @@ def _parallel_to_other(C, E, j, live):
 
 
 @njit(cache=True, nogil=True)
-def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, sorted_h,
-                  order, packed, packed_block):
+def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, all_hashes,
+                  slots, packed, packed_block):
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
@@ -406,7 +459,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
             if not _far_on_box(C, E, i, lo0, hi0):
                 cand[nc] = i
                 nc += 1
-                hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, sorted_h, order,
+                hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, all_hashes, slots,
                                  packed_block[reg], i)
                 nm += hit[i]
         support = np.empty(nm, np.int64)
@@ -436,6 +489,8 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
                     bad = True
                     break
                 matched += 1
+            elif _slack_by_one_row(C, E, j, support, lo, hi):
+                proven += 1
             elif _max_over(C, E, j, support, lo, hi) < 0.0:
                 proven += 1
             else:
