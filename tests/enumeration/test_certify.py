@@ -200,3 +200,19 @@ def test_the_weak_duality_bound_holds_for_any_multipliers():
         for _ in range(5):
             y = rng.exponential(size=rows.size) * (rng.random(rows.size) < 0.6)
             assert _upper_bound(C, E, 0, rows, y, lo, hi) >= best
+
+
+def test_two_threads_give_the_same_certificate(monkeypatch):
+    import reluregions.enumeration.certify as certify_module
+
+    monkeypatch.setattr(certify_module, "_BLOCK", 16)  # several blocks on a small net
+    net = _random(21, (3, 8, 6, 1))
+    box = Box([-2, -2, -2], [2, 2, 2])
+    bits, points = _regions(net, box)
+    one = certify_regions(net, box, bits, points, workers=1)
+    two = certify_regions(net, box, bits, points, workers=2)
+    assert one.certified and one.to_dict() == two.to_dict()
+    keep = np.arange(len(bits)) != 5
+    bad_one = certify_regions(net, box, bits[keep], points[keep], workers=1)
+    bad_two = certify_regions(net, box, bits[keep], points[keep], workers=2)
+    assert not bad_two.certified and bad_one.to_dict() == bad_two.to_dict()

@@ -59,7 +59,8 @@ class Certificate:
 
 
 def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndarray,
-                    progress: Callable[[int, int], None] | None = None) -> Certificate:
+                    progress: Callable[[int, int], None] | None = None,
+                    workers: int = 1) -> Certificate:
     """Certify the regions ``bits`` (n, n_hidden) with interior ``points`` (n, d, input coordinates).
 
     Parameters
@@ -70,6 +71,9 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     bits, points : ndarray
     progress : callable, optional
         Called as ``progress(done, total)`` every few hundred regions.
+    workers : int, default 1
+        Threads for the vectorised pass (its compiled kernel releases the GIL; blocks of regions
+        are independent). The exact per-region remainder runs in the calling thread.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def certify_regions(network: Any, domain: Any, bits: np.ndarray, points: np.ndar
     index = PatternIndex(packed, bits.shape[1])
     fast = dom.dim > 0 and dom.box is not None and dom.axis_box and n > 0
     if fast:
-        points_left, todo = _fast_path(net, dom, bits, packed, S, index, cert, progress)
+        points_left, todo = _fast_path(net, dom, bits, packed, S, index, cert, progress, workers)
     else:
         points_left = np.arange(n)
         todo = np.arange(n) if dom.dim > 0 else np.zeros(0, dtype=np.int64)
@@ -129,24 +133,40 @@ _BLOCK = 2048
 
 def _fast_path(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray, packed: np.ndarray,
                S: np.ndarray, index: PatternIndex, cert: Certificate,
-               progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, np.ndarray]:
+               progress: Callable[[int, int], None] | None,
+               workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Settle what floating point can, block by block (:mod:`._certify_fast`, an axis-box domain):
     the regions whose point, and those whose facets, are left to the exact checks, in order."""
     n = bits.shape[0]
     lo, hi = (np.asarray(v, dtype=np.float64) for v in dom.box)
     left, points_left, done = [], [], 0
-    for start in range(0, n, _BLOCK):
+
+    def block(start: int) -> tuple[int, dict]:
         stop = min(n, start + _BLOCK)
-        out = certify_block(block_maps(net, dom, bits[start:stop]), bits[start:stop],
-                            packed[start:stop], S[start:stop], index, lo, hi)
-        left.append(start + np.flatnonzero(out["exact"]))
-        points_left.append(start + np.flatnonzero(out["point_unsure"]))
-        cert.far_constraints += out["far"]
-        cert.facets_matched += out["matched"]
-        cert.non_facets_proven += out["proven"]
-        done += stop - start - int(out["exact"].sum())
-        if progress is not None:
-            progress(done, n)
+        return start, certify_block(block_maps(net, dom, bits[start:stop]), bits[start:stop],
+                                    packed[start:stop], S[start:stop], index, lo, hi)
+
+    starts = range(0, n, _BLOCK)
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+        results = pool.map(block, starts)
+    else:
+        pool, results = None, map(block, starts)
+    try:
+        for start, out in results:
+            left.append(start + np.flatnonzero(out["exact"]))
+            points_left.append(start + np.flatnonzero(out["point_unsure"]))
+            cert.far_constraints += out["far"]
+            cert.facets_matched += out["matched"]
+            cert.non_facets_proven += out["proven"]
+            done += min(n, start + _BLOCK) - start - int(out["exact"].sum())
+            if progress is not None:
+                progress(done, n)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return np.concatenate(points_left), np.concatenate(left)
 
 
@@ -227,7 +247,9 @@ class CertifyingStream:
             B = np.concatenate(bits) if bits else np.zeros((0, n_hidden), bool)
             P = np.concatenate(points) if points else np.zeros((0, d))
         start = time.perf_counter()
-        self.certificate = certify_regions(self._network, self._domain, B, P, self._progress)
+        workers = getattr(getattr(self._stream, "scheduler", None), "workers", 1)
+        self.certificate = certify_regions(self._network, self._domain, B, P, self._progress,
+                                           workers=int(workers or 1))
         self.certify_seconds = time.perf_counter() - start
         if not self.certificate.certified:
             raise CertificateFailed(f"certificate failed: {self.certificate.failure}")
