@@ -67,7 +67,7 @@ class PatternIndex:
         self.hashes = h
         self.order = np.argsort(h, kind="stable")
         self.sorted = np.ascontiguousarray(h[self.order])
-        self.slots = _hash_table(h, 1 << max(4, int(2 * h.size).bit_length()))
+        self.slots = _hash_table(h, 1 << max(4, int(4 * h.size).bit_length()))
 
     def __contains__(self, key: bytes) -> bool:
         """Whether the packed pattern ``key`` (bytes) is in the output."""
@@ -201,8 +201,8 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
     h = index.hashes_of(packed_block)
     slow, unsure, far, matched, proven = _block_kernel(
         maps.rows, maps.errors, maps.offsets, maps.widths, np.ascontiguousarray(bits),
-        np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.hashes,
-        index.slots, index.packed, np.ascontiguousarray(packed_block))
+        np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.slots,
+        index.packed, np.ascontiguousarray(packed_block))
     return {"exact": slow, "point_unsure": unsure, "far": int(far), "matched": int(matched),
             "proven": int(proven)}
 
@@ -305,28 +305,30 @@ def _far_on_box(C, E, i, lo, hi):
 
 @njit(cache=True, nogil=True)
 def _hash_table(hashes, size):
-    """Open addressing (linear probing) of the indices of ``hashes``; ``-1`` marks a free slot."""
-    slots = np.full(size, -1, np.int64)
+    """Open addressing (linear probing): slot ``p`` holds a hash and the index of its pattern
+    (one cache line per probe); index ``-1`` marks a free slot."""
+    slots = np.full((size, 2), -1, np.int64)
     mask = np.uint64(size - 1)
     for i in range(hashes.size):
         pos = np.int64(hashes[i] & mask)
-        while slots[pos] >= 0:
+        while slots[pos, 1] >= 0:
             pos = (pos + 1) & (size - 1)
-        slots[pos] = i
+        slots[pos, 0] = np.int64(hashes[i])
+        slots[pos, 1] = i
     return slots
 
 
 @njit(cache=True, nogil=True)
-def _lookup(h, packed, hashes, slots, row, j):
+def _lookup(h, packed, slots, row, j):
     """Whether the pattern ``row`` with bit ``j`` flipped is in the output (its hash is ``h``)."""
-    size = slots.size
+    size = slots.shape[0]
     pos = np.int64(h & np.uint64(size - 1))
+    key = np.int64(h)
     byte = j >> 3
     mask = np.uint8(1 << (j & 7))
-    while slots[pos] >= 0:
-        i = slots[pos]
-        if hashes[i] == h:
-            other = packed[i]
+    while slots[pos, 1] >= 0:
+        if slots[pos, 0] == key:
+            other = packed[slots[pos, 1]]
             same = True
             for p in range(row.size):
                 v = row[p] ^ mask if p == byte else row[p]
@@ -421,8 +423,8 @@ def _parallel_to_other(C, E, j, live):
 
 
 @njit(cache=True, nogil=True)
-def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, all_hashes,
-                  slots, packed, packed_block):
+def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, packed,
+                  packed_block):
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
@@ -459,7 +461,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
             if not _far_on_box(C, E, i, lo0, hi0):
                 cand[nc] = i
                 nc += 1
-                hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, all_hashes, slots,
+                hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, slots,
                                  packed_block[reg], i)
                 nm += hit[i]
         support = np.empty(nm, np.int64)
