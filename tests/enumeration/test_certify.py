@@ -137,7 +137,7 @@ def test_block_maps_equal_the_per_region_maps():
 
 def test_hash_collisions_never_match_a_missing_pattern(monkeypatch):
     import reluregions.enumeration.certify as certify_module
-    from reluregions.enumeration._certify_fast import PatternIndex
+    from reluregions.enumeration._certify_index import PatternIndex
 
     class Colliding(PatternIndex):  # every pattern hashes to 0: only the byte comparison decides
         def __init__(self, packed, n_hidden):

@@ -31,7 +31,8 @@ import numpy as np
 from ..geometry import exact as ex
 from ..geometry.lp import LPSolver
 from ._certify_facets import CertifyContext, certify_region
-from ._certify_fast import PatternIndex, block_maps, certify_block
+from ._certify_fast import block_maps, certify_block
+from ._certify_index import PatternIndex
 
 __all__ = ["Certificate", "certify_regions", "exact_coordinates"]
 
