@@ -216,3 +216,16 @@ def test_two_threads_give_the_same_certificate(monkeypatch):
     bad_one = certify_regions(net, box, bits[keep], points[keep], workers=1)
     bad_two = certify_regions(net, box, bits[keep], points[keep], workers=2)
     assert not bad_two.certified and bad_one.to_dict() == bad_two.to_dict()
+
+
+def test_a_neuron_on_the_domains_boundary_goes_to_the_exact_check():
+    # neuron 0 is zero exactly on the box's facet x0 = 1: its "facet" has no region beyond it, which
+    # float cannot prove slack (it is tight), so the exact check settles it as a boundary facet
+    rng = np.random.default_rng(3)
+    W = np.vstack([[1.0, 0.0], rng.standard_normal((4, 2))])
+    b = np.concatenate([[-1.0], rng.standard_normal(4) * 0.3])
+    net = Network([W, np.ones((1, 5))], [b, np.zeros(1)])
+    box = Box([-1, -1], [1, 1])
+    bits, points = _regions(net, box)
+    cert = certify_regions(net, box, bits, points)
+    assert cert.certified and cert.boundary_facets > 0 and 0 < cert.regions_exact_path < len(bits)

@@ -19,6 +19,15 @@ neuron keeps its bit (it has a strict sign on the relative interior of ``F``). A
 neighbour is not in the output must be proven not to be a facet: strictly redundant on a rigorous
 bounding box of the region, or by a Motzkin certificate (from the facet LP's dual) verified exactly.
 
+Cost. On an axis-box domain (a box, or an affine slice of one) both steps first run vectorised
+over blocks of regions (:mod:`._certify_fast`): the point check and every facet decision are made
+in floating point with rigorous error bounds, by compiled code, and neighbours are looked up in
+bulk in a hash index of the output (:mod:`._certify_index`). Only what floating point cannot settle
+(a point within its rounding of a hyperplane, a region with a possibly zero or coincident neuron, a
+constraint that touches the region without being matched: a vertex on it, the domain's boundary,
+a missing neighbour) goes to the exact checks below, region by region; they name the region and
+facet of a failure. Blocks may run on worker threads (``workers``).
+
 Pure: no printing, no files; progress goes to a callback.
 """
 from __future__ import annotations
