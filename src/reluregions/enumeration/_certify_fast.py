@@ -12,15 +12,28 @@ For a block of regions:
 1. the float pulled-back constraints ``C [s; 1] <= 0`` of every neuron (DESIGN.md §1; Drammis et
    al. 2024, §3: ``M_{l+1} = W_{l+1} D_l M_l``), with a rigorous bound ``E`` on their error, as one
    matrix product per layer for the whole block (regions sharing a prefix of layers share it);
-2. compiled, per region (:func:`_block_kernel`): a neuron whose row may be zero sends the region
-   to the exact check; a constraint strictly slack on the domain's box, then on a rigorous
-   bounding box of the region (``2k`` compiled LPs, :func:`reluregions.geometry.simplex.box_lp`,
-   made safe by weak duality with the data error ``E``), is no facet; every other constraint
-   ``j`` is *matched* when the pattern with bit ``j`` flipped is in the output (found by a Zobrist
-   hash, compared bit for bit) and no other row is parallel to ``j``'s within its error bound (then
-   no other neuron vanishes on the facet, so the flip is the region across it); otherwise it is
-   *no facet* when a compiled LP's multipliers prove ``max C_j [s; 1] < 0`` over the region
-   (rigorously, as above). Anything else sends the region to the exact check.
+2. compiled, per region (:func:`_block_kernel`):
+
+   - the point: strictly inside when every constraint's value at it is below minus its error
+     bound (else the exact point check of :func:`reluregions.geometry.exact.check_point` decides);
+   - a neuron whose row may be zero sends the region to the exact check;
+   - a constraint strictly slack on the domain's box is no facet; for the others the pattern with
+     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, confirmed byte for byte);
+   - a rigorous bounding box of the region from ``2k`` compiled LPs over the matched rows (any
+     subset of the rows encloses the region; when the output is complete the matched rows hold
+     every facet), :func:`reluregions.geometry.simplex.box_lp`, made safe by weak duality with
+     the data error ``E`` (:func:`_upper_bound`); a constraint strictly slack on it is no facet;
+   - every other constraint ``j`` is *matched* when its flipped pattern is in the output and no
+     other row is parallel to ``j``'s within its error bound (then no other neuron vanishes on
+     the facet, so the flip is the region across it); otherwise it is *no facet* when multipliers
+     prove ``max C_j [s; 1] < 0`` over the matched rows and the box, rigorously as above: one
+     row's multiplier at the breakpoints first (:func:`_slack_by_one_row`), else a compiled LP's.
+
+   Anything else (a constraint touching the region unmatched: through a vertex, on the domain's
+   boundary, or a missing neighbour) sends the region to the exact check.
+
+Float bounds follow :func:`reluregions.geometry.exact.gamma` (Higham's ``gamma_n``, doubled to
+cover the rounding of the bound itself), as the exact module's own float decisions do.
 """
 from __future__ import annotations
 
@@ -182,12 +195,14 @@ def _upper_bound(C, E, j, rows, y, lo, hi):
             val += r
             mag += rm
             err += ed
-    return val + err + _gamma(rows.size + k + 3) * (mag + err) + _TINY
+    bound = val + err + _gamma(rows.size + k + 3) * (mag + err) + _TINY
+    return bound if np.isfinite(bound) else np.inf  # an overflow proves nothing
 
 
 @njit(cache=True, nogil=True)
 def _max_over(C, E, j, rows, lo, hi):
-    """Upper bound of ``sgn * C_j [s;1]``'s max over the rows and box, by one compiled LP."""
+    """Rigorous upper bound of ``max C_j [s; 1]`` over the ``rows`` and the box, with the
+    multipliers of one compiled LP (:func:`_upper_bound`)."""
     k = lo.size
     r = rows.size
     A = np.empty((r, k))
@@ -231,6 +246,7 @@ def _slack_by_one_row(C, E, j, support, lo, hi):
 
 @njit(cache=True, nogil=True)
 def _far_on_box(C, E, i, lo, hi):
+    """Whether constraint ``i`` holds strictly on the whole box (rigorously): then it is no facet."""
     k = lo.size
     top = C[i, k]
     mag = abs(C[i, k])
