@@ -94,3 +94,138 @@ def test_count_certify_json_and_parquet_metadata(tmp_path, capsys):
 
     meta = read_metadata(target)
     assert meta["certified"] is True and meta["certificate"]["regions"] == out["regions"]
+
+
+# --- the vectorised float path (enumeration/_certify_fast.py) -------------------------------------
+
+def _regions(net, box):
+    rs = enumerate_regions(net, box)
+    return rs.bits, rs.points
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_path_settles_generic_regions_and_a_dropped_region_reaches_the_exact_check(seed):
+    net = _random(10 + seed, (3, 8, 6, 1))
+    box = Box([-2, -1, -3], [2, 1, 3])
+    bits, points = _regions(net, box)
+    cert = certify_regions(net, box, bits, points)
+    assert cert.certified and cert.regions_exact_path == 0
+    assert cert.facets_matched > 0 and cert.non_facets_proven > 0
+    drop = (7 * seed) % len(bits)
+    keep = np.arange(len(bits)) != drop
+    bad = certify_regions(net, box, bits[keep], points[keep])
+    assert not bad.certified and bad.regions_exact_path > 0
+    assert "facet of neuron" in bad.failure and bad.failed_region is not None
+
+
+def test_block_maps_equal_the_per_region_maps():
+    from reluregions.enumeration._certify_facets import CertifyContext, _float_maps
+    from reluregions.enumeration._certify_fast import block_maps
+    from reluregions.geometry import exact as ex
+
+    net = _random(3, (3, 7, 6, 5, 1))
+    box = Box([-1, -2, -1], [1, 2, 1])
+    bits, _ = _regions(net, box)
+    exn, dom = ex.ExactNetwork.of(net), ex.exact_domain(box)
+    V, E = block_maps(exn, dom, bits).dense()
+    ctx = CertifyContext(exn, dom, None, {}, None, exn.widths)
+    for r in range(len(bits)):
+        v, e = _float_maps(ctx, bits[r])
+        assert np.array_equal(V[r], v)
+        np.testing.assert_allclose(E[r], e, rtol=1e-12)
+
+
+def test_hash_collisions_never_match_a_missing_pattern(monkeypatch):
+    import reluregions.enumeration.certify as certify_module
+    from reluregions.enumeration._certify_index import PatternIndex
+
+    class Colliding(PatternIndex):  # every pattern hashes to 0: only the byte comparison decides
+        def __init__(self, packed, n_hidden):
+            super().__init__(packed, n_hidden, zobrist=np.zeros(n_hidden, np.uint64))
+            assert not self.hashes.any()
+
+    monkeypatch.setattr(certify_module, "PatternIndex", Colliding)
+    net = _random(4, (2, 6, 5, 1))
+    box = Box([-2, -2], [2, 2])
+    bits, points = _regions(net, box)
+    cert = certify_regions(net, box, bits, points)
+    assert cert.certified and cert.regions_exact_path == 0
+    keep = np.arange(len(bits)) != 3
+    bad = certify_regions(net, box, bits[keep], points[keep])
+    assert not bad.certified and "facet of neuron" in bad.failure
+    twice = np.r_[0:len(bits), 1]  # a pattern listed twice, not next to itself
+    bad = certify_regions(net, box, bits[twice], points[twice])
+    assert not bad.certified and "share a pattern" in bad.failure
+
+
+def test_a_constraint_through_a_vertex_is_never_proven_slack_in_float():
+    # six lines through the origin: in every sector the four other lines touch the region at its
+    # apex (their maximum over the region is exactly 0), which no float bound may call slack
+    angles = np.arange(6) * np.pi / 6
+    net = Network([np.column_stack([np.cos(angles), np.sin(angles)]), np.ones((1, 6))],
+                  [np.zeros(6), np.zeros(1)])
+    box = Box([-1, -1], [1, 1])
+    bits, points = _regions(net, box)
+    cert = certify_regions(net, box, bits, points)
+    assert len(bits) == 12 and cert.certified and cert.regions_exact_path == 12
+
+
+def test_the_weak_duality_bound_holds_for_any_multipliers():
+    from fractions import Fraction
+    from itertools import combinations
+
+    from reluregions.enumeration._certify_fast import _upper_bound
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        C = np.column_stack([rng.integers(-5, 6, (7, 2)), rng.integers(-9, 1, 7)]).astype(float)
+        E = np.zeros_like(C)
+        lo, hi = np.array([-2.0, -3.0]), np.array([3.0, 1.0])
+        rows = np.arange(1, 7)
+        halfplanes = [(C[i, :2], -C[i, 2]) for i in rows]
+        halfplanes += [(np.array([1.0, 0]), hi[0]), (np.array([-1.0, 0]), -lo[0]),
+                       (np.array([0, 1.0]), hi[1]), (np.array([0, -1.0]), -lo[1])]
+        best = None
+        for (a1, b1), (a2, b2) in combinations(halfplanes, 2):
+            det = Fraction(a1[0]) * Fraction(a2[1]) - Fraction(a1[1]) * Fraction(a2[0])
+            if det == 0:
+                continue
+            x = (Fraction(b1) * Fraction(a2[1]) - Fraction(a1[1]) * Fraction(b2)) / det
+            y = (Fraction(a1[0]) * Fraction(b2) - Fraction(b1) * Fraction(a2[0])) / det
+            if all(Fraction(a[0]) * x + Fraction(a[1]) * y <= Fraction(b) for a, b in halfplanes):
+                v = Fraction(C[0, 0]) * x + Fraction(C[0, 1]) * y + Fraction(C[0, 2])
+                best = v if best is None else max(best, v)
+        if best is None:
+            continue
+        for _ in range(5):
+            y = rng.exponential(size=rows.size) * (rng.random(rows.size) < 0.6)
+            assert _upper_bound(C, E, 0, rows, y, lo, hi) >= best
+
+
+def test_two_threads_give_the_same_certificate(monkeypatch):
+    import reluregions.enumeration.certify as certify_module
+
+    monkeypatch.setattr(certify_module, "_BLOCK", 16)  # several blocks on a small net
+    net = _random(21, (3, 8, 6, 1))
+    box = Box([-2, -2, -2], [2, 2, 2])
+    bits, points = _regions(net, box)
+    one = certify_regions(net, box, bits, points, workers=1)
+    two = certify_regions(net, box, bits, points, workers=2)
+    assert one.certified and one.to_dict() == two.to_dict()
+    keep = np.arange(len(bits)) != 5
+    bad_one = certify_regions(net, box, bits[keep], points[keep], workers=1)
+    bad_two = certify_regions(net, box, bits[keep], points[keep], workers=2)
+    assert not bad_two.certified and bad_one.to_dict() == bad_two.to_dict()
+
+
+def test_a_neuron_on_the_domains_boundary_goes_to_the_exact_check():
+    # neuron 0 is zero exactly on the box's facet x0 = 1: its "facet" has no region beyond it, which
+    # float cannot prove slack (it is tight), so the exact check settles it as a boundary facet
+    rng = np.random.default_rng(3)
+    W = np.vstack([[1.0, 0.0], rng.standard_normal((4, 2))])
+    b = np.concatenate([[-1.0], rng.standard_normal(4) * 0.3])
+    net = Network([W, np.ones((1, 5))], [b, np.zeros(1)])
+    box = Box([-1, -1], [1, 1])
+    bits, points = _regions(net, box)
+    cert = certify_regions(net, box, bits, points)
+    assert cert.certified and cert.boundary_facets > 0 and 0 < cert.regions_exact_path < len(bits)

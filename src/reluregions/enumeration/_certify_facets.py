@@ -17,7 +17,7 @@ Called by :func:`reluregions.enumeration.certify.certify_regions`; pure, no prin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Container
 
 import numpy as np
 
@@ -32,12 +32,13 @@ __all__ = ["CertifyContext", "certify_region"]
 
 @dataclass
 class CertifyContext:
-    """What every region's check shares: exact network and domain, LP solver, output patterns."""
+    """What every region's check shares: exact network and domain, LP solver, output patterns
+    (packed bytes, bit ``j`` in bit ``j % 8`` of byte ``j // 8``)."""
 
     net: ex.ExactNetwork
     dom: ex.ExactDomain
     solver: LPSolver
-    keys: dict
+    keys: Container[bytes]
     cert: Certificate
     widths: list[int] = field(default_factory=list)
 
