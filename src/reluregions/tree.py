@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -233,22 +234,24 @@ class Problem:
 
 
 class Algorithm(ABC):
-    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`."""
+    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`.
+
+    An algorithm holds the problem and whatever it derived from it once; nothing about a run.
+    What a run decides (how many regions one expansion may finish, whether only their number is
+    wanted) is passed to every :meth:`expand` call by the scheduler that drives the tree.
+    """
 
     #: Whether an expansion runs almost entirely in compiled code that releases the GIL, so that
     #: threads of one process expand in parallel (the ``auto`` scheduler then uses threads, which
     #: start in milliseconds, rather than processes, which start in about a second).
     releases_gil: bool = False
+    #: The region budget schedulers pass to :meth:`expand` unless they want fewer regions per
+    #: call (algorithms that expand one split per call ignore budgets; those that walk a subtree
+    #: in one call set their own, which keeps checkpoints and work splitting fine-grained).
+    default_budget: ClassVar[int] = 1 << 40
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        #: Regions after which one :meth:`expand` call may stop and hand back its open frontier as
-        #: children. Parallel schedulers lower it to split work; algorithms that expand one split
-        #: per call ignore it.
-        self.budget: int = 1 << 40
-        #: When True (a count-only run), :meth:`expand` may return ``None`` in place of each
-        #: finished region: only their number is wanted.
-        self.count_only: bool = False
 
     def warm_up(self) -> None:
         """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""
@@ -258,8 +261,23 @@ class Algorithm(ABC):
         """The initial work items (usually one: the whole domain)."""
 
     @abstractmethod
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
-        """Expand one cell into child cells and/or finished regions."""
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], list[Region]]:
+        """Expand one cell into child cells and/or finished regions.
+
+        Parameters
+        ----------
+        cell : Cell
+            The work item.
+        ctx : Context
+            The calling worker's solver and counters.
+        budget : int
+            Regions after which the call may stop and hand back its open frontier as children
+            (parallel schedulers pass less than :attr:`default_budget` to split work).
+        count_only : bool
+            Only the number of finished regions is wanted: the call may return ``None`` in place
+            of each region.
+        """
 
 
 #: The region block under the name the algorithms and schedulers have used (one type).

@@ -70,10 +70,10 @@ class FailingAlgorithm(Algorithm):
     def roots(self, ctx):
         return self.inner.roots(ctx)
 
-    def expand(self, cell, ctx):
+    def expand(self, cell, ctx, *, budget, count_only):
         if cell.layer >= self.layer:
             raise SolverError("HiGHS returned an unexpected status (test)")
-        return self.inner.expand(cell, ctx)
+        return self.inner.expand(cell, ctx, budget=budget, count_only=count_only)
 
 
 def assert_streams_before_the_end(scheduler) -> None:

@@ -39,8 +39,8 @@ def test_count_only_blocks_carry_only_their_length(backend: str, algorithm: str)
 
 
 def test_kept_workers_switch_between_counting_and_regions(pool) -> None:
-    """Kept threads and processes reload the algorithm when the run's ``count_only`` changes:
-    the same algorithm object counts, gives every region, then counts again."""
+    """Kept threads and processes serve runs that count and runs that want the regions with the
+    same algorithm object (``count_only`` travels with every task, never set on the algorithm)."""
     net, box = seeded_net(0)
     algorithm = algorithm_for(net, box, "default")  # vertex: its expansions honour count_only
     expected = reference(0, "default")
@@ -51,9 +51,11 @@ def test_kept_workers_switch_between_counting_and_regions(pool) -> None:
             assert sum(len(b) for b in blocks) == len(expected)
         else:
             assert_regionsets_equal(regionset(blocks, net), expected)
-    pool.prepare(algorithm, count_only=True)  # workers started for counting...
-    blocks = list(pool.run(algorithm))  # ...serve a run that wants the regions
+    pool.prepare(algorithm)  # workers started before a run...
+    assert sum(len(b) for b in pool.run(algorithm, count_only=True)) == len(expected)  # ...count
+    blocks = list(pool.run(algorithm))  # ...and then give every region
     assert_regionsets_equal(regionset(blocks, net), expected)
+    assert not hasattr(algorithm, "count_only") and not hasattr(algorithm, "budget")
 
 
 def test_count_and_enumerate_through_the_api_agree() -> None:
@@ -95,7 +97,8 @@ def test_a_journal_is_an_argument_of_one_run(backend: str) -> None:
     from reluregions.tree import Context
 
     ctx = Context.create(algorithm.problem.config, algorithm.problem.n_layers)
-    children, finished = algorithm.expand(algorithm.roots(ctx)[0], ctx)
+    children, finished = algorithm.expand(algorithm.roots(ctx)[0], ctx,
+                                          budget=algorithm.default_budget, count_only=False)
     assert children and not len(finished)
     journal = _Journal(children)  # resume below the root: the same regions
     scheduler = make_scheduler(backend, workers=WORKERS, task_expansions=2)

@@ -102,7 +102,8 @@ def test_open_items_pop_shallowest_or_deepest() -> None:
     stack = algorithm.roots(ctx)
     cells = []
     while stack and len(cells) < 40:  # collect cells of various depths
-        children, _ = algorithm.expand(stack.pop(), ctx)
+        children, _ = algorithm.expand(stack.pop(), ctx, budget=algorithm.default_budget,
+                                       count_only=False)
         stack += children
         cells += children
     queue = OpenItems()

@@ -42,16 +42,18 @@ def test_fresh_threads_are_stopped_after_the_run(algorithm: str) -> None:
 
 
 def test_threads_do_not_change_the_callers_algorithm() -> None:
-    """Every thread works on its own copy: the region budgets of tasks stay per thread."""
+    """Every thread works on its own copy, and nothing of a run (region budgets of tasks,
+    count-only) is set on the caller's algorithm."""
     net, box = random_net(3, (16, 16, 16), 0), Box.symmetric(3)
     algorithm = algorithm_for(net, box, "default")
-    budget = algorithm.budget
+    before = dict(vars(algorithm))
     expected = regionset(SerialScheduler().run(algorithm_for(net, box, "default")), net)
     with ThreadScheduler(WORKERS, task_seconds=0.01, keep_workers=True) as scheduler:
         for _ in range(2):  # the kept threads serve a second run of the same algorithm
             got = regionset(scheduler.run(algorithm), net)
             assert_regionsets_equal(got, expected)
-            assert algorithm.budget == budget
+            assert vars(algorithm).keys() == before.keys()
+            assert all(vars(algorithm)[k] is v for k, v in before.items() if k != "_packed")
         threads = scheduler.worker_threads
         assert len(threads) == WORKERS  # the same threads served both runs
     assert _all_gone(threads)

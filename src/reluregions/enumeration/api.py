@@ -166,7 +166,7 @@ class RegionStream:
             from ..schedulers.serial import SerialScheduler
 
             scheduler = self._point_scheduler = SerialScheduler()
-        scheduler.prepare(algorithm, count_only=count_only)  # parallel workers start untimed
+        scheduler.prepare(algorithm)  # parallel workers start untimed
         start = time.perf_counter()
         self.setup_seconds = start - setup
         run = scheduler.run(algorithm, self._progress, count_only=count_only)

@@ -69,10 +69,10 @@ class HighDimAlgorithm(Algorithm):
     """Cut-list LayerWise-NNCE for high-dimensional inputs (box as bounds, rays before LPs)."""
 
     name = "highd"
+    default_budget = DEFAULT_BUDGET
 
     def __init__(self, problem) -> None:
         super().__init__(problem)
-        self.budget = DEFAULT_BUDGET
         p = problem.param
         k = p.dim
         tol = problem.config.band
@@ -129,13 +129,14 @@ class HighDimAlgorithm(Algorithm):
         cell.state = LayerTodo(np.zeros(0, dtype=np.int64), ())
         return cell
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], list[Region]]:
         """Walk the subtree below ``cell`` depth first until ``budget`` regions are finished."""
         ctx.stats.expansions += 1
         stack = [cell]
         regions: list[Region] = []
         with one_blas_thread():  # small products: a second BLAS thread only spins (blas.py)
-            while stack and len(regions) < self.budget:
+            while stack and len(regions) < budget:
                 done = self._advance(stack.pop(), ctx, stack)
                 if done is not None:
                     regions.append(done)

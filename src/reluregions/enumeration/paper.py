@@ -27,7 +27,8 @@ class PaperAlgorithm(Algorithm):
             return exhaustive_first_layer(self.problem, ctx)
         return [root_cell(self.problem, ctx)]
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], list[Region]]:
         problem = self.problem
         ctx.stats.expansions += 1
         cell.bits = cell.bits.copy()

@@ -50,7 +50,8 @@ class WitnessAlgorithm(Algorithm):
             return exhaustive_first_layer(self.problem, ctx)
         return [root_cell(self.problem, ctx)]
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], list[Region]]:
         """Insert the cell's remaining neurons until one splits it or the network ends."""
         problem = self.problem
         offsets = layer_offsets(problem)

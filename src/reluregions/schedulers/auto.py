@@ -127,8 +127,7 @@ class AutoScheduler(Scheduler):
         start = last = time.perf_counter()
         found = 0
         stack = list(reversed(algorithm.roots(ctx)))
-        budget = algorithm.budget
-        algorithm.budget = min(budget, SERIAL_BUDGET)
+        budget = min(algorithm.default_budget, SERIAL_BUDGET)
         try:
             while stack:
                 now = time.perf_counter()
@@ -140,7 +139,8 @@ class AutoScheduler(Scheduler):
                     handed_over = True
                     break
                 cell = stack.pop()
-                children, finished = algorithm.expand(cell, ctx)
+                children, finished = algorithm.expand(cell, ctx, budget=budget,
+                                                      count_only=count_only)
                 stack.extend(reversed(children))
                 if len(finished):
                     found += len(finished)
@@ -149,7 +149,6 @@ class AutoScheduler(Scheduler):
                     last = now
                     progress(Progress(found, now - start, len(stack), 1))
         finally:
-            algorithm.budget = budget
             if inner is not None and not handed_over:
                 inner.stop_workers()
         if not handed_over:

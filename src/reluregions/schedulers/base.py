@@ -107,8 +107,11 @@ class Journal(Protocol):
 
 def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
                    max_seconds: float = float("inf"),
-                   share: "Callable[[list[Cell]], int] | None" = None) -> tuple[list, list[Cell]]:
+                   share: "Callable[[list[Cell]], int] | None" = None, *, budget: int,
+                   count_only: bool) -> tuple[list, list[Cell]]:
     """Expand ``items`` depth first until done or a budget runs out.
+
+    Every expansion gets ``budget`` and ``count_only`` (see :meth:`Algorithm.expand`).
 
     Returns the finished regions, as the list of what each expansion returned (lists of regions
     or :class:`~reluregions.regionblock.RegionBlock` objects), and the open frontier (items
@@ -125,7 +128,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     deadline = time.perf_counter() + max_seconds
     while stack and done < max_expansions:
         cell = stack.pop()
-        children, finished = algorithm.expand(cell, ctx)
+        children, finished = algorithm.expand(cell, ctx, budget=budget, count_only=count_only)
         if len(finished):
             parts.append(finished)
         stack.extend(reversed(children))
@@ -136,15 +139,6 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
             break
     stack.reverse()
     return parts, stack
-
-
-def _bind(algorithm: Algorithm, count_only: bool) -> None:
-    """Tell ``algorithm`` whether this run only counts: the one place a scheduler sets it.
-
-    Algorithms read ``count_only`` from themselves today; it becomes an argument of
-    ``Algorithm.expand`` next (issue 16, item 1), and this function goes away.
-    """
-    algorithm.count_only = bool(count_only)
 
 
 class Scheduler(ABC):
@@ -176,15 +170,13 @@ class Scheduler(ABC):
             A checkpointed run: start from its frontier, record every block before it is
             yielded and let it snapshot the frontier (see :class:`Journal`).
         """
-        _bind(algorithm, count_only)
-        return self._blocks(algorithm, progress, count_only, journal)
+        return self._blocks(algorithm, progress, bool(count_only), journal)
 
-    def prepare(self, algorithm: Algorithm, *, count_only: bool = False) -> None:
+    def prepare(self, algorithm: Algorithm) -> None:
         """Get ready to :meth:`run` ``algorithm`` before a timed run starts (parallel schedulers
-        start their workers here; by default nothing is done)."""
-        _bind(algorithm, count_only)
+        start their workers here; by default nothing is done). Nothing is set on ``algorithm``."""
 
     @abstractmethod
     def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
                 journal: Journal | None) -> Iterator[Block]:
-        """The blocks of :meth:`run` (``algorithm`` is already bound to ``count_only``)."""
+        """The blocks of :meth:`run`."""

@@ -38,7 +38,8 @@ class SerialScheduler(Scheduler):
             stack = list(reversed(algorithm.roots(ctx)))
         while stack:
             cell = stack.pop()
-            children, finished = algorithm.expand(cell, ctx)
+            children, finished = algorithm.expand(cell, ctx, budget=algorithm.default_budget,
+                                                  count_only=count_only)
             stack.extend(reversed(children))
             if len(finished):
                 block = as_block(finished, count_only)
