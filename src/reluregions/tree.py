@@ -32,7 +32,7 @@ from .network import Network
 from .regionblock import Region, RegionBlock
 
 __all__ = ["Cell", "Region", "RegionBlock", "RegionChunk", "Stats", "Context", "Algorithm", "Problem",
-           "pack_cells", "unpack_cells"]
+           "pack_cells", "unpack_cells", "root_items"]
 
 
 @dataclass(slots=True)
@@ -278,6 +278,14 @@ class Algorithm(ABC):
             Only the number of finished regions is wanted: the call may return ``None`` in place
             of each region.
         """
+
+
+def root_items(algorithm: Algorithm) -> tuple[list[Cell], Stats]:
+    """The work items a run of ``algorithm`` starts from (:meth:`Algorithm.roots`, computed in a
+    fresh context) and the counters spent computing them (the caller adds them to the run's)."""
+    problem = algorithm.problem
+    ctx = Context.create(problem.config, problem.n_layers)
+    return algorithm.roots(ctx), ctx.stats
 
 
 #: The region block under the name the algorithms and schedulers have used (one type).

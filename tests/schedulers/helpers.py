@@ -14,6 +14,7 @@ from reluregions import Box, EnumerationConfig, Network
 from reluregions.enumeration import Algorithm, make_algorithm, make_problem
 from reluregions.errors import SolverError
 from reluregions.io import RegionSet
+from reluregions.tree import root_items
 
 SHAPES = ((2, (8, 8)), (3, (6, 6, 6)))
 
@@ -52,6 +53,11 @@ def regionset(parts, net: Network) -> RegionSet:
     return RegionSet.concat(blocks) if any(len(b) for b in blocks) else blocks[-1]
 
 
+def run_tree(scheduler, algorithm: Algorithm, progress=None, **options):
+    """``scheduler.run`` from ``algorithm``'s roots, as the enumeration API starts a run."""
+    return scheduler.run(algorithm, root_items(algorithm)[0], progress, **options)
+
+
 def algorithm_for(net: Network, box: Box, algorithm: str, **options) -> Algorithm:
     """A ready-to-run algorithm object."""
     return make_algorithm(make_problem(net, box, EnumerationConfig(algorithm=algorithm, **options)))
@@ -82,7 +88,7 @@ def assert_streams_before_the_end(scheduler) -> None:
     import inspect
 
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     assert inspect.isgenerator(stream)
     n = len(next(stream))
     done_at_first = len(scheduler.tasks)  # tasks finished when the first block reached us

@@ -11,7 +11,7 @@ from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
-from .base import Algorithm, Problem, Region, RegionBlock, Stats
+from .base import Algorithm, Problem, Region, RegionBlock, Stats, root_items
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
            "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
@@ -127,12 +127,16 @@ class RegionStream:
         self.seconds = 0.0
         self.setup_seconds = 0.0
         self.count = 0
+        self._root_stats = Stats()  # what computing the roots cost
 
     @property
     def stats(self) -> Stats:
-        """Merged counters (LPs, cells per layer) of every worker."""
+        """Merged counters (LPs, cells per layer) of the roots and of every worker."""
         point = getattr(self, "_point_scheduler", None)
-        return (point or self.scheduler).stats
+        stats = Stats()
+        stats.merge(self._root_stats)
+        stats.merge((point or self.scheduler).stats)
+        return stats
 
     def __iter__(self) -> Iterator[Region]:
         for block in self._blocks(count_only=False):
@@ -169,7 +173,8 @@ class RegionStream:
         scheduler.prepare(algorithm)  # parallel workers start untimed
         start = time.perf_counter()
         self.setup_seconds = start - setup
-        run = scheduler.run(algorithm, self._progress, count_only=count_only)
+        roots, self._root_stats = root_items(algorithm)
+        run = scheduler.run(algorithm, roots, self._progress, count_only=count_only)
         clock = time.perf_counter
         try:
             while True:

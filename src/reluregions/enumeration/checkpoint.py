@@ -162,6 +162,9 @@ class Checkpoint:
         self._last = time.monotonic()
         self._stop = False
         self._lock_fd: int | None = None
+        #: Counters this session spent before its scheduler started (computing the roots of a
+        #: fresh run), added to every snapshot's.
+        self.prelude = Stats()
 
     # ------------------------------------------------------------------ opening
     @property
@@ -333,6 +336,7 @@ class Checkpoint:
             self._shard_rows = 0
         saved = Stats()
         saved.merge(stats)
+        saved.merge(self.prelude)
         new = _State(state.identity, state.metadata, list(frontier), shards,
                      state.regions + self._pending, saved, False, state.snapshots + 1)
         self._state = new

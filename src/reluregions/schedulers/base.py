@@ -87,7 +87,8 @@ class Journal(Protocol):
     """What a scheduler keeps up to date in a checkpointed run (the contract of DESIGN.md §3,
     kept by :class:`~reluregions.enumeration.checkpoint.Checkpoint`).
 
-    * :meth:`restore` once, at the start: the run begins from its frontier when it has one;
+    * :meth:`restore` once, at the start: the run begins from its frontier when it has one (in
+      place of the roots it was given);
     * :meth:`record` with every finished block *before* it is yielded, and only at points where
       every result received is fully booked (regions recorded, leftover items queued);
     * :meth:`poll` at such points with the frontier (the open queue plus the inputs of every task
@@ -153,30 +154,35 @@ class Scheduler(ABC):
     def __init__(self) -> None:
         self.stats = Stats()
 
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None, *,
-            count_only: bool = False, journal: Journal | None = None) -> Iterator[Block]:
-        """Yield every region of the problem exactly once, in blocks (empty blocks are skipped).
+    def run(self, algorithm: Algorithm, roots: Sequence[Cell],
+            progress: ProgressCallback | None = None, *, count_only: bool = False,
+            journal: Journal | None = None) -> Iterator[Block]:
+        """Yield every region below ``roots`` exactly once, in blocks (empty blocks are skipped).
 
         Parameters
         ----------
         algorithm : Algorithm
-            The tree to drive.
+            How the tree's items expand.
+        roots : sequence of Cell
+            The items to start from: ``algorithm``'s roots (see
+            :func:`~reluregions.tree.root_items`), or any open items of its tree.
         progress : callable, optional
             Called with :class:`Progress` reports while the run goes on, and once at its end.
         count_only : bool, default False
             Only the number of regions is wanted: the blocks are :class:`RegionCount` objects
             (parallel workers keep their regions; only counts travel).
         journal : Journal, optional
-            A checkpointed run: start from its frontier, record every block before it is
-            yielded and let it snapshot the frontier (see :class:`Journal`).
+            A checkpointed run: its restored frontier, when it has one, replaces ``roots``;
+            every block is recorded before it is yielded, and the journal snapshots the
+            frontier (see :class:`Journal`).
         """
-        return self._blocks(algorithm, progress, bool(count_only), journal)
+        return self._blocks(algorithm, list(roots), progress, bool(count_only), journal)
 
     def prepare(self, algorithm: Algorithm) -> None:
         """Get ready to :meth:`run` ``algorithm`` before a timed run starts (parallel schedulers
         start their workers here; by default nothing is done). Nothing is set on ``algorithm``."""
 
     @abstractmethod
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None) -> Iterator[Block]:
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         """The blocks of :meth:`run`."""

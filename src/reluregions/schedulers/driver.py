@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from ..errors import OptionError, WorkerDiedError
-from ..tree import Algorithm, Cell, Context, Stats
+from ..tree import Algorithm, Cell, Context, Stats, root_items
 from .base import Block, Journal, Progress, ProgressCallback, RegionCount, Scheduler, as_block
 from .queues import DynamicQueue, StaticQueue
 from .tasks import UNLIMITED, Task, TaskFailure, TaskOptions, TaskRecord, TaskResult, WorkerLoss
@@ -171,8 +171,7 @@ class TaskScheduler(Scheduler):
         (``ProcessScheduler(keep_workers=True)``, or a Ray instance this scheduler did not start).
         """
         start = time.perf_counter()
-        problem = algorithm.problem
-        roots = algorithm.roots(Context.create(problem.config, problem.n_layers))
+        roots = root_items(algorithm)[0]
         self._start(algorithm)
         clean = False
         try:
@@ -188,10 +187,8 @@ class TaskScheduler(Scheduler):
         """The cap on tasks handed out and not yet returned."""
         return self.options.max_in_flight or 2 * self.workers
 
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None, roots: list[Cell] | None = None) -> Iterator[Block]:
-        """The blocks of :meth:`run`; ``roots``, when given, replace the algorithm's (the auto
-        scheduler hands over its serial phase's open items)."""
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths, self.shares = [], [], 0
@@ -199,7 +196,7 @@ class TaskScheduler(Scheduler):
         self._start(algorithm)
         clean = False
         try:
-            for block in self._drive(algorithm, progress, count_only, roots):
+            for block in self._drive(algorithm, roots, progress, count_only):
                 if len(block):
                     yield block
             clean = True
@@ -207,20 +204,18 @@ class TaskScheduler(Scheduler):
             self._journal = None
             self._stop(clean)
 
-    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-               roots: list[Cell] | None = None) -> Iterator[Block]:
+    def _drive(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+               count_only: bool) -> Iterator[Block]:
         problem = algorithm.problem
         ckpt = self._journal
         start = last = time.perf_counter()
         ctx = Context.create(problem.config, problem.n_layers)
         restored = ckpt.restore() if ckpt is not None else None
-        if roots is not None:  # a frontier handed over by the caller (the auto scheduler)
-            items = list(roots)
-        elif restored is not None and restored.frontier is not None:
+        if restored is not None and restored.frontier is not None:
             self.stats.merge(restored.stats)
             items = list(restored.frontier)
         else:
-            items = algorithm.roots(ctx)
+            items = list(roots)
         widths = problem.network.hidden_widths
         paper = self.options.strategy == "paper"
         queue: StaticQueue | DynamicQueue = (
