@@ -3,8 +3,8 @@
 A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
 activation bits decided so far, the pre-activation map of the layer being processed and the next
 neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
-cells or finished regions (a :class:`RegionBlock`, or :class:`Region` records gathered into
-one); schedulers drive the tree and never see the geometry.
+cells and finished regions (a :class:`RegionBlock`; a :class:`RegionCount` when only their number
+is wanted); schedulers drive the tree and never see the geometry.
 
 This is the LayerWise-NNCE framework of Drammis et al. 2024, §3, Alg. 1: inside a cell, layer
 ``l``'s neurons pulled back through the cell's affine map are plain hyperplanes
@@ -29,10 +29,10 @@ from .domains import Parametrization
 from .geometry.exactside import Interior, SideOracle
 from .geometry.lp import LPSolver
 from .network import Network
-from .regionblock import Region, RegionBlock
+from .regionblock import Block, RegionBlock, RegionCount
 
-__all__ = ["Cell", "Region", "RegionBlock", "RegionChunk", "Stats", "Context", "Algorithm", "Problem",
-           "pack_cells", "unpack_cells", "root_items"]
+__all__ = ["Cell", "Block", "RegionBlock", "RegionCount", "Stats", "Context", "Algorithm",
+           "Problem", "pack_cells", "unpack_cells", "root_items"]
 
 
 @dataclass(slots=True)
@@ -262,7 +262,7 @@ class Algorithm(ABC):
 
     @abstractmethod
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
-               count_only: bool) -> tuple[list[Cell], list[Region]]:
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Expand one cell into child cells and/or finished regions.
 
         Parameters
@@ -275,8 +275,15 @@ class Algorithm(ABC):
             Regions after which the call may stop and hand back its open frontier as children
             (parallel schedulers pass less than :attr:`default_budget` to split work).
         count_only : bool
-            Only the number of finished regions is wanted: the call may return ``None`` in place
-            of each region.
+            Only the number of finished regions is wanted: the call may return a
+            :class:`RegionCount` in place of their block.
+
+        Returns
+        -------
+        children : list of Cell
+            Open items to expand next, in depth-first order.
+        finished : RegionBlock or RegionCount
+            The regions this call finished (an empty block when none did).
         """
 
 
@@ -287,6 +294,3 @@ def root_items(algorithm: Algorithm) -> tuple[list[Cell], Stats]:
     ctx = Context.create(problem.config, problem.n_layers)
     return algorithm.roots(ctx), ctx.stats
 
-
-#: The region block under the name the algorithms and schedulers have used (one type).
-RegionChunk = RegionBlock

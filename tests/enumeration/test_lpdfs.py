@@ -100,8 +100,7 @@ def test_budget_of_one_region_and_packed_frontiers() -> None:
     while stack:
         children, regions = algorithm.expand(stack.pop(), ctx, budget=1, count_only=False)
         expansions += 1
-        found += [tuple(b) for b in (regions.bits if hasattr(regions, "bits")
-                                     else [r.bits for r in regions])]
+        found += [tuple(b) for b in regions.bits]
         stack += unpack_cells(pack_cells(children), copy=True)
     whole = enumerate_regions(net, Box.symmetric(8), EnumerationConfig(algorithm="lpdfs"))
     assert len(found) == len(set(found)) == len(whole)

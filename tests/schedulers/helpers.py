@@ -44,13 +44,12 @@ def seeded_net(seed: int) -> tuple[Network, Box]:
     return random_net(d, widths, seed), Box.symmetric(d)
 
 
-def regionset(parts, net: Network) -> RegionSet:
-    """What ``Scheduler.run`` yields (region blocks), or regions, as one :class:`RegionSet`."""
-    blocks, regions = [], []
-    for part in parts:
-        (blocks if isinstance(part, RegionSet) else regions).append(part)
-    blocks.append(RegionSet.from_regions(regions, net.input_dim, len(net.hidden_widths)))
-    return RegionSet.concat(blocks) if any(len(b) for b in blocks) else blocks[-1]
+def regionset(blocks, net: Network) -> RegionSet:
+    """What ``Scheduler.run`` yields (region blocks) as one :class:`RegionSet`."""
+    blocks = [b for b in blocks if len(b)]
+    if not blocks:
+        return RegionSet.empty(net.n_hidden, net.input_dim, len(net.hidden_widths))
+    return RegionSet.concat(blocks)
 
 
 def run_tree(scheduler, algorithm: Algorithm, progress=None, **options):

@@ -11,7 +11,8 @@ from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
-from .base import Algorithm, Problem, Region, RegionBlock, Stats, root_items
+from ..regionblock import RegionRow
+from .base import Algorithm, Problem, RegionBlock, Stats, root_items
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
            "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
@@ -138,7 +139,7 @@ class RegionStream:
         stats.merge((point or self.scheduler).stats)
         return stats
 
-    def __iter__(self) -> Iterator[Region]:
+    def __iter__(self) -> Iterator[RegionRow]:
         for block in self._blocks(count_only=False):
             yield from block
 
@@ -196,7 +197,8 @@ class RegionStream:
 def iter_regions(network: Network, domain: Domain | None = None,
                  config: EnumerationConfig | None = None, scheduler=None,
                  progress=None, certify: bool = False) -> RegionStream:
-    """Stream the activation regions of ``network`` in ``domain``, one :class:`Region` at a time.
+    """Stream the activation regions of ``network`` in ``domain``, one
+    :class:`~reluregions.regionblock.RegionRow` at a time (or in blocks, with ``chunks()``).
 
     Parameters
     ----------

@@ -298,7 +298,7 @@ class Checkpoint:
 
     def record(self, block: Block) -> None:
         """Book a block of finished regions (a scheduler calls this before yielding it); a
-        :class:`~reluregions.schedulers.base.RegionCount` only when the regions are not stored."""
+        :class:`~reluregions.regionblock.RegionCount` only when the regions are not stored."""
         self._need_state()
         if not self.store_regions:
             self._pending += len(block)

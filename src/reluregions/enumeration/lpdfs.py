@@ -29,7 +29,7 @@ from ..errors import OptionError
 from ..geometry.kernels import HAVE_NUMBA
 from ..geometry.lpdfs import lp_dfs
 from ..geometry.rays import box_rows
-from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .cells import exhaustive_first_layer
 from .layers import _layer_map, make_region
 from .witness import WitnessAlgorithm
@@ -155,7 +155,7 @@ class LPTraversalAlgorithm(Algorithm):
                     tuple(ranks), None, None, scale[lo:hi], None, None, state)
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
-               count_only: bool) -> tuple[list[Cell], list[Region]]:
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
         problem = self.problem
         cfg = problem.config
@@ -200,11 +200,11 @@ class LPTraversalAlgorithm(Algorithm):
         return cell
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-                 rk: np.ndarray, ctx: Context, count_only: bool) -> "list[Region] | RegionChunk":
+                 rk: np.ndarray, ctx: Context, count_only: bool) -> Block:
         problem = self.problem
         cfg = problem.config
         if count_only:
-            return [None] * n  # type: ignore[list-item]
+            return RegionCount(n)
         if n and radii.min() <= cfg.radius_tol and not cfg.chebyshev:
             centres, radii = centres.copy(), radii.copy()
             for i in np.flatnonzero(radii <= cfg.radius_tol):
@@ -219,9 +219,9 @@ class LPTraversalAlgorithm(Algorithm):
                 out.append(make_region(problem, np.vstack([p.G[box], G]),
                                        np.concatenate([p.h[box], h]), bits[i], centres[i],
                                        float(radii[i]), ranks, None, None, ctx))
-            return out
+            return RegionBlock.concat(out)
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
-        return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
+        return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 
     def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
         """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:

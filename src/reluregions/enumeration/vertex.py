@@ -44,7 +44,7 @@ import numpy as np
 from ..errors import OptionError, SolverError
 from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
-from .base import Algorithm, Cell, Context, Problem, Region, RegionBlock
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .layers import make_region, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
@@ -136,15 +136,15 @@ class VertexAlgorithm(Algorithm):
         return [cell]
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
-               count_only: bool) -> tuple[list[Cell], list[Region]]:
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
         problem = self.problem
         k = problem.param.dim
         L = problem.n_layers
         ctx.stats.expansions += 1
         if L == 0:
-            return [], [make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
-                                    (), None, None, ctx)]
+            return [], make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
+                                   (), None, None, ctx)
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         if cell.state is None:
@@ -175,12 +175,12 @@ class VertexAlgorithm(Algorithm):
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
-                 ctx: Context, count_only: bool) -> "list[Region] | RegionBlock":
+                 ctx: Context, count_only: bool) -> Block:
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
         if count_only:
-            return [None] * n  # type: ignore[list-item]
+            return RegionCount(n)
         if n and not cfg.chebyshev and radii.min() <= cfg.radius_tol:
             centres, radii = centres.copy(), radii.copy()
             for i in np.flatnonzero(radii <= cfg.radius_tol):
@@ -193,7 +193,7 @@ class VertexAlgorithm(Algorithm):
                 ranks = tuple(rk[i].tolist()) if cfg.ranks else ()
                 out.append(make_region(problem, G, h, bits[i], centres[i], float(radii[i]), ranks,
                                        None, None, ctx))
-            return out
+            return RegionBlock.concat(out)
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
         return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, Sequence, Union
+from typing import Callable, Iterator, Protocol, Sequence
 
-from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
+from ..tree import Algorithm, Block, Cell, Context, RegionCount, Stats
 
 __all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree", "Journal", "Restored",
            "RegionCount", "Block", "as_block"]
@@ -41,36 +41,9 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class RegionCount:
-    """``n`` finished regions of a count-only run, without any of their columns.
-
-    What :meth:`Scheduler.run` yields in place of a :class:`~reluregions.regionblock.RegionBlock`
-    when only the number of regions is wanted: ``len`` is all it holds (workers keep their
-    regions, only counts travel), and nothing can mistake it for regions. It lives here rather
-    than beside :class:`~reluregions.regionblock.RegionBlock` only because that module is at the
-    line limit (issue 16).
-    """
-
-    __slots__ = ("n",)
-
-    def __init__(self, n: int) -> None:
-        self.n = int(n)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __repr__(self) -> str:
-        return f"RegionCount({self.n})"
-
-
-#: What a scheduler yields: regions as a block, or only their number in a count-only run.
-Block = Union[RegionBlock, RegionCount]
-
-
-def as_block(finished: "Sequence[Region | None] | RegionBlock", count_only: bool) -> Block:
-    """What one expansion finished (regions, a block, or ``None`` per region when counting) as a
-    block to yield."""
-    return RegionCount(len(finished)) if count_only else RegionBlock.from_regions(finished)
+def as_block(finished: Block, count_only: bool) -> Block:
+    """What one expansion finished, as a block to yield: only its length when counting."""
+    return RegionCount(len(finished)) if count_only else finished
 
 
 @dataclass
