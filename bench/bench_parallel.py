@@ -51,6 +51,7 @@ from reluregions.schedulers import SerialScheduler  # noqa: E402
 from reluregions.schedulers.tasks import largest_task_share  # noqa: E402
 from reluregions.schedulers.processes import ProcessScheduler  # noqa: E402
 from reluregions.schedulers.threads import ThreadScheduler  # noqa: E402
+from reluregions.tree import root_items  # noqa: E402
 
 REAL = ("acasxu_1_1_prop3", "robot_prop0")
 GENERATED = {"gen_d4_32x32x32": (4, (32, 32, 32), 0),
@@ -106,7 +107,7 @@ def timed(scheduler: Any, algorithm: Any, cap: float) -> dict[str, Any]:
     cpu0 = _cpu_seconds(pids)
     start = time.perf_counter()
     n, capped = 0, False
-    stream = scheduler.run(algorithm)  # blocks of regions, as `enumerate` consumes them
+    stream = scheduler.run(algorithm, root_items(algorithm)[0])  # blocks, as `enumerate` reads them
     for chunk in stream:
         n += len(chunk)
         if time.perf_counter() - start > cap:
@@ -161,7 +162,7 @@ class SideBySide:
 
         def one(scheduler: SerialScheduler, own: Any) -> None:
             try:
-                for chunk in scheduler.run(own):
+                for chunk in scheduler.run(own, root_items(own)[0]):
                     chunks.put(chunk)
                     if stop.is_set():
                         break
@@ -224,7 +225,7 @@ def measure(name: str, net: rr.Network, box: rr.Box, args: argparse.Namespace,
     algorithm = make_algorithm(make_problem(net, box, config))
     tiny_net, tiny_box = generated_net(net.input_dim, (4, 4), 0)
     tiny = make_algorithm(make_problem(tiny_net, tiny_box, config))
-    for _ in SerialScheduler().run(tiny):  # compile kernels in this process
+    for _ in SerialScheduler().run(tiny, root_items(tiny)[0]):  # compile kernels in this process
         pass
     runs = _configurations(args, ray)
     started = {label: _started(backend, workers, strategy, tiny)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ._version import __version__
 from .config import EnumerationConfig
 from .domains import AffineSlice, Box, Domain, HPolytope, WholeSpace
-from .enumeration import (ALGORITHMS, CountResult, Region, count_regions, enumerate_regions,
+from .enumeration import (ALGORITHMS, CountResult, count_regions, enumerate_regions,
                           iter_regions)
 from .errors import (DomainError, EmptyDomainError, InputError, InvalidWeightsError,
                      MissingDependencyError, NetworkFileError, OptionError, ReluRegionsError,
@@ -22,7 +22,7 @@ from .regionblock import RegionBlock
 __all__ = [
     "__version__", "ALGORITHMS", "AffineSlice", "Box", "CountResult", "Domain", "DomainError",
     "EmptyDomainError", "EnumerationConfig", "HPolytope", "InputError", "InvalidWeightsError",
-    "LPOptions", "MissingDependencyError", "Network", "NetworkFileError", "OptionError", "Region",
+    "LPOptions", "MissingDependencyError", "Network", "NetworkFileError", "OptionError",
     "RegionBlock", "RegionSet", "ReluRegionsError", "ShapeMismatchError", "SolverError",
     "UnboundedDomainError", "UnsupportedLayerError", "WorkerDiedError", "count_regions",
     "enumerate_regions", "iter_regions", "load_network", "WholeSpace",

@@ -5,21 +5,20 @@ same ``packed`` to bytes as stored in files), interior ``points`` in input coord
 points as ``centers`` in parameter coordinates when known, ``radii``, ``ranks`` and, in the whole
 space, the ``bounded`` flags; when asked for, the output maps ``A, c`` and irredundant
 H-representations ``G, h`` are stored flat with row offsets (CSR-like, as Arrow list columns are).
-Algorithms return blocks (or :class:`Region` records, gathered by :meth:`RegionBlock.from_regions`),
-schedulers pass them on, the Parquet writer and reader convert them to and from Arrow, analysis
-reads a file as blocks tagged with their first row's index (``start``), :mod:`reluregions.testing`
-compares blocks. It imports only :mod:`reluregions.errors` (pyarrow when a conversion runs).
+Algorithms return blocks, schedulers pass them on, the Parquet writer and reader convert them to
+and from Arrow (:mod:`reluregions.regionblock_arrow`), analysis reads a file as blocks tagged with
+their first row's index (``start``), :mod:`reluregions.testing` compares blocks. A count-only run
+moves :class:`RegionCount` objects instead, which hold only a number of regions. Iterating over a
+block yields :class:`RegionRow` views of its rows, for code that wants one region at a time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence, Union
 
 import numpy as np
 
-from .errors import NetworkFileError
-
-__all__ = ["Region", "RegionBlock", "LIST_COLUMNS", "pack_bits", "unpack_bits"]
+__all__ = ["RegionBlock", "RegionCount", "RegionRow", "Block", "LIST_COLUMNS", "pack_bits",
+           "unpack_bits"]
 
 #: Optional per-region list columns, in file order: output map ``A, c``, H-representation ``G, h``.
 LIST_COLUMNS = ("A", "c", "G", "h")
@@ -38,10 +37,10 @@ def unpack_bits(packed: np.ndarray, n_hidden: int) -> np.ndarray:
                          bitorder="little").astype(bool)
 
 
-@dataclass(slots=True)
-class Region:
-    """One finished activation region, as an algorithm builds it before regions are gathered
-    into a :class:`RegionBlock` (and as iterating over a block yields them).
+class RegionRow(NamedTuple):
+    """One row of a :class:`RegionBlock`, read only: what iterating over a block (or
+    :func:`~reluregions.iter_regions`) yields. Regions are built, moved and stored as blocks;
+    a row is a view for code that wants one region at a time.
 
     Attributes
     ----------
@@ -56,9 +55,9 @@ class Region:
     ranks : tuple of int
         Rank of the map from the domain to each hidden layer on this region.
     A, c : ndarray or None
-        The network's output map on the region, ``f(x) = A x + c`` (when requested).
+        The network's output map on the region, ``f(x) = A x + c`` (when kept).
     G, h : ndarray or None
-        Irredundant H-representation in parameter coordinates (when requested).
+        Irredundant H-representation in parameter coordinates (when kept).
     bounded : bool
         Whether the region is bounded: always in a bounded domain; in the whole space
         (:class:`~reluregions.domains.WholeSpace`) only when its recession cone is ``{0}``.
@@ -74,6 +73,26 @@ class Region:
     G: np.ndarray | None = None
     h: np.ndarray | None = None
     bounded: bool = True
+
+
+class RegionCount:
+    """``n`` finished regions of a count-only run, without any of their columns.
+
+    What an expansion and a scheduler's run give in place of a :class:`RegionBlock` when only
+    the number of regions is wanted: ``len`` is all it holds (parallel workers keep their
+    regions, only counts travel), and nothing can mistake it for regions.
+    """
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return f"RegionCount({self.n})"
 
 
 def _ragged(parts: Sequence[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +148,7 @@ class RegionBlock:
 
     Other attributes: ``stats`` and ``seconds`` describe the run that produced the block (for
     :func:`~reluregions.enumerate_regions`), ``extra`` holds its certificate or file metadata.
-    Blocks pickle with their patterns packed 8 per byte; iterating yields :class:`Region` records.
+    Blocks pickle with their patterns packed 8 per byte; iterating yields :class:`RegionRow` views.
     """
 
     __slots__ = ("_bits", "_packed", "n_hidden", "points", "centers", "radii", "ranks", "bounded",
@@ -217,9 +236,9 @@ class RegionBlock:
     def __len__(self) -> int:
         return int(self.radii.shape[0])
 
-    def __getitem__(self, index: Any) -> "Region | RegionBlock":
+    def __getitem__(self, index: Any) -> "RegionRow | RegionBlock":
         if isinstance(index, (int, np.integer)):
-            return self.region(int(index))
+            return self.row(int(index))
         return self.take(np.arange(len(self))[index])
 
     def take(self, index: np.ndarray) -> "RegionBlock":
@@ -240,31 +259,25 @@ class RegionBlock:
         keys = self.pattern_keys()
         return self.take(np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64))
 
-    def region(self, i: int) -> Region:
-        """Row ``i`` as a :class:`Region`."""
+    def row(self, i: int) -> RegionRow:
+        """Row ``i`` as a :class:`RegionRow`."""
         ranks = () if self.ranks is None else tuple(self.ranks[i].tolist())
-        region = Region(self.bits[i], self.points[i], None if self.centers is None else self.centers[i],
-                        float(self.radii[i]), ranks)
-        self._fill(region, i, None if self.bounded is None else bool(self.bounded[i]))
-        return region
+        return self._row(i, self.bits, self.centers, float(self.radii[i]), ranks,
+                         True if self.bounded is None else bool(self.bounded[i]))
 
-    def _fill(self, region: Region, i: int, bounded: bool | None) -> None:
-        for name in self.lists:
-            setattr(region, name, self.column(name, i))
-        if bounded is not None:
-            region.bounded = bounded
+    def _row(self, i: int, bits: np.ndarray, centers: np.ndarray | None, radius: float,
+             ranks: tuple, bounded: bool) -> RegionRow:
+        lists = {name: self.column(name, i) for name in self.lists}
+        return RegionRow(bits[i], self.points[i], None if centers is None else centers[i], radius,
+                         ranks, bounded=bounded, **lists)
 
-    def __iter__(self) -> Iterator[Region]:
-        bits, points, centers = self.bits, self.points, self.centers
+    def __iter__(self) -> Iterator[RegionRow]:
+        bits, centers = self.bits, self.centers
         radii = self.radii.tolist()
         ranks = [()] * len(radii) if self.ranks is None else [tuple(r) for r in self.ranks.tolist()]
-        bounded = None if self.bounded is None else self.bounded_flags().tolist()
+        bounded = self.bounded_flags().tolist()
         for i, radius in enumerate(radii):
-            region = Region(bits[i], points[i], None if centers is None else centers[i], radius,
-                            ranks[i])
-            if self.lists or bounded is not None:
-                self._fill(region, i, None if bounded is None else bounded[i])
-            yield region
+            yield self._row(i, bits, centers, radius, ranks[i], bounded[i])
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -274,38 +287,21 @@ class RegionBlock:
                    np.zeros((0, n_layers), np.int64))
 
     @classmethod
-    def from_regions(cls, regions: "Sequence[Region] | RegionBlock", input_dim: int | None = None,
-                     n_layers: int | None = None) -> "RegionBlock":
-        """Stack per-region records, keeping every column they carry (a block is returned as is).
-
-        ``input_dim`` and ``n_layers`` shape an empty block; ranks a region does not record are
-        -1 when ``n_layers`` is given.
-        """
-        if isinstance(regions, RegionBlock):
-            return regions
-        n = len(regions)
-        if n == 0:
-            return cls.empty(0, input_dim or 0, n_layers or 0)
-        width = n_layers if n_layers is not None else len(regions[0].ranks)
-        ranks = np.array([r.ranks if r.ranks else (-1,) * width for r in regions],
-                         dtype=np.int64).reshape(n, width)
-        centers = None
-        if all(r.center is not None for r in regions):
-            centers = np.array([r.center for r in regions], dtype=float).reshape(
-                n, len(regions[0].center))
-        lists = {name: _ragged([getattr(r, name) for r in regions]) for name in LIST_COLUMNS
-                 if any(getattr(r, name) is not None for r in regions)}
-        bounded = np.array([r.bounded for r in regions], dtype=bool)
-        return cls(np.array([r.bits for r in regions], dtype=bool).reshape(n, len(regions[0].bits)),
-                   np.array([r.point for r in regions], dtype=float).reshape(n, len(regions[0].point)),
-                   centers,
-                   np.array([r.radius for r in regions], dtype=float), ranks,
-                   bounded=None if bounded.all() else bounded, lists=lists)
+    def build(cls, bits: np.ndarray, points: np.ndarray, centers: np.ndarray | None,
+              radii: np.ndarray, ranks: np.ndarray | None, *, bounded: np.ndarray | None = None,
+              **lists: "Sequence[np.ndarray | None] | None") -> "RegionBlock":
+        """A block whose optional ``A, c, G, h`` are given per row (a sequence of arrays, one per
+        region, each stored flat; ``None`` for a column the regions do not carry)."""
+        unknown = set(lists) - set(LIST_COLUMNS)
+        if unknown:
+            raise ValueError(f"no region column {sorted(unknown)[0]!r}")
+        return cls(bits, points, centers, radii, ranks, bounded=bounded,
+                   lists={name: _ragged(rows) for name, rows in lists.items() if rows is not None})
 
     @classmethod
-    def concat(cls, parts: "Iterable[Sequence[Region] | RegionBlock]") -> "RegionBlock":
-        """One block from several blocks or lists of regions (in order; ``start`` of the first)."""
-        blocks = [b for b in (cls.from_regions(p) for p in parts) if len(b)]
+    def concat(cls, parts: "Iterable[RegionBlock]") -> "RegionBlock":
+        """One block from several (in order; ``start`` of the first); empty ones are skipped."""
+        blocks = [b for b in parts if len(b)]
         if not blocks:
             return cls.empty()
         if len(blocks) == 1:
@@ -329,76 +325,6 @@ class RegionBlock:
             block._bits, block._packed = None, cat("packed")
         return block
 
-    # ------------------------------------------------------------------ Arrow
-    def to_arrow(self, schema: Any) -> Any:
-        """This block as a ``pyarrow.Table`` of ``schema`` (the region-file schema of
-        :func:`reluregions.io.parquet.region_schema`: its columns decide which are written)."""
-        import pyarrow as pa
-
-        n = len(self)
-        columns = {}
-        for name in schema.names:
-            if name == "pattern":
-                width = schema.field("pattern").type.byte_width
-                packed = self.packed
-                if packed.shape[1] != width:
-                    packed = np.zeros((n, width), np.uint8)
-                    packed[:, :self.packed.shape[1]] = self.packed
-                columns[name] = pa.FixedSizeBinaryArray.from_buffers(
-                    schema.field(name).type, n, [None, pa.py_buffer(np.ascontiguousarray(packed))])
-            elif name in ("point", "rank"):
-                matrix = self.points if name == "point" else self.ranks
-                value_type = schema.field(name).type.value_type
-                columns[name] = _list_array(pa, np.ravel(matrix), np.arange(n + 1) * matrix.shape[1],
-                                            value_type)
-            elif name == "radius":
-                columns[name] = _numeric(pa, self.radii, pa.float64())
-            elif name == "bounded":
-                flags = np.packbits(self.bounded_flags(), bitorder="little")
-                columns[name] = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(flags)])
-            elif name in self.lists:
-                columns[name] = _list_array(pa, *self.lists[name], pa.float64())
-            else:
-                raise ValueError(f"the regions carry no column {name!r} (the run did not keep it)")
-        return pa.Table.from_arrays([columns[f] for f in schema.names], schema=schema)
-
-    @classmethod
-    def from_arrow(cls, data: Any, n_hidden: int, input_dim: int, n_layers: int, start: int = 0,
-                   source: str = "region file") -> "RegionBlock":
-        """A block from a ``pyarrow`` record batch or table of the region-file schema.
-
-        Columns other than ``pattern`` are optional (``rank`` None when missing or empty, list
-        columns absent when missing); ``source`` names the file in errors.
-
-        Raises
-        ------
-        NetworkFileError
-            A column does not hold the values per row that the widths say.
-        """
-        cols = {name: _single(data.column(i)) for i, name in enumerate(data.schema.names)}
-        n = data.num_rows
-        width = max((n_hidden + 7) // 8, 1)
-        packed = _fixed_binary(cols["pattern"], width)
-        points = (_flat_matrix(cols["point"], n, input_dim, "point", source) if "point" in cols
-                  else np.zeros((n, input_dim)))
-        radii = (np.asarray(cols["radius"].to_numpy(zero_copy_only=False), np.float64)
-                 if "radius" in cols else np.zeros(n))
-        ranks = None
-        if "rank" in cols and n_layers and len(cols["rank"].flatten()):  # empty: not recorded
-            ranks = _flat_matrix(cols["rank"], n, n_layers, "rank", source).astype(np.int64)
-        bounded = None
-        if "bounded" in cols:
-            bounded = np.asarray(cols["bounded"].to_numpy(zero_copy_only=False), dtype=bool)
-        lists = {}
-        for name in LIST_COLUMNS:
-            if name in cols:
-                col = cols[name]
-                offsets = np.asarray(col.offsets.to_numpy(), np.int64)
-                values = np.asarray(col.values.to_numpy(zero_copy_only=False), np.float64)
-                lists[name] = (values[offsets[0]:offsets[-1]], offsets - offsets[0])
-        return cls.from_packed(packed, n_hidden, points, radii, ranks, bounded=bounded,
-                               lists=lists, start=start)
-
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> tuple:
         # patterns travel packed (8 per byte): they are most of a block's bytes between processes
@@ -410,38 +336,5 @@ class RegionBlock:
             setattr(self, key, value)
 
 
-def _single(column: Any) -> Any:
-    """A table's chunked column as one array (a record batch's column as it is)."""
-    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
-
-
-def _numeric(pa, values: np.ndarray, value_type):
-    """An Arrow array of a fixed-width numeric type over a numpy array's buffer.
-
-    Built from the buffer, not with ``pa.array``, which imports pandas on its first call (about
-    a second the first region file of a run would pay)."""
-    values = np.ascontiguousarray(values, dtype=value_type.to_pandas_dtype())
-    return pa.Array.from_buffers(value_type, len(values), [None, pa.py_buffer(values)])
-
-
-def _list_array(pa, values: np.ndarray, offsets: np.ndarray, value_type):
-    """An Arrow list array from flat values and row offsets (no per-value objects)."""
-    return pa.ListArray.from_arrays(_numeric(pa, offsets, pa.int32()),
-                                    _numeric(pa, np.ravel(values), value_type))
-
-
-def _fixed_binary(column: Any, width: int) -> np.ndarray:
-    """A fixed-size-binary Arrow column as a (n, width) uint8 matrix."""
-    n = len(column)
-    if n == 0:
-        return np.zeros((0, width), np.uint8)
-    flat = np.frombuffer(column.buffers()[1], dtype=np.uint8)
-    return flat[column.offset * width:(column.offset + n) * width].reshape(n, width).copy()
-
-
-def _flat_matrix(column: Any, n: int, width: int, what: str, source: str) -> np.ndarray:
-    """A list column with ``width`` values per row as an (n, width) matrix."""
-    values = column.flatten().to_numpy(zero_copy_only=False)
-    if values.size != n * width:
-        raise NetworkFileError(f"{source}: column '{what}' does not hold {width} values per row")
-    return values.reshape(n, width)
+#: What an expansion or a scheduler gives: regions as a block, or only their number when counting.
+Block = Union[RegionBlock, RegionCount]

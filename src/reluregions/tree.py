@@ -3,8 +3,8 @@
 A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
 activation bits decided so far, the pre-activation map of the layer being processed and the next
 neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
-cells or finished regions (a :class:`RegionBlock`, or :class:`Region` records gathered into
-one); schedulers drive the tree and never see the geometry.
+cells and finished regions (a :class:`RegionBlock`; a :class:`RegionCount` when only their number
+is wanted); schedulers drive the tree and never see the geometry.
 
 This is the LayerWise-NNCE framework of Drammis et al. 2024, §3, Alg. 1: inside a cell, layer
 ``l``'s neurons pulled back through the cell's affine map are plain hyperplanes
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -28,10 +29,10 @@ from .domains import Parametrization
 from .geometry.exactside import Interior, SideOracle
 from .geometry.lp import LPSolver
 from .network import Network
-from .regionblock import Region, RegionBlock
+from .regionblock import Block, RegionBlock, RegionCount
 
-__all__ = ["Cell", "Region", "RegionBlock", "RegionChunk", "Stats", "Context", "Algorithm", "Problem",
-           "pack_cells", "unpack_cells"]
+__all__ = ["Cell", "Block", "RegionBlock", "RegionCount", "Stats", "Context", "Algorithm",
+           "Problem", "pack_cells", "unpack_cells", "root_items"]
 
 
 @dataclass(slots=True)
@@ -233,22 +234,24 @@ class Problem:
 
 
 class Algorithm(ABC):
-    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`."""
+    """How a cell expands. Subclasses are registered by name in :mod:`reluregions.enumeration`.
+
+    An algorithm holds the problem and whatever it derived from it once; nothing about a run.
+    What a run decides (how many regions one expansion may finish, whether only their number is
+    wanted) is passed to every :meth:`expand` call by the scheduler that drives the tree.
+    """
 
     #: Whether an expansion runs almost entirely in compiled code that releases the GIL, so that
     #: threads of one process expand in parallel (the ``auto`` scheduler then uses threads, which
     #: start in milliseconds, rather than processes, which start in about a second).
     releases_gil: bool = False
+    #: The region budget schedulers pass to :meth:`expand` unless they want fewer regions per
+    #: call (algorithms that expand one split per call ignore budgets; those that walk a subtree
+    #: in one call set their own, which keeps checkpoints and work splitting fine-grained).
+    default_budget: ClassVar[int] = 1 << 40
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        #: Regions after which one :meth:`expand` call may stop and hand back its open frontier as
-        #: children. Parallel schedulers lower it to split work; algorithms that expand one split
-        #: per call ignore it.
-        self.budget: int = 1 << 40
-        #: When True (a count-only run), :meth:`expand` may return ``None`` in place of each
-        #: finished region: only their number is wanted.
-        self.count_only: bool = False
 
     def warm_up(self) -> None:
         """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""
@@ -258,9 +261,36 @@ class Algorithm(ABC):
         """The initial work items (usually one: the whole domain)."""
 
     @abstractmethod
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
-        """Expand one cell into child cells and/or finished regions."""
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
+        """Expand one cell into child cells and/or finished regions.
+
+        Parameters
+        ----------
+        cell : Cell
+            The work item.
+        ctx : Context
+            The calling worker's solver and counters.
+        budget : int
+            Regions after which the call may stop and hand back its open frontier as children
+            (parallel schedulers pass less than :attr:`default_budget` to split work).
+        count_only : bool
+            Only the number of finished regions is wanted: the call may return a
+            :class:`RegionCount` in place of their block.
+
+        Returns
+        -------
+        children : list of Cell
+            Open items to expand next, in depth-first order.
+        finished : RegionBlock or RegionCount
+            The regions this call finished (an empty block when none did).
+        """
 
 
-#: The region block under the name the algorithms and schedulers have used (one type).
-RegionChunk = RegionBlock
+def root_items(algorithm: Algorithm) -> tuple[list[Cell], Stats]:
+    """The work items a run of ``algorithm`` starts from (:meth:`Algorithm.roots`, computed in a
+    fresh context) and the counters spent computing them (the caller adds them to the run's)."""
+    problem = algorithm.problem
+    ctx = Context.create(problem.config, problem.n_layers)
+    return algorithm.roots(ctx), ctx.stats
+

@@ -63,7 +63,7 @@ def write_region_file(path: Path, net: Network, domain: Box | None = None,
     meta = run_metadata(net, domain, cfg, npz)
     extras = (("A", "c") if cfg.keep_maps else ()) + (("G", "h") if cfg.keep_hrep else ())
     with ParquetRegionWriter(path, net.n_hidden, meta, batch_size=64, extras=extras) as writer:
-        writer.write_all(iter_regions(net, domain, cfg))
+        writer.write_all(iter_regions(net, domain, cfg).chunks())
     return path, npz
 
 

@@ -126,7 +126,6 @@ def test_open_cells_travel_without_maps_and_get_them_back_bit_for_bit() -> None:
     net = random_net(60, (9, 8, 7), 4, bias_scale=0.1)
     problem = make_problem(net, _image_box(60, 4, eps=0.2), EnumerationConfig(algorithm="highd"))
     algorithm = HighDimAlgorithm(problem)
-    algorithm.budget = 1
     ctx = Context.create(problem.config, problem.n_layers)
     stack, seen = algorithm.roots(ctx), 0
     while stack:
@@ -139,6 +138,6 @@ def test_open_cells_travel_without_maps_and_get_them_back_bit_for_bit() -> None:
             assert np.array_equal(M, kept[1]) and np.array_equal(m, kept[2])
             assert all(np.array_equal(a[0], b[0]) for a, b in zip(maps, kept[0]))
             seen += 1
-        children, _ = algorithm.expand(cell, ctx)
+        children, _ = algorithm.expand(cell, ctx, budget=1, count_only=False)
         stack.extend(children)
     assert seen > 0

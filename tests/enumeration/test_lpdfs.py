@@ -95,14 +95,12 @@ def test_budget_of_one_region_and_packed_frontiers() -> None:
     net = random_net(8, (6, 6), 9)
     problem = make_problem(net, Box.symmetric(8), EnumerationConfig(algorithm="lpdfs"))
     algorithm = LPTraversalAlgorithm(problem)
-    algorithm.budget = 1
     ctx = Context.create(problem.config, len(net.hidden_widths))
     stack, found, expansions = algorithm.roots(ctx), [], 0
     while stack:
-        children, regions = algorithm.expand(stack.pop(), ctx)
+        children, regions = algorithm.expand(stack.pop(), ctx, budget=1, count_only=False)
         expansions += 1
-        found += [tuple(b) for b in (regions.bits if hasattr(regions, "bits")
-                                     else [r.bits for r in regions])]
+        found += [tuple(b) for b in regions.bits]
         stack += unpack_cells(pack_cells(children), copy=True)
     whole = enumerate_regions(net, Box.symmetric(8), EnumerationConfig(algorithm="lpdfs"))
     assert len(found) == len(set(found)) == len(whole)

@@ -134,11 +134,10 @@ def _run_vertex(net, box, radius_tol: float, budget: int):
     problem = make_problem(net, box, EnumerationConfig(algorithm="vertex", radius_tol=radius_tol,
                                                        ranks=False))
     algo = VertexAlgorithm(problem)
-    algo.budget = budget
     ctx = Context.create(problem.config, problem.n_layers)
     stack, blocks = algo.roots(ctx), []
     while stack:
-        children, regions = algo.expand(stack.pop(), ctx)
+        children, regions = algo.expand(stack.pop(), ctx, budget=budget, count_only=False)
         stack.extend(children)
         blocks.append(regions)
     bits = np.vstack([b.bits for b in blocks if len(b)])

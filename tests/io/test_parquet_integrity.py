@@ -21,10 +21,10 @@ def _net(seed: int = 0) -> Network:
                    [rng.normal(size=8), rng.normal(size=1)])
 
 
-def _write(path: Path, regions, stop: BaseException | None = None) -> None:
+def _write(path: Path, blocks, stop: BaseException | None = None) -> None:
     meta = {"n_hidden": 8, "hidden_widths": [8], "input_dim": 2}
     with ParquetRegionWriter(path, 8, meta) as writer:
-        writer.write_all(regions)
+        writer.write_all(blocks)
         if stop is not None:
             raise stop
 
@@ -72,7 +72,7 @@ def test_commands_refuse_a_damaged_file(tmp_path: Path, damaged, command: str) -
 
 
 def _some_regions():
-    return list(iter_regions(_net(), Box.symmetric(2)))
+    return list(iter_regions(_net(), Box.symmetric(2)).chunks())
 
 
 @pytest.mark.parametrize("stop", [RuntimeError("boom"), KeyboardInterrupt()])

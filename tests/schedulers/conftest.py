@@ -9,7 +9,7 @@ from reluregions.schedulers.tasks import TaskOptions
 from reluregions.schedulers.processes import ProcessScheduler
 from reluregions.schedulers.threads import ThreadScheduler
 
-from .helpers import algorithm_for, regionset, seeded_net
+from .helpers import algorithm_for, regionset, run_tree, seeded_net
 
 WORKERS = 2
 _REFERENCES: dict = {}
@@ -44,5 +44,5 @@ def reference(seed: int, algorithm: str):
     key = (seed, algorithm)
     if key not in _REFERENCES:
         net, box = seeded_net(seed)
-        _REFERENCES[key] = regionset(SerialScheduler().run(algorithm_for(net, box, algorithm)), net)
+        _REFERENCES[key] = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, algorithm)), net)
     return _REFERENCES[key]

@@ -14,6 +14,7 @@ from reluregions import Box, EnumerationConfig, Network
 from reluregions.enumeration import Algorithm, make_algorithm, make_problem
 from reluregions.errors import SolverError
 from reluregions.io import RegionSet
+from reluregions.tree import root_items
 
 SHAPES = ((2, (8, 8)), (3, (6, 6, 6)))
 
@@ -43,13 +44,17 @@ def seeded_net(seed: int) -> tuple[Network, Box]:
     return random_net(d, widths, seed), Box.symmetric(d)
 
 
-def regionset(parts, net: Network) -> RegionSet:
-    """What ``Scheduler.run`` yields (region blocks), or regions, as one :class:`RegionSet`."""
-    blocks, regions = [], []
-    for part in parts:
-        (blocks if isinstance(part, RegionSet) else regions).append(part)
-    blocks.append(RegionSet.from_regions(regions, net.input_dim, len(net.hidden_widths)))
-    return RegionSet.concat(blocks) if any(len(b) for b in blocks) else blocks[-1]
+def regionset(blocks, net: Network) -> RegionSet:
+    """What ``Scheduler.run`` yields (region blocks) as one :class:`RegionSet`."""
+    blocks = [b for b in blocks if len(b)]
+    if not blocks:
+        return RegionSet.empty(net.n_hidden, net.input_dim, len(net.hidden_widths))
+    return RegionSet.concat(blocks)
+
+
+def run_tree(scheduler, algorithm: Algorithm, progress=None, **options):
+    """``scheduler.run`` from ``algorithm``'s roots, as the enumeration API starts a run."""
+    return scheduler.run(algorithm, root_items(algorithm)[0], progress, **options)
 
 
 def algorithm_for(net: Network, box: Box, algorithm: str, **options) -> Algorithm:
@@ -70,10 +75,10 @@ class FailingAlgorithm(Algorithm):
     def roots(self, ctx):
         return self.inner.roots(ctx)
 
-    def expand(self, cell, ctx):
+    def expand(self, cell, ctx, *, budget, count_only):
         if cell.layer >= self.layer:
             raise SolverError("HiGHS returned an unexpected status (test)")
-        return self.inner.expand(cell, ctx)
+        return self.inner.expand(cell, ctx, budget=budget, count_only=count_only)
 
 
 def assert_streams_before_the_end(scheduler) -> None:
@@ -82,7 +87,7 @@ def assert_streams_before_the_end(scheduler) -> None:
     import inspect
 
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     assert inspect.isgenerator(stream)
     n = len(next(stream))
     done_at_first = len(scheduler.tasks)  # tasks finished when the first block reached us

@@ -16,7 +16,7 @@ from reluregions.schedulers import AutoScheduler, SerialScheduler, make_schedule
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
-from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, run_tree, seeded_net
 
 
 @pytest.mark.parametrize("backend, start_after", [("threads", 0.0), ("threads", 1e-9),
@@ -28,7 +28,7 @@ def test_workers_at_once_give_the_serial_regions(backend: str, start_after: floa
     net, box = seeded_net(1)
     scheduler = AutoScheduler(WORKERS, backend=backend, start_after=start_after,
                               task_expansions=2)
-    got = regionset(scheduler.run(algorithm_for(net, box, algorithm)), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, algorithm)), net)
     assert_regionsets_equal(got, reference(1, algorithm))
     assert scheduler.backend_used in (backend, "serial")  # processes may start after the end
 
@@ -36,10 +36,10 @@ def test_workers_at_once_give_the_serial_regions(backend: str, start_after: floa
 def test_handover_midway_gives_the_serial_regions_and_counters() -> None:
     """Processes start while the caller's thread expands serially, then take its open items."""
     net, box = random_net(3, (12, 12, 12), 3), Box.symmetric(3)
-    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "witness")), net)
     serial = count_regions(net, box, EnumerationConfig(algorithm="witness"))
     scheduler = AutoScheduler(WORKERS, backend="processes", start_after=0.0, task_expansions=4)
-    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, "witness")), net)
     assert_regionsets_equal(got, expected)
     result = count_regions(net, box, EnumerationConfig(algorithm="witness"), scheduler)
     assert (result.regions, result.per_layer) == (serial.regions, serial.per_layer)
@@ -52,7 +52,7 @@ def test_counters_of_a_run_stopped_early_include_the_workers() -> None:
     net, box = random_net(3, (12, 12, 12), 3), Box.symmetric(3)
     # a positive start_after: a serial phase, then the threads take its open items
     scheduler = AutoScheduler(WORKERS, backend="threads", start_after=1e-9, task_expansions=4)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     taken = 0
     for _ in stream:
         taken += 1
@@ -73,12 +73,12 @@ def test_short_run_stays_serial_and_leaves_no_process() -> None:
     before = _worker_processes()
     net, box = seeded_net(0)
     scheduler = AutoScheduler(WORKERS, backend="processes", start_after=60.0)
-    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, "witness")), net)
     assert_regionsets_equal(got, reference(0, "witness"))
     assert scheduler.backend_used == "serial"
     # workers started at once are stopped when the serial phase finishes first
     scheduler = AutoScheduler(WORKERS, backend="processes", start_after=0.0)
-    got = regionset(scheduler.run(algorithm_for(net, box, "default")), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, "default")), net)
     assert_regionsets_equal(got, reference(0, "default"))
     assert not _worker_processes() - before, "the auto scheduler left worker processes running"
 
@@ -119,7 +119,7 @@ def test_errors_in_either_phase_reach_the_caller() -> None:
     for start_after in (0.0, 60.0):
         scheduler = AutoScheduler(WORKERS, backend="threads", start_after=start_after)
         with pytest.raises(SolverError):
-            list(scheduler.run(FailingAlgorithm(algorithm_for(net, box, "witness"))))
+            list(run_tree(scheduler, FailingAlgorithm(algorithm_for(net, box, "witness"))))
 
 
 def test_bad_options() -> None:

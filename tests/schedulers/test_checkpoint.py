@@ -26,7 +26,7 @@ from reluregions.enumeration.checkpointed import run_checkpointed, run_with_chec
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS
-from .helpers import algorithm_for, random_net, regionset, script_env
+from .helpers import algorithm_for, random_net, regionset, run_tree, script_env
 
 MEDIUM = (3, (10, 10, 10), 0)  # about 0.5 s serially with the witness algorithm
 LARGE = (4, (12, 12), 0)  # about 1.5 s
@@ -65,7 +65,7 @@ def expected_medium(spec=MEDIUM):
     """The serial region set of a test net (computed once)."""
     if spec not in _EXPECTED:
         net, box = _medium(spec)
-        _EXPECTED[spec] = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+        _EXPECTED[spec] = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "witness")), net)
     return _EXPECTED[spec]
 
 

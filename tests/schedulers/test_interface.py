@@ -11,9 +11,10 @@ from reluregions.enumeration.checkpoint import Checkpoint, run_identity
 from reluregions.regionblock import RegionBlock
 from reluregions.schedulers import RegionCount, Restored, SerialScheduler, make_scheduler
 from reluregions.testing import assert_regionsets_equal
+from reluregions.tree import Context
 
 from .conftest import WORKERS, reference
-from .helpers import algorithm_for, random_net, regionset, seeded_net
+from .helpers import algorithm_for, random_net, regionset, run_tree, seeded_net
 
 BACKENDS = ["serial", "threads", "processes", "auto"]
 
@@ -23,7 +24,7 @@ BACKENDS = ["serial", "threads", "processes", "auto"]
 def test_blocks_hold_every_region_once(backend: str, algorithm: str) -> None:
     net, box = seeded_net(0)
     scheduler = make_scheduler(backend, workers=WORKERS, task_expansions=2)
-    blocks = list(scheduler.run(algorithm_for(net, box, algorithm)))
+    blocks = list(run_tree(scheduler, algorithm_for(net, box, algorithm)))
     assert blocks and all(isinstance(b, RegionBlock) and len(b) for b in blocks)
     assert_regionsets_equal(regionset(blocks, net), reference(0, algorithm))
 
@@ -33,27 +34,29 @@ def test_blocks_hold_every_region_once(backend: str, algorithm: str) -> None:
 def test_count_only_blocks_carry_only_their_length(backend: str, algorithm: str) -> None:
     net, box = seeded_net(1)
     scheduler = make_scheduler(backend, workers=WORKERS, task_expansions=2)
-    blocks = list(scheduler.run(algorithm_for(net, box, algorithm), count_only=True))
+    blocks = list(run_tree(scheduler, algorithm_for(net, box, algorithm), count_only=True))
     assert blocks and all(isinstance(b, RegionCount) and len(b) for b in blocks)
     assert sum(len(b) for b in blocks) == len(reference(1, algorithm))
 
 
 def test_kept_workers_switch_between_counting_and_regions(pool) -> None:
-    """Kept threads and processes reload the algorithm when the run's ``count_only`` changes:
-    the same algorithm object counts, gives every region, then counts again."""
+    """Kept threads and processes serve runs that count and runs that want the regions with the
+    same algorithm object (``count_only`` travels with every task, never set on the algorithm)."""
     net, box = seeded_net(0)
     algorithm = algorithm_for(net, box, "default")  # vertex: its expansions honour count_only
     expected = reference(0, "default")
     for count_only in (True, False, True):
-        blocks = list(pool.run(algorithm, count_only=count_only))
+        blocks = list(run_tree(pool, algorithm, count_only=count_only))
         assert all(isinstance(b, RegionCount) == count_only for b in blocks)
         if count_only:
             assert sum(len(b) for b in blocks) == len(expected)
         else:
             assert_regionsets_equal(regionset(blocks, net), expected)
-    pool.prepare(algorithm, count_only=True)  # workers started for counting...
-    blocks = list(pool.run(algorithm))  # ...serve a run that wants the regions
+    pool.prepare(algorithm)  # workers started before a run...
+    assert sum(len(b) for b in run_tree(pool, algorithm, count_only=True)) == len(expected)  # ...count
+    blocks = list(run_tree(pool, algorithm))  # ...and then give every region
     assert_regionsets_equal(regionset(blocks, net), expected)
+    assert not hasattr(algorithm, "count_only") and not hasattr(algorithm, "budget")
 
 
 def test_count_and_enumerate_through_the_api_agree() -> None:
@@ -92,22 +95,39 @@ def test_a_journal_is_an_argument_of_one_run(backend: str) -> None:
     it, and the scheduler keeps nothing of the journal afterwards."""
     net, box = seeded_net(1)
     algorithm = algorithm_for(net, box, "witness")
-    from reluregions.tree import Context
-
     ctx = Context.create(algorithm.problem.config, algorithm.problem.n_layers)
-    children, finished = algorithm.expand(algorithm.roots(ctx)[0], ctx)
+    children, finished = algorithm.expand(algorithm.roots(ctx)[0], ctx,
+                                          budget=algorithm.default_budget, count_only=False)
     assert children and not len(finished)
     journal = _Journal(children)  # resume below the root: the same regions
     scheduler = make_scheduler(backend, workers=WORKERS, task_expansions=2)
-    blocks = list(scheduler.run(algorithm, journal=journal))
+    blocks = list(run_tree(scheduler, algorithm, journal=journal))
     assert [id(b) for b in blocks] == [id(b) for b in journal.recorded if len(b)]
     assert journal.polls > 0
     assert_regionsets_equal(regionset(blocks, net), reference(1, "witness"))
     assert not hasattr(scheduler, "checkpoint") and not hasattr(scheduler, "count_only")
     recorded = len(journal.recorded)
-    again = list(scheduler.run(algorithm))  # no journal: from the roots, nothing recorded
+    again = list(run_tree(scheduler, algorithm))  # no journal: from the roots, nothing recorded
     assert len(journal.recorded) == recorded
     assert_regionsets_equal(regionset(again, net), reference(1, "witness"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_roots_are_an_argument_of_the_run(backend: str) -> None:
+    """A run starts from the items it is given: the root's children give the root's regions,
+    and the algorithm's own roots are never asked for."""
+    from reluregions.tree import root_items
+
+    net, box = seeded_net(1)
+    algorithm = algorithm_for(net, box, "witness")
+    roots, _ = root_items(algorithm)
+    ctx = Context.create(algorithm.problem.config, algorithm.problem.n_layers)
+    children, _ = algorithm.expand(roots[0], ctx, budget=algorithm.default_budget,
+                                   count_only=False)
+    algorithm.roots = None  # type: ignore[assignment]  # the scheduler must not call it
+    scheduler = make_scheduler(backend, workers=WORKERS, task_expansions=2)
+    blocks = list(scheduler.run(algorithm, children))
+    assert_regionsets_equal(regionset(blocks, net), reference(1, "witness"))
 
 
 def test_a_checkpoint_that_stores_regions_refuses_counts(tmp_path) -> None:
@@ -136,6 +156,6 @@ def test_serial_yields_one_block_per_expansion_that_finished_regions() -> None:
     """The serial scheduler yields one block per expansion that finished regions."""
     net, box = seeded_net(0)
     scheduler = SerialScheduler()
-    blocks = list(scheduler.run(algorithm_for(net, box, "witness")))
+    blocks = list(run_tree(scheduler, algorithm_for(net, box, "witness")))
     assert sum(len(b) for b in blocks) == len(reference(0, "witness"))
     assert scheduler.stats.expansions >= len(blocks)

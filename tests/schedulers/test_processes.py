@@ -20,7 +20,7 @@ from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
 from .helpers import (FailingAlgorithm, algorithm_for, assert_streams_before_the_end, random_net,
-                      regionset, seeded_net)
+                      regionset, run_tree, seeded_net)
 
 CASES = [(seed, algorithm) for algorithm in ("default", "witness") for seed in range(4)] + \
     [(seed, "paper") for seed in (0, 4)]  # the paper algorithm is slow: fewer nets
@@ -31,7 +31,7 @@ CASES = [(seed, algorithm) for algorithm in ("default", "witness") for seed in r
 def test_same_regions_as_serial(seed: int, algorithm: str, strategy: str, pool) -> None:
     net, box = seeded_net(seed)
     pool.options = dataclasses.replace(pool.options, strategy=strategy)
-    got = regionset(pool.run(algorithm_for(net, box, algorithm)), net)
+    got = regionset(run_tree(pool, algorithm_for(net, box, algorithm)), net)
     assert_regionsets_equal(got, reference(seed, algorithm))
 
 
@@ -40,9 +40,9 @@ def test_many_tasks_same_regions_and_stats(strategy: str, pool) -> None:
     """A net large enough to be split into many tasks; counters match the serial run too."""
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     serial = SerialScheduler()
-    expected = regionset(serial.run(algorithm_for(net, box, "witness")), net)
+    expected = regionset(run_tree(serial, algorithm_for(net, box, "witness")), net)
     pool.options = dataclasses.replace(pool.options, strategy=strategy, task_seconds=0.05)
-    got = regionset(pool.run(algorithm_for(net, box, "witness")), net)
+    got = regionset(run_tree(pool, algorithm_for(net, box, "witness")), net)
     assert_regionsets_equal(got, expected)
     assert len(pool.tasks) > 4
     assert pool.stats.layer_cells == serial.stats.layer_cells
@@ -60,9 +60,9 @@ def test_long_tasks_share_items_with_idle_workers(algorithm: str, pool) -> None:
     widths = (16, 16, 16) if algorithm == "default" else (10, 10, 10)
     net, box = random_net(3, widths, 0), Box.symmetric(3)
     serial = SerialScheduler()
-    expected = regionset(serial.run(algorithm_for(net, box, algorithm)), net)
+    expected = regionset(run_tree(serial, algorithm_for(net, box, algorithm)), net)
     pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=30.0)
-    got = regionset(pool.run(algorithm_for(net, box, algorithm)), net)
+    got = regionset(run_tree(pool, algorithm_for(net, box, algorithm)), net)
     assert_regionsets_equal(got, expected)
     assert pool.shares > 0
     assert len({t.worker for t in pool.tasks}) == WORKERS  # every worker got work
@@ -81,17 +81,17 @@ def test_no_sharing_under_a_checkpoint(tmp_path, pool) -> None:
     pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=30.0)
     run = run_with_checkpoint(problem, pool, tmp_path / "ckpt", tmp_path / "out.parquet")
     assert pool.shares == 0
-    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "witness")), net)
     assert run.regions == len(read_regions(tmp_path / "out.parquet")) == len(expected)
 
 
 def test_long_queue_is_drained_depth_first(pool) -> None:
     """With a tiny queue bound, tasks take the deepest items: still the same regions."""
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
-    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "witness")), net)
     pool.options = dataclasses.replace(pool.options, strategy="dynamic", task_seconds=0.02,
                                        max_queue=3, task_items=2)
-    got = regionset(pool.run(algorithm_for(net, box, "witness")), net)
+    got = regionset(run_tree(pool, algorithm_for(net, box, "witness")), net)
     assert_regionsets_equal(got, expected)
 
 
@@ -102,7 +102,8 @@ def test_open_items_pop_shallowest_or_deepest() -> None:
     stack = algorithm.roots(ctx)
     cells = []
     while stack and len(cells) < 40:  # collect cells of various depths
-        children, _ = algorithm.expand(stack.pop(), ctx)
+        children, _ = algorithm.expand(stack.pop(), ctx, budget=algorithm.default_budget,
+                                       count_only=False)
         stack += children
         cells += children
     queue = OpenItems()
@@ -126,7 +127,7 @@ def test_queue_bound_grows_with_the_workers(workers: int, given, bound: int) -> 
 def test_fresh_workers_are_stopped_after_the_run() -> None:
     net, box = seeded_net(1)
     scheduler = make_scheduler("processes", workers=WORKERS)
-    got = regionset(scheduler.run(algorithm_for(net, box, "witness")), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, "witness")), net)
     assert_regionsets_equal(got, reference(1, "witness"))
     assert scheduler.workers == WORKERS
     assert scheduler.worker_pids == []
@@ -140,7 +141,7 @@ def test_streams_regions_before_the_end(pool) -> None:
 def test_abandoned_stream_stops_the_workers() -> None:
     net, box = random_net(3, (16, 16), 0), Box.symmetric(3)
     scheduler = ProcessScheduler(WORKERS)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     next(stream)
     pids = scheduler.worker_pids
     assert len(pids) == WORKERS
@@ -154,7 +155,7 @@ def test_workers_use_one_blas_thread() -> None:
     saved = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
     net, box = seeded_net(0)
     with ProcessScheduler(WORKERS, keep_workers=True) as scheduler:
-        list(scheduler.run(algorithm_for(net, box, "witness")))
+        list(run_tree(scheduler, algorithm_for(net, box, "witness")))
         for pid in scheduler.worker_pids:
             env = psutil.Process(pid).environ()
             assert all(env.get(k) == "1" for k in THREAD_ENV_VARS)
@@ -164,7 +165,7 @@ def test_workers_use_one_blas_thread() -> None:
 def test_killed_worker_fails_the_run() -> None:
     net, box = random_net(3, (16, 16), 0), Box.symmetric(3)
     scheduler = ProcessScheduler(WORKERS)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     next(stream)
     victim = scheduler.worker_pids[0]
     os.kill(victim, signal.SIGKILL)
@@ -178,7 +179,7 @@ def test_worker_error_is_raised_in_the_parent() -> None:
     net, box = seeded_net(1)
     scheduler = ProcessScheduler(WORKERS)
     with pytest.raises(SolverError, match="unexpected status"):
-        list(scheduler.run(FailingAlgorithm(algorithm_for(net, box, "witness"), layer=1)))
+        list(run_tree(scheduler, FailingAlgorithm(algorithm_for(net, box, "witness"), layer=1)))
     assert scheduler.worker_pids == []
 
 

@@ -17,7 +17,7 @@ from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
 from .helpers import (FailingAlgorithm, algorithm_for, assert_streams_before_the_end, random_net,
-                      regionset, script_env, seeded_net)
+                      regionset, run_tree, script_env, seeded_net)
 
 pytest.importorskip("ray")
 
@@ -35,7 +35,7 @@ def _ray(local_ray):
 def test_same_regions_as_serial(seed: int, algorithm: str, strategy: str) -> None:
     net, box = seeded_net(seed)
     scheduler = make_scheduler("ray", workers=WORKERS, strategy=strategy, task_seconds=0.05)
-    got = regionset(scheduler.run(algorithm_for(net, box, algorithm)), net)
+    got = regionset(run_tree(scheduler, algorithm_for(net, box, algorithm)), net)
     assert_regionsets_equal(got, reference(seed, algorithm))
 
 
@@ -55,7 +55,7 @@ def test_task_error_is_raised_in_the_driver(local_ray) -> None:
     try:
         failing = FailingAlgorithm(algorithm_for(net, box, "witness"))
         with pytest.raises(SolverError, match="unexpected status"):
-            list(RayScheduler(workers=WORKERS).run(failing))
+            list(run_tree(RayScheduler(workers=WORKERS), failing))
     finally:
         local_ray.cloudpickle.unregister_pickle_by_value(helpers)
 
@@ -63,7 +63,7 @@ def test_task_error_is_raised_in_the_driver(local_ray) -> None:
 def test_killed_ray_worker_is_retried_exactly() -> None:
     net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
     scheduler = RayScheduler(workers=WORKERS, strategy="paper")
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     regions = [next(stream)]
     victim = None
     deadline = time.monotonic() + 10
@@ -86,14 +86,14 @@ def test_killed_ray_worker_is_retried_exactly() -> None:
 def reference_medium(net, box):
     from reluregions.schedulers import SerialScheduler
 
-    return regionset(SerialScheduler().run(algorithm_for(net, box, "witness")), net)
+    return regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "witness")), net)
 
 
 def test_missing_ray_names_the_install_command(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     net, box = seeded_net(0)
     with pytest.raises(MissingDependencyError, match=r"pip install 'reluregions\[ray\]'"):
-        list(RayScheduler(workers=WORKERS).run(algorithm_for(net, box, "witness")))
+        list(run_tree(RayScheduler(workers=WORKERS), algorithm_for(net, box, "witness")))
 
 
 STOP_EARLY = r"""
@@ -101,16 +101,16 @@ import sys
 import ray
 from reluregions import Box
 from reluregions.schedulers.ray import RayScheduler
-from schedulers.helpers import algorithm_for, random_net
+from schedulers.helpers import algorithm_for, random_net, run_tree
 ray.init(address=sys.argv[1], log_to_driver=False)
 net, box = random_net(3, (10, 10, 10), 0), Box.symmetric(3)
 for i in range(int(sys.argv[2])):
-    stream = RayScheduler(task_seconds=0.02).run(algorithm_for(net, box, "witness"))
+    stream = run_tree(RayScheduler(task_seconds=0.02), algorithm_for(net, box, "witness"))
     regions = (region for block in stream for region in block)
     for _ in range(1 + 37 * i % 300):
         next(regions)
     stream.close()  # stops with tasks in flight, at another moment each time
-print("regions", sum(len(b) for b in RayScheduler(task_seconds=0.05).run(algorithm_for(net, box,
+print("regions", sum(len(b) for b in run_tree(RayScheduler(task_seconds=0.05), algorithm_for(net, box,
                                                                                       "witness"))))
 """
 

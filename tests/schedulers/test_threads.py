@@ -15,7 +15,7 @@ from reluregions.schedulers.threads import ThreadScheduler
 from reluregions.testing import assert_regionsets_equal
 
 from .conftest import WORKERS, reference
-from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, seeded_net
+from .helpers import FailingAlgorithm, algorithm_for, random_net, regionset, run_tree, seeded_net
 
 
 def _all_gone(threads: list[threading.Thread], timeout: float = 10.0) -> bool:
@@ -30,7 +30,7 @@ def _all_gone(threads: list[threading.Thread], timeout: float = 10.0) -> bool:
 def test_fresh_threads_are_stopped_after_the_run(algorithm: str) -> None:
     net, box = seeded_net(0)
     scheduler = ThreadScheduler(WORKERS, task_expansions=2)
-    stream = scheduler.run(algorithm_for(net, box, algorithm))
+    stream = run_tree(scheduler, algorithm_for(net, box, algorithm))
     regions = [next(stream)]
     threads = scheduler.worker_threads
     assert len(threads) == WORKERS
@@ -42,16 +42,18 @@ def test_fresh_threads_are_stopped_after_the_run(algorithm: str) -> None:
 
 
 def test_threads_do_not_change_the_callers_algorithm() -> None:
-    """Every thread works on its own copy: the region budgets of tasks stay per thread."""
+    """Every thread works on its own copy, and nothing of a run (region budgets of tasks,
+    count-only) is set on the caller's algorithm."""
     net, box = random_net(3, (16, 16, 16), 0), Box.symmetric(3)
     algorithm = algorithm_for(net, box, "default")
-    budget = algorithm.budget
-    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "default")), net)
+    before = dict(vars(algorithm))
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "default")), net)
     with ThreadScheduler(WORKERS, task_seconds=0.01, keep_workers=True) as scheduler:
         for _ in range(2):  # the kept threads serve a second run of the same algorithm
-            got = regionset(scheduler.run(algorithm), net)
+            got = regionset(run_tree(scheduler, algorithm), net)
             assert_regionsets_equal(got, expected)
-            assert algorithm.budget == budget
+            assert vars(algorithm).keys() == before.keys()
+            assert all(vars(algorithm)[k] is v for k, v in before.items() if k != "_packed")
         threads = scheduler.worker_threads
         assert len(threads) == WORKERS  # the same threads served both runs
     assert _all_gone(threads)
@@ -76,7 +78,7 @@ def test_task_error_is_raised_in_the_caller() -> None:
     before = set(threading.enumerate())
     scheduler = ThreadScheduler(WORKERS)
     with pytest.raises(SolverError, match="unexpected status"):
-        list(scheduler.run(FailingAlgorithm(algorithm_for(net, box, "witness"), layer=1)))
+        list(run_tree(scheduler, FailingAlgorithm(algorithm_for(net, box, "witness"), layer=1)))
     assert scheduler.worker_threads == []
     assert _all_gone([t for t in threading.enumerate() if t not in before])
 
@@ -87,7 +89,7 @@ def test_abandoned_stream_stops_the_threads(strategy: str) -> None:
     budget) instead of letting them work on for nobody."""
     net, box = random_net(3, (16, 16, 16), 0), Box.symmetric(3)
     scheduler = ThreadScheduler(WORKERS, strategy=strategy, task_seconds=30.0)
-    stream = scheduler.run(algorithm_for(net, box, "witness"))
+    stream = run_tree(scheduler, algorithm_for(net, box, "witness"))
     next(stream)
     threads = scheduler.worker_threads
     assert len(threads) == WORKERS
@@ -95,8 +97,8 @@ def test_abandoned_stream_stops_the_threads(strategy: str) -> None:
     assert scheduler.worker_threads == []
     assert _all_gone(threads)
     # and a new run of the same scheduler starts fresh threads and is complete
-    expected = regionset(SerialScheduler().run(algorithm_for(net, box, "default")), net)
-    assert_regionsets_equal(regionset(scheduler.run(algorithm_for(net, box, "default")), net),
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "default")), net)
+    assert_regionsets_equal(regionset(run_tree(scheduler, algorithm_for(net, box, "default")), net),
                             expected)
 
 

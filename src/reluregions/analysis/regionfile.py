@@ -18,6 +18,7 @@ from ..errors import DomainError, InputError, NetworkFileError, ShapeMismatchErr
 from ..io.parquet import checked_batches, open_parquet, read_metadata
 from ..network import Network
 from ..regionblock import RegionBlock
+from ..regionblock_arrow import from_arrow
 
 __all__ = ["RegionFile", "RegionBatch", "domain_from_dict", "layer_offsets"]
 
@@ -143,8 +144,8 @@ class RegionFile:
             wanted.append("bounded")
         start = 0
         for rb in checked_batches(self._pq, self.path, batch_size=batch_size, columns=wanted):
-            yield RegionBlock.from_arrow(rb, self.n_hidden, self.input_dim, self.n_layers,
-                                         start=start, source=str(self.path))
+            yield from_arrow(rb, self.n_hidden, self.input_dim, self.n_layers, start=start,
+                             source=str(self.path))
             start += rb.num_rows
 
     def to_param(self, points: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ from ..config import EnumerationConfig, check_choice
 from ..domains import Box, Domain
 from ..errors import OptionError, ShapeMismatchError
 from ..network import Network
-from .base import Algorithm, Problem, Region, RegionBlock, Stats
+from ..regionblock import RegionRow
+from .base import Algorithm, Problem, RegionBlock, Stats, root_items
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "make_problem", "make_algorithm", "iter_regions",
            "enumerate_regions", "count_regions", "CountResult", "RegionStream"]
@@ -127,14 +128,18 @@ class RegionStream:
         self.seconds = 0.0
         self.setup_seconds = 0.0
         self.count = 0
+        self._root_stats = Stats()  # what computing the roots cost
 
     @property
     def stats(self) -> Stats:
-        """Merged counters (LPs, cells per layer) of every worker."""
+        """Merged counters (LPs, cells per layer) of the roots and of every worker."""
         point = getattr(self, "_point_scheduler", None)
-        return (point or self.scheduler).stats
+        stats = Stats()
+        stats.merge(self._root_stats)
+        stats.merge((point or self.scheduler).stats)
+        return stats
 
-    def __iter__(self) -> Iterator[Region]:
+    def __iter__(self) -> Iterator[RegionRow]:
         for block in self._blocks(count_only=False):
             yield from block
 
@@ -166,10 +171,11 @@ class RegionStream:
             from ..schedulers.serial import SerialScheduler
 
             scheduler = self._point_scheduler = SerialScheduler()
-        scheduler.prepare(algorithm, count_only=count_only)  # parallel workers start untimed
+        scheduler.prepare(algorithm)  # parallel workers start untimed
         start = time.perf_counter()
         self.setup_seconds = start - setup
-        run = scheduler.run(algorithm, self._progress, count_only=count_only)
+        roots, self._root_stats = root_items(algorithm)
+        run = scheduler.run(algorithm, roots, self._progress, count_only=count_only)
         clock = time.perf_counter
         try:
             while True:
@@ -191,7 +197,8 @@ class RegionStream:
 def iter_regions(network: Network, domain: Domain | None = None,
                  config: EnumerationConfig | None = None, scheduler=None,
                  progress=None, certify: bool = False) -> RegionStream:
-    """Stream the activation regions of ``network`` in ``domain``, one :class:`Region` at a time.
+    """Stream the activation regions of ``network`` in ``domain``, one
+    :class:`~reluregions.regionblock.RegionRow` at a time (or in blocks, with ``chunks()``).
 
     Parameters
     ----------

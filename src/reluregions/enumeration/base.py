@@ -6,8 +6,8 @@ inside :mod:`reluregions.enumeration`) keeps working; new code imports from
 """
 from __future__ import annotations
 
-from ..tree import (Algorithm, Cell, Context, Problem, Region, RegionBlock, RegionChunk, Stats,
-                    pack_cells, unpack_cells)
+from ..tree import (Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount, Stats,
+                    pack_cells, root_items, unpack_cells)
 
-__all__ = ["Cell", "Region", "RegionBlock", "RegionChunk", "Stats", "Context", "Algorithm", "Problem",
-           "pack_cells", "unpack_cells"]
+__all__ = ["Cell", "Block", "RegionBlock", "RegionCount", "Stats", "Context", "Algorithm",
+           "Problem", "pack_cells", "unpack_cells", "root_items"]

@@ -162,6 +162,9 @@ class Checkpoint:
         self._last = time.monotonic()
         self._stop = False
         self._lock_fd: int | None = None
+        #: Counters this session spent before its scheduler started (computing the roots of a
+        #: fresh run), added to every snapshot's.
+        self.prelude = Stats()
 
     # ------------------------------------------------------------------ opening
     @property
@@ -295,7 +298,7 @@ class Checkpoint:
 
     def record(self, block: Block) -> None:
         """Book a block of finished regions (a scheduler calls this before yielding it); a
-        :class:`~reluregions.schedulers.base.RegionCount` only when the regions are not stored."""
+        :class:`~reluregions.regionblock.RegionCount` only when the regions are not stored."""
         self._need_state()
         if not self.store_regions:
             self._pending += len(block)
@@ -333,6 +336,7 @@ class Checkpoint:
             self._shard_rows = 0
         saved = Stats()
         saved.merge(stats)
+        saved.merge(self.prelude)
         new = _State(state.identity, state.metadata, list(frontier), shards,
                      state.regions + self._pending, saved, False, state.snapshots + 1)
         self._state = new

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from .._version import __version__
 from .checkpoint import Checkpoint, check_resumable, run_identity
-from ..tree import Problem, Stats
+from ..tree import Cell, Problem, Stats, root_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import EnumerationConfig
@@ -139,16 +139,20 @@ def _run(problem: Problem, scheduler: "Scheduler", ckpt: Checkpoint, out_path: s
 
     if problem.param.dim == 0:  # a single point: one region, no geometry
         scheduler = SerialScheduler()
+    algorithm = make_algorithm(problem)
+    roots: list[Cell] = []
+    if ckpt.restore().frontier is None:  # a fresh run; a resumed one starts from its frontier
+        roots, ckpt.prelude = root_items(algorithm)
     with _deferred_sigint(ckpt):
         # without an output file only the count is kept: workers need not send their regions
-        for _ in scheduler.run(make_algorithm(problem), report if progress else None,
+        for _ in scheduler.run(algorithm, roots, report if progress else None,
                                count_only=out_path is None, journal=ckpt):
             pass
         ckpt.save([], scheduler.stats)
         if out_path is not None:
             ckpt.merge(out_path)
         ckpt.complete()
-    return CheckpointedRun(ckpt.regions, scheduler.stats, time.perf_counter() - start, ckpt.resumed,
+    return CheckpointedRun(ckpt.regions, ckpt.stats, time.perf_counter() - start, ckpt.resumed,
                            ckpt.snapshots)
 
 

@@ -48,7 +48,7 @@ import numpy as np
 from ..geometry.blas import find_blas, one_blas_thread
 from ..geometry.dualbound import lagrangian_lower_bounds
 from ..geometry.rays import box_rows, exit_step, towards
-from .base import Algorithm, Cell, Context, Region
+from .base import Algorithm, Block, Cell, Context, RegionBlock, RegionCount
 from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
 from .highd_lp import cell_minimum, load_compiled, shoot
@@ -69,10 +69,10 @@ class HighDimAlgorithm(Algorithm):
     """Cut-list LayerWise-NNCE for high-dimensional inputs (box as bounds, rays before LPs)."""
 
     name = "highd"
+    default_budget = DEFAULT_BUDGET
 
     def __init__(self, problem) -> None:
         super().__init__(problem)
-        self.budget = DEFAULT_BUDGET
         p = problem.param
         k = p.dim
         tol = problem.config.band
@@ -129,21 +129,22 @@ class HighDimAlgorithm(Algorithm):
         cell.state = LayerTodo(np.zeros(0, dtype=np.int64), ())
         return cell
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Walk the subtree below ``cell`` depth first until ``budget`` regions are finished."""
         ctx.stats.expansions += 1
         stack = [cell]
-        regions: list[Region] = []
+        regions: list[RegionBlock] = []
         with one_blas_thread():  # small products: a second BLAS thread only spins (blas.py)
-            while stack and len(regions) < self.budget:
+            while stack and len(regions) < budget:
                 done = self._advance(stack.pop(), ctx, stack)
                 if done is not None:
                     regions.append(done)
         for left in stack:  # open cells leave without their layer maps (highd_maps.py)
             detach(left, LayerTodo)
-        return stack, regions
+        return stack, (RegionCount(len(regions)) if count_only else RegionBlock.concat(regions))
 
-    def _advance(self, cell: Cell, ctx: Context, stack: list[Cell]) -> Region | None:
+    def _advance(self, cell: Cell, ctx: Context, stack: list[Cell]) -> RegionBlock | None:
         """Insert ``cell``'s neurons until one splits it (children pushed) or the network ends."""
         problem = self.problem
         offsets = layer_offsets(problem)
@@ -177,7 +178,7 @@ class HighDimAlgorithm(Algorithm):
                 stack.extend(children)
                 return None
             nxt = self._finish(cell, ctx)
-            if isinstance(nxt, Region):
+            if isinstance(nxt, RegionBlock):
                 return nxt
             cell = nxt
 
@@ -218,7 +219,7 @@ class HighDimAlgorithm(Algorithm):
         cell.state = LayerTodo(todo[~proven], cell.state.maps if cell.state is not None else ())
         cell.neuron = 0
 
-    def _finish(self, cell: Cell, ctx: Context) -> Cell | Region:
+    def _finish(self, cell: Cell, ctx: Context) -> Cell | RegionBlock:
         """Close the layer; the region (last layer) gets its certified ball and full rows if asked."""
         problem = self.problem
         last = cell.layer + 1 == problem.n_layers

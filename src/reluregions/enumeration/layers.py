@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Cell, Context, Problem, Region
+from .base import Cell, Context, Problem, RegionBlock
 
 __all__ = ["root_cell", "constant_neurons", "finish_layer", "make_region", "layer_offsets",
            "hidden_map", "side_ball", "chebyshev_side"]
@@ -110,7 +110,7 @@ def chebyshev_side(problem: Problem, ctx: Context, G: np.ndarray, h: np.ndarray,
     return side_ball(problem, ctx, center, radius, bits, layer, decided)
 
 
-def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | Region:
+def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlock:
     """Close ``cell.layer``: record its rank and count, then pull the next layer back.
 
     Returns the cell at the next layer's first neuron, or the finished region after the last
@@ -156,8 +156,8 @@ def hidden_map(problem: Problem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray,
                 center: np.ndarray, radius: float, ranks: tuple[int, ...], A: np.ndarray | None,
-                c: np.ndarray | None, ctx: Context) -> Region:
-    """Build the output record of a finished cell ``G t <= h`` with its last hidden map ``A t + c``.
+                c: np.ndarray | None, ctx: Context) -> RegionBlock:
+    """The finished cell ``G t <= h``, with its last hidden map ``A t + c``, as a block of one row.
 
     Adds what the config asks for: the exact Chebyshev ball (one LP), the output map in input
     coordinates, the irredundant H-representation (one LP per constraint). In an unbounded domain
@@ -169,22 +169,26 @@ def make_region(problem: Problem, G: np.ndarray, h: np.ndarray, bits: np.ndarray
     if cfg.chebyshev:
         center, radius = ctx.solver.chebyshev(G, h, np.ones(len(h)))
         ctx.stats.lps += 1
-    region = Region(bits, p.to_input(center), center, float(radius), ranks)
-    if not p.bounded:
-        region.bounded = _bounded(problem, bits, ctx)
+    center = np.asarray(center, dtype=float)[None, :]
+    # a bounded region leaves the flag out: a block's ``bounded`` is None when all its rows are
+    bounded = None if p.bounded or _bounded(problem, bits, ctx) else np.zeros(1, dtype=bool)
+    lists: dict[str, list[np.ndarray]] = {}
     if cfg.keep_maps:
         if A is None:
             A, c = hidden_map(problem, bits)
         W, b = problem.network.weights[-1], problem.network.biases[-1]
         At, ct = W @ A, W @ c + b
-        pinv = np.linalg.pinv(p.U)
-        region.A = At @ pinv
-        region.c = ct - region.A @ p.x0
+        A_in = At @ np.linalg.pinv(p.U)
+        lists.update(A=[A_in], c=[ct - A_in @ p.x0])
     if cfg.keep_hrep:
         from ..geometry.redundancy import irredundant
 
-        region.G, region.h = irredundant(G, h, ctx.solver, ctx.stats)
-    return region
+        G_irr, h_irr = irredundant(G, h, ctx.solver, ctx.stats)
+        lists.update(G=[G_irr], h=[h_irr])
+    return RegionBlock.build(np.array(bits, dtype=bool)[None, :], p.to_input(center), center,
+                             np.array([float(radius)]),
+                             np.array(ranks, dtype=np.int64).reshape(1, len(ranks)),
+                             bounded=bounded, **lists)
 
 
 def _bounded(problem: Problem, bits: np.ndarray, ctx: Context) -> bool:

@@ -29,7 +29,7 @@ from ..errors import OptionError
 from ..geometry.kernels import HAVE_NUMBA
 from ..geometry.lpdfs import lp_dfs
 from ..geometry.rays import box_rows
-from .base import Algorithm, Cell, Context, Problem, Region, RegionChunk
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .cells import exhaustive_first_layer
 from .layers import _layer_map, make_region
 from .witness import WitnessAlgorithm
@@ -48,6 +48,8 @@ class LPTraversalAlgorithm(Algorithm):
     """Cut-list LayerWise-NNCE in compiled code, ``budget`` regions per expansion."""
 
     name = "lpdfs"
+    #: Regions per compiled call: checkpoints and work splitting stay fine-grained.
+    default_budget = 1024
 
     def __init__(self, problem: Problem) -> None:
         if not HAVE_NUMBA:
@@ -65,7 +67,6 @@ class LPTraversalAlgorithm(Algorithm):
         # A single point or a net without hidden layers has no cell to split: one region, which
         # the witness algorithm finds.
         self._trivial = WitnessAlgorithm(problem) if p.dim == 0 or problem.n_layers == 0 else None
-        self.budget = 1024  # regions per compiled call: checkpoints and work splitting stay fine-grained
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_packed": None}  # rebuilt where it is unpickled
@@ -101,11 +102,11 @@ class LPTraversalAlgorithm(Algorithm):
         for ranks in (False, True):
             config = EnumerationConfig(algorithm="lpdfs", ranks=ranks)
             tiny = LPTraversalAlgorithm(make_problem(net, Box.symmetric(2), config))
-            tiny.budget = 1  # a frontier goes back after every region
             ctx = Context.create(config, 2)
             stack = tiny.roots(ctx)
             while stack:
-                stack.extend(tiny.expand(stack.pop(), ctx)[0])
+                # budget 1: a frontier goes back after every region
+                stack.extend(tiny.expand(stack.pop(), ctx, budget=1, count_only=False)[0])
         _WARM = True
 
     # ------------------------------------------------------------------ tree
@@ -153,13 +154,14 @@ class LPTraversalAlgorithm(Algorithm):
         return Cell(G, h, w, self.problem.config.radius_tol, layer, 0, M[lo:hi], m[lo:hi], bits,
                     tuple(ranks), None, None, scale[lo:hi], None, None, state)
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
         problem = self.problem
         cfg = problem.config
         L = problem.n_layers
         if self._trivial is not None:
-            return self._trivial.expand(cell, ctx)
+            return self._trivial.expand(cell, ctx, budget=budget, count_only=count_only)
         ctx.stats.expansions += 1
         M, m, scale, todo, ntodo, pool, ftab, fx = cell.state
         ranks = np.full(L, -1, dtype=np.int64)
@@ -168,12 +170,12 @@ class LPTraversalAlgorithm(Algorithm):
                      np.asarray(cell.center, np.float64), cell.bits.copy(), cell.layer, M, m, scale,
                      todo, ntodo, pool, ranks, ftab, fx, *self._weights(),
                      problem.network.negative_slope, cfg.zero_tol, cfg.radius_tol, BAND, cfg.ranks,
-                     self.budget, MAX_PIVOTS)
+                     budget, MAX_PIVOTS)
         n, bits, centres, radii, rk, layer_cells, lps, pending, pkey, ftab, fx = out[:11]
         ctx.stats.lps += int(lps)
         for i, c in enumerate(layer_cells):
             ctx.stats.layer_cells[i] += int(c)
-        regions = self._regions(n, bits, centres, radii, rk, ctx)
+        regions = self._regions(n, bits, centres, radii, rk, ctx, count_only)
         frontier = self._unpack_frontier(*out[11:])
         if pending:
             frontier[0] = self._settle(frontier[0], int(pkey[0]), int(pkey[1]), ftab, fx, ctx)
@@ -198,11 +200,11 @@ class LPTraversalAlgorithm(Algorithm):
         return cell
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-                 rk: np.ndarray, ctx: Context) -> "list[Region] | RegionChunk":
+                 rk: np.ndarray, ctx: Context, count_only: bool) -> Block:
         problem = self.problem
         cfg = problem.config
-        if self.count_only:
-            return [None] * n  # type: ignore[list-item]
+        if count_only:
+            return RegionCount(n)
         if n and radii.min() <= cfg.radius_tol and not cfg.chebyshev:
             centres, radii = centres.copy(), radii.copy()
             for i in np.flatnonzero(radii <= cfg.radius_tol):
@@ -217,9 +219,9 @@ class LPTraversalAlgorithm(Algorithm):
                 out.append(make_region(problem, np.vstack([p.G[box], G]),
                                        np.concatenate([p.h[box], h]), bits[i], centres[i],
                                        float(radii[i]), ranks, None, None, ctx))
-            return out
+            return RegionBlock.concat(out)
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
-        return RegionChunk(bits, problem.param.to_input(centres), centres, radii, ranks)
+        return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 
     def _lp_ball(self, bits: np.ndarray, ctx: Context) -> tuple[np.ndarray, float]:
         """The Chebyshev centre of the pattern's region (one LP) and the certified radius there:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Cell, Context, Region
+from .base import Algorithm, Block, Cell, Context, RegionBlock
 from .cells import exhaustive_first_layer, incremental_step
 from .layers import constant_neurons, finish_layer, layer_offsets, root_cell
 
@@ -27,7 +27,8 @@ class PaperAlgorithm(Algorithm):
             return exhaustive_first_layer(self.problem, ctx)
         return [root_cell(self.problem, ctx)]
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
         problem = self.problem
         ctx.stats.expansions += 1
         cell.bits = cell.bits.copy()
@@ -35,8 +36,8 @@ class PaperAlgorithm(Algorithm):
             n = cell.M.shape[0]
             if cell.neuron >= n:
                 nxt = finish_layer(problem, cell, ctx)
-                if isinstance(nxt, Region):
-                    return [], [nxt]
+                if isinstance(nxt, RegionBlock):
+                    return [], nxt
                 cell = nxt
                 continue
             j = cell.neuron
@@ -51,4 +52,4 @@ class PaperAlgorithm(Algorithm):
             decided = np.arange(n) <= j
             children = incremental_step(problem, cell, cell.M[j] / norms[j], cell.m[j] / norms[j],
                                         bit_index, decided, ctx)
-            return children, []
+            return children, RegionBlock.empty()

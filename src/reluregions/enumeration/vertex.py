@@ -44,7 +44,7 @@ import numpy as np
 from ..errors import OptionError, SolverError
 from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
-from .base import Algorithm, Cell, Context, Problem, Region, RegionBlock
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .layers import make_region, root_cell
 
 __all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
@@ -73,6 +73,8 @@ class VertexAlgorithm(Algorithm):
     """Vertex-based (LP-free) LayerWise-NNCE, compiled, ``budget`` regions per expansion."""
 
     name = "vertex"
+    #: Regions per compiled call: keeps checkpoints and work splitting fine-grained.
+    default_budget = 4096
 
     def __init__(self, problem: Problem) -> None:
         if not vertex_applicable(problem):
@@ -85,7 +87,6 @@ class VertexAlgorithm(Algorithm):
         # Each region's constraints come back from the kernel only when an LP needs them.
         self._rows = cfg.chebyshev or cfg.keep_hrep
         self._packed: tuple | None = None
-        self.budget = 4096  # regions per compiled call: keeps checkpoints and work splitting fine-grained
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -122,11 +123,10 @@ class VertexAlgorithm(Algorithm):
             net = Network([np.ones((1, 1)), np.ones((1, 1))], [np.zeros(1), np.zeros(1)])
             tiny = VertexAlgorithm(make_problem(net, Box([-1.0], [1.0]),
                                                 EnumerationConfig(algorithm="vertex", ranks=ranks)))
-            tiny.budget = 1  # hand back a frontier too
             ctx = Context.create(tiny.problem.config, 1)
             stack = tiny.roots(ctx)
-            while stack:
-                children, _ = tiny.expand(stack.pop(), ctx)
+            while stack:  # budget 1: a frontier is handed back too
+                children, _ = tiny.expand(stack.pop(), ctx, budget=1, count_only=False)
                 stack.extend(children)
         _WARM = True
 
@@ -135,22 +135,23 @@ class VertexAlgorithm(Algorithm):
         cell.V, cell.inc = box_vertices(self.problem.param.dim, self._n_words)
         return [cell]
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Traverse the subtree below ``cell`` for up to ``budget`` regions; return the frontier."""
         problem = self.problem
         k = problem.param.dim
         L = problem.n_layers
         ctx.stats.expansions += 1
         if L == 0:
-            return [], [make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
-                                    (), None, None, ctx)]
+            return [], make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius,
+                                   (), None, None, ctx)
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         if cell.state is None:
             state = (np.empty(0), np.empty(0, np.int64), np.empty((0, k)), np.empty(0), -1, 0)
         else:
             state = cell.state
-        out = self._call(cell, state, ranks)
+        out = self._call(cell, state, ranks, budget)
         for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
         frontier = self._unpack_frontier(cell, out.frontier)
@@ -159,9 +160,9 @@ class VertexAlgorithm(Algorithm):
             parts = _join(parts, self._thin_side(frontier[0], ctx))
         elif out.pending:
             self._decide(frontier[0], ctx)
-        return frontier, self._regions(len(parts[0]), *parts, ctx)
+        return frontier, self._regions(len(parts[0]), *parts, ctx, count_only)
 
-    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray) -> Traversal:
+    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray, budget: int) -> Traversal:
         problem = self.problem
         cfg = problem.config
         S, cut, acut, ocut, q, force = state
@@ -169,17 +170,17 @@ class VertexAlgorithm(Algorithm):
                            cell.M, cell.m, cell.scale, S, cut, acut, ocut, int(q), ranks, int(force))
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
-                            int(self.budget))
+                            int(budget))
         return dfs_packed(start, self._weights(), settings)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
-                 ctx: Context) -> "list[Region] | RegionBlock":
+                 ctx: Context, count_only: bool) -> Block:
         problem = self.problem
         cfg = problem.config
         k = problem.param.dim
-        if self.count_only:
-            return [None] * n  # type: ignore[list-item]
+        if count_only:
+            return RegionCount(n)
         if n and not cfg.chebyshev and radii.min() <= cfg.radius_tol:
             centres, radii = centres.copy(), radii.copy()
             for i in np.flatnonzero(radii <= cfg.radius_tol):
@@ -192,7 +193,7 @@ class VertexAlgorithm(Algorithm):
                 ranks = tuple(rk[i].tolist()) if cfg.ranks else ()
                 out.append(make_region(problem, G, h, bits[i], centres[i], float(radii[i]), ranks,
                                        None, None, ctx))
-            return out
+            return RegionBlock.concat(out)
         ranks = rk if cfg.ranks else np.zeros((n, 0), np.int64)
         return RegionBlock(bits, problem.param.to_input(centres), centres, radii, ranks)
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Cell, Context, Region
+from .base import Algorithm, Block, Cell, Context, RegionBlock
 from .cells import exhaustive_first_layer
 from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
 
@@ -50,7 +50,8 @@ class WitnessAlgorithm(Algorithm):
             return exhaustive_first_layer(self.problem, ctx)
         return [root_cell(self.problem, ctx)]
 
-    def expand(self, cell: Cell, ctx: Context) -> tuple[list[Cell], list[Region]]:
+    def expand(self, cell: Cell, ctx: Context, *, budget: int,
+               count_only: bool) -> tuple[list[Cell], Block]:
         """Insert the cell's remaining neurons until one splits it or the network ends."""
         problem = self.problem
         offsets = layer_offsets(problem)
@@ -67,10 +68,10 @@ class WitnessAlgorithm(Algorithm):
                 decided[todo[todo > j]] = False
                 children = self._insert(cell, int(j), norms[j], base + int(j), decided, ctx)
                 if children is not None:
-                    return children, []
+                    return children, RegionBlock.empty()
             nxt = finish_layer(problem, cell, ctx)
-            if isinstance(nxt, Region):
-                return [], [nxt]
+            if isinstance(nxt, RegionBlock):
+                return [], nxt
             cell = nxt
 
     # ------------------------------------------------------------------ filtering

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator
 from ..errors import CorruptFileError, MissingDependencyError, NetworkFileError, OutputPathError
 from .atomic import AtomicFile
 from ..regionblock import RegionBlock
+from ..regionblock_arrow import from_arrow, to_arrow
 
 __all__ = ["ParquetRegionWriter", "read_regions", "read_metadata", "iter_region_batches",
            "region_schema", "open_parquet", "checked_batches", "parquet_writer", "METADATA_KEY"]
@@ -91,29 +92,17 @@ class ParquetRegionWriter:
         except OSError as exc:
             raise OutputPathError(f"{self.path}: cannot write the output file ({exc.strerror or exc}); "
                                    "check that its folder exists and is writable") from None
-        self._rows: list[Any] = []
-        self._chunks: list[Any] = []
+        self._chunks: list[RegionBlock] = []
         self._buffered = 0
         self.count = 0
 
-    def write(self, region: Any) -> None:
-        """Buffer one :class:`~reluregions.regionblock.Region`; flush a row group when full."""
-        self._rows.append(region)
-        self._buffered += 1
-        if self._buffered >= self.batch_size:
-            self.flush()
+    def write_all(self, chunks: Iterable[RegionBlock]) -> None:
+        """Write every block of an iterable (``RegionStream.chunks()``, say)."""
+        for chunk in chunks:
+            self.write_chunk(chunk)
 
-    def write_all(self, regions: Iterable[Any]) -> None:
-        """Write every region of an iterable."""
-        for region in regions:
-            self.write(region)
-
-    def write_chunk(self, chunk: Any) -> None:
-        """Buffer a :class:`~reluregions.regionblock.RegionBlock` (columns, no per-region
-        objects); flush a row group when full."""
-        if self._rows:
-            self._chunks.append(RegionBlock.from_regions(self._rows))
-            self._rows = []
+    def write_chunk(self, chunk: RegionBlock) -> None:
+        """Buffer a :class:`~reluregions.regionblock.RegionBlock`; flush a row group when full."""
         if len(chunk):
             self._chunks.append(chunk)
             self._buffered += len(chunk)
@@ -122,14 +111,11 @@ class ParquetRegionWriter:
 
     def flush(self) -> None:
         """Write the buffered regions as one row group."""
-        if self._rows:
-            self._chunks.append(RegionBlock.from_regions(self._rows))
-            self._rows = []
         if not self._chunks:
             return
         block = RegionBlock.concat(self._chunks)
         self._chunks, self._buffered = [], 0
-        self._writer.write_table(block.to_arrow(self.schema))
+        self._writer.write_table(to_arrow(block, self.schema))
         self.count += len(block)
 
     def add_metadata(self, extra: dict[str, Any]) -> None:
@@ -242,7 +228,7 @@ def read_regions(path: str | Path) -> RegionBlock:
         table = open_parquet(path).read()
     except (OSError, pa.ArrowException) as exc:
         raise _corrupt(path, exc) from None
-    regions = RegionBlock.from_arrow(table, int(meta.get("n_hidden", 0)), int(meta.get("input_dim", 0)),
-                                     len(meta.get("hidden_widths", [])), source=str(path))
+    regions = from_arrow(table, int(meta.get("n_hidden", 0)), int(meta.get("input_dim", 0)),
+                         len(meta.get("hidden_widths", [])), source=str(path))
     regions.extra["metadata"] = meta
     return regions

@@ -109,15 +109,15 @@ class AutoScheduler(Scheduler):
         return ProcessScheduler(**options)
 
     # ------------------------------------------------------------------ the run
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None) -> Iterator[Block]:
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         self.backend_used, self.handover_seconds = "serial", None
         backend = self.choose(algorithm)
         start_after = (self.start_after if self.start_after is not None
                        else _DEFAULT_START_AFTER[backend])
         if journal is not None or (backend == "threads" and start_after == 0
                                    and self.workers > 1):
-            yield from self._whole(algorithm, progress, count_only, journal)
+            yield from self._whole(algorithm, roots, progress, count_only, journal)
             return
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
@@ -126,9 +126,8 @@ class AutoScheduler(Scheduler):
         handed_over = False
         start = last = time.perf_counter()
         found = 0
-        stack = list(reversed(algorithm.roots(ctx)))
-        budget = algorithm.budget
-        algorithm.budget = min(budget, SERIAL_BUDGET)
+        stack = roots[::-1]
+        budget = min(algorithm.default_budget, SERIAL_BUDGET)
         try:
             while stack:
                 now = time.perf_counter()
@@ -140,7 +139,8 @@ class AutoScheduler(Scheduler):
                     handed_over = True
                     break
                 cell = stack.pop()
-                children, finished = algorithm.expand(cell, ctx)
+                children, finished = algorithm.expand(cell, ctx, budget=budget,
+                                                      count_only=count_only)
                 stack.extend(reversed(children))
                 if len(finished):
                     found += len(finished)
@@ -149,7 +149,6 @@ class AutoScheduler(Scheduler):
                     last = now
                     progress(Progress(found, now - start, len(stack), 1))
         finally:
-            algorithm.budget = budget
             if inner is not None and not handed_over:
                 inner.stop_workers()
         if not handed_over:
@@ -177,17 +176,17 @@ class AutoScheduler(Scheduler):
             def report(p: Progress) -> None:
                 progress(Progress(found + p.regions, time.perf_counter() - start, p.open_items,
                                   p.busy_workers))
-        yield from inner._blocks(algorithm, report, count_only, None, roots)
+        yield from inner._blocks(algorithm, roots, report, count_only, None)
 
-    def _whole(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-               journal: Journal | None) -> Iterator[Block]:
+    def _whole(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+               count_only: bool, journal: Journal | None) -> Iterator[Block]:
         """The chosen backend (or the serial one) runs the whole tree: under a checkpoint (its
         snapshots cover the run), or threads that start at once (no serial phase to hand over)."""
         if self.workers == 1:
             inner: Scheduler = SerialScheduler(self.progress_every)
             self.stats = Stats()
             try:
-                yield from inner._blocks(algorithm, progress, count_only, journal)
+                yield from inner._blocks(algorithm, roots, progress, count_only, journal)
             finally:
                 self.stats = inner.stats
             return
@@ -195,6 +194,6 @@ class AutoScheduler(Scheduler):
         tasks = self._make(backend)
         self.backend_used, self.handover_seconds = backend, 0.0
         try:
-            yield from tasks._blocks(algorithm, progress, count_only, journal)
+            yield from tasks._blocks(algorithm, roots, progress, count_only, journal)
         finally:
             self.stats = tasks.stats

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, Sequence, Union
+from typing import Callable, Iterator, Protocol, Sequence
 
-from ..tree import Algorithm, Cell, Context, Region, RegionBlock, Stats
+from ..tree import Algorithm, Block, Cell, Context, RegionCount, Stats
 
 __all__ = ["Scheduler", "Progress", "ProgressCallback", "expand_subtree", "Journal", "Restored",
            "RegionCount", "Block", "as_block"]
@@ -41,36 +41,9 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class RegionCount:
-    """``n`` finished regions of a count-only run, without any of their columns.
-
-    What :meth:`Scheduler.run` yields in place of a :class:`~reluregions.regionblock.RegionBlock`
-    when only the number of regions is wanted: ``len`` is all it holds (workers keep their
-    regions, only counts travel), and nothing can mistake it for regions. It lives here rather
-    than beside :class:`~reluregions.regionblock.RegionBlock` only because that module is at the
-    line limit (issue 16).
-    """
-
-    __slots__ = ("n",)
-
-    def __init__(self, n: int) -> None:
-        self.n = int(n)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __repr__(self) -> str:
-        return f"RegionCount({self.n})"
-
-
-#: What a scheduler yields: regions as a block, or only their number in a count-only run.
-Block = Union[RegionBlock, RegionCount]
-
-
-def as_block(finished: "Sequence[Region | None] | RegionBlock", count_only: bool) -> Block:
-    """What one expansion finished (regions, a block, or ``None`` per region when counting) as a
-    block to yield."""
-    return RegionCount(len(finished)) if count_only else RegionBlock.from_regions(finished)
+def as_block(finished: Block, count_only: bool) -> Block:
+    """What one expansion finished, as a block to yield: only its length when counting."""
+    return RegionCount(len(finished)) if count_only else finished
 
 
 @dataclass
@@ -87,7 +60,8 @@ class Journal(Protocol):
     """What a scheduler keeps up to date in a checkpointed run (the contract of DESIGN.md §3,
     kept by :class:`~reluregions.enumeration.checkpoint.Checkpoint`).
 
-    * :meth:`restore` once, at the start: the run begins from its frontier when it has one;
+    * :meth:`restore` once, at the start: the run begins from its frontier when it has one (in
+      place of the roots it was given);
     * :meth:`record` with every finished block *before* it is yielded, and only at points where
       every result received is fully booked (regions recorded, leftover items queued);
     * :meth:`poll` at such points with the frontier (the open queue plus the inputs of every task
@@ -107,8 +81,11 @@ class Journal(Protocol):
 
 def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_expansions: int,
                    max_seconds: float = float("inf"),
-                   share: "Callable[[list[Cell]], int] | None" = None) -> tuple[list, list[Cell]]:
+                   share: "Callable[[list[Cell]], int] | None" = None, *, budget: int,
+                   count_only: bool) -> tuple[list, list[Cell]]:
     """Expand ``items`` depth first until done or a budget runs out.
+
+    Every expansion gets ``budget`` and ``count_only`` (see :meth:`Algorithm.expand`).
 
     Returns the finished regions, as the list of what each expansion returned (lists of regions
     or :class:`~reluregions.regionblock.RegionBlock` objects), and the open frontier (items
@@ -125,7 +102,7 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
     deadline = time.perf_counter() + max_seconds
     while stack and done < max_expansions:
         cell = stack.pop()
-        children, finished = algorithm.expand(cell, ctx)
+        children, finished = algorithm.expand(cell, ctx, budget=budget, count_only=count_only)
         if len(finished):
             parts.append(finished)
         stack.extend(reversed(children))
@@ -136,15 +113,6 @@ def expand_subtree(algorithm: Algorithm, ctx: Context, items: list[Cell], max_ex
             break
     stack.reverse()
     return parts, stack
-
-
-def _bind(algorithm: Algorithm, count_only: bool) -> None:
-    """Tell ``algorithm`` whether this run only counts: the one place a scheduler sets it.
-
-    Algorithms read ``count_only`` from themselves today; it becomes an argument of
-    ``Algorithm.expand`` next (issue 16, item 1), and this function goes away.
-    """
-    algorithm.count_only = bool(count_only)
 
 
 class Scheduler(ABC):
@@ -159,32 +127,35 @@ class Scheduler(ABC):
     def __init__(self) -> None:
         self.stats = Stats()
 
-    def run(self, algorithm: Algorithm, progress: ProgressCallback | None = None, *,
-            count_only: bool = False, journal: Journal | None = None) -> Iterator[Block]:
-        """Yield every region of the problem exactly once, in blocks (empty blocks are skipped).
+    def run(self, algorithm: Algorithm, roots: Sequence[Cell],
+            progress: ProgressCallback | None = None, *, count_only: bool = False,
+            journal: Journal | None = None) -> Iterator[Block]:
+        """Yield every region below ``roots`` exactly once, in blocks (empty blocks are skipped).
 
         Parameters
         ----------
         algorithm : Algorithm
-            The tree to drive.
+            How the tree's items expand.
+        roots : sequence of Cell
+            The items to start from: ``algorithm``'s roots (see
+            :func:`~reluregions.tree.root_items`), or any open items of its tree.
         progress : callable, optional
             Called with :class:`Progress` reports while the run goes on, and once at its end.
         count_only : bool, default False
             Only the number of regions is wanted: the blocks are :class:`RegionCount` objects
             (parallel workers keep their regions; only counts travel).
         journal : Journal, optional
-            A checkpointed run: start from its frontier, record every block before it is
-            yielded and let it snapshot the frontier (see :class:`Journal`).
+            A checkpointed run: its restored frontier, when it has one, replaces ``roots``;
+            every block is recorded before it is yielded, and the journal snapshots the
+            frontier (see :class:`Journal`).
         """
-        _bind(algorithm, count_only)
-        return self._blocks(algorithm, progress, count_only, journal)
+        return self._blocks(algorithm, list(roots), progress, bool(count_only), journal)
 
-    def prepare(self, algorithm: Algorithm, *, count_only: bool = False) -> None:
+    def prepare(self, algorithm: Algorithm) -> None:
         """Get ready to :meth:`run` ``algorithm`` before a timed run starts (parallel schedulers
-        start their workers here; by default nothing is done)."""
-        _bind(algorithm, count_only)
+        start their workers here; by default nothing is done). Nothing is set on ``algorithm``."""
 
     @abstractmethod
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None) -> Iterator[Block]:
-        """The blocks of :meth:`run` (``algorithm`` is already bound to ``count_only``)."""
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
+        """The blocks of :meth:`run`."""

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from ..errors import OptionError, WorkerDiedError
-from ..tree import Algorithm, Cell, Context, Stats
-from .base import (Block, Journal, Progress, ProgressCallback, RegionCount, Scheduler, _bind,
-                   as_block)
+from ..tree import Algorithm, Cell, Context, Stats, root_items
+from .base import Block, Journal, Progress, ProgressCallback, RegionCount, Scheduler, as_block
 from .queues import DynamicQueue, StaticQueue
 from .tasks import UNLIMITED, Task, TaskFailure, TaskOptions, TaskRecord, TaskResult, WorkerLoss
 
@@ -95,13 +94,13 @@ class TaskScheduler(Scheduler):
         """
 
     # ------------------------------------------------------------------ driver
-    def prepare(self, algorithm: Algorithm, *, count_only: bool = False) -> None:
+    def prepare(self, algorithm: Algorithm) -> None:
         """Start the workers and wait until each has loaded ``algorithm`` and its kernels.
 
         Called before the clock of a timed run starts, so that ``seconds`` excludes process
-        start-up and kernel loading; :meth:`run` then reuses the started workers.
+        start-up and kernel loading; :meth:`run` then reuses the started workers, whether it
+        counts or not (``count_only`` travels with every task).
         """
-        _bind(algorithm, count_only)
         self.start_workers(algorithm)
         clean = False
         try:
@@ -120,7 +119,8 @@ class TaskScheduler(Scheduler):
         :meth:`stop_workers` stops them if none does.
         """
         self._start(algorithm)
-        self._starting = self._submit_each(lambda i: Task(-1 - i, [], 1, 0.0))
+        self._starting = self._submit_each(
+            lambda i: Task(-1 - i, [], 1, 0.0, algorithm.default_budget, False))
 
     def workers_ready(self, timeout: float = 0.0) -> bool:
         """Whether every worker started by :meth:`start_workers` has answered (waits ``timeout``).
@@ -171,13 +171,12 @@ class TaskScheduler(Scheduler):
         (``ProcessScheduler(keep_workers=True)``, or a Ray instance this scheduler did not start).
         """
         start = time.perf_counter()
-        problem = algorithm.problem
-        roots = algorithm.roots(Context.create(problem.config, problem.n_layers))
+        roots = root_items(algorithm)[0]
         self._start(algorithm)
         clean = False
         try:
-            self._one_task_each(lambda i: Task(-1 - i, roots, UNLIMITED, float("inf")),
-                                "warming up")
+            self._one_task_each(lambda i: Task(-1 - i, roots, UNLIMITED, float("inf"),
+                                               algorithm.default_budget, False), "warming up")
             clean = True
         finally:
             self._stop(clean)
@@ -188,10 +187,8 @@ class TaskScheduler(Scheduler):
         """The cap on tasks handed out and not yet returned."""
         return self.options.max_in_flight or 2 * self.workers
 
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None, roots: list[Cell] | None = None) -> Iterator[Block]:
-        """The blocks of :meth:`run`; ``roots``, when given, replace the algorithm's (the auto
-        scheduler hands over its serial phase's open items)."""
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         problem = algorithm.problem
         self.stats = Stats(layer_cells=[0] * problem.n_layers)
         self.tasks, self.deaths, self.shares = [], [], 0
@@ -199,7 +196,7 @@ class TaskScheduler(Scheduler):
         self._start(algorithm)
         clean = False
         try:
-            for block in self._drive(algorithm, progress, count_only, roots):
+            for block in self._drive(algorithm, roots, progress, count_only):
                 if len(block):
                     yield block
             clean = True
@@ -207,20 +204,18 @@ class TaskScheduler(Scheduler):
             self._journal = None
             self._stop(clean)
 
-    def _drive(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-               roots: list[Cell] | None = None) -> Iterator[Block]:
+    def _drive(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+               count_only: bool) -> Iterator[Block]:
         problem = algorithm.problem
         ckpt = self._journal
         start = last = time.perf_counter()
         ctx = Context.create(problem.config, problem.n_layers)
         restored = ckpt.restore() if ckpt is not None else None
-        if roots is not None:  # a frontier handed over by the caller (the auto scheduler)
-            items = list(roots)
-        elif restored is not None and restored.frontier is not None:
+        if restored is not None and restored.frontier is not None:
             self.stats.merge(restored.stats)
             items = list(restored.frontier)
         else:
-            items = algorithm.roots(ctx)
+            items = list(roots)
         widths = problem.network.hidden_widths
         paper = self.options.strategy == "paper"
         queue: StaticQueue | DynamicQueue = (
@@ -241,7 +236,7 @@ class TaskScheduler(Scheduler):
         sharing = self.shares_on_demand and ckpt is None and not paper
         self._want_shares(False)
         while len(queue) or in_flight:
-            self._hand_out(queue, in_flight, ids, count_only, sharing)
+            self._hand_out(queue, in_flight, ids, algorithm.default_budget, count_only, sharing)
             if sharing:
                 self._want_shares(not len(queue) and self._busy() < self.workers)
             results, losses = self._collect(min(self.options.progress_every, 0.1))
@@ -264,14 +259,17 @@ class TaskScheduler(Scheduler):
             progress(Progress(found, time.perf_counter() - start, 0, 0))
 
     def _hand_out(self, queue: "StaticQueue | DynamicQueue", in_flight: dict[int, _InFlight],
-                  ids: Iterator[int], count_only: bool, sharing: bool = False) -> None:
-        """Submit tasks while workers have room and items are open."""
+                  ids: Iterator[int], default_budget: int, count_only: bool,
+                  sharing: bool = False) -> None:
+        """Submit tasks while workers have room and items are open; each task's region budget
+        per expansion is the queue's, or the algorithm's ``default_budget`` when lower."""
         room = min(self._free_slots(len(in_flight)), self.max_in_flight - len(in_flight))
         for _ in range(room):
             if not len(queue):
                 return
             cells, expansions, seconds, budget = queue.take()
-            task = Task(next(ids), cells, expansions, seconds, count_only, budget, sharing)
+            budget = default_budget if budget is None else min(default_budget, budget)
+            task = Task(next(ids), cells, expansions, seconds, budget, count_only, sharing)
             in_flight[task.id] = _InFlight(cells)
             self._submit(task)
 
@@ -314,7 +312,8 @@ class TaskScheduler(Scheduler):
             if cell.layer >= 1:
                 queue.push([cell])
                 continue
-            children, finished = algorithm.expand(cell, ctx)
+            children, finished = algorithm.expand(cell, ctx, budget=algorithm.default_budget,
+                                                  count_only=count_only)
             stack.extend(reversed(children))
             if len(finished):
                 block = as_block(finished, count_only)

@@ -153,7 +153,7 @@ class _Worker:
         tasks_r.close()
         results_w.close()
         self.tasks: list[int] = []
-        self.algorithm: tuple | None = None  # (algorithm, count_only) it was sent in this run
+        self.algorithm: Algorithm | None = None  # the algorithm it was sent in this run
 
     @property
     def pid(self) -> int:
@@ -225,7 +225,7 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
     name = "processes"
 
     def _init_transport(self) -> None:
-        self._algorithm: tuple | None = None  # (algorithm, count_only) of the blob
+        self._algorithm: Algorithm | None = None  # the algorithm of the blob
         self._blob = b""
         self._next_index = 0
         self._mp = multiprocessing.get_context("spawn")
@@ -258,16 +258,16 @@ class ProcessScheduler(LocalWorkers, TaskScheduler):
 
     def _start(self, algorithm: Algorithm) -> None:
         # prepare() and the run that follows share one algorithm: it is sent to each worker once
-        # (again when the run's count_only differs: the workers' copies carry it)
-        sent = (algorithm, algorithm.count_only)
-        if self._algorithm != sent:
+        # (count_only and the region budget travel with every task)
+        sent = algorithm
+        if self._algorithm is not sent:
             self._algorithm = sent
             self._blob = pickle.dumps(("algorithm", algorithm), protocol=pickle.HIGHEST_PROTOCOL)
         self._workers = [w for w in self._workers if w.process.is_alive()]
         while len(self._workers) < self.workers:
             self._workers.append(self._spawn())
         for w in self._workers:
-            if w.algorithm != sent:
+            if w.algorithm is not sent:
                 w.send(self._blob)
                 w.algorithm = sent
 

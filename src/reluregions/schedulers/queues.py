@@ -118,7 +118,8 @@ class DynamicQueue:
     def take(self) -> tuple[list[Cell], int, float, int | None]:
         """Items for one task, its expansion and time budgets, and a per-expansion region budget.
 
-        The region budget (``Algorithm.budget``) matters for algorithms whose one expansion covers
+        The region budget (the ``budget`` of :meth:`~reluregions.tree.Algorithm.expand`; ``None``:
+        the algorithm's default) matters for algorithms whose one expansion covers
         a whole subtree (vertex): a task's expansions stay well inside its time budget, and
         starving workers get small ones, so the frontier comes back, and is shared, quickly.
         """

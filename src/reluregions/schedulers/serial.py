@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from ..tree import Algorithm, Context
+from ..tree import Algorithm, Cell, Context
 from .base import Block, Journal, Progress, ProgressCallback, Scheduler, as_block
 
 __all__ = ["SerialScheduler"]
@@ -23,8 +23,8 @@ class SerialScheduler(Scheduler):
         super().__init__()
         self.progress_every = progress_every
 
-    def _blocks(self, algorithm: Algorithm, progress: ProgressCallback | None, count_only: bool,
-                journal: Journal | None) -> Iterator[Block]:
+    def _blocks(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
+                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         problem = algorithm.problem
         ctx = Context.create(problem.config, problem.n_layers)
         self.stats = ctx.stats
@@ -35,10 +35,11 @@ class SerialScheduler(Scheduler):
             ctx.stats.merge(restored.stats)
             stack = list(reversed(restored.frontier))
         else:
-            stack = list(reversed(algorithm.roots(ctx)))
+            stack = roots[::-1]
         while stack:
             cell = stack.pop()
-            children, finished = algorithm.expand(cell, ctx)
+            children, finished = algorithm.expand(cell, ctx, budget=algorithm.default_budget,
+                                                  count_only=count_only)
             stack.extend(reversed(children))
             if len(finished):
                 block = as_block(finished, count_only)

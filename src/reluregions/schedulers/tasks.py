@@ -79,24 +79,26 @@ class TaskOptions:
 
 @dataclass(slots=True)
 class Task:
-    """Work items for one worker and the budget to expand them with."""
+    """Work items for one worker and what to expand them with: the task's expansion and time
+    budgets, and the arguments of every :meth:`~reluregions.tree.Algorithm.expand` call in it
+    (``budget``, regions per call, and ``count_only``)."""
 
     id: int
     items: list[Cell]
     max_expansions: int
     max_seconds: float
-    count_only: bool = False
-    budget: int | None = None
+    budget: int
+    count_only: bool
     #: Whether the task may share its open items on demand (never under a checkpoint).
     share: bool = False
 
     def __getstate__(self) -> tuple:  # cells travel packed: see pack_cells
         return (self.id, pack_cells(self.items), self.max_expansions, self.max_seconds,
-                self.count_only, self.budget, self.share)
+                self.budget, self.count_only, self.share)
 
     def __setstate__(self, state: tuple) -> None:
-        (self.id, items, self.max_expansions, self.max_seconds, self.count_only,
-         self.budget, self.share) = state
+        (self.id, items, self.max_expansions, self.max_seconds, self.budget,
+         self.count_only, self.share) = state
         self.items = unpack_cells(items)
 
 
@@ -167,14 +169,9 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task,
     """
     ctx.stats = Stats(layer_cells=[0] * algorithm.problem.n_layers)
     start = time.perf_counter()
-    budget = algorithm.budget
-    if task.budget is not None:
-        algorithm.budget = min(budget, task.budget)
-    try:
-        parts, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
-                                         task.max_seconds, share)
-    finally:
-        algorithm.budget = budget
+    parts, leftover = expand_subtree(algorithm, ctx, task.items, task.max_expansions,
+                                     task.max_seconds, share, budget=task.budget,
+                                     count_only=task.count_only)
     count = sum(len(p) for p in parts)
     chunk = RegionBlock.empty() if task.count_only else RegionBlock.concat(parts)
     return TaskResult(task.id, chunk, leftover, ctx.stats, time.perf_counter() - start,

@@ -8,8 +8,8 @@ the scheduler suits algorithms whose expansions are long compiled calls (``defau
 ``vertex``); the ``processes`` scheduler stays the choice for Python-heavy algorithms (``paper``)
 and isolates a crash in one worker.
 
-Every worker thread has its own shallow copy of the algorithm (per-task settings such as the region
-budget are then per thread) and its own :class:`~reluregions.tree.Context` (HiGHS
+Every worker thread has its own shallow copy of the algorithm (attributes an expansion rebinds
+stay per thread) and its own :class:`~reluregions.tree.Context` (HiGHS
 instance and counters). The parent side, tasks, queue and checkpoints, is
 :class:`~reluregions.schedulers.driver.TaskScheduler`'s, as for the other parallel schedulers.
 """
@@ -53,7 +53,6 @@ class _WorkerThread:
         self.cancelled = False
         self.tasks: list[int] = []
         self.algorithm: Algorithm | None = None  # the caller's algorithm this thread copied
-        self.count_only = False  # the run setting the copy was made with
         self._own: Algorithm | None = None
         self._ctx: Context | None = None
         self.thread = threading.Thread(target=self._main, name=f"reluregions-thread-{index}",
@@ -71,8 +70,8 @@ class _WorkerThread:
         process's stdout at /dev/null (see :mod:`reluregions.geometry.lp`), which must not
         overlap with output from the caller.
         """
-        self.algorithm, self.count_only = algorithm, algorithm.count_only
-        own = copy.copy(algorithm)  # per-task settings (budget) stay per thread
+        self.algorithm = algorithm
+        own = copy.copy(algorithm)  # attributes an expansion rebinds stay per thread
         problem = own.problem
         self.inbox.put(("algorithm", own, Context.create(problem.config, problem.n_layers)))
 
@@ -173,7 +172,7 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
         while len(self._workers) < self.workers:
             self._workers.append(_WorkerThread(len(self._workers), self._outbox, self._wanted))
         for t in self._workers:
-            if t.algorithm is not algorithm or t.count_only != algorithm.count_only:
+            if t.algorithm is not algorithm:
                 t.load(algorithm)
 
     def _stop(self, clean: bool) -> None:
