@@ -67,6 +67,33 @@ def test_matches_highs_on_random_lps(shape: int) -> None:
         assert seen[INFEASIBLE] > 0
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_many_columns_few_rows_with_bound_flips(seed: int) -> None:
+    """The high-dimensional engine's shape: hundreds of boxed columns, a few dozen rows. The ratio
+    test's bound flips keep the pivots near the number of rows (without them a leaving row needs
+    one pivot per column it moves: hundreds), and an objective in the span of two rows (every
+    reduced cost zero at the optimum, which made the unperturbed dual simplex cycle) still ends."""
+    rng = np.random.default_rng(2000 + seed)
+    solver = LPSolver()
+    k, r = int(rng.integers(200, 800)), int(rng.integers(2, 30))
+    A = rng.normal(size=(r, k))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    inside = rng.uniform(-0.9, 0.9, size=k)
+    b = A @ inside + rng.uniform(0.0, 0.3, size=r)
+    lo, hi = -np.ones(k), np.ones(k)
+    objectives = [rng.normal(size=k), -(0.7 * A[0] + 0.4 * A[r - 1])]
+    for c in objectives:
+        status, t, y, pivots = box_lp(c, A, b, r, lo, hi, 20 * (r + k))
+        ref, _, value = solver.minimize_in_box(c, A, b, lo, hi)
+        assert status == OPTIMAL and ref == "optimal"
+        assert c @ t == pytest.approx(value, abs=1e-7)
+        assert (A @ t - b).max() <= 1e-9
+        assert pivots <= 10 * (r + 1)
+        bound = lp_lower_bound(c, A, b, r, lo, hi, y)
+        assert bound <= value + 1e-9
+        assert bound == pytest.approx(value, abs=1e-5)
+
+
 def test_iteration_limit_is_reported() -> None:
     rng = np.random.default_rng(7)
     A = rng.normal(size=(20, 10))
