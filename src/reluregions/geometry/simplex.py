@@ -127,20 +127,31 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
     status = LIMIT
     pivots = 0
     while pivots <= max_iter:
-        # leaving row: the most infeasible basic variable
+        # leaving row: the largest excess relative to its row of B^-1 (dual steepest edge, exact:
+        # the inverse is small enough to measure each time)
         row = -1
-        worst = ftol
+        worst = 0.0
+        score = 0.0
         below = True
         for i in range(r):
             v = head[i]
             x = xb[i]
             if v < k:
-                if lo[v] - x > worst:
-                    worst, row, below = lo[v] - x, i, True
-                elif x - hi[v] > worst:
-                    worst, row, below = x - hi[v], i, False
-            elif -x > worst:
-                worst, row, below = -x, i, True
+                if lo[v] - x > ftol:
+                    e, low = lo[v] - x, True
+                elif x - hi[v] > ftol:
+                    e, low = x - hi[v], False
+                else:
+                    continue
+            elif -x > ftol:
+                e, low = -x, True
+            else:
+                continue
+            w = 0.0
+            for l in range(r):
+                w += binv[i, l] * binv[i, l]
+            if e * e > score * w:
+                score, worst, row, below = e * e / w, e, i, low
         if row < 0:
             status = OPTIMAL
             break
