@@ -22,12 +22,16 @@ import numpy as np
 
 from ..geometry.lp import LPSolver
 from ..geometry.rays import exit_step
-from ..geometry.simplex import OPTIMAL, box_lp, lp_lower_bound
+from ..geometry.simplex import ABOVE, OPTIMAL, box_lp, box_lp_until, lp_lower_bound
 
 __all__ = ["cell_minimum", "shoot", "load_compiled", "BAND"]
 
 #: How far past each threshold a compiled answer must be certified (normalised coordinates).
 BAND = 1e-8
+#: How far past ``above`` the compiled simplex's dual objective must get before it stops early: the
+#: grown cell's rigorous bound is then still ``BAND`` clear (the cost perturbation, the growth by
+#: tol and rounding take far less).
+STOP_PAST = 1e-6
 _INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside (the band is far larger)
 
 
@@ -44,6 +48,9 @@ def cell_minimum(solver: LPSolver, c: np.ndarray, G: np.ndarray, hs: np.ndarray,
                  grown: tuple | None = None) -> tuple[str, np.ndarray, float, float, bool]:
     """``min c @ t`` over ``{G t <= hs, lower <= t <= upper}`` as ``(status, t, value, low, by_highs)``.
 
+    ``status`` is HiGHS's, or ``"above"`` when the compiled simplex stopped as soon as its dual
+    bound proved ``low > above`` (then ``value`` is ``nan`` and ``t`` no point of the set).
+
     ``value`` is on the right side of ``below`` (``value < below`` exactly when the true minimum is
     below it, to HiGHS's accuracy); ``t`` is a point of the set (to ``1e-12``) where ``c`` reaches
     ``value``. With ``grown = (hg, lower_g, upper_g, above)``, ``low`` is a rigorous lower bound of
@@ -56,7 +63,12 @@ def cell_minimum(solver: LPSolver, c: np.ndarray, G: np.ndarray, hs: np.ndarray,
     r = G.shape[0]
     Gc = np.ascontiguousarray(G, dtype=np.float64)
     if r:
-        status, t, y, _ = box_lp(c, Gc, hs, r, lower, upper, 20 * (r + k))
+        stop = np.inf if grown is None else grown[3] + STOP_PAST
+        status, t, y, _ = box_lp_until(c, Gc, hs, r, lower, upper, 20 * (r + k), stop)
+        if status == ABOVE:  # stopped early: the grown cell's bound alone decides "above"
+            low = lp_lower_bound(c, Gc, grown[0], r, grown[1], grown[2], y)
+            if low >= grown[3] + BAND:
+                return "above", t, np.nan, low, False
         if status == OPTIMAL:
             value = float(c @ t)
             inside = (float(np.max(Gc @ t - hs)) <= _INSIDE

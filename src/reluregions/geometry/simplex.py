@@ -33,9 +33,9 @@ import numpy as np
 
 from .kernels import njit
 
-__all__ = ["box_lp", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT"]
+__all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
-OPTIMAL, INFEASIBLE, LIMIT = 0, 1, 2
+OPTIMAL, INFEASIBLE, LIMIT, ABOVE = 0, 1, 2, 3
 _EPS = 2.0 ** -52
 _NUDGE = 1e-9  # relative size of the cost perturbation of box_lp
 
@@ -57,6 +57,12 @@ def _sift(heap, key, p, size):
 
 @njit(cache=True, nogil=True)
 def box_lp(c, A, b, r, lo, hi, max_iter):
+    """:func:`box_lp_until` solved to the end: ``(status, t, y, pivots)``."""
+    return box_lp_until(c, A, b, r, lo, hi, max_iter, np.inf)
+
+
+@njit(cache=True, nogil=True)
+def box_lp_until(c, A, b, r, lo, hi, max_iter, stop):
     """Minimise ``c @ t`` over ``A[:r] t <= b[:r]``, ``lo <= t <= hi`` (all bounds finite).
 
     Parameters
@@ -68,13 +74,17 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
         Finite column bounds with ``lo <= hi``.
     max_iter : int
         Pivots before giving up (status ``LIMIT``).
+    stop : float
+        Stop with status ``ABOVE`` once the dual objective (of the perturbed costs) exceeds it:
+        the minimum is above ``stop`` up to the perturbation, which the caller's rigorous
+        :func:`lp_lower_bound` of ``y`` then confirms. ``inf`` solves to the end.
 
     Returns
     -------
     status : int
-        ``OPTIMAL``, ``INFEASIBLE`` or ``LIMIT``.
+        ``OPTIMAL``, ``INFEASIBLE``, ``LIMIT`` or ``ABOVE``.
     t : ndarray (k,)
-        The final basic solution (primal feasible up to rounding when optimal).
+        The final basic solution (primal feasible up to rounding when optimal; not when ``ABOVE``).
     y : ndarray (r,)
         Row multipliers ``>= 0`` (the slacks' reduced costs): ``c + A^T y`` prices the columns.
     pivots : int
@@ -95,6 +105,7 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
     d = np.zeros(n)  # reduced costs
     upper = np.zeros(n, np.bool_)  # nonbasic at its upper bound
     cmax = 0.0
+    cp = np.empty(k)  # the perturbed costs
     for j in range(k):
         cmax = max(cmax, abs(c[j]))
     for j in range(k):
@@ -103,6 +114,7 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
         # vanish at once, and the dual simplex then cycles); the callers' bounds use the true costs
         nudge = _NUDGE * cmax * (1.0 + ((j * 7919) % 1009) / 1009.0)
         d[j] = c[j] - nudge if c[j] < 0.0 else c[j] + nudge
+        cp[j] = d[j]
         upper[j] = c[j] < 0.0
         val[j] = hi[j] if upper[j] else lo[j]
     for i in range(r):
@@ -127,6 +139,13 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
     status = LIMIT
     pivots = 0
     while pivots <= max_iter:
+        if stop < np.inf:  # the dual objective: the basic solution's value at the perturbed costs
+            z = 0.0
+            for j in range(k):
+                z += cp[j] * (xb[pos[j]] if pos[j] >= 0 else val[j])
+            if z > stop:
+                status = ABOVE
+                break
         # leaving row: the largest excess relative to its row of B^-1 (dual steepest edge, exact:
         # the inverse is small enough to measure each time)
         row = -1
