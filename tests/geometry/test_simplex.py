@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from reluregions.geometry.lp import LPSolver
-from reluregions.geometry.simplex import INFEASIBLE, LIMIT, OPTIMAL, box_lp, lp_lower_bound
+from reluregions.geometry.simplex import (ABOVE, INFEASIBLE, LIMIT, OPTIMAL, box_lp, box_lp_until,
+                                         lp_lower_bound)
 
 
 def _random_lp(rng: np.random.Generator, shape: int) -> tuple:
@@ -92,6 +93,27 @@ def test_many_columns_few_rows_with_bound_flips(seed: int) -> None:
         bound = lp_lower_bound(c, A, b, r, lo, hi, y)
         assert bound <= value + 1e-9
         assert bound == pytest.approx(value, abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_early_stop_above_a_threshold_is_a_valid_bound(seed: int) -> None:
+    """``box_lp_until`` stops once its dual objective passes ``stop``; its multipliers then bound
+    the minimum rigorously past ``stop`` (up to the perturbation), and a ``stop`` above the optimum
+    never stops early."""
+    rng = np.random.default_rng(3000 + seed)
+    k, r = int(rng.integers(50, 400)), int(rng.integers(2, 25))
+    A = rng.normal(size=(r, k))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    b = A @ rng.uniform(-0.9, 0.9, size=k) + rng.uniform(0.0, 0.3, size=r)
+    lo, hi, c = -np.ones(k), np.ones(k), rng.normal(size=k)
+    _, _, value = LPSolver().minimize_in_box(c, A, b, lo, hi)
+    free = lp_lower_bound(c, A, b, r, lo, hi, np.zeros(r))  # the box alone
+    stop = free + 0.5 * (value - free)
+    status, _, y, _ = box_lp_until(c, A, b, r, lo, hi, 20 * (r + k), stop)
+    assert status in (ABOVE, OPTIMAL)
+    assert stop - 1e-6 <= lp_lower_bound(c, A, b, r, lo, hi, y) <= value + 1e-9
+    status, t, _, _ = box_lp_until(c, A, b, r, lo, hi, 20 * (r + k), value + 1e-3)
+    assert status == OPTIMAL and c @ t == pytest.approx(value, abs=1e-7)
 
 
 def test_iteration_limit_is_reported() -> None:
