@@ -1,58 +1,43 @@
 """A small dense LP solver in compiled code: the bounded dual simplex over a box (issue 14).
 
-Solves ``min c @ t  s.t.  A t <= b,  lo <= t <= hi`` for the few dozen rows and up to hundreds of
-columns of a cell (the compiled LP traversal, :mod:`reluregions.geometry.lpdfs`, and the
-high-dimensional engine, :mod:`reluregions.enumeration.highd_lp`): the LP of
-Drammis et al. 2024, Appendix A (Bound-IncEnum) in the form of the high-dimensional engine, the box
-as column bounds and only the cell's cuts as rows (DESIGN.md §2).
+Solves ``min c @ t  s.t.  A t <= b,  lo <= t <= hi`` for the cells of the compiled LP traversal
+(:mod:`reluregions.geometry.lpdfs`), of the high-dimensional engine
+(:mod:`reluregions.enumeration.highd_lp`) and of the certificate: the LP of Drammis et al. 2024,
+Appendix A (Bound-IncEnum) in the form of the high-dimensional engine, the box as column bounds and
+only the cell's cuts as rows (DESIGN.md §2).
 
 Method: every row gets a slack ``s = b - A t >= 0``. With the slacks basic and every column at the
 bound that minimises its own cost term, the basis is *dual feasible* from the start, whatever the
 objective, so the dual simplex needs no phase 1: it drives out one primal-infeasible basic variable
-per pivot (the most infeasible first). It is the revised form, built for many more columns than
-rows (784 inputs, a few dozen cuts: the high-dimensional engine, issue 14): the inverse basis is
-``r x r``, and a pivot costs one pass over ``A`` for the leaving row of the tableau plus ``O(r^2)``.
-The ratio test flips bounds (a boxed column whose whole range does not repair the leaving row's
-excess jumps to its other bound instead of entering), so a row that needs hundreds of columns to
-move takes one pivot, not hundreds; only the candidates passed are ordered (a heap). The costs are
-perturbed by a relative ``1e-9`` away from zero: an objective in the span of a few rows would
-otherwise tie every ratio at zero, and the dual simplex cycle. A row with no eligible entering
-column proves the LP infeasible (a Farkas ray), unless its excess is below ``1e-9`` (then every
-excess is: the solve ends there, the point feasible to that accuracy). An iteration limit ends the
-solve with status ``LIMIT``.
+per pivot. A row with no eligible entering column proves the LP infeasible (a Farkas ray), unless
+its excess is below ``1e-9`` (then every excess is: the solve ends there, the point feasible to
+that accuracy). An iteration limit ends the solve with status ``LIMIT``; a dual objective past
+the caller's ``stop`` ends it with status ``ABOVE`` (the minimum is above it: a side proven empty
+with no more pivots). Two forms, picked by shape:
 
-Nothing the solver returns is trusted by its callers (the perturbation included):
-:func:`lp_lower_bound` turns the final row multipliers into a rigorous lower bound on the optimum
-of the true costs (weak duality over the box, evaluated with a
-bound on its rounding), and a point is checked against the rows directly before it counts as a
-witness. Where neither certificate clears its margin the caller hands the decision to HiGHS.
+* as many rows as columns or more (low-dimensional cells, the certificate): a condensed dense
+  tableau ``B^-1 N`` over the nonbasic columns, a Jordan exchange per pivot (the most infeasible
+  row leaves; ratio test with the largest pivot among near-ties, then the smallest index);
+* many more columns than rows (784 inputs, a few dozen cuts): the revised form of
+  :mod:`reluregions.geometry.simplex_revised` (an ``r x r`` inverse, bound flipping, dual steepest
+  edge, perturbed costs).
+
+Nothing the solver returns is trusted by its callers: :func:`lp_lower_bound` turns the final row
+multipliers into a rigorous lower bound on the optimum of the true costs (weak duality over the
+box, evaluated with a bound on its rounding), and a point is checked against the rows directly
+before it counts as a witness. Where neither certificate clears its margin the caller hands the
+decision to HiGHS.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .kernels import njit
+from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, revised_lp
 
 __all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
-OPTIMAL, INFEASIBLE, LIMIT, ABOVE = 0, 1, 2, 3
 _EPS = 2.0 ** -52
-_NUDGE = 1e-9  # relative size of the cost perturbation of box_lp
-
-
-@njit(cache=True, nogil=True)
-def _sift(heap, key, p, size):
-    """Restore the min-heap order of ``heap[:size]`` (by ``key``) below position ``p``."""
-    while True:
-        child = 2 * p + 1
-        if child >= size:
-            return
-        if child + 1 < size and key[heap[child + 1]] < key[heap[child]]:
-            child += 1
-        if key[heap[child]] >= key[heap[p]]:
-            return
-        heap[p], heap[child] = heap[child], heap[p]
-        p = child
 
 
 @njit(cache=True, nogil=True)
@@ -89,110 +74,79 @@ def box_lp_until(c, A, b, r, lo, hi, max_iter, stop):
         Row multipliers ``>= 0`` (the slacks' reduced costs): ``c + A^T y`` prices the columns.
     pivots : int
     """
+    if c.shape[0] > 2 * r:
+        return revised_lp(c, A, b, r, lo, hi, max_iter, stop)
+    return _tableau_lp(c, A, b, r, lo, hi, max_iter, stop)
+
+
+@njit(cache=True, nogil=True)
+def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
+    """:func:`box_lp_until` on the condensed tableau (for as many rows as columns, or more)."""
     k = c.shape[0]
     n = k + r
-    # Variables 0..k-1 are the columns, k + i the slack of row i (A t + s = b, s >= 0).
-    # ``head[i]`` is the basic variable of row i, ``pos[v]`` the row of a basic v (-1: nonbasic).
-    binv = np.zeros((r, r))
-    AT = np.empty((k, r))  # the rows' columns, contiguous: a flipped column is read whole
+    # Condensed tableau: x_B = beta - T x_N over the k nonbasic columns only (the basic ones are
+    # unit vectors), so a pivot costs r * k, not r * (k + r). Variables 0..k-1 are the columns,
+    # k + i the slack of row i; ``head[i]`` labels row i, ``col[j]`` labels column j.
+    T = np.empty((r, k))
     for i in range(r):
         for j in range(k):
-            AT[j, i] = A[i, j]
-    head = np.empty(r, np.int64)
-    pos = np.full(n, -1, np.int64)
-    xb = np.empty(r)  # values of the basic variables
-    val = np.zeros(n)  # values of the nonbasic variables (their bounds)
-    d = np.zeros(n)  # reduced costs
+            T[i, j] = A[i, j]
+    d = np.empty(k)  # reduced costs of the nonbasic columns
+    col = np.arange(k)
+    head = np.arange(k, n)
+    val = np.zeros(n)  # value of every variable (nonbasic: its bound)
     upper = np.zeros(n, np.bool_)  # nonbasic at its upper bound
-    cmax = 0.0
-    cp = np.empty(k)  # the perturbed costs
     for j in range(k):
-        cmax = max(cmax, abs(c[j]))
-    for j in range(k):
-        # costs pushed apart by a tiny deterministic amount away from zero, so that no two columns
-        # tie in the ratio test (an objective in the span of a few rows makes every reduced cost
-        # vanish at once, and the dual simplex then cycles); the callers' bounds use the true costs
-        nudge = _NUDGE * cmax * (1.0 + ((j * 7919) % 1009) / 1009.0)
-        d[j] = c[j] - nudge if c[j] < 0.0 else c[j] + nudge
-        cp[j] = d[j]
+        d[j] = c[j]
         upper[j] = c[j] < 0.0
         val[j] = hi[j] if upper[j] else lo[j]
     for i in range(r):
-        binv[i, i] = 1.0
-        head[i] = k + i
-        pos[k + i] = i
         s = b[i]
         for j in range(k):
             s -= A[i, j] * val[j]
-        xb[i] = s
+        val[k + i] = s
     scale = 1.0
     for i in range(r):
         scale = max(scale, abs(b[i]))
     ftol = 1e-12 * scale
     ptol = 1e-11
-    alpha = np.empty(n)  # the leaving row of B^-1 [A | I]
-    cand = np.empty(n, np.int64)
-    ratios = np.empty(n)
-    heap = np.empty(n, np.int64)
-    acc = np.empty(r)
-    col = np.empty(r)
     status = LIMIT
     pivots = 0
     while pivots <= max_iter:
-        if stop < np.inf:  # the dual objective: the basic solution's value at the perturbed costs
+        if stop < np.inf:  # the dual objective: the basic solution's value
             z = 0.0
             for j in range(k):
-                z += cp[j] * (xb[pos[j]] if pos[j] >= 0 else val[j])
+                z += c[j] * val[j]
             if z > stop:
                 status = ABOVE
                 break
-        # leaving row: the largest excess relative to its row of B^-1 (dual steepest edge, exact:
-        # the inverse is small enough to measure each time)
+        # leaving row: the most infeasible basic variable
         row = -1
-        worst = 0.0
-        score = 0.0
+        worst = ftol
         below = True
         for i in range(r):
             v = head[i]
-            x = xb[i]
+            x = val[v]
             if v < k:
-                if lo[v] - x > ftol:
-                    e, low = lo[v] - x, True
-                elif x - hi[v] > ftol:
-                    e, low = x - hi[v], False
-                else:
-                    continue
-            elif -x > ftol:
-                e, low = -x, True
-            else:
-                continue
-            w = 0.0
-            for l in range(r):
-                w += binv[i, l] * binv[i, l]
-            if e * e > score * w:
-                score, worst, row, below = e * e / w, e, i, low
+                if lo[v] - x > worst:
+                    worst, row, below = lo[v] - x, i, True
+                elif x - hi[v] > worst:
+                    worst, row, below = x - hi[v], i, False
+            elif -x > worst:
+                worst, row, below = -x, i, True
         if row < 0:
             status = OPTIMAL
             break
-        # the leaving row of the tableau: rho A for the columns, rho itself for the slacks
+        # dual ratio test over the nonbasic columns
+        q = -1
+        best = np.inf
+        bestp = 0.0
         for j in range(k):
-            alpha[j] = 0.0
-        for i in range(r):
-            rho = binv[row, i]
-            alpha[k + i] = rho
-            if rho != 0.0:
-                for j in range(k):
-                    alpha[j] += rho * A[i, j]
-        # dual ratio test with bound flipping: the eligible nonbasic variables in order of their
-        # ratio; a boxed column whose whole range does not yet repair the leaving row's excess
-        # jumps to its other bound instead of entering (its reduced cost changes sign, as its new
-        # bound requires), and the first one that does repair it enters
-        m = 0
-        for j in range(n):
-            if pos[j] >= 0 or (j < k and lo[j] == hi[j]):
-                continue  # basic, or a fixed column, which never enters
-            a = alpha[j]
-            up = upper[j]
+            v = col[j]
+            if v < k and lo[v] == hi[v]:
+                continue  # a fixed column never enters
+            a = T[row, j]
+            up = upper[v]
             if below:
                 ok = (a < -ptol and not up) or (a > ptol and up)
             else:
@@ -200,107 +154,49 @@ def box_lp_until(c, A, b, r, lo, hi, max_iter, stop):
             if not ok:
                 continue
             dj = -d[j] if up else d[j]
-            cand[m] = j
-            ratios[m] = max(dj, 0.0) / abs(a)
-            m += 1
-        if m == 0:  # a Farkas row, unless the worst excess is rounding at a degenerate vertex
+            ratio = max(dj, 0.0) / abs(a)
+            if ratio < best - 1e-12 or (ratio <= best + 1e-12 and abs(a) > bestp):
+                best, bestp, q = ratio, abs(a), j
+        if q < 0:  # a Farkas row, unless the worst excess is rounding at a degenerate vertex
             status = INFEASIBLE if worst > 1e-9 * scale else OPTIMAL
             break
-        # a binary heap of the candidates keyed by ratio: only those passed before one enters are
-        # ever ordered (usually a few dozen of several hundred)
-        for p in range(m):
-            heap[p] = p
-        for p in range(m // 2 - 1, -1, -1):
-            _sift(heap, ratios, p, m)
-        size = m
-        slope = worst
-        q = -1
-        for i in range(r):
-            acc[i] = 0.0
-        flipped = False
-        while size:
-            top = heap[0]
-            size -= 1
-            heap[0] = heap[size]
-            _sift(heap, ratios, 0, size)
-            j = cand[top]
-            drop = abs(alpha[j]) * (hi[j] - lo[j]) if j < k else np.inf
-            if size and drop < slope:
-                slope -= drop
-                step = (lo[j] - hi[j]) if upper[j] else (hi[j] - lo[j])
-                upper[j] = not upper[j]
-                val[j] += step
-                for i in range(r):
-                    acc[i] += AT[j, i] * step
-                flipped = True
-                continue
-            # enters: among the variables tied with it on the ratio, the largest pivot
-            q = j
-            best = ratios[top]
-            bestp = abs(alpha[j])
-            while size and ratios[heap[0]] <= best + 1e-12:
-                jj = cand[heap[0]]
-                if abs(alpha[jj]) > bestp:
-                    q, bestp = jj, abs(alpha[jj])
-                size -= 1
-                heap[0] = heap[size]
-                _sift(heap, ratios, 0, size)
-            break
-        if flipped:  # the basic variables follow the flipped columns: x_B -= B^-1 (sum a_j step_j)
-            for i in range(r):
-                s = 0.0
-                for l in range(r):
-                    s += binv[i, l] * acc[l]
-                xb[i] -= s
-        # the entering column B^-1 a_q
-        if q < k:
-            for i in range(r):
-                s = 0.0
-                for l in range(r):
-                    s += binv[i, l] * A[l, q]
-                col[i] = s
-        else:
-            for i in range(r):
-                col[i] = binv[i, q - k]
-        piv = col[row]
-        # primal step: the leaving variable lands on its violated bound, the entering one moves
+        # primal step: the leaving variable lands on its violated bound
         v = head[row]
+        e = col[q]
         bound = (lo[v] if below else hi[v]) if v < k else 0.0
-        delta = (xb[row] - bound) / piv
-        for i in range(r):
-            xb[i] -= col[i] * delta
-        xb[row] = val[q] + delta
-        val[v] = bound
-        upper[v] = not below
-        # dual step
-        theta = d[q] / piv
-        for j in range(n):
-            if pos[j] < 0:
-                d[j] -= theta * alpha[j]
-        d[q] = 0.0
-        d[v] = -theta
-        # basis change: B^-1 <- E B^-1 (eta transformation on the pivot column)
-        inv = 1.0 / piv
-        for l in range(r):
-            binv[row, l] *= inv
+        piv = T[row, q]
+        delta = (val[v] - bound) / piv
         for i in range(r):
             if i != row:
-                f = col[i]
-                if f != 0.0:
-                    for l in range(r):
-                        binv[i, l] -= f * binv[row, l]
-        pos[v] = -1
-        pos[q] = row
-        head[row] = q
+                val[head[i]] -= T[i, q] * delta
+        val[e] += delta
+        val[v] = bound
+        upper[v] = not below
+        # dual step and the Jordan exchange of row ``row`` with column ``q``
+        theta = d[q] / piv
+        for j in range(k):
+            d[j] -= theta * T[row, j]
+        d[q] = -theta
+        inv = 1.0 / piv
+        for j in range(k):
+            T[row, j] *= inv
+        T[row, q] = inv
+        for i in range(r):
+            if i == row:
+                continue
+            f = T[i, q]
+            if f != 0.0:
+                for j in range(k):
+                    T[i, j] -= f * T[row, j]
+                T[i, q] = -f * inv
+        head[row] = e
+        col[q] = v
         pivots += 1
     t = val[:k].copy()
-    for i in range(r):
-        if head[i] < k:
-            t[head[i]] = xb[i]
     y = np.zeros(r)
-    for i in range(r):
-        if pos[k + i] < 0:
-            y[i] = max(d[k + i], 0.0)
+    for j in range(k):
+        if col[j] >= k:
+            y[col[j] - k] = max(d[j], 0.0)
     return status, t, y, pivots
 
 
