@@ -4,7 +4,7 @@ algorithms, measured in the same run, on the paper's regime (MNIST 256x2 at 784 
 
 Every measurement runs in a fresh subprocess: regions, enumeration seconds (imports, loading and
 worker start-up excluded, as ``reluregions count`` reports them), LPs per region, milliseconds per
-LP (the solver's own time over its LPs, serial runs only) and peak resident memory (the process
+LP (the solvers' own time over their LPs, HiGHS and the compiled simplex; serial runs only) and peak resident memory (the process
 and, for several workers, its children). A capped run stops after ``--cap`` seconds and reports
 its regions/s over the prefix; the ratios compare regions/s of runs made in this benchmark run.
 nnenum's figures (DESIGN.md §7) were measured on the same kind of machine, not in this run.
@@ -35,15 +35,18 @@ sys.path.insert(0, sys.argv[2])
 from cases import load_case, stream_capped
 spec = json.loads(sys.argv[1])
 net, box = load_case(spec)
+import reluregions.enumeration.highd_lp as highd_lp
 lp_seconds = [0.0]
-solve = LPSolver._run
-def timed(self, *a):
-    t = time.perf_counter()
-    try:
-        return solve(self, *a)
-    finally:
-        lp_seconds[0] += time.perf_counter() - t
-LPSolver._run = timed
+def timed(solve):
+    def run(*a):
+        t = time.perf_counter()
+        try:
+            return solve(*a)
+        finally:
+            lp_seconds[0] += time.perf_counter() - t
+    return run
+LPSolver._run = timed(LPSolver._run)  # HiGHS
+highd_lp.box_lp = timed(highd_lp.box_lp)  # the compiled simplex of the high-dimensional engine
 cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
 from reluregions.schedulers import make_scheduler
 sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("auto", workers=spec["workers"])

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from reluregions.geometry.lp import LPSolver
-from reluregions.geometry.simplex import INFEASIBLE, LIMIT, OPTIMAL, box_lp, lp_lower_bound
+from reluregions.geometry.simplex import (ABOVE, INFEASIBLE, LIMIT, OPTIMAL, box_lp, box_lp_until,
+                                         lp_lower_bound)
 
 
 def _random_lp(rng: np.random.Generator, shape: int) -> tuple:
@@ -65,6 +66,54 @@ def test_matches_highs_on_random_lps(shape: int) -> None:
     assert seen[OPTIMAL] > 0
     if shape == 4:
         assert seen[INFEASIBLE] > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_many_columns_few_rows_with_bound_flips(seed: int) -> None:
+    """The high-dimensional engine's shape: hundreds of boxed columns, a few dozen rows. The ratio
+    test's bound flips keep the pivots near the number of rows (without them a leaving row needs
+    one pivot per column it moves: hundreds), and an objective in the span of two rows (every
+    reduced cost zero at the optimum, which made the unperturbed dual simplex cycle) still ends."""
+    rng = np.random.default_rng(2000 + seed)
+    solver = LPSolver()
+    k, r = int(rng.integers(200, 800)), int(rng.integers(2, 30))
+    A = rng.normal(size=(r, k))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    inside = rng.uniform(-0.9, 0.9, size=k)
+    b = A @ inside + rng.uniform(0.0, 0.3, size=r)
+    lo, hi = -np.ones(k), np.ones(k)
+    objectives = [rng.normal(size=k), -(0.7 * A[0] + 0.4 * A[r - 1])]
+    for c in objectives:
+        status, t, y, pivots = box_lp(c, A, b, r, lo, hi, 20 * (r + k))
+        ref, _, value = solver.minimize_in_box(c, A, b, lo, hi)
+        assert status == OPTIMAL and ref == "optimal"
+        assert c @ t == pytest.approx(value, abs=1e-7)
+        assert (A @ t - b).max() <= 1e-9
+        assert pivots <= 10 * (r + 1)
+        bound = lp_lower_bound(c, A, b, r, lo, hi, y)
+        assert bound <= value + 1e-9
+        assert bound == pytest.approx(value, abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_early_stop_above_a_threshold_is_a_valid_bound(seed: int) -> None:
+    """``box_lp_until`` stops once its dual objective passes ``stop``; its multipliers then bound
+    the minimum rigorously past ``stop`` (up to the perturbation), and a ``stop`` above the optimum
+    never stops early."""
+    rng = np.random.default_rng(3000 + seed)
+    k, r = int(rng.integers(50, 400)), int(rng.integers(2, 25))
+    A = rng.normal(size=(r, k))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    b = A @ rng.uniform(-0.9, 0.9, size=k) + rng.uniform(0.0, 0.3, size=r)
+    lo, hi, c = -np.ones(k), np.ones(k), rng.normal(size=k)
+    _, _, value = LPSolver().minimize_in_box(c, A, b, lo, hi)
+    free = lp_lower_bound(c, A, b, r, lo, hi, np.zeros(r))  # the box alone
+    stop = free + 0.5 * (value - free)
+    status, _, y, _ = box_lp_until(c, A, b, r, lo, hi, 20 * (r + k), stop)
+    assert status in (ABOVE, OPTIMAL)
+    assert stop - 1e-6 <= lp_lower_bound(c, A, b, r, lo, hi, y) <= value + 1e-9
+    status, t, _, _ = box_lp_until(c, A, b, r, lo, hi, 20 * (r + k), value + 1e-3)
+    assert status == OPTIMAL and c @ t == pytest.approx(value, abs=1e-7)
 
 
 def test_iteration_limit_is_reported() -> None:

@@ -53,6 +53,7 @@ from .cells import exhaustive_first_layer
 from .highd_ball import RegionBalls
 from .highd_lp import cell_minimum, load_compiled, shoot
 from .highd_maps import LayerMaps, LayerTodo, detach
+from .highd_pool import PointPool
 from .layers import constant_neurons, finish_layer, layer_offsets, side_ball
 
 __all__ = ["HighDimAlgorithm", "LayerTodo"]
@@ -86,7 +87,7 @@ class HighDimAlgorithm(Algorithm):
         self._shrunk_of: tuple = (None, None)
         self._open = np.zeros(0, dtype=bool)  # the layer's neurons not yet decided on the cell
         self._balls = RegionBalls(problem)
-        self._pool: list[np.ndarray] = []
+        self._pool = PointPool(k)
         self._maps = LayerMaps(problem)
 
     def warm_up(self) -> None:
@@ -160,7 +161,9 @@ class HighDimAlgorithm(Algorithm):
             crossing: list[tuple[int, tuple, int]] = []
             known = cell.state.points
             wide = cell.radius >= self.problem.config.band
-            self._pool = [cell.center] * wide + (list(known) if known is not None else [])
+            # a new pool per pass: the worker threads' shallow copies of the engine must not share one
+            self._pool = PointPool(cell.center.size, ([cell.center] if wide else [])
+                                   + (list(known) if known is not None else []))
             self._open = np.zeros(cell.M.shape[0], dtype=bool)
             self._open[todo[cell.neuron:]] = True
             while cell.neuron < todo.size:
@@ -168,8 +171,9 @@ class HighDimAlgorithm(Algorithm):
                 cut = self._test(cell, j, base + j, ctx)
                 if cut is not None:
                     crossing.append((j, cut, cell.G.shape[0]))
-                    self._pool += [q for q, r in ((cut[2], cut[3]), (cut[6], cut[7]))
-                                   if r >= self.problem.config.band]
+                    for q, r in ((cut[2], cut[3]), (cut[6], cut[7])):
+                        if r >= self.problem.config.band:
+                            self._pool.add(q)
                 else:
                     self._open[j] = False
                 cell.neuron += 1
@@ -255,7 +259,7 @@ class HighDimAlgorithm(Algorithm):
                 continue
             rest = np.array([c[0] for c in crossing[pos + 1:]], dtype=np.int64)
             children = self._children(cell, cut)
-            pool = np.array(self._pool[-MAX_POINTS:]) if rest.size and self._pool else None
+            pool = self._pool.points[-MAX_POINTS:] if rest.size and self._pool.size else None
             for child in children:
                 inside = None
                 if pool is not None:
@@ -366,16 +370,16 @@ class HighDimAlgorithm(Algorithm):
         tol = self.problem.config.band
         q = w + EXTREME * (np.clip(x, self._lower, self._upper) - w)
         if not cell.G.shape[0] or np.all(cell.G @ q <= cell.h - tol):
-            self._pool.append(q)
+            self._pool.add(q)
 
     def _known_point(self, row: np.ndarray, rhs: float) -> np.ndarray | None:
         """A point of the pass's pool (all inside the shrunk cell) with ``row @ t < rhs``, or None."""
-        pool = self._pool
-        if len(pool) < 2:
+        if self._pool.size < 2:
             return None
-        values = np.array(pool) @ row
+        pool = self._pool.points
+        values = pool @ row
         best = int(np.argmin(values))
-        return pool[best] if values[best] < rhs else None
+        return pool[best].copy() if values[best] < rhs else None
 
     def _shoot(self, cell: Cell, w: np.ndarray, row: np.ndarray, need: float) -> np.ndarray | None:
         """:func:`~.highd_lp.shoot` from the witness ``w`` in ``cell`` shrunk by tol."""
@@ -423,4 +427,4 @@ class HighDimAlgorithm(Algorithm):
         cell.G = np.vstack([cell.G, row])
         cell.h = np.append(cell.h, rhs)
         # the pass's known points must stay inside the cell shrunk by tol: drop any the cut left
-        self._pool = [q for q in self._pool if float(row @ q) <= rhs - tol]
+        self._pool.keep(self._pool.points @ row <= rhs - tol)

@@ -122,13 +122,18 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlo
     bits = cell.bits[off[layer]:off[layer + 1]]
     slope = net.negative_slope
     d = np.where(bits, 1.0, slope)
+    ctx.stats.layer_cells[layer] += 1
+    last = layer + 1 == problem.n_layers
+    ranks = cell.ranks
+    if last and not (problem.config.ranks or problem.config.keep_maps):
+        # nothing below needs the layer's map (at 784 inputs forming it was a tenth of a region)
+        return make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius, ranks,
+                           None, None, ctx)
     A = d[:, None] * cell.M
     c = d * cell.m
-    ranks = cell.ranks
     if problem.config.ranks:
         ranks = ranks + (int(np.linalg.matrix_rank(A)) if A.size else 0,)
-    ctx.stats.layer_cells[layer] += 1
-    if layer + 1 == problem.n_layers:
+    if last:
         return make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius, ranks,
                            A, c, ctx)
     absA = np.abs(A).sum(axis=1) + np.abs(c)

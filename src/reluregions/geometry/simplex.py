@@ -1,38 +1,53 @@
 """A small dense LP solver in compiled code: the bounded dual simplex over a box (issue 14).
 
-Solves ``min c @ t  s.t.  A t <= b,  lo <= t <= hi`` for the few dozen rows and at most a few dozen
-columns of a cell of the compiled LP traversal (:mod:`reluregions.geometry.lpdfs`): the LP of
-Drammis et al. 2024, Appendix A (Bound-IncEnum) in the form of the high-dimensional engine, the box
-as column bounds and only the cell's cuts as rows (DESIGN.md §2).
+Solves ``min c @ t  s.t.  A t <= b,  lo <= t <= hi`` for the cells of the compiled LP traversal
+(:mod:`reluregions.geometry.lpdfs`), of the high-dimensional engine
+(:mod:`reluregions.enumeration.highd_lp`) and of the certificate: the LP of Drammis et al. 2024,
+Appendix A (Bound-IncEnum) in the form of the high-dimensional engine, the box as column bounds and
+only the cell's cuts as rows (DESIGN.md §2).
 
 Method: every row gets a slack ``s = b - A t >= 0``. With the slacks basic and every column at the
 bound that minimises its own cost term, the basis is *dual feasible* from the start, whatever the
 objective, so the dual simplex needs no phase 1: it drives out one primal-infeasible basic variable
-per pivot (the most infeasible first, ratio test with the largest pivot among near-ties, then the
-smallest index) on a condensed dense tableau ``B^-1 N`` (the nonbasic columns only, a Jordan
-exchange per pivot). A row with no eligible entering column proves
-the LP infeasible (a Farkas ray), unless its excess is below ``1e-9`` (then every excess is: the
-solve ends there, the point feasible to that accuracy). An iteration limit ends the solve with status ``LIMIT``.
+per pivot. A row with no eligible entering column proves the LP infeasible (a Farkas ray), unless
+its excess is below ``1e-9`` (then every excess is: the solve ends there, the point feasible to
+that accuracy). An iteration limit ends the solve with status ``LIMIT``; a dual objective past
+the caller's ``stop`` ends it with status ``ABOVE`` (the minimum is above it: a side proven empty
+with no more pivots). Two forms, picked by shape:
+
+* as many rows as columns or more (low-dimensional cells, the certificate): a condensed dense
+  tableau ``B^-1 N`` over the nonbasic columns, a Jordan exchange per pivot (the most infeasible
+  row leaves; ratio test with the largest pivot among near-ties, then the smallest index);
+* many more columns than rows (784 inputs, a few dozen cuts): the revised form of
+  :mod:`reluregions.geometry.simplex_revised` (an ``r x r`` inverse, bound flipping, dual steepest
+  edge, perturbed costs).
 
 Nothing the solver returns is trusted by its callers: :func:`lp_lower_bound` turns the final row
-multipliers into a rigorous lower bound on the optimum (weak duality over the box, evaluated with a
-bound on its rounding), and a point is checked against the rows directly before it counts as a
-witness. Where neither certificate clears its margin the caller hands the decision to HiGHS.
+multipliers into a rigorous lower bound on the optimum of the true costs (weak duality over the
+box, evaluated with a bound on its rounding), and a point is checked against the rows directly
+before it counts as a witness. Where neither certificate clears its margin the caller hands the
+decision to HiGHS.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .kernels import njit
+from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, revised_lp
 
-__all__ = ["box_lp", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT"]
+__all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
-OPTIMAL, INFEASIBLE, LIMIT = 0, 1, 2
 _EPS = 2.0 ** -52
 
 
 @njit(cache=True, nogil=True)
 def box_lp(c, A, b, r, lo, hi, max_iter):
+    """:func:`box_lp_until` solved to the end: ``(status, t, y, pivots)``."""
+    return box_lp_until(c, A, b, r, lo, hi, max_iter, np.inf)
+
+
+@njit(cache=True, nogil=True)
+def box_lp_until(c, A, b, r, lo, hi, max_iter, stop):
     """Minimise ``c @ t`` over ``A[:r] t <= b[:r]``, ``lo <= t <= hi`` (all bounds finite).
 
     Parameters
@@ -44,17 +59,29 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
         Finite column bounds with ``lo <= hi``.
     max_iter : int
         Pivots before giving up (status ``LIMIT``).
+    stop : float
+        Stop with status ``ABOVE`` once the dual objective (of the perturbed costs) exceeds it:
+        the minimum is above ``stop`` up to the perturbation, which the caller's rigorous
+        :func:`lp_lower_bound` of ``y`` then confirms. ``inf`` solves to the end.
 
     Returns
     -------
     status : int
-        ``OPTIMAL``, ``INFEASIBLE`` or ``LIMIT``.
+        ``OPTIMAL``, ``INFEASIBLE``, ``LIMIT`` or ``ABOVE``.
     t : ndarray (k,)
-        The final basic solution (primal feasible up to rounding when optimal).
+        The final basic solution (primal feasible up to rounding when optimal; not when ``ABOVE``).
     y : ndarray (r,)
         Row multipliers ``>= 0`` (the slacks' reduced costs): ``c + A^T y`` prices the columns.
     pivots : int
     """
+    if c.shape[0] > 2 * r:
+        return revised_lp(c, A, b, r, lo, hi, max_iter, stop)
+    return _tableau_lp(c, A, b, r, lo, hi, max_iter, stop)
+
+
+@njit(cache=True, nogil=True)
+def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
+    """:func:`box_lp_until` on the condensed tableau (for as many rows as columns, or more)."""
     k = c.shape[0]
     n = k + r
     # Condensed tableau: x_B = beta - T x_N over the k nonbasic columns only (the basic ones are
@@ -86,6 +113,13 @@ def box_lp(c, A, b, r, lo, hi, max_iter):
     status = LIMIT
     pivots = 0
     while pivots <= max_iter:
+        if stop < np.inf:  # the dual objective: the basic solution's value
+            z = 0.0
+            for j in range(k):
+                z += c[j] * val[j]
+            if z > stop:
+                status = ABOVE
+                break
         # leaving row: the most infeasible basic variable
         row = -1
         worst = ftol
