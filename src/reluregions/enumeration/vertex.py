@@ -169,7 +169,7 @@ class VertexAlgorithm(Algorithm):
                            cell.M, cell.m, cell.scale, S, cut, acut, ocut, int(q), ranks, int(force))
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
-                            int(self.budget))
+                            int(self.budget), not self.count_only)
         return dfs_packed(start, self._weights(), settings)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
