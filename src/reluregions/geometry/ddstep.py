@@ -196,12 +196,12 @@ def _row_error(rM, rsc, i, k, gamma):
 
 
 @njit(cache=True, inline="always")
-def _add_row(aG, aH, at, a, o, err, k, active):
-    """Write the half-space of a neuron with unit normal ``a`` and offset ``o`` at row ``at``:
+def _add_row(aG, aH, at, A, ia, o, err, k, active):
+    """Write the half-space of a neuron with unit normal ``A[ia]`` and offset ``o`` at row ``at``:
     ``a t + o >= 0`` when ``active``, else ``<= 0``, its offset tightened by ``err``."""
     sg = -1.0 if active else 1.0
     for c in range(k):
-        aG[at, c] = sg * a[c]
+        aG[at, c] = sg * A[ia, c]
     aH[at] = sg * -o - err
 
 

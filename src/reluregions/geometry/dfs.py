@@ -123,7 +123,7 @@ def dfs_packed(cell, net, settings):
     live = np.empty(nmax, np.bool_)
     iscut = np.empty(nmax, np.bool_)
     near = np.empty(nmax, np.bool_)
-    arow = np.empty(k)
+    arow = np.empty((1, k))
     gram = np.empty((k, k))
     linv = np.empty((k, k))
     gamma = 2.0 ** -51 * (nh + k + 8)  # rounding of a pulled-back row: at most nh + k terms deep

@@ -31,6 +31,15 @@ N_NEED = 14
 S_TOP, S_N, S_NROWS, S_PENDING = range(4)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _push_bits(B, R, i, cb, crk, nh, L):
+    """Row ``i`` of ``B`` and ``R`` from the bits ``cb`` and ranks ``crk``, element by element."""
+    for x in range(nh):
+        B[i, x] = cb[x]
+    for x in range(L):
+        R[i, x] = crk[x]
+
+
 @njit(cache=True, nogil=True)
 def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, need):
     """Run the traversal from the stack ``E[:st[S_TOP]]`` until it is empty, ``budget`` regions
@@ -44,6 +53,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
     WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope = net
     zero_tol, tol, eps, k, want_ranks, want_rows, budget, want_balls = settings
     L = len(offsets) - 1
+    nh = offsets[L]
     top = st[S_TOP]
     n = st[S_N]
     nrows = st[S_NROWS]
@@ -68,8 +78,10 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
         mtop = E[e, _MT]
         ctop = E[e, _CT]
         qb = E[e, _QB]
-        cb[:] = aB[e]
-        crk[:] = aR[e]
+        for x in range(nh):  # element by element: a row view would cost two atomic operations
+            cb[x] = aB[e, x]
+        for x in range(L):
+            crk[x] = aR[e, x]
         while True:
             base = offsets[layer]
             m0 = Rc[rec, 0]
@@ -104,8 +116,8 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 for j in range(nl):
                     if near[j]:
                         for c in range(k):
-                            arow[c] = rM[m0 + j, c] / norms[j]
-                        _add_row(aG, aH, gtop, arow, rm[m0 + j] / norms[j],
+                            arow[0, c] = rM[m0 + j, c] / norms[j]
+                        _add_row(aG, aH, gtop, arow, 0, rm[m0 + j] / norms[j],
                                  _row_error(rM, rsc, m0 + j, k, gamma), k, cb[base + j])
                         gtop += 1
                         r += 1
@@ -165,7 +177,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                     cb[base + j] = keep == 1
                     if (smin < tol and keep == 1) or (smax > -tol and keep == 0):
                         # it grazes (or, decided exactly, touches) the cell
-                        _add_row(aG, aH, gtop, rAc[c0 + q], rOc[c0 + q],
+                        _add_row(aG, aH, gtop, rAc, c0 + q, rOc[c0 + q],
                                  _row_error(rM, rsc, m0 + j, k, gamma), k, keep == 1)
                         gtop += 1
                         r += 1
@@ -215,8 +227,8 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                     aH[gn0 + i] = aH[g0 + i]
                     aH[gp0 + i] = aH[g0 + i]
                 err = _row_error(rM, rsc, m0 + j, k, gamma)
-                _add_row(aG, aH, gn0 + r, rAc[c0 + q], rOc[c0 + q], err, k, False)
-                _add_row(aG, aH, gp0 + r, rAc[c0 + q], rOc[c0 + q], err, k, True)
+                _add_row(aG, aH, gn0 + r, rAc, c0 + q, rOc[c0 + q], err, k, False)
+                _add_row(aG, aH, gp0 + r, rAc, c0 + q, rOc[c0 + q], err, k, True)
                 # a certified ball (rounding included) of any positive radius proves a side
                 if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
                                    or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
@@ -231,9 +243,8 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                     else:
                         _entry(E, top, vp0, pa, sp0, gp0, r + 1, layer, q + 1, 0, rec, vp0 + pa,
                                sp0 + pa * ncol, gp0 + r + 1, rtop, mtop, ctop, q + 1)
-                    aB[top] = cb
+                    _push_bits(aB, aR, top, cb, crk, nh, L)
                     aB[top, base + j] = side == 1
-                    aR[top] = crk
                     top += 1
                 split = True
                 break
@@ -255,8 +266,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 # arrays are grown (with its force code, which it has not used yet)
                 _entry(E, top, v0, p, s0, g0, r, layer, q, 0 if hold > 0 else force, rec, vtop,
                        stop, gtop, rtop, mtop, ctop, qb)
-                aB[top] = cb
-                aR[top] = crk
+                _push_bits(aB, aR, top, cb, crk, nh, L)
                 top += 1
                 pending = hold
                 break
@@ -271,14 +281,12 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
             if want_ranks:
                 crk[layer] = _rank(AT, k, nl, gram, linv) if nl > 0 and k > 0 else 0
             if layer == L - 1:
+                out_r[n] = -1.0  # a count: no ball wanted (-1: none computed)
                 if want_balls:
                     out_r[n] = _ball(aV, v0, p, aG, aH, g0, r, k, centre)
-                    out_c[n] = centre
-                else:  # a count: no ball wanted (-1: none computed)
-                    out_r[n] = -1.0
-                    out_c[n] = 0.0
-                out_bits[n] = cb
-                out_rank[n] = crk
+                for c in range(k):
+                    out_c[n, c] = centre[c] if want_balls else 0.0
+                _push_bits(out_bits, out_rank, n, cb, crk, nh, L)
                 if want_rows:
                     need_rows = nrows + r
                     rows[nrows:need_rows, :k] = aG[g0:g0 + r]
