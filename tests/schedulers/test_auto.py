@@ -63,6 +63,32 @@ def test_counters_of_a_run_stopped_early_include_the_workers() -> None:
     assert scheduler.stats.layer_cells[-1] >= taken and scheduler.stats.lps > 0
 
 
+def test_threads_take_over_after_the_first_region() -> None:
+    """Issue 17, item 11: by default the threads start once the first region is out (one small
+    serial expansion, not a fixed serial time), sized by the serial phase's speed, and give the
+    serial regions; one worker is the serial scheduler."""
+    from reluregions.schedulers.auto import FIRST_BUDGET
+
+    net, box = random_net(3, (24, 24), 5), Box.symmetric(3)
+    expected = regionset(run_tree(SerialScheduler(), algorithm_for(net, box, "vertex")), net)
+    assert len(expected) > 4 * FIRST_BUDGET  # more than the first expansion holds
+    scheduler = AutoScheduler(WORKERS)
+    stream = run_tree(scheduler, algorithm_for(net, box, "vertex"))
+    first = next(stream)
+    assert 0 < len(first) <= FIRST_BUDGET  # the first region came out before any thread
+    got = regionset(_chain(first, stream), net)
+    assert_regionsets_equal(got, expected)
+    assert scheduler.backend_used == "threads" and scheduler.handover_seconds is not None
+    single = AutoScheduler(1)
+    assert len(regionset(run_tree(single, algorithm_for(net, box, "vertex")), net)) == len(expected)
+    assert single.backend_used == "serial" and single.handover_seconds is None
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
 def _worker_processes() -> set[int]:
     """Pids of this process's live reluregions worker processes."""
     return {p.pid for p in multiprocessing.active_children() if p.name.startswith("reluregions")}

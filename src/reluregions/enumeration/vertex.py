@@ -151,7 +151,7 @@ class VertexAlgorithm(Algorithm):
             state = (np.empty(0), np.empty(0, np.int64), np.empty((0, k)), np.empty(0), -1, 0)
         else:
             state = cell.state
-        out = self._call(cell, state, ranks, budget)
+        out = self._call(cell, state, ranks, budget, count_only)
         for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
         frontier = self._unpack_frontier(cell, out.frontier)
@@ -162,7 +162,8 @@ class VertexAlgorithm(Algorithm):
             self._decide(frontier[0], ctx)
         return frontier, self._regions(len(parts[0]), *parts, ctx, count_only)
 
-    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray, budget: int) -> Traversal:
+    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray, budget: int,
+              count_only: bool) -> Traversal:
         problem = self.problem
         cfg = problem.config
         S, cut, acut, ocut, q, force = state
@@ -170,7 +171,7 @@ class VertexAlgorithm(Algorithm):
                            cell.M, cell.m, cell.scale, S, cut, acut, ocut, int(q), ranks, int(force))
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
-                            int(budget))
+                            int(budget), not count_only)
         return dfs_packed(start, self._weights(), settings)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,

@@ -29,7 +29,7 @@ _V0, _P, _S0, _G0, _R, _LAYER, _Q, _FORCE, _REC, _VT, _ST, _GT, _RT, _MT, _CT, _
 _NE = 16
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _entry(E, e, v0, p, s0, g0, r, layer, q, force, rec, vt, st, gt, rt, mt, ct, qb):
     """Fill row ``e`` of the entry table (columns as named at the top of the module)."""
     E[e, _V0] = v0

@@ -83,7 +83,7 @@ def _sides(aS, col, p, eps):
     return n_pos, n_neg
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
     """Copy vertex row ``src`` to ``dst`` (``nwp`` incidence words, zeroing up to ``nw``); a vertex
     on the splitting hyperplane gains its bit."""
@@ -97,7 +97,7 @@ def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
         aI[dst, word] |= bit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn, dp, sn, sp,
               na, pa):
     """Write both children of a split: vertices from rows ``dn`` (negative side) and ``dp``
@@ -166,7 +166,7 @@ def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn,
             on += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
     """Vertex centroid of rows ``v0:v0 + p`` (into ``centre``) and the radius of a ball around it
     inside ``G t <= h`` (rows ``g0:g0 + r``, unit norm): a lower bound on the Chebyshev radius.
@@ -184,7 +184,7 @@ def _ball(aV, v0, p, aG, aH, g0, r, k, centre):
     return _least_slack(aG, aH, g0, r, centre, k)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row_error(rM, rsc, i, k, gamma):
     """A bound on the error, in distance, of the unit hyperplane of the pulled-back neuron in row
     ``i`` of ``rM`` anywhere in the normalised box: ``gamma`` times its magnitude sum over its
@@ -195,17 +195,17 @@ def _row_error(rM, rsc, i, k, gamma):
     return gamma * rsc[i] / np.sqrt(s2)
 
 
-@njit(cache=True)
-def _add_row(aG, aH, at, a, o, err, k, active):
-    """Write the half-space of a neuron with unit normal ``a`` and offset ``o`` at row ``at``:
+@njit(cache=True, inline="always")
+def _add_row(aG, aH, at, A, ia, o, err, k, active):
+    """Write the half-space of a neuron with unit normal ``A[ia]`` and offset ``o`` at row ``at``:
     ``a t + o >= 0`` when ``active``, else ``<= 0``, its offset tightened by ``err``."""
     sg = -1.0 if active else 1.0
     for c in range(k):
-        aG[at, c] = sg * a[c]
+        aG[at, c] = sg * A[ia, c]
     aH[at] = sg * -o - err
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _distances(rM, rm, rsc, m0, nl, aV, v0, p, k, tol, eps, gamma, norms, live, VT, Sall, iscut,
                bits, base, near):
     """Signed distances of a cell's ``p`` vertices to the hyperplanes of the layer's live neurons

@@ -173,7 +173,7 @@ def _pullback(WT, aWT, b, AT, cv, absA, nl, k, rM, rm, rsc, m0, acc):
         rsc[m0 + i] = acc[k + 1, i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _least_slack(G, h, g0, r, x, k):
     """The least slack ``h_i - G_i x`` over rows ``g0:g0 + r`` of ``G t <= h`` (unit rows), each
     lowered by a bound on its rounding (``(k + 2)`` units of the last place of its magnitude sum),

@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dfs import _grow1, _grow2, _pullback, _rank
-from .kernels import njit
+from .kernels import _grow1, _grow2, _pullback, _rank, njit
 from .lpcell import CROSS, PENDING, probe, region_ball
 
 __all__ = ["lp_dfs", "MAX_POOL"]

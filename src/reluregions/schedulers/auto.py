@@ -7,8 +7,11 @@ region loses to the serial one on every short job. This scheduler therefore pick
 the moment to start it:
 
 - algorithms whose expansions release the GIL (:attr:`~reluregions.tree.Algorithm.releases_gil`,
-  the compiled vertex traversal) run on worker **threads**, which start in milliseconds: they take
-  over after ``start_after`` seconds (default 0.02; with 0 they run the whole tree);
+  the compiled vertex traversal) run on worker **threads**, which start in about a millisecond:
+  they take over once the first region is out (a first expansion of :data:`FIRST_BUDGET`
+  regions, about a millisecond on vdp), or after ``start_after`` seconds when it is given (with 0
+  they run the whole tree). They start with the serial phase's regions per second
+  (``TaskScheduler.rate_hint``), so their first expansions are sized to the run;
 - the others run on worker **processes**, started only when the run has lasted ``start_after``
   seconds (default 0.3). The caller's thread keeps expanding the tree serially while they start,
   and hands its open items to them once every worker has answered, so a run that ends meanwhile
@@ -40,11 +43,12 @@ AUTO_BACKENDS = ("threads", "processes")
 #: Regions per expansion in the serial phase: the clock is read between expansions (a vertex
 #: expansion of 1024 regions takes a few milliseconds; the per-call cost is under 2 % of it).
 SERIAL_BUDGET = 1024
-#: Default ``start_after``: threads cost a few milliseconds to start (a HiGHS instance each), a
-#: share that a run of a few milliseconds loses, and on a loaded machine a second thread may find
-#: no free core (vdp, 0.06 s: 2 threads 0.63x of serial on a quiet 2-core machine, 1.08x when
-#: three other jobs ran); processes cost about a second of CPU each.
-_DEFAULT_START_AFTER = {"threads": 0.02, "processes": 0.3}
+#: Regions of the first serial expansion when threads take over after the first region: small,
+#: so the first region comes out as soon as in a serial run and the threads start at once.
+FIRST_BUDGET = 256
+#: Default ``start_after``: threads start after the first region (None), processes, which cost
+#: about a second of CPU each, after 0.3 s.
+_DEFAULT_START_AFTER: dict[str, float | None] = {"threads": None, "processes": 0.3}
 
 
 class AutoScheduler(Scheduler):
@@ -57,8 +61,8 @@ class AutoScheduler(Scheduler):
     backend : {"threads", "processes"}, optional
         Force a backend (default: threads for algorithms that release the GIL, else processes).
     start_after : float, optional
-        Seconds of serial work before workers start (default: 0.02 for threads, 0.3 for
-        processes, whose start-up costs about a second of CPU).
+        Seconds of serial work before workers start (default: threads start once the first
+        region is out, processes after 0.3 s, as their start-up costs about a second of CPU).
     progress_every : float, default 0.5
         Seconds between progress reports.
     **options
@@ -115,8 +119,8 @@ class AutoScheduler(Scheduler):
         backend = self.choose(algorithm)
         start_after = (self.start_after if self.start_after is not None
                        else _DEFAULT_START_AFTER[backend])
-        if journal is not None or (backend == "threads" and start_after == 0
-                                   and self.workers > 1):
+        if journal is not None or self.workers == 1 or (backend == "threads"
+                                                         and start_after == 0):
             yield from self._whole(algorithm, roots, progress, count_only, journal)
             return
         problem = algorithm.problem
@@ -127,12 +131,17 @@ class AutoScheduler(Scheduler):
         start = last = time.perf_counter()
         found = 0
         stack = roots[::-1]
-        budget = min(algorithm.default_budget, SERIAL_BUDGET)
+        full = min(algorithm.default_budget, SERIAL_BUDGET)
+        # threads start after the first region: a small first expansion
+        budget = min(full, FIRST_BUDGET) if start_after is None else full
         try:
             while stack:
                 now = time.perf_counter()
-                if inner is None and self.workers > 1 and now - start >= start_after:
+                if inner is None and self.workers > 1 and (
+                        found > 0 if start_after is None else now - start >= start_after):
                     inner = self._make(backend)
+                    if now > start and found:  # the serial phase's speed sizes their expansions
+                        inner.rate_hint = found / (now - start)
                     if backend == "processes":  # they start while this thread works on
                         inner.start_workers(algorithm)
                 if inner is not None and (backend == "threads" or inner.workers_ready()):
@@ -144,6 +153,7 @@ class AutoScheduler(Scheduler):
                 stack.extend(reversed(children))
                 if len(finished):
                     found += len(finished)
+                    budget = full
                     yield as_block(finished, count_only)
                 if progress is not None and now - last >= self.progress_every:
                     last = now
@@ -181,7 +191,8 @@ class AutoScheduler(Scheduler):
     def _whole(self, algorithm: Algorithm, roots: list[Cell], progress: ProgressCallback | None,
                count_only: bool, journal: Journal | None) -> Iterator[Block]:
         """The chosen backend (or the serial one) runs the whole tree: under a checkpoint (its
-        snapshots cover the run), or threads that start at once (no serial phase to hand over)."""
+        snapshots cover the run), with one worker (serial), or threads that start at once (no
+        serial phase to hand over)."""
         if self.workers == 1:
             inner: Scheduler = SerialScheduler(self.progress_every)
             self.stats = Stats()

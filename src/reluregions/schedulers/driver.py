@@ -54,6 +54,9 @@ class TaskScheduler(Scheduler):
         #: Messages of items shared on demand by running tasks in the last run.
         self.shares = 0
         self._starting: set[int] = set()  # answers awaited from workers starting (start_workers)
+        #: Regions per second of one worker expected before any task has finished (0: unknown),
+        #: which sizes the first expansions; the ``auto`` scheduler sets it from its serial phase.
+        self.rate_hint = 0.0
 
     # ------------------------------------------------------------------ transport interface
     @abstractmethod
@@ -221,7 +224,7 @@ class TaskScheduler(Scheduler):
         queue: StaticQueue | DynamicQueue = (
             StaticQueue(widths[0] if widths else 0) if paper
             else DynamicQueue(self.options, self.workers,
-                               self.shares_on_demand and ckpt is None))
+                               self.shares_on_demand and ckpt is None, self.rate_hint))
         in_flight: dict[int, _InFlight] = {}
         found = 0
         if paper:

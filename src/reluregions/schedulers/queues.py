@@ -84,7 +84,10 @@ class DynamicQueue:
 
     With ``on_demand`` (workers that share their open items whenever another worker is idle, see
     :meth:`TaskScheduler._want_shares`) tasks keep the full ``task_seconds`` and only the
-    expansions are kept short, so a busy worker answers an idle one quickly.
+    expansions are kept short, so a busy worker answers an idle one quickly: they too last about
+    ``ELAPSED_SHARE`` of the time elapsed, from :attr:`MIN_QUANTUM` to :attr:`QUANTUM`, so a run
+    of a few milliseconds is shared finely and a long one pays little per call. ``rate`` is the
+    regions per second of one worker expected before any task has finished (0: unknown).
     """
 
     ELAPSED_SHARE = 0.05
@@ -92,14 +95,18 @@ class DynamicQueue:
     #: about how long an idle worker may wait for a share, against the cost of a kernel call
     #: (about 40 µs, under 1 % of a call of 10 ms; calls of 2.5 ms made runs 5-8 % slower).
     QUANTUM = 0.01
+    #: With ``on_demand``, the shortest expansion in seconds, at the start of a run (a kernel
+    #: call costs about 30 µs of Python on vdp, 3 % of it).
+    MIN_QUANTUM = 0.001
 
-    def __init__(self, options: TaskOptions, workers: int, on_demand: bool = False) -> None:
+    def __init__(self, options: TaskOptions, workers: int, on_demand: bool = False,
+                 rate: float = 0.0) -> None:
         self.options = options
         self.workers = workers
         self.on_demand = on_demand
         self.open = OpenItems()
         self.start = time.perf_counter()
-        self.rate = 0.0  # regions per second of one worker, from finished tasks
+        self.rate = rate  # regions per second of one worker, from finished tasks
         self.max_queue = options.max_queue or max(256, 64 * workers)
 
     def __len__(self) -> int:
@@ -130,7 +137,9 @@ class DynamicQueue:
         floor = opts.task_seconds / 10
         seconds = min(opts.task_seconds, max(floor, self.ELAPSED_SHARE * elapsed))
         if self.on_demand:  # workers share when another is idle: long tasks, short expansions
-            seconds, quantum = opts.task_seconds, min(opts.task_seconds * 0.2, self.QUANTUM)
+            seconds = opts.task_seconds
+            quantum = min(opts.task_seconds * 0.2, self.QUANTUM,
+                          max(self.MIN_QUANTUM, self.ELAPSED_SHARE * elapsed))
         else:
             quantum = seconds
         if n > self.max_queue:  # drain: deep items, bigger budget
