@@ -12,10 +12,11 @@ Same framework as the paper (Drammis et al. 2024, §3, Alg. 1) and the same regi
 every other algorithm (DESIGN.md §1, issue 15): a side of a split whose float Chebyshev radius in
 normalised coordinates exceeds ``config.band`` has an interior, one below ``-band`` has none, and
 anything in between is settled exactly (:meth:`~reluregions.tree.Context.settle`). A decision of
-the compiled code is always certified ``BAND`` past its threshold (:mod:`reluregions.geometry.lpside`);
-anything closer is handed back (``pending``) and settled here (:meth:`LPTraversalAlgorithm._settle`):
-by HiGHS's LP where it clears the band, else by the exact oracle, whose point becomes the side's
-witness (a *thin* cell: ``Cell.radius`` below the band).
+the compiled code is always certified ``BAND`` past its threshold
+(:mod:`reluregions.geometry.lpside`); anything closer is handed back (``pending``) and settled
+here (:meth:`LPTraversalAlgorithm._settle`): by HiGHS's LP where it clears the band, else by the
+exact oracle, whose point becomes the side's witness (a *thin* cell: ``Cell.radius`` below the
+band).
 
 Each region's ``center``/``radius`` is a certified inscribed ball (as :mod:`.vertex` publishes
 them): the witness and its least margin to the box, the cuts and every hidden neuron's
@@ -150,8 +151,9 @@ class LPTraversalAlgorithm(Algorithm):
               force: tuple | None = None) -> Cell:
         """A work item; ``radius`` that of a ball around the witness ``w`` inside the cell (below
         the band: a thin cell; not above 0: ``w`` is only the exact oracle's float guess, for a
-        cell thinner than float spacing), ``maps`` the pulled-back rows of layers ``0..layer`` (stacked),
-        ``todo`` the neurons of the layer left to test (``None``: the layer is not started)."""
+        cell thinner than float spacing), ``maps`` the pulled-back rows of layers ``0..layer``
+        (stacked), ``todo`` the neurons of the layer left to test (``None``: the layer is not
+        started)."""
         off = self.problem.offsets
         M, m, scale = maps
         lo, hi = off[layer], off[layer + 1]

@@ -112,6 +112,23 @@ def shoot(G, h, r, w, row, need, tol, d, out):
 
 
 @njit(cache=True, nogil=True)
+def _neuron_at(rM, rm, j, w):
+    """Neuron ``j``'s pre-activation at ``w`` and, for bounds on its rounding and its distance,
+    the magnitude sum of its terms, its row's squared norm and the row's 1-norm."""
+    z = rm[j]
+    mag = abs(rm[j])
+    s2 = 0.0
+    a1 = 0.0
+    for c in range(w.shape[0]):
+        x = rM[j, c] * w[c]
+        z += x
+        mag += abs(x)
+        s2 += rM[j, c] * rM[j, c]
+        a1 += abs(rM[j, c])
+    return z, mag, s2, a1
+
+
+@njit(cache=True, nogil=True)
 def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
     """Radius of a ball around ``w`` inside the region: no row of the cell, no box face and no
     hidden neuron's hyperplane (rows ``:nrows`` of the pulled-back maps ``rM``/``rm``, on the side
@@ -125,16 +142,7 @@ def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
         rad = min(rad, 1.0 - abs(w[c]) - _EPS)
     rad = min(rad, _least_slack(G, h, 0, r, w, k))
     for j in range(nrows):
-        z = rm[j]
-        mag = abs(rm[j])
-        s2 = 0.0
-        a1 = 0.0
-        for c in range(k):
-            x = rM[j, c] * w[c]
-            z += x
-            mag += abs(x)
-            s2 += rM[j, c] * rM[j, c]
-            a1 += abs(rM[j, c])
+        z, mag, s2, a1 = _neuron_at(rM, rm, j, w)
         if not a1 > zero_tol * max(rsc[j], 1e-300):
             continue  # constant on the region (DESIGN.md §1): no hyperplane
         nrm = np.sqrt(s2)
@@ -210,14 +218,7 @@ def certain_sign(rM, rm, rsc, i, w, gamma):
     on its rounding: ``gamma`` times the neuron's magnitude sum ``rsc`` for the pulled-back row, as
     :func:`region_ball`) and a lower bound on ``w``'s distance to the hyperplane (``0.0`` then)."""
     k = w.shape[0]
-    z = rm[i]
-    mag = abs(rm[i])
-    s2 = 0.0
-    for c in range(k):
-        x = rM[i, c] * w[c]
-        z += x
-        mag += abs(x)
-        s2 += rM[i, c] * rM[i, c]
+    z, mag, s2, _ = _neuron_at(rM, rm, i, w)
     err = gamma * rsc[i] + (k + 2) * _EPS * mag
     if not abs(z) > err:
         return 0.0, 0.0

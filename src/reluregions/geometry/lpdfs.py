@@ -101,20 +101,20 @@ def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0
     """Traverse the subtree below one cell until done, ``budget`` regions, or a side for the caller.
 
     The cell: cuts ``G0 t <= h0`` (unit normals), witness ``w0`` with a ball of radius ``wr0``
-    inside the cell (``tol``: a wide cell; less: a thin one, :mod:`~.lpside`), ``bits``, ``layer0``, the maps of layers
-    ``0..layer0`` on it (rows ``:offsets[layer0 + 1]`` of ``maps_M``/``maps_m``/``maps_sc``), the
-    neurons of the layer still to test (``todo0``; ``ntodo0 = -1``: layer not started), its point
-    pool, ``ranks`` of finished layers and its force table (``ftab0`` rows ``(neuron, key, rows,
-    verdict, value)``, ``fx0`` the points; :mod:`~.lpside`). Weights as
-    :func:`~reluregions.geometry.dfs.dfs_packed` takes them.
+    inside the cell (``tol``: a wide cell; less: a thin one, :mod:`~.lpside`), ``bits``,
+    ``layer0``, the maps of layers ``0..layer0`` on it (rows ``:offsets[layer0 + 1]`` of
+    ``maps_M``/``maps_m``/``maps_sc``), the neurons of the layer still to test (``todo0``;
+    ``ntodo0 = -1``: layer not started), its point pool, ``ranks`` of finished layers and its force
+    table (``ftab0`` rows ``(neuron, key, rows, verdict, value)``, ``fx0`` the points;
+    :mod:`~.lpside`). Weights as :func:`~reluregions.geometry.dfs.dfs_packed` takes them.
 
     Returns ``(n, bits, centres, radii, ranks, layer_cells, lps, pending, pkey, ftab, fx, meta, fG,
     fh, fW, fWR, fB, fR, fT, fP, maps_M, maps_m, maps_sc)``: the regions, cells finished per layer,
     LPs solved, whether the top frontier cell waits for the caller (``pkey``: neuron, the side's
     sign and what is asked, :mod:`~.lpside`; ``ftab``/``fx`` its force table), and the frontier,
     top first: ``meta[i] = (r, layer, ntodo, npool)``, the ``f*`` arrays the cells' parts one after
-    the other (``fWR`` witness radii, ``fT`` todo lists, ``fP`` pools), and the maps every frontier cell shares (a
-    cell at layer ``l`` reads rows ``:offsets[l + 1]``).
+    the other (``fWR`` witness radii, ``fT`` todo lists, ``fP`` pools), and the maps every
+    frontier cell shares (a cell at layer ``l`` reads rows ``:offsets[l + 1]``).
     """
     k = w0.shape[0]
     L = offsets.shape[0] - 1
@@ -412,5 +412,5 @@ def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0
         ip += npl
     nmap = offsets[maxl + 1] if maxl >= 0 else 0
     return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, lps[0], pending,
-            pkey, ftab[:nf_out], fx[:nf_out], meta, fG, fh, fW, fWR, fB, fR, fT, fP, rM[:nmap].copy(),
-            rm[:nmap].copy(), rsc[:nmap].copy())
+            pkey, ftab[:nf_out], fx[:nf_out], meta, fG, fh, fW, fWR, fB, fR, fT, fP,
+            rM[:nmap].copy(), rm[:nmap].copy(), rsc[:nmap].copy())

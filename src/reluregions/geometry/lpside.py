@@ -1,7 +1,8 @@
 """The test of one hyperplane on a cell of the compiled LP traversal (issue 15, DESIGN.md §1).
 
-The step of the high-dimensional engine (:meth:`reluregions.enumeration.highd.HighDimAlgorithm._test`)
-in compiled form, for a cell of :mod:`reluregions.geometry.lpcell` (cuts inside the box, a witness).
+The step of the high-dimensional engine
+(:meth:`reluregions.enumeration.highd.HighDimAlgorithm._test`) in compiled form, for a cell of
+:mod:`reluregions.geometry.lpcell` (cuts inside the box, a witness).
 Each side of a neuron's hyperplane is decided by the rule every algorithm follows: a side whose
 float Chebyshev radius exceeds ``tol`` (the band, ``config.band``) has an interior, one whose
 radius is below ``-tol`` has none, and anything in between is settled exactly for the network as
@@ -39,7 +40,8 @@ MISS, CROSS, PENDING = 0, 1, 2
 #: exact oracle checked strictly inside the side.
 NONE, IN_LP, UNSURE, IN_EXACT = 0, 1, 2, 3
 #: What a hand-back asks: whether a side has an interior (the rule above, the oracle in the band),
-#: or only whether the shrunk cell reaches ``tol`` past a level (moving a witness: no bit depends on it).
+#: or only whether the shrunk cell reaches ``tol`` past a level (moving a witness: no bit depends
+#: on it).
 SIDE, MOVE = 0, 1
 
 
@@ -126,17 +128,40 @@ def _to_far_side(G, h, r, w, frow, far_rhs, far_w):
 
 
 @njit(cache=True, nogil=True)
+def _near_side(G, h, r, w, wide, s, frow, nrow, far_rhs, j, tol, band, lower, upper, glo, ghi, ftab,
+               fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad):
+    """The witness's side of a hyperplane whose far side has an interior (its witness in
+    ``far_w``, radius ``rad[0]``), where the witness does not show it: ``(code, r)``, by
+    :func:`decide` (as :func:`probe` reports). With no interior the cell becomes the far side."""
+    code, value = decide(G, h, r, nrow, -far_rhs, tol, band, wide, SIDE, lower, upper, glo, ghi, hs,
+                         max_iter, j, -s, ftab, fx, nf, x, lps)
+    if code == UNSURE:
+        res[0], res[1] = -int(s), SIDE
+        return PENDING, r
+    if code == NONE:  # only the far side has an interior: the cell is that side
+        res[2] = 1 if s < 0.0 else 0
+        rad[2] = rad[0]
+        return MISS, _to_far_side(G, h, r, w, frow, far_rhs, far_w)
+    if code == IN_LP:
+        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, near_w)
+    else:
+        near_w[:] = x
+        rad[1] = _thin(value, tol)
+    return CROSS, r
+
+
+@njit(cache=True, nogil=True)
 def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ftab, fx, nf,
           max_iter, hs, frow, nrow, d, x, tmp, far_w, near_w, lps, res, rad):
     """Test one hyperplane ``a t + off = 0`` (unit ``a``) on a wide cell: ``(code, s, r)``.
 
     ``s`` is the witness's side. ``CROSS``: both sides have an interior, witnesses in
     ``far_w``/``near_w``, a ball of radius ``rad[0]``/``rad[1]`` around each inside its side
-    (``tol``: wide; less: the oracle's point, thin). ``MISS``: the bit is ``res[2]``; a cut may have
-    joined the rows (``r`` returned) with ``w`` moved inside it (``rad[2]`` its radius). ``PENDING``:
-    a side for the caller, ``res[0]`` its sign (the side ``res[0] (a t + off) < 0``) and ``res[1]``
-    what is asked (``SIDE``/``MOVE``). A known point, then a ray, then :func:`decide`, for the far
-    side, then the near side.
+    (``tol``: wide; less: the oracle's point, thin). ``MISS``: the bit is ``res[2]``; a cut may
+    have joined the rows (``r`` returned) with ``w`` moved inside it (``rad[2]`` its radius).
+    ``PENDING``: a side for the caller, ``res[0]`` its sign (the side ``res[0] (a t + off) < 0``)
+    and ``res[1]`` what is asked (``SIDE``/``MOVE``). A known point, then a ray, then
+    :func:`decide`, for the far side, then the near side.
     """
     k = w.shape[0]
     s, az, far_rhs = _sides(a, off, w, frow, nrow)
@@ -172,7 +197,7 @@ def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ft
             rad[0] = _thin(value, tol)
         else:  # no interior beyond: the bit is the witness's
             res[2] = 1 if s > 0.0 else 0
-            if value < far_rhs:  # the float hyperplane still cuts the cell: keep the near side's cut
+            if value < far_rhs:  # the float hyperplane still cuts the cell: keep the near cut
                 gap = -far_rhs - tol
                 for c in range(k):
                     gap -= nrow[c] * w[c]
@@ -200,20 +225,9 @@ def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ft
         for c in range(k):
             near_w[c] = w[c] + lam * frow[c]
     elif not shoot(G, h, r, w, nrow, tol - az, tol, d, near_w):
-        code, value = decide(G, h, r, nrow, -far_rhs, tol, band, True, SIDE, lower, upper, glo, ghi,
-                             hs, max_iter, j, -s, ftab, fx, nf, x, lps)
-        if code == UNSURE:
-            res[0], res[1] = -int(s), SIDE
-            return PENDING, s, r
-        if code == IN_LP:
-            towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, near_w)
-        elif code == IN_EXACT:
-            near_w[:] = x
-            rad[1] = _thin(value, tol)
-        else:  # only the far side has an interior: the cell is that side
-            res[2] = 1 if s < 0.0 else 0
-            rad[2] = rad[0]
-            return MISS, s, _to_far_side(G, h, r, w, frow, far_rhs, far_w)
+        code, r = _near_side(G, h, r, w, True, s, frow, nrow, far_rhs, j, tol, band, lower, upper,
+                             glo, ghi, ftab, fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad)
+        return code, s, r
     return CROSS, s, r
 
 
@@ -224,7 +238,8 @@ def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, lower, uppe
     (``wr <= 0``: ``w`` is only the oracle's guess), ``wsign`` the side of the hyperplane ``w`` lies
     on for the network as written (0: unknown) and ``wmargin`` a lower bound on its distance. No
     side holds a ball of radius ``tol``: each is ``NONE`` by the grown LP's bound or settled by the
-    caller, except the witness's side when ``w`` is exactly inside the cell (``wr > 0``) and on it."""
+    caller, except the witness's side when ``w`` is exactly inside the cell (``wr > 0``) and on
+    it."""
     s, az, far_rhs = _sides(a, off, w, frow, nrow)
     rad[2] = wr
     code, value = decide(G, h, r, frow, far_rhs, tol, band, False, SIDE, lower, upper, glo, ghi, hs,
@@ -241,15 +256,6 @@ def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, lower, uppe
         near_w[:] = w
         rad[1] = min(wr, wmargin)
         return CROSS, s, r
-    code, value = decide(G, h, r, nrow, -far_rhs, tol, band, False, SIDE, lower, upper, glo, ghi,
-                         hs, max_iter, j, -s, ftab, fx, nf, x, lps)
-    if code == UNSURE:
-        res[0], res[1] = -int(s), SIDE
-        return PENDING, s, r
-    if code == NONE:
-        res[2] = 1 if s < 0.0 else 0
-        rad[2] = rad[0]
-        return MISS, s, _to_far_side(G, h, r, w, frow, far_rhs, far_w)
-    near_w[:] = x
-    rad[1] = _thin(value, tol)
-    return CROSS, s, r
+    code, r = _near_side(G, h, r, w, False, s, frow, nrow, far_rhs, j, tol, band, lower, upper, glo,
+                         ghi, ftab, fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad)
+    return code, s, r
