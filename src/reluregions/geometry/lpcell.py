@@ -168,24 +168,22 @@ def unit_row(rM, rm, i, out):
 def screen(rM, rm, rsc, base, nl, w, zero_tol, tol, cb, todo):
     """Start a layer on a cell: fix the bits of its constant neurons (DESIGN.md §1) and of those
     whose side away from ``w`` has no point of the box grown by ``tol`` within ``tol`` of it (a
-    Chebyshev radius below ``-tol``: no interior, by the interval bound over the box); the others
-    go to ``todo`` (returned: how many)."""
+    Chebyshev radius below ``-tol``: no interior, by the interval bound over the box, with the
+    row's 1-norm for its 2-norm); the others go to ``todo`` (returned: how many)."""
     k = w.shape[0]
     n = 0
     for j in range(nl):
         i = base + j
         a1 = 0.0
-        s2 = 0.0
         z = rm[i]
         for c in range(k):
             a1 += abs(rM[i, c])
-            s2 += rM[i, c] * rM[i, c]
             z += rM[i, c] * w[c]
         zt = zero_tol * max(rsc[i], 1e-300)
         s = 1.0 if z >= 0.0 else -1.0
         if not a1 > zt:
             cb[i] = rm[i] > zt
-        elif s * rm[i] - (1.0 + tol) * a1 > tol * np.sqrt(s2):
+        elif s * rm[i] > (1.0 + 2.0 * tol) * a1:
             cb[i] = s > 0.0
         else:
             todo[n] = j

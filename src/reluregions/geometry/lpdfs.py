@@ -69,32 +69,6 @@ def _layer_on_cell(rM, rm, base, nl, cb, slope, AT, cv):
 
 
 @njit(cache=True, nogil=True)
-def _record(i, s, V, rad, cs, CF, CN, cw):
-    """Crossing ``i`` of a pass: the witness's side, both sides' witnesses and their radii."""
-    cs[i] = s
-    CF[i] = V[6]
-    CN[i] = V[7]
-    cw[i, 0] = rad[0]
-    cw[i, 1] = rad[1]
-
-
-@njit(cache=True, nogil=True)
-def _test(G, h, r, w, wr, rM, rm, rsc, i, j, gamma, tol, band, B, P, npool, ftab, fx, nf,
-          max_iter, hs, V, lps, res, rad):
-    """Neuron ``i`` (``j`` in its layer) on the cell whose witness ``w`` holds a ball of radius
-    ``wr``: :func:`~.lpside.probe` on a wide cell (``wr >= tol``), :func:`~.lpside.probe_thin`
-    on a thin one. ``B`` holds the box shrunk and grown by ``tol`` (lower, upper, lower, upper),
-    ``V`` scratch rows (``V[6]``/``V[7]``: the two witnesses)."""
-    off = unit_row(rM, rm, i, V[0])
-    if wr >= tol:
-        return probe(G, h, r, w, V[0], off, j, tol, band, B[0], B[1], B[2], B[3], P, npool, ftab,
-                     fx, nf, max_iter, hs, V[1], V[2], V[3], V[4], V[5], V[6], V[7], lps, res, rad)
-    wsign, wmargin = certain_sign(rM, rm, rsc, i, w, gamma) if wr > 0.0 else (0.0, 0.0)
-    return probe_thin(G, h, r, w, wr, V[0], off, wsign, wmargin, j, tol, band, B[0], B[1], B[2],
-                      B[3], ftab, fx, nf, max_iter, hs, V[1], V[2], V[4], V[6], V[7], lps, res, rad)
-
-
-@njit(cache=True, nogil=True)
 def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, pool0, ranks,
            ftab0, fx0, WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol,
            tol, band, want_ranks, budget, max_iter):
@@ -146,14 +120,20 @@ def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0
     rm[:nm] = maps_m
     rsc[:nm] = maps_sc
     # scratch
-    B = np.empty((4, k))
-    B[0] = -1.0 + tol  # the box shrunk by tol ...
+    B = np.empty((4, k))  # the box shrunk by tol (lower, upper), then grown by tol
+    B[0] = -1.0 + tol
     B[1] = 1.0 - tol
-    B[2] = -1.0 - tol  # ... and grown by tol
+    B[2] = -1.0 - tol
     B[3] = 1.0 + tol
     hs = np.empty(R)
-    V = np.empty((8, k))
+    arow = np.empty(k)
     frow = np.empty(k)
+    nrow = np.empty(k)
+    d = np.empty(k)
+    x = np.empty(k)
+    tmp = np.empty(k)
+    far_w = np.empty(k)
+    near_w = np.empty(k)
     res = np.zeros(3, np.int64)
     rad = np.zeros(3)
     cb = np.empty(nh, np.bool_)
@@ -221,50 +201,61 @@ def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0
             nl = offsets[layer + 1] - base
             if ntodo < 0:
                 ntodo = screen(rM, rm, rsc, base, nl, w, zero_tol, tol, cb, todo)
-            # the pass: every open neuron tested once on this cell
+            # the pass: every open neuron tested once on this cell; then the split by the first
+            # neuron still crossing, tested again if a cut joined the rows after its test
             ncross = 0
             pos = 0
+            ci = 0
             code = -1
-            while pos < ntodo:
-                j = todo[pos]
+            split = False
+            while True:
+                retest = pos >= ntodo
+                if not retest:
+                    j = todo[pos]
+                elif ci == ncross:
+                    break
+                elif cr[ci] == r:
+                    split = True
+                    break
+                else:
+                    j = cj[ci]
                 if r + 2 > SG.shape[1]:  # room for one more cut in every slot
                     SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
                     hs = np.empty(SG.shape[1])
                     G, h = SG[e], SH[e]
-                code, s, r = _test(G, h, r, w, wr, rM, rm, rsc, base + j, j, gamma, tol, band, B,
-                                   P, npool, ftab, fx, nf, max_iter, hs, V, lps, res, rad)
+                off = unit_row(rM, rm, base + j, arow)
+                if wr >= tol:
+                    code, s, r = probe(G, h, r, w, arow, off, j, tol, band, B, P, npool, ftab, fx,
+                                       nf, max_iter, hs, frow, nrow, d, x, tmp, far_w, near_w, lps,
+                                       res, rad)
+                else:
+                    wsign, wmargin = (certain_sign(rM, rm, rsc, base + j, w, gamma) if wr > 0.0
+                                      else (0.0, 0.0))
+                    code, s, r = probe_thin(G, h, r, w, wr, arow, off, wsign, wmargin, j, tol, band,
+                                            B, ftab, fx, nf, max_iter, hs, frow, nrow, x, far_w,
+                                            near_w, lps, res, rad)
                 if code == PENDING:
                     break
-                if code == CROSS:
-                    cj[ncross], cr[ncross] = j, r
-                    _record(ncross, s, V, rad, cs, CF, CN, cw)
-                    ncross += 1
-                else:
+                if code != CROSS:  # the bit is decided
                     cb[base + j] = res[2] != 0
                     wr = rad[2]
-                pos += 1
-            split = False
-            ci = 0
-            while code != PENDING and ci < ncross:  # split by the first neuron still crossing
-                j = cj[ci]
-                if cr[ci] != r:  # a cut joined the rows after its test: test it again
-                    if r + 2 > SG.shape[1]:
-                        SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
-                        hs = np.empty(SG.shape[1])
-                        G, h = SG[e], SH[e]
-                    code, s, r = _test(G, h, r, w, wr, rM, rm, rsc, base + j, j, gamma, tol,
-                                       band, B, P, npool, ftab, fx, nf, max_iter, hs, V, lps, res,
-                                       rad)
-                    if code == PENDING:
-                        break
-                    if code != CROSS:
-                        cb[base + j] = res[2] != 0
-                        wr = rad[2]
+                    if retest:
                         ci += 1
-                        continue
-                    _record(ci, s, V, rad, cs, CF, CN, cw)
-                split = True
-                break
+                    else:
+                        pos += 1
+                    continue
+                i = ci if retest else ncross
+                cs[i] = s
+                CF[i] = far_w
+                CN[i] = near_w
+                cw[i, 0] = rad[0]
+                cw[i, 1] = rad[1]
+                if retest:
+                    split = True
+                    break
+                cj[ncross], cr[ncross] = j, r
+                ncross += 1
+                pos += 1
             if code == PENDING:
                 pending = 1
                 pkey[0], pkey[1], pkey[2] = j, res[0], res[1]

@@ -46,14 +46,14 @@ SIDE, MOVE = 0, 1
 
 
 @njit(cache=True, nogil=True)
-def decide(G, h, r, obj, rhs, tol, band, wide, ask, lower, upper, glo, ghi, hs, max_iter, key0,
-           key1, ftab, fx, nf, x, lps):
+def decide(G, h, r, obj, rhs, tol, band, wide, ask, B, hs, max_iter, key0, key1, ftab, fx, nf, x,
+           lps):
     """Whether the side ``obj @ t <= rhs`` (unit ``obj``) of the cell ``G[:r] t <= h[:r]`` has an
     interior: ``(verdict, value)``, ``x`` the side's point for ``IN_LP``/``IN_EXACT``.
 
-    A wide cell: one LP over the cell shrunk by ``tol`` (``lower``/``upper``: the box shrunk);
+    A wide cell: one LP over the cell shrunk by ``tol`` (``B[0]``/``B[1]``: the box shrunk);
     ``IN_LP`` when its optimum is checked ``tol + band`` past ``rhs``, ``NONE`` when the dual bound
-    over the cell grown by ``tol`` (``glo``/``ghi``) clears ``rhs + tol`` by ``band`` (with ``ask ==
+    over the cell grown by ``tol`` (``B[2]``/``B[3]``) clears ``rhs + tol`` by ``band`` (with ``ask ==
     MOVE``: the dual bound over the shrunk cell clears ``rhs - tol``). A thin cell: the LP over the
     grown cell, which can only prove ``NONE``. ``value`` is the shrunk minimum (``inf`` unknown).
     A force-table entry for ``(key0, key1, r)`` answers instead (``key0`` the neuron, ``key1`` the
@@ -70,13 +70,13 @@ def decide(G, h, r, obj, rhs, tol, band, wide, ask, lower, upper, glo, ghi, hs, 
     if not wide:
         for i in range(r):
             hs[i] = h[i] + tol
-        status, t, y, _ = box_lp(obj, G, hs, r, glo, ghi, max_iter)
-        if status == OPTIMAL and lp_lower_bound(obj, G, hs, r, glo, ghi, y) >= rhs + tol + band:
+        status, t, y, _ = box_lp(obj, G, hs, r, B[2], B[3], max_iter)
+        if status == OPTIMAL and lp_lower_bound(obj, G, hs, r, B[2], B[3], y) >= rhs + tol + band:
             return NONE, np.inf
         return UNSURE, np.inf
     for i in range(r):
         hs[i] = h[i] - tol
-    status, t, y, _ = box_lp(obj, G, hs, r, lower, upper, max_iter)
+    status, t, y, _ = box_lp(obj, G, hs, r, B[0], B[1], max_iter)
     if status != OPTIMAL:
         return UNSURE, np.inf
     value = 0.0
@@ -86,12 +86,12 @@ def decide(G, h, r, obj, rhs, tol, band, wide, ask, lower, upper, glo, ghi, hs, 
         x[:] = t
         return IN_LP, value
     if ask == MOVE:
-        if lp_lower_bound(obj, G, hs, r, lower, upper, y) >= rhs - tol + band:
+        if lp_lower_bound(obj, G, hs, r, B[0], B[1], y) >= rhs - tol + band:
             return NONE, value
         return UNSURE, value
     for i in range(r):
         hs[i] = h[i] + tol
-    if lp_lower_bound(obj, G, hs, r, glo, ghi, y) >= rhs + tol + band:
+    if lp_lower_bound(obj, G, hs, r, B[2], B[3], y) >= rhs + tol + band:
         return NONE, value
     return UNSURE, value
 
@@ -128,13 +128,13 @@ def _to_far_side(G, h, r, w, frow, far_rhs, far_w):
 
 
 @njit(cache=True, nogil=True)
-def _near_side(G, h, r, w, wide, s, frow, nrow, far_rhs, j, tol, band, lower, upper, glo, ghi, ftab,
-               fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad):
+def _near_side(G, h, r, w, wide, s, frow, nrow, far_rhs, j, tol, band, B, ftab, fx, nf, max_iter,
+               hs, x, far_w, near_w, lps, res, rad):
     """The witness's side of a hyperplane whose far side has an interior (its witness in
     ``far_w``, radius ``rad[0]``), where the witness does not show it: ``(code, r)``, by
     :func:`decide` (as :func:`probe` reports). With no interior the cell becomes the far side."""
-    code, value = decide(G, h, r, nrow, -far_rhs, tol, band, wide, SIDE, lower, upper, glo, ghi, hs,
-                         max_iter, j, -s, ftab, fx, nf, x, lps)
+    code, value = decide(G, h, r, nrow, -far_rhs, tol, band, wide, SIDE, B, hs, max_iter, j, -s,
+                         ftab, fx, nf, x, lps)
     if code == UNSURE:
         res[0], res[1] = -int(s), SIDE
         return PENDING, r
@@ -151,8 +151,8 @@ def _near_side(G, h, r, w, wide, s, frow, nrow, far_rhs, j, tol, band, lower, up
 
 
 @njit(cache=True, nogil=True)
-def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ftab, fx, nf,
-          max_iter, hs, frow, nrow, d, x, tmp, far_w, near_w, lps, res, rad):
+def probe(G, h, r, w, a, off, j, tol, band, B, P, npool, ftab, fx, nf, max_iter, hs, frow, nrow, d,
+          x, tmp, far_w, near_w, lps, res, rad):
     """Test one hyperplane ``a t + off = 0`` (unit ``a``) on a wide cell: ``(code, s, r)``.
 
     ``s`` is the witness's side. ``CROSS``: both sides have an interior, witnesses in
@@ -185,8 +185,8 @@ def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ft
             v += frow[c] * far_w[c]
         found = v <= thr - band and violation(G, h, r, far_w, tol) <= INSIDE
     if not found:  # 3. an LP, or the caller
-        code, value = decide(G, h, r, frow, far_rhs, tol, band, True, SIDE, lower, upper, glo, ghi,
-                             hs, max_iter, j, s, ftab, fx, nf, x, lps)
+        code, value = decide(G, h, r, frow, far_rhs, tol, band, True, SIDE, B, hs, max_iter, j, s,
+                             ftab, fx, nf, x, lps)
         if code == UNSURE:
             res[0], res[1] = int(s), SIDE
             return PENDING, s, r
@@ -205,9 +205,8 @@ def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ft
                     if shoot(G, h, r, w, nrow, -gap, tol, d, tmp):
                         w[:] = tmp
                     else:
-                        code, value = decide(G, h, r, nrow, -far_rhs, tol, band, True, MOVE, lower,
-                                             upper, glo, ghi, hs, max_iter, j, -2.0 * s, ftab, fx,
-                                             nf, x, lps)
+                        code, value = decide(G, h, r, nrow, -far_rhs, tol, band, True, MOVE, B,
+                                             hs, max_iter, j, -2.0 * s, ftab, fx, nf, x, lps)
                         if code == UNSURE:
                             res[0], res[1] = -int(s), MOVE
                             return PENDING, s, r
@@ -225,15 +224,15 @@ def probe(G, h, r, w, a, off, j, tol, band, lower, upper, glo, ghi, P, npool, ft
         for c in range(k):
             near_w[c] = w[c] + lam * frow[c]
     elif not shoot(G, h, r, w, nrow, tol - az, tol, d, near_w):
-        code, r = _near_side(G, h, r, w, True, s, frow, nrow, far_rhs, j, tol, band, lower, upper,
-                             glo, ghi, ftab, fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad)
+        code, r = _near_side(G, h, r, w, True, s, frow, nrow, far_rhs, j, tol, band, B, ftab, fx, nf,
+                             max_iter, hs, x, far_w, near_w, lps, res, rad)
         return code, s, r
     return CROSS, s, r
 
 
 @njit(cache=True, nogil=True)
-def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, lower, upper, glo, ghi, ftab,
-               fx, nf, max_iter, hs, frow, nrow, x, far_w, near_w, lps, res, rad):
+def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, B, ftab, fx, nf, max_iter, hs,
+               frow, nrow, x, far_w, near_w, lps, res, rad):
     """:func:`probe` on a thin cell, whose witness ``w`` holds a ball of radius ``wr < tol`` in it
     (``wr <= 0``: ``w`` is only the oracle's guess), ``wsign`` the side of the hyperplane ``w`` lies
     on for the network as written (0: unknown) and ``wmargin`` a lower bound on its distance. No
@@ -242,8 +241,8 @@ def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, lower, uppe
     it."""
     s, az, far_rhs = _sides(a, off, w, frow, nrow)
     rad[2] = wr
-    code, value = decide(G, h, r, frow, far_rhs, tol, band, False, SIDE, lower, upper, glo, ghi, hs,
-                         max_iter, j, s, ftab, fx, nf, x, lps)
+    code, value = decide(G, h, r, frow, far_rhs, tol, band, False, SIDE, B, hs, max_iter, j, s, ftab,
+                         fx, nf, x, lps)
     if code == UNSURE:
         res[0], res[1] = int(s), SIDE
         return PENDING, s, r
@@ -256,6 +255,6 @@ def probe_thin(G, h, r, w, wr, a, off, wsign, wmargin, j, tol, band, lower, uppe
         near_w[:] = w
         rad[1] = min(wr, wmargin)
         return CROSS, s, r
-    code, r = _near_side(G, h, r, w, False, s, frow, nrow, far_rhs, j, tol, band, lower, upper, glo,
-                         ghi, ftab, fx, nf, max_iter, hs, x, far_w, near_w, lps, res, rad)
+    code, r = _near_side(G, h, r, w, False, s, frow, nrow, far_rhs, j, tol, band, B, ftab, fx, nf,
+                         max_iter, hs, x, far_w, near_w, lps, res, rad)
     return code, s, r
