@@ -96,7 +96,7 @@ def decide(G, h, r, obj, rhs, tol, band, wide, ask, B, hs, max_iter, key0, key1,
     return UNSURE, value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # on every test: no call
 def _sides(a, off, w, frow, nrow):
     """The witness's side ``s`` of ``a t + off = 0`` and the far side ``frow t <= far_rhs`` (the
     near side's row ``nrow``): ``(s, |z|, far_rhs)``."""
