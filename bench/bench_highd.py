@@ -46,7 +46,7 @@ def timed(solve):
             lp_seconds[0] += time.perf_counter() - t
     return run
 LPSolver._run = timed(LPSolver._run)  # HiGHS
-highd_lp.box_lp = timed(highd_lp.box_lp)  # the compiled simplex of the high-dimensional engine
+highd_lp.box_lp_until = timed(highd_lp.box_lp_until)  # the compiled simplex of the high-dimensional engine
 cfg = rr.EnumerationConfig(algorithm=spec["algorithm"], ranks=False)
 from reluregions.schedulers import make_scheduler
 sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("auto", workers=spec["workers"])

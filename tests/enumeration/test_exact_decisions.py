@@ -188,34 +188,12 @@ def _must_settle(case: Hard, algorithm: str) -> bool:
     return case.exact_only or algorithm not in ("default", "vertex")
 
 
-#: Known open (issue 15): the compiled traversal of ``lpdfs`` still keeps a side by comparing its
-#: certified radius with ``radius_tol`` (old rule), so its thin-slab counts are short; every other
-#: algorithm follows the exact rule. Marked, not skipped: each test still runs for lpdfs.
-LPDFS_OPEN = "lpdfs's compiled decisions still compare radii with radius_tol (issue 15, open)"
-
-
-def _lpdfs_open(combo, check) -> None:
-    """Run ``check``; for lpdfs a failure is the known open defect (reported as xfail)."""
-    if combo.algorithm != "lpdfs":
-        check()
-        return
-    try:
-        check()
-    except AssertionError:
-        pytest.xfail(LPDFS_OPEN)
-
-
 def _hard_params(whole: bool) -> list:
     """Every case with every combination that accepts its domain; under the parallel schedulers the
     incremental first layer only (the first-layer enumerator is the same code under every
     scheduler, and runs with both under the serial one)."""
     filters = {"algorithm": ("default", "witness", "paper")} if whole else {}
-    def marks(p) -> tuple:
-        if p.values[0].algorithm == "lpdfs":
-            return (*p.marks, pytest.mark.xfail(reason=LPDFS_OPEN, strict=False))
-        return tuple(p.marks)
-
-    return [pytest.param(case, p.values[0], id=f"{p.values[0].id}-{case.id}", marks=marks(p))
+    return [pytest.param(case, p.values[0], id=f"{p.values[0].id}-{case.id}", marks=p.marks)
             for case in HARD for p in combo_params(**filters)
             if p.values[0].scheduler == "serial" or p.values[0].first_layer == "incremental"]
 
@@ -299,16 +277,13 @@ def test_count_does_not_move_with_the_box_scale(B: float, combo) -> None:
     keep their regions (their degeneracies survive the scaling exactly: the slab's planes keep
     their offsets, the coinciding planes share one row, the concurrent lines have no offsets), and
     a random net keeps the count of its scale-1 reference."""
-    def check() -> None:
-        for case in HARD:
-            if case.id == "concurrent-6":
-                continue  # its deep version holds it
-            net, box, patterns = case.build(B)
-            check_exact_regions(net, combo.enumerate(net, box), case.count, patterns)
-        net, box = _random_case(7, B)
-        assert combo.count(net, box).regions == _random_count(7)
-
-    _lpdfs_open(combo, check)
+    for case in HARD:
+        if case.id == "concurrent-6":
+            continue  # its deep version holds it
+        net, box, patterns = case.build(B)
+        check_exact_regions(net, combo.enumerate(net, box), case.count, patterns)
+    net, box = _random_case(7, B)
+    assert combo.count(net, box).regions == _random_count(7)
 
 
 # ------------------------------------------------------------------------- (e) radius_tol
@@ -320,16 +295,12 @@ TOLS = (1e-4, 1e-6, 1e-10)  # the default 1e-8 runs in the tests above
 def test_count_does_not_move_with_radius_tol(tol: float, combo) -> None:
     """``radius_tol`` is only the width of the band of float decisions: the thin cases (all far
     below every tolerance tried) and random nets keep their counts."""
-    def check() -> None:
-        for case in HARD:
-            net, box, patterns = case.build()
-            check_exact_regions(net, combo.enumerate(net, box, radius_tol=tol), case.count,
-                                patterns)
-        for seed in (7, 8):
-            net, box = _random_case(seed)
-            assert combo.count(net, box, radius_tol=tol).regions == _random_count(seed)
-
-    _lpdfs_open(combo, check)
+    for case in HARD:
+        net, box, patterns = case.build()
+        check_exact_regions(net, combo.enumerate(net, box, radius_tol=tol), case.count, patterns)
+    for seed in (7, 8):
+        net, box = _random_case(seed)
+        assert combo.count(net, box, radius_tol=tol).regions == _random_count(seed)
 
 
 @pytest.mark.combos(**SERIAL)

@@ -403,9 +403,6 @@ def test_sliver_below_radius_tol_is_a_region(combo) -> None:
     expected = {(False, False, False), (True, False, False), (True, False, True), (True, True, True)}
     assert brute_force(net, box).patterns == expected
     regions = combo.enumerate(net, box)
-    if combo.algorithm == "lpdfs" and len(regions) != 4:
-        # known open (issue 15): lpdfs's compiled decisions still compare radii with radius_tol
-        pytest.xfail("lpdfs's compiled decisions still compare radii with radius_tol")
     assert pattern_set(regions.bits) == expected and len(regions) == 4
     check_regionset_wellformed(net, box, regions)
     for bits, x in zip(regions.bits, regions.points):

@@ -8,18 +8,21 @@ layer's open neurons before each split) run below a cell entirely in compiled co
 per-region Python work of the other LP algorithms dominates (inputs of roughly 6 to 64
 dimensions, LPs of a few dozen rows), that is what pays.
 
-Same framework as the paper (Drammis et al. 2024, §3, Alg. 1) and the same region criterion
-(DESIGN.md §1: a side counts when its Chebyshev radius in normalised coordinates exceeds
-``config.radius_tol``). A decision of the compiled code is always certified: a crossing by a
-point checked against the rows, a miss by a dual bound, each ``BAND`` past the threshold. Anything
-closer is handed back (``pending``) and settled here with HiGHS by the high-dimensional engine's
-LP and rule, so the region sets are those of the HiGHS-based algorithms.
+Same framework as the paper (Drammis et al. 2024, §3, Alg. 1) and the same region criterion as
+every other algorithm (DESIGN.md §1, issue 15): a side of a split whose float Chebyshev radius in
+normalised coordinates exceeds ``config.band`` has an interior, one below ``-band`` has none, and
+anything in between is settled exactly (:meth:`~reluregions.tree.Context.settle`). A decision of
+the compiled code is always certified ``BAND`` past its threshold
+(:mod:`reluregions.geometry.lpside`); anything closer is handed back (``pending``) and settled
+here (:meth:`LPTraversalAlgorithm._settle`): by HiGHS's LP where it clears the band, else by the
+exact oracle, whose point becomes the side's witness (a *thin* cell: ``Cell.radius`` below the
+band).
 
 Each region's ``center``/``radius`` is a certified inscribed ball (as :mod:`.vertex` publishes
 them): the witness and its least margin to the box, the cuts and every hidden neuron's
 hyperplane, each lowered by a bound on its rounding. A radius not above ``radius_tol`` (a witness
-near a hyperplane that no LP needed) is replaced by the Chebyshev ball of the pattern's
-constraints (one HiGHS LP), certified the same way.
+near a hyperplane that no LP needed, or a thin region's) is replaced by the Chebyshev ball of the
+pattern's constraints (one HiGHS LP), certified the same way, or the exact oracle's point.
 """
 from __future__ import annotations
 
@@ -28,16 +31,18 @@ import numpy as np
 from ..errors import OptionError
 from ..geometry.kernels import HAVE_NUMBA
 from ..geometry.lpdfs import lp_dfs
+from ..geometry.lpside import IN_EXACT, IN_LP, MOVE, NONE
 from ..geometry.rays import box_rows
+from ..geometry.simplex import lp_lower_bound
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .cells import exhaustive_first_layer
-from .layers import _layer_map, make_region
+from .layers import _layer_map, make_region, side_ball
 from .witness import WitnessAlgorithm
 
 __all__ = ["LPTraversalAlgorithm", "BAND"]
 
-#: How far past the threshold a compiled decision must be certified (normalised coordinates):
-#: ten times HiGHS's feasibility tolerance, so HiGHS decides no differently outside the band.
+#: How far past its threshold a compiled decision must be certified (normalised coordinates):
+#: ten times HiGHS's feasibility tolerance; closer ones go to HiGHS and the exact oracle.
 BAND = 1e-8
 #: Pivots before the compiled simplex gives up (the LP then goes to HiGHS).
 MAX_PIVOTS = 500
@@ -60,9 +65,10 @@ class LPTraversalAlgorithm(Algorithm):
         # Rows of the domain other than the faces of [-1, 1]^k stay cuts; the box is bounds.
         self._domain_G = np.ascontiguousarray(p.G[~box])
         self._domain_h = p.h[~box].copy()
-        tol = problem.config.radius_tol
-        self._lower = np.full(p.dim, -1.0 + tol)
+        tol = problem.config.band
+        self._lower = np.full(p.dim, -1.0 + tol)  # the box shrunk by the band ...
         self._upper = np.full(p.dim, 1.0 - tol)
+        self._grown = (np.full(p.dim, -1.0 - tol), np.full(p.dim, 1.0 + tol))  # ... and grown
         self._packed: tuple | None = None
         # A single point or a net without hidden layers has no cell to split: one region, which
         # the witness algorithm finds.
@@ -123,26 +129,32 @@ class LPTraversalAlgorithm(Algorithm):
             ctx.stats.lps += 1
         else:
             center, radius = np.zeros(k), 1.0
-        if radius <= problem.config.radius_tol:
+        bits = np.zeros(problem.network.n_hidden, dtype=bool)
+        width = problem.network.hidden_widths[0]
+        ball = side_ball(problem, ctx, center, radius, bits, 0, np.zeros(width, dtype=bool))
+        if ball is None:
             return []
         M, m, scale = _layer_map(problem, 0, p.U, p.x0, np.abs(p.U).sum(axis=1) + np.abs(p.x0))
-        bits = np.zeros(problem.network.n_hidden, dtype=bool)
-        return [self._cell(self._domain_G.copy(), self._domain_h.copy(), center, bits, 0, (),
-                           (M, m, scale), None, np.zeros((0, k)))]
+        return [self._cell(self._domain_G.copy(), self._domain_h.copy(), ball[0], ball[1], bits, 0,
+                           (), (M, m, scale), None, np.zeros((0, k)))]
 
     def _from_exhaustive(self, cell: Cell) -> Cell:
         """A first-layer cell of ParLayerWise1-NNCE (§5): box rows dropped, layer 1's bits final."""
         keep = ~box_rows(cell.G, cell.h)
         k = self.problem.param.dim
         norms = np.linalg.norm(cell.G[keep], axis=1)
-        return self._cell(cell.G[keep] / norms[:, None], cell.h[keep] / norms, cell.center, cell.bits, 0, (),
-                          (cell.M, cell.m, cell.scale), np.zeros(0, np.int64), np.zeros((0, k)))
+        return self._cell(cell.G[keep] / norms[:, None], cell.h[keep] / norms, cell.center,
+                          cell.radius, cell.bits, 0, (), (cell.M, cell.m, cell.scale),
+                          np.zeros(0, np.int64), np.zeros((0, k)))
 
-    def _cell(self, G: np.ndarray, h: np.ndarray, w: np.ndarray, bits: np.ndarray, layer: int,
-              ranks: tuple, maps: tuple, todo: np.ndarray | None, pool: np.ndarray,
+    def _cell(self, G: np.ndarray, h: np.ndarray, w: np.ndarray, radius: float, bits: np.ndarray,
+              layer: int, ranks: tuple, maps: tuple, todo: np.ndarray | None, pool: np.ndarray,
               force: tuple | None = None) -> Cell:
-        """A work item; ``maps`` holds the pulled-back rows of layers ``0..layer`` (stacked),
-        ``todo`` the neurons of the layer left to test (``None``: the layer is not started)."""
+        """A work item; ``radius`` that of a ball around the witness ``w`` inside the cell (below
+        the band: a thin cell; not above 0: ``w`` is only the exact oracle's float guess, for a
+        cell thinner than float spacing), ``maps`` the pulled-back rows of layers ``0..layer``
+        (stacked), ``todo`` the neurons of the layer left to test (``None``: the layer is not
+        started)."""
         off = self.problem.offsets
         M, m, scale = maps
         lo, hi = off[layer], off[layer + 1]
@@ -151,8 +163,8 @@ class LPTraversalAlgorithm(Algorithm):
             force = (np.zeros((0, 5)), np.zeros((0, k)))
         state = (M, m, scale, np.zeros(0, np.int64) if todo is None else todo,
                  -1 if todo is None else len(todo), pool, *force)
-        return Cell(G, h, w, self.problem.config.radius_tol, layer, 0, M[lo:hi], m[lo:hi], bits,
-                    tuple(ranks), None, None, scale[lo:hi], None, None, state)
+        return Cell(G, h, w, float(radius), layer, 0, M[lo:hi], m[lo:hi], bits, tuple(ranks), None,
+                    None, scale[lo:hi], None, None, state)
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
                count_only: bool) -> tuple[list[Cell], Block]:
@@ -167,10 +179,10 @@ class LPTraversalAlgorithm(Algorithm):
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         out = lp_dfs(np.ascontiguousarray(cell.G, dtype=np.float64), np.asarray(cell.h, np.float64),
-                     np.asarray(cell.center, np.float64), cell.bits.copy(), cell.layer, M, m, scale,
-                     todo, ntodo, pool, ranks, ftab, fx, *self._weights(),
-                     problem.network.negative_slope, cfg.zero_tol, cfg.radius_tol, BAND, cfg.ranks,
-                     budget, MAX_PIVOTS)
+                     np.asarray(cell.center, np.float64), float(cell.radius),
+                     cell.bits.copy(), cell.layer, M, m, scale, todo, ntodo, pool, ranks, ftab, fx,
+                     *self._weights(), problem.network.negative_slope, cfg.zero_tol, cfg.band,
+                     BAND, cfg.ranks, budget, MAX_PIVOTS)
         n, bits, centres, radii, rk, layer_cells, lps, pending, pkey, ftab, fx = out[:11]
         ctx.stats.lps += int(lps)
         for i, c in enumerate(layer_cells):
@@ -178,26 +190,57 @@ class LPTraversalAlgorithm(Algorithm):
         regions = self._regions(n, bits, centres, radii, rk, ctx, count_only)
         frontier = self._unpack_frontier(*out[11:])
         if pending:
-            frontier[0] = self._settle(frontier[0], int(pkey[0]), int(pkey[1]), ftab, fx, ctx)
+            frontier[0] = self._settle(frontier[0], *(int(v) for v in pkey), ftab, fx, ctx)
         return frontier, regions
 
-    def _settle(self, cell: Cell, j: int, sign: int, ftab: np.ndarray, fx: np.ndarray,
+    def _settle(self, cell: Cell, j: int, sign: int, ask: int, ftab: np.ndarray, fx: np.ndarray,
                 ctx: Context) -> Cell:
-        """The LP the compiled code could not certify, by HiGHS: minimise ``sign`` times neuron
-        ``j``'s unit normal over the cell shrunk by tol (the high-dimensional engine's LP). The
-        answer joins the cell's force table; the traversal applies it by that engine's rule."""
-        tol = self.problem.config.radius_tol
-        row = cell.M[j] / np.sqrt(np.sum(cell.M[j] * cell.M[j]))
-        status, x, value = ctx.solver.minimize_in_box(sign * row, cell.G, cell.h - tol,
-                                                      self._lower, self._upper)
+        """The side ``sign * z_j < 0`` of neuron ``j`` on ``cell`` that the compiled code could not
+        certify (DESIGN.md §1, as :meth:`~.highd.HighDimAlgorithm._lp_side`): HiGHS minimises the
+        side's unit normal over the cell shrunk by the band (a wide cell: a point past the band
+        proves an interior), its multipliers bound it over the cell grown by the band (no
+        interior); in between :meth:`Context.settle` decides, and its point is the side's witness.
+        ``ask == MOVE`` wants the first LP alone. The verdict joins the cell's force table
+        (:mod:`~reluregions.geometry.lpside`), which the traversal reads when it resumes."""
+        tol = self.problem.config.band
+        row = sign * cell.M[j] / np.sqrt(np.sum(cell.M[j] * cell.M[j]))
+        rhs = -sign * cell.m[j] / np.sqrt(np.sum(cell.M[j] * cell.M[j]))
+        G, h = cell.G, cell.h
+        k = G.shape[1]
+        wide = cell.radius >= tol
+        verdict, value, point = NONE, np.inf, np.zeros(k)
+        hs, lower, upper = (h - tol, self._lower, self._upper) if wide else (h + tol, *self._grown)
+        status, x, lp_value = ctx.solver.minimize_in_box(row, G, hs, lower, upper)
         ctx.stats.lps += 1
-        ok = status == "optimal"
-        entry = np.array([[j, sign, cell.G.shape[0], 0 if ok else 1, value if ok else np.inf]])
-        point = x[None, :] if ok else np.zeros((1, cell.G.shape[1]))
+        y = np.maximum(-ctx.solver.row_duals(), 0.0) if len(h) else np.zeros(0)
+        if wide and status == "optimal":
+            value = lp_value
+            if value < rhs - tol:
+                verdict, point = IN_LP, x
+        if verdict == NONE and ask != MOVE and (status != "optimal" or lp_lower_bound(
+                row, np.ascontiguousarray(G), h + tol, len(h), *self._grown, y) <= rhs + tol):
+            found = self._settle_side(cell, j, sign < 0, ctx)
+            if found is not None:
+                verdict, point, value = IN_EXACT, found.point, found.radius
+        entry = np.array([[j, sign * (1 + ask), len(h), verdict, value]])
         M, m, scale, todo, ntodo, pool = cell.state[:6]
         cell.state = (M, m, scale, todo, ntodo, pool, np.vstack([ftab, entry]),
-                      np.vstack([fx, point]))
+                      np.vstack([fx, point[None, :]]))
         return cell
+
+    def _settle_side(self, cell: Cell, j: int, bit: bool, ctx: Context):
+        """:meth:`Context.settle` of the side ``bit`` of neuron ``j`` (of ``cell.layer``) on
+        ``cell``: the decided neurons of the layer are all but those the traversal still has to
+        test (the cell's todo list, ``j`` among them), and ``j``."""
+        problem = self.problem
+        base = problem.offsets[cell.layer]
+        bits = cell.bits.copy()
+        bits[base + j] = bit
+        decided = np.ones(problem.offsets[cell.layer + 1] - base, dtype=bool)
+        todo, ntodo = cell.state[3], cell.state[4]
+        decided[todo[:ntodo]] = False
+        decided[j] = True
+        return ctx.settle(problem, bits, cell.layer, decided)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, ctx: Context, count_only: bool) -> Block:
@@ -266,8 +309,9 @@ class LPTraversalAlgorithm(Algorithm):
         return np.vstack(rows), np.concatenate(rhs), np.concatenate(errs)
 
     def _unpack_frontier(self, meta: np.ndarray, fG: np.ndarray, fh: np.ndarray, fW: np.ndarray,
-                         fB: np.ndarray, fR: np.ndarray, fT: np.ndarray, fP: np.ndarray,
-                         maps_M: np.ndarray, maps_m: np.ndarray, maps_sc: np.ndarray) -> list[Cell]:
+                         fWR: np.ndarray, fB: np.ndarray, fR: np.ndarray, fT: np.ndarray,
+                         fP: np.ndarray, maps_M: np.ndarray, maps_m: np.ndarray,
+                         maps_sc: np.ndarray) -> list[Cell]:
         """Cells from the flat frontier arrays of :func:`lp_dfs` (top of the stack first)."""
         off = self.problem.offsets
         frontier = []
@@ -275,7 +319,7 @@ class LPTraversalAlgorithm(Algorithm):
         for i, (r, layer, nt, npool) in enumerate(meta.tolist()):
             hi = off[layer + 1]
             todo = fT[it:it + nt] if nt >= 0 else None
-            frontier.append(self._cell(fG[ir:ir + r], fh[ir:ir + r], fW[i], fB[i], layer,
+            frontier.append(self._cell(fG[ir:ir + r], fh[ir:ir + r], fW[i], fWR[i], fB[i], layer,
                                        tuple(fR[i, :layer].tolist()),
                                        (maps_M[:hi], maps_m[:hi], maps_sc[:hi]), todo,
                                        fP[ip:ip + npool]))

@@ -1,28 +1,28 @@
 """Compiled pieces of one cell of the LP traversal (:mod:`reluregions.geometry.lpdfs`, issue 14).
 
-A cell is a list of cuts ``G[:r] t <= h[:r]`` (unit normals) inside the box ``[-1, 1]^k``, with a
-witness point ``w`` inside the cell shrunk by ``tol`` (the rows' right-hand sides and the box
-lowered by ``tol``), so the ball of radius ``tol`` around ``w`` lies in the cell. Here are the
-compiled twins of :mod:`reluregions.geometry.rays` (rays and margins without an LP), the checks that
-turn a point into a certificate, the certified inscribed ball of a finished region, and the test of
-one hyperplane on a cell (:func:`probe`: a known point, a ray, else one LP whose answer
-:func:`decide` certifies or hands to HiGHS), the step of the high-dimensional engine
-(:meth:`reluregions.enumeration.highd.HighDimAlgorithm._test`) in compiled form.
+A cell is a list of cuts ``G[:r] t <= h[:r]`` (unit normals) inside the box ``[-1, 1]^k`` and a
+witness point ``w`` strictly inside it. A *wide* cell's witness lies inside the cell shrunk by
+``tol`` (the rows' right-hand sides and the box lowered by ``tol``, the band of float decisions,
+DESIGN.md §1), so the ball of radius ``tol`` around it lies in the cell; a *thin* cell's witness is
+a point the exact oracle checked strictly inside (:mod:`reluregions.geometry.exactside`). Here are
+the compiled twins of :mod:`reluregions.geometry.rays` (rays and margins without an LP), the checks
+that turn a point into a certificate, the start of a layer on a cell (:func:`screen`), the point
+pools handed to children, and the certified inscribed ball of a finished region. The test of one
+hyperplane on a cell is :mod:`reluregions.geometry.lpside`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .kernels import _least_slack, njit
-from .simplex import OPTIMAL, box_lp, lp_lower_bound
 
-__all__ = ["exit_step", "violation", "shoot", "towards", "region_ball", "decide", "probe", "MISS",
-           "CROSS", "PENDING"]
+__all__ = ["exit_step", "violation", "shoot", "towards", "region_ball", "unit_row", "screen",
+           "child_pool", "certain_sign", "MAX_POOL", "INSIDE"]
 
 _EPS = 2.0 ** -52
-#: Outcomes of :func:`probe`.
-MISS, CROSS, PENDING = 0, 1, 2
-_INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside it (band is far larger)
+#: Points a cell hands to its children.
+MAX_POOL = 32
+INSIDE = 1e-12  # a point this close to the shrunk cell counts as inside it (band is far larger)
 
 
 @njit(cache=True, nogil=True)
@@ -112,6 +112,23 @@ def shoot(G, h, r, w, row, need, tol, d, out):
 
 
 @njit(cache=True, nogil=True)
+def _neuron_at(rM, rm, j, w):
+    """Neuron ``j``'s pre-activation at ``w`` and, for bounds on its rounding and its distance,
+    the magnitude sum of its terms, its row's squared norm and the row's 1-norm."""
+    z = rm[j]
+    mag = abs(rm[j])
+    s2 = 0.0
+    a1 = 0.0
+    for c in range(w.shape[0]):
+        x = rM[j, c] * w[c]
+        z += x
+        mag += abs(x)
+        s2 += rM[j, c] * rM[j, c]
+        a1 += abs(rM[j, c])
+    return z, mag, s2, a1
+
+
+@njit(cache=True, nogil=True)
 def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
     """Radius of a ball around ``w`` inside the region: no row of the cell, no box face and no
     hidden neuron's hyperplane (rows ``:nrows`` of the pulled-back maps ``rM``/``rm``, on the side
@@ -125,16 +142,7 @@ def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
         rad = min(rad, 1.0 - abs(w[c]) - _EPS)
     rad = min(rad, _least_slack(G, h, 0, r, w, k))
     for j in range(nrows):
-        z = rm[j]
-        mag = abs(rm[j])
-        s2 = 0.0
-        a1 = 0.0
-        for c in range(k):
-            x = rM[j, c] * w[c]
-            z += x
-            mag += abs(x)
-            s2 += rM[j, c] * rM[j, c]
-            a1 += abs(rM[j, c])
+        z, mag, s2, a1 = _neuron_at(rM, rm, j, w)
         if not a1 > zero_tol * max(rsc[j], 1e-300):
             continue  # constant on the region (DESIGN.md §1): no hyperplane
         nrm = np.sqrt(s2)
@@ -144,112 +152,72 @@ def region_ball(G, h, r, w, rM, rm, rsc, nrows, bits, zero_tol, gamma):
 
 
 @njit(cache=True, nogil=True)
-def decide(G, h, r, obj, thr, tol, band, lower, upper, hs, max_iter, key, ftab, fx, nf, x, lps):
-    """Whether ``min obj @ t`` over the cell shrunk by ``tol`` lies below ``thr``: ``(code, value)``
-    with code 1 (yes, ``x`` a point of the shrunk cell where ``obj @ x = value < thr``), 0 (no) or 2
-    (not certified: the caller asks HiGHS). A force-table entry for ``key = (neuron, sign, r)``
-    (HiGHS's status, value and point) answers instead, by the high-dimensional engine's rule."""
-    k = obj.shape[0]
-    for f in range(nf):
-        if ftab[f, 0] == key[0] and ftab[f, 1] == key[1] and ftab[f, 2] == key[2]:
-            value = ftab[f, 4]
-            if ftab[f, 3] == OPTIMAL and value < thr:
-                x[:] = fx[f]
-                return 1, value
-            return 0, value if ftab[f, 3] == OPTIMAL else np.inf
-    for i in range(r):
-        hs[i] = h[i] - tol
-    lps[0] += 1
-    status, t, y, _ = box_lp(obj, G, hs, r, lower, upper, max_iter)
-    if status != OPTIMAL:
-        return 2, np.nan
-    value = 0.0
+def unit_row(rM, rm, i, out):
+    """Neuron ``i``'s hyperplane with a unit normal: the normal into ``out``, the offset returned."""
+    k = out.shape[0]
+    s2 = 0.0
     for c in range(k):
-        value += obj[c] * t[c]
-    if value <= thr - band and violation(G, h, r, t, tol) <= _INSIDE:
-        x[:] = t
-        return 1, value
-    if lp_lower_bound(obj, G, hs, r, lower, upper, y) >= thr + band:
-        return 0, value
-    return 2, value
+        s2 += rM[i, c] * rM[i, c]
+    nrm = np.sqrt(s2)
+    for c in range(k):
+        out[c] = rM[i, c] / nrm
+    return rm[i] / nrm
 
 
 @njit(cache=True, nogil=True)
-def probe(G, h, r, w, a, off, tol, band, lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
-          frow, nrow, d, x, tmp, far_w, near_w, lps):
-    """Test one hyperplane ``a t + off = 0`` (unit ``a``) on the cell: ``(code, s, r, sign)``.
-
-    ``s`` is the witness's side. ``CROSS``: both sides hold a ball of radius ``tol``, witnesses in
-    ``far_w``/``near_w``. ``MISS``: the bit is ``s > 0``; the cut may have joined the rows (``r``
-    returned) with ``w`` moved inside it. ``PENDING``: an LP needs HiGHS: minimise ``sign * a``
-    over the cell of ``r`` rows shrunk by ``tol`` (the force-table key ``(j, sign, r)``)."""
+def screen(rM, rm, rsc, base, nl, w, zero_tol, tol, cb, todo):
+    """Start a layer on a cell: fix the bits of its constant neurons (DESIGN.md §1) and of those
+    whose side away from ``w`` has no point of the box grown by ``tol`` within ``tol`` of it (a
+    Chebyshev radius below ``-tol``: no interior, by the interval bound over the box, with the
+    row's 1-norm for its 2-norm); the others go to ``todo`` (returned: how many)."""
     k = w.shape[0]
-    z = off
-    for c in range(k):
-        z += a[c] * w[c]
-    s = 1.0 if z >= 0.0 else -1.0
-    az = abs(z)
-    far_rhs = -s * off
-    thr = far_rhs - tol
-    for c in range(k):
-        frow[c] = s * a[c]
-        nrow[c] = -s * a[c]
-    found = False
-    best = np.inf
-    bi = -1
-    for i in range(npool):  # 1. a known point of the cell beyond the hyperplane
-        v = 0.0
+    n = 0
+    for j in range(nl):
+        i = base + j
+        a1 = 0.0
+        z = rm[i]
         for c in range(k):
-            v += frow[c] * P[i, c]
-        if v < best:
-            best, bi = v, i
-    if bi >= 0 and best <= thr - band and violation(G, h, r, P[bi], tol) <= _INSIDE:
-        far_w[:] = P[bi]
-        found = True
-    if not found and shoot(G, h, r, w, frow, az + tol, tol, d, far_w):  # 2. a ray
-        v = 0.0
-        for c in range(k):
-            v += frow[c] * far_w[c]
-        found = v <= thr - band and violation(G, h, r, far_w, tol) <= _INSIDE
-    if not found:  # 3. an LP
-        code, value = decide(G, h, r, frow, thr, tol, band, lower, upper, hs, max_iter,
-                              (j, int(s), r), ftab, fx, nf, x, lps)
-        if code == 2:
-            return PENDING, s, r, int(s)
-        if code == 1:
-            towards(w, x, frow, (thr + value) / 2.0, far_w)
+            a1 += abs(rM[i, c])
+            z += rM[i, c] * w[c]
+        zt = zero_tol * max(rsc[i], 1e-300)
+        s = 1.0 if z >= 0.0 else -1.0
+        if not a1 > zt:
+            cb[i] = rm[i] > zt
+        elif s * rm[i] > (1.0 + 2.0 * tol) * a1:
+            cb[i] = s > 0.0
         else:
-            if value < far_rhs:  # the far side is a sliver: keep the near side's cut
-                gap = -far_rhs - tol
-                for c in range(k):
-                    gap -= nrow[c] * w[c]
-                if gap < 0.0:  # the witness's ball crosses the cut: move it
-                    if shoot(G, h, r, w, nrow, -gap, tol, d, tmp):
-                        w[:] = tmp
-                    else:
-                        code, value = decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper,
-                                              hs, max_iter, (j, -int(s), r), ftab, fx, nf, x, lps)
-                        if code == 2:
-                            return PENDING, s, r, -int(s)
-                        if code == 0:
-                            return MISS, s, r, 0  # the near side is thin too: no cut
-                        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, tmp)
-                        w[:] = tmp
-                G[r] = nrow
-                h[r] = -far_rhs
-                r += 1
-            return MISS, s, r, 0
-    if az >= tol:  # the near side: the witness, moved away from the cut when there is room
-        back = exit_step(G, h, r, w, frow, tol)
-        lam = back / 2.0 if back > 2.0 * az else 0.0
+            todo[n] = j
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def child_pool(P, row, rhs, tol, Q, nq):
+    """Into ``P``: the points of ``Q[:nq]`` on the inner side of ``row t <= rhs - tol`` (last
+    ``MAX_POOL``); returns how many."""
+    k = row.shape[0]
+    n = 0
+    for i in range(nq - 1, -1, -1):
+        if n == MAX_POOL:
+            break
+        v = 0.0
         for c in range(k):
-            near_w[c] = w[c] + lam * frow[c]
-    elif not shoot(G, h, r, w, nrow, tol - az, tol, d, near_w):
-        code, value = decide(G, h, r, nrow, -far_rhs - tol, tol, band, lower, upper, hs, max_iter,
-                              (j, -int(s), r), ftab, fx, nf, x, lps)
-        if code == 2:
-            return PENDING, s, r, -int(s)
-        if code == 0:
-            return MISS, s, r, 0  # both sides thinner than tol: the near one stays
-        towards(w, x, nrow, (-far_rhs - tol + value) / 2.0, near_w)
-    return CROSS, s, r, 0
+            v += row[c] * Q[i, c]
+        if v < rhs - tol:
+            P[n] = Q[i]
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def certain_sign(rM, rm, rsc, i, w, gamma):
+    """The side of neuron ``i``'s hyperplane that ``w`` lies on for the network as written: ``(sign,
+    margin)``, the sign of the pre-activation (``0.0`` when its float value does not clear the bound
+    on its rounding: ``gamma`` times the neuron's magnitude sum ``rsc`` for the pulled-back row, as
+    :func:`region_ball`) and a lower bound on ``w``'s distance to the hyperplane (``0.0`` then)."""
+    k = w.shape[0]
+    z, mag, s2, _ = _neuron_at(rM, rm, i, w)
+    err = gamma * rsc[i] + (k + 2) * _EPS * mag
+    if not abs(z) > err:
+        return 0.0, 0.0
+    return (1.0 if z > 0.0 else -1.0), (abs(z) - err) / np.sqrt(s2) * (1.0 - 4.0 * (k + 2) * _EPS)

@@ -1,42 +1,43 @@
-"""A compiled depth-first traversal with LPs: LayerWise-NNCE for mid dimensions (issue 14).
+"""A compiled depth-first traversal with LPs: LayerWise-NNCE for mid dimensions (issues 14, 15).
 
 Runs Drammis et al. 2024, §3, Alg. 1 below one cell entirely in compiled code, in the form of the
 high-dimensional engine (:mod:`reluregions.enumeration.highd`, DESIGN.md §2): a cell is its cuts
 (unit normals) inside the box ``[-1, 1]^k``, which is never a row but the LPs' column bounds, plus
-a witness point inside the cell shrunk by ``tol``. At each layer a neuron whose interval bound over
-the box keeps one sign is decided at once; every other one is tested on the cell (a *pass*):
+a witness point strictly inside it (:mod:`reluregions.geometry.lpcell`). At each layer a neuron
+whose interval bound over the box keeps one sign, ``tol`` clear, is decided at once; every other
+one is tested on the cell (a *pass*, :mod:`reluregions.geometry.lpside`), by the rule of DESIGN.md
+§1 (``tol`` is the band of float decisions):
 
-* the side holding the witness needs nothing; the far side holds a ball of radius ``tol`` exactly
-  when the cell shrunk by ``tol`` reaches past the hyperplane by ``tol`` (DESIGN.md §1);
-* that is proved without an LP by a point of the cell's pool (witnesses its ancestors found) or by
-  a ray from the witness (:func:`~reluregions.geometry.lpcell.shoot`), else settled by one LP
-  (:func:`~reluregions.geometry.simplex.box_lp`): a crossing needs a point checked against the
-  rows with a margin ``band`` past the threshold, a miss needs the dual bound
-  (:func:`~reluregions.geometry.simplex.lp_lower_bound`) ``band`` past it. Anything else stops the
-  traversal with ``pending = 1`` and the cell on top of the frontier: the caller settles that LP
-  with HiGHS and hands the answer back in the cell's *force table*. Tolerances never decide;
-* a far side thinner than ``tol`` fixes the bit; where the hyperplane still crosses the shrunk
-  cell its cut is kept (the witness moved inside it), as the high-dimensional engine does.
+* the side holding the witness needs nothing; the far side has an interior when the cell shrunk by
+  ``tol`` reaches ``tol`` past the hyperplane, proved without an LP by a point of the cell's pool
+  (witnesses its ancestors found) or by a ray from the witness, else by one LP of the compiled
+  simplex; it has none when a dual bound over the cell grown by ``tol`` stays ``tol`` short of it;
+* each compiled decision is certified ``band`` past its threshold. Anything else stops the
+  traversal with ``pending = 1`` and the cell on top of the frontier: the caller settles that side
+  (HiGHS, and the exact oracle inside the band) and hands the verdict back in the cell's *force
+  table*. Tolerances never decide what a region is;
+* a far side with no interior fixes the bit; where the hyperplane still crosses the shrunk cell its
+  cut is kept (the witness moved inside it), as the high-dimensional engine does. A near side with
+  none makes the cell its far side. A side the oracle settled is a *thin* cell, with the oracle's
+  point as its witness.
 
 After the pass the cell splits by the first crossing neuron; both children re-test only the other
 crossing ones. A finished region gets a certified inscribed ball around its witness
 (:func:`~reluregions.geometry.lpcell.region_ball`); a radius not above ``tol`` is left to the
 caller. Open cells live in slots of a stack (a split writes its second child in the next slot):
 at most ``n_hidden + 2`` cells of at most ``rows + n_hidden`` cuts, the slots and their rows grown
-on demand. Layer maps are shared
-by every cell on the stack (cells below come from splits of this path's ancestors), stored once
-per layer at the layer's neuron offset.
+on demand. Layer maps are shared by every cell on the stack (cells below come from splits of this
+path's ancestors), stored once per layer at the layer's neuron offset.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .kernels import _grow1, _grow2, _pullback, _rank, njit
-from .lpcell import CROSS, PENDING, probe, region_ball
+from .lpcell import MAX_POOL, certain_sign, child_pool, region_ball, screen, unit_row
+from .lpside import CROSS, PENDING, probe, probe_thin
 
 __all__ = ["lp_dfs", "MAX_POOL"]
-
-MAX_POOL = 32
 
 
 @njit(cache=True, nogil=True)
@@ -56,19 +57,6 @@ def _grow2d(a, n0, n1):
 
 
 @njit(cache=True, nogil=True)
-def _unit(rM, rm, i, out):
-    """Neuron ``i``'s hyperplane with a unit normal: the normal into ``out``, the offset returned."""
-    k = out.shape[0]
-    s2 = 0.0
-    for c in range(k):
-        s2 += rM[i, c] * rM[i, c]
-    nrm = np.sqrt(s2)
-    for c in range(k):
-        out[c] = rM[i, c] / nrm
-    return rm[i] / nrm
-
-
-@njit(cache=True, nogil=True)
 def _layer_on_cell(rM, rm, base, nl, cb, slope, AT, cv):
     """The map to the layer's outputs on the cell, transposed (``AT``, ``k x nl``, and ``cv``):
     each neuron's row scaled by 1 or the leaky slope, as its bit says."""
@@ -81,68 +69,26 @@ def _layer_on_cell(rM, rm, base, nl, cb, slope, AT, cv):
 
 
 @njit(cache=True, nogil=True)
-def _screen(rM, rm, rsc, base, nl, w, zero_tol, cb, todo):
-    """Start a layer on a cell: fix the bits of its constant neurons and of those whose interval
-    bound over the box keeps the sign they have at ``w``; the others go to ``todo`` (returned:
-    how many)."""
-    k = w.shape[0]
-    n = 0
-    for j in range(nl):
-        i = base + j
-        a1 = 0.0
-        z = rm[i]
-        for c in range(k):
-            a1 += abs(rM[i, c])
-            z += rM[i, c] * w[c]
-        zt = zero_tol * max(rsc[i], 1e-300)
-        if not a1 > zt:
-            cb[i] = rm[i] > zt
-        elif (rm[i] - a1 > 0.0) if z >= 0.0 else (-rm[i] - a1 > 0.0):
-            cb[i] = z >= 0.0
-        else:
-            todo[n] = j
-            n += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
-def _child_pool(P, row, rhs, tol, Q, nq):
-    """Into ``P``: the points of ``Q[:nq]`` on the inner side of ``row t <= rhs - tol`` (last
-    ``MAX_POOL``); returns how many."""
-    k = row.shape[0]
-    n = 0
-    for i in range(nq - 1, -1, -1):
-        if n == MAX_POOL:
-            break
-        v = 0.0
-        for c in range(k):
-            v += row[c] * Q[i, c]
-        if v < rhs - tol:
-            P[n] = Q[i]
-            n += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
-def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, pool0, ranks,
+def lp_dfs(G0, h0, w0, wr0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, pool0, ranks,
            ftab0, fx0, WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope, zero_tol,
            tol, band, want_ranks, budget, max_iter):
-    """Traverse the subtree below one cell until done, ``budget`` regions, or an LP for HiGHS.
+    """Traverse the subtree below one cell until done, ``budget`` regions, or a side for the caller.
 
-    The cell: cuts ``G0 t <= h0`` (unit normals), witness ``w0``, ``bits``, ``layer0``, the maps of
-    layers ``0..layer0`` on it (rows ``:offsets[layer0 + 1]`` of ``maps_M``/``maps_m``/``maps_sc``),
-    the neurons of the layer still to test (``todo0``; ``ntodo0 = -1``: layer not started), its
-    point pool, ``ranks`` of finished layers and its force table (``ftab0`` rows ``(neuron, sign,
-    rows, status, value)``, ``fx0`` the points). Weights as :func:`~reluregions.geometry.dfs.dfs_packed`
-    takes them.
+    The cell: cuts ``G0 t <= h0`` (unit normals), witness ``w0`` with a ball of radius ``wr0``
+    inside the cell (``tol``: a wide cell; less: a thin one, :mod:`~.lpside`), ``bits``,
+    ``layer0``, the maps of layers ``0..layer0`` on it (rows ``:offsets[layer0 + 1]`` of
+    ``maps_M``/``maps_m``/``maps_sc``), the neurons of the layer still to test (``todo0``;
+    ``ntodo0 = -1``: layer not started), its point pool, ``ranks`` of finished layers and its force
+    table (``ftab0`` rows ``(neuron, key, rows, verdict, value)``, ``fx0`` the points;
+    :mod:`~.lpside`). Weights as :func:`~reluregions.geometry.dfs.dfs_packed` takes them.
 
     Returns ``(n, bits, centres, radii, ranks, layer_cells, lps, pending, pkey, ftab, fx, meta, fG,
-    fh, fW, fB, fR, fT, fP, maps_M, maps_m, maps_sc)``: the regions, cells finished per layer,
-    LPs solved, whether the top frontier cell waits for HiGHS (``pkey``: neuron and objective
-    sign; ``ftab``/``fx`` its force table), and the frontier, top first: ``meta[i] = (r, layer,
-    ntodo, npool)``, the ``f*`` arrays the cells' parts one after the other (``fT`` todo lists,
-    ``fP`` pools), and the maps every frontier cell shares (a cell at layer ``l`` reads rows
-    ``:offsets[l + 1]``).
+    fh, fW, fWR, fB, fR, fT, fP, maps_M, maps_m, maps_sc)``: the regions, cells finished per layer,
+    LPs solved, whether the top frontier cell waits for the caller (``pkey``: neuron, the side's
+    sign and what is asked, :mod:`~.lpside`; ``ftab``/``fx`` its force table), and the frontier,
+    top first: ``meta[i] = (r, layer, ntodo, npool)``, the ``f*`` arrays the cells' parts one after
+    the other (``fWR`` witness radii, ``fT`` todo lists, ``fP`` pools), and the maps every
+    frontier cell shares (a cell at layer ``l`` reads rows ``:offsets[l + 1]``).
     """
     k = w0.shape[0]
     L = offsets.shape[0] - 1
@@ -165,6 +111,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     LY = np.empty(S, np.int64)
     NT = np.empty(S, np.int64)
     NP = np.empty(S, np.int64)
+    WR = np.empty(S)  # the radius of a ball around the slot's witness inside its cell
     rM = np.empty((nh, k))
     rm = np.empty(nh)
     rsc = np.empty(nh)
@@ -173,22 +120,28 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     rm[:nm] = maps_m
     rsc[:nm] = maps_sc
     # scratch
-    lower = np.full(k, -1.0 + tol)
-    upper = np.full(k, 1.0 - tol)
+    B = np.empty((4, k))  # the box shrunk by tol (lower, upper), then grown by tol
+    B[0] = -1.0 + tol
+    B[1] = 1.0 - tol
+    B[2] = -1.0 - tol
+    B[3] = 1.0 + tol
     hs = np.empty(R)
+    arow = np.empty(k)
     frow = np.empty(k)
     nrow = np.empty(k)
     d = np.empty(k)
     x = np.empty(k)
     tmp = np.empty(k)
-    arow = np.empty(k)
     far_w = np.empty(k)
     near_w = np.empty(k)
+    res = np.zeros(3, np.int64)
+    rad = np.zeros(3)
     cb = np.empty(nh, np.bool_)
     crk = np.empty(L, np.int64)
     cj = np.empty(nmax, np.int64)
     cs = np.empty(nmax)
     cr = np.empty(nmax, np.int64)
+    cw = np.empty((nmax, 2))
     CF = np.empty((nmax, k))
     CN = np.empty((nmax, k))
     Q = np.empty((MAX_POOL + 1 + 2 * nmax, k))
@@ -201,7 +154,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     gamma = 2.0 ** -51 * (nh + k + 8)  # rounding of a pulled-back row (as the vertex traversal)
     ftab = ftab0
     fx = fx0
-    nf = ftab.shape[0]  # answers from HiGHS, for the given cell as it stands
+    nf = ftab.shape[0]  # the caller's verdicts, for the given cell as it stands
     lps = np.zeros(1, np.int64)
     # outputs
     out_bits = np.empty((64, nh), np.bool_)
@@ -211,12 +164,13 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     layer_cells = np.zeros(L, np.int64)
     n = 0
     pending = 0
-    pkey = np.zeros(2, np.int64)
+    pkey = np.zeros(3, np.int64)
     # the given cell in slot 0
     r = G0.shape[0]
     SG[0, :r] = G0
     SH[0, :r] = h0
     SW[0] = w0
+    WR[0] = wr0
     SB[0] = bits
     SR[0] = ranks
     NR[0] = r
@@ -239,68 +193,72 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
         layer = LY[e]
         ntodo = NT[e]
         npool = NP[e]
+        wr = WR[e]
         cb[:] = SB[e]
         crk[:] = SR[e]
         while True:
             base = offsets[layer]
             nl = offsets[layer + 1] - base
             if ntodo < 0:
-                ntodo = _screen(rM, rm, rsc, base, nl, w, zero_tol, cb, todo)
-            # the pass: every open neuron tested once on this cell
+                ntodo = screen(rM, rm, rsc, base, nl, w, zero_tol, tol, cb, todo)
+            # the pass: every open neuron tested once on this cell; then the split by the first
+            # neuron still crossing, tested again if a cut joined the rows after its test
             ncross = 0
             pos = 0
-            while pos < ntodo:
-                j = todo[pos]
+            ci = 0
+            code = -1
+            split = False
+            while True:
+                retest = pos >= ntodo
+                if not retest:
+                    j = todo[pos]
+                elif ci == ncross:
+                    break
+                elif cr[ci] == r:
+                    split = True
+                    break
+                else:
+                    j = cj[ci]
                 if r + 2 > SG.shape[1]:  # room for one more cut in every slot
                     SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
                     hs = np.empty(SG.shape[1])
                     G, h = SG[e], SH[e]
-                off = _unit(rM, rm, base + j, arow)
-                code, s, r, psg = probe(G, h, r, w, arow, off, tol, band, lower,
-                                        upper, P, npool, j, ftab, fx, nf, max_iter, hs, frow,
-                                        nrow, d, x, tmp, far_w, near_w, lps)
-                if code == PENDING:
-                    pending = 1
-                    pkey[0] = j
-                    pkey[1] = psg
-                    break
-                if code == CROSS:
-                    cj[ncross] = j
-                    cs[ncross] = s
-                    cr[ncross] = r
-                    CF[ncross] = far_w
-                    CN[ncross] = near_w
-                    ncross += 1
+                off = unit_row(rM, rm, base + j, arow)
+                if wr >= tol:
+                    code, s, r = probe(G, h, r, w, arow, off, j, tol, band, B, P, npool, ftab, fx,
+                                       nf, max_iter, hs, frow, nrow, d, x, tmp, far_w, near_w, lps,
+                                       res, rad)
                 else:
-                    cb[base + j] = s > 0.0
-                pos += 1
-            split = False
-            ci = 0
-            while pending == 0 and ci < ncross:  # split by the first neuron still crossing
-                j = cj[ci]
-                if cr[ci] != r:  # a cut joined the rows after its test: test it again
-                    if r + 2 > SG.shape[1]:
-                        SG, SH = _grow3(SG, 0, 2 * r + 2), _grow2d(SH, 0, 2 * r + 2)
-                        hs = np.empty(SG.shape[1])
-                        G, h = SG[e], SH[e]
-                    off = _unit(rM, rm, base + j, arow)
-                    code, s, r, psg = probe(G, h, r, w, arow, off, tol, band,
-                                            lower, upper, P, npool, j, ftab, fx, nf, max_iter, hs,
-                                            frow, nrow, d, x, tmp, far_w, near_w, lps)
-                    if code == PENDING:
-                        pending = 1
-                        pkey[0] = j
-                        pkey[1] = psg
-                        break
-                    if code != CROSS:
-                        cb[base + j] = s > 0.0
+                    wsign, wmargin = (certain_sign(rM, rm, rsc, base + j, w, gamma) if wr > 0.0
+                                      else (0.0, 0.0))
+                    code, s, r = probe_thin(G, h, r, w, wr, arow, off, wsign, wmargin, j, tol, band,
+                                            B, ftab, fx, nf, max_iter, hs, frow, nrow, x, far_w,
+                                            near_w, lps, res, rad)
+                if code == PENDING:
+                    break
+                if code != CROSS:  # the bit is decided
+                    cb[base + j] = res[2] != 0
+                    wr = rad[2]
+                    if retest:
                         ci += 1
-                        continue
-                    cs[ci] = s
-                    CF[ci] = far_w
-                    CN[ci] = near_w
-                split = True
-                break
+                    else:
+                        pos += 1
+                    continue
+                i = ci if retest else ncross
+                cs[i] = s
+                CF[i] = far_w
+                CN[i] = near_w
+                cw[i, 0] = rad[0]
+                cw[i, 1] = rad[1]
+                if retest:
+                    split = True
+                    break
+                cj[ncross], cr[ncross] = j, r
+                ncross += 1
+                pos += 1
+            if code == PENDING:
+                pending = 1
+                pkey[0], pkey[1], pkey[2] = j, res[0], res[1]
             if pending:
                 # back on the stack as it stands: the crossing neurons found, then the untested
                 nt = 0
@@ -316,6 +274,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                 LY[e] = layer
                 NT[e] = nt
                 NP[e] = npool
+                WR[e] = wr
                 SB[e] = cb
                 SR[e] = crk
                 top = e + 1
@@ -327,7 +286,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                     SG, SH, SW = _grow3(SG, n0, 0), _grow2d(SH, n0, 0), _grow2d(SW, n0, 0)
                     SB, SR, ST = _grow2d(SB, n0, 0), _grow2d(SR, n0, 0), _grow2d(ST, n0, 0)
                     SP, NR, LY = _grow3(SP, n0, 0), _grow1(NR, n0), _grow1(LY, n0)
-                    NT, NP = _grow1(NT, n0), _grow1(NP, n0)
+                    NT, NP, WR = _grow1(NT, n0), _grow1(NP, n0), _grow1(WR, n0)
                     G, h, w, P, todo = SG[e], SH[e], SW[e], SP[e], ST[e]
                 j = cj[ci]
                 s = cs[ci]
@@ -343,7 +302,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                     Q[nq + 1] = CN[i]
                     nq += 2
                 nrest = ncross - ci - 1
-                off = _unit(rM, rm, base + j, frow)
+                off = unit_row(rM, rm, base + j, frow)
                 for c in range(k):
                     frow[c] *= s
                 # near child in slot e + 1, far child in slot e (it extends the rows in place)
@@ -361,7 +320,8 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                 LY[f] = layer
                 NT[f] = nrest
                 ST[f, :nrest] = cj[ci + 1:ncross]
-                NP[f] = _child_pool(SP[f], SG[f, r], SH[f, r], tol, Q, nq)
+                WR[f] = cw[ci, 1]
+                NP[f] = child_pool(SP[f], SG[f, r], SH[f, r], tol, Q, nq) if cw[ci, 1] >= tol else 0
                 G[r] = frow
                 h[r] = -s * off
                 NR[e] = r + 1
@@ -372,7 +332,8 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
                 LY[e] = layer
                 NT[e] = nrest
                 todo[:nrest] = cj[ci + 1:ncross]
-                NP[e] = _child_pool(P, G[r], h[r], tol, Q, nq)
+                WR[e] = cw[ci, 0]
+                NP[e] = child_pool(P, G[r], h[r], tol, Q, nq) if cw[ci, 0] >= tol else 0
                 top = e + 2
                 break
             # the layer is finished on this cell
@@ -420,6 +381,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
     fG = np.empty((tr, k))
     fh = np.empty(tr)
     fW = np.empty((top, k))
+    fWR = np.empty(top)
     fB = np.empty((top, nh), np.bool_)
     fR = np.empty((top, L), np.int64)
     fT = np.empty(tt, np.int64)
@@ -431,6 +393,7 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
         fG[ir:ir + r] = SG[e, :r]
         fh[ir:ir + r] = SH[e, :r]
         fW[i] = SW[e]
+        fWR[i] = WR[e]
         fB[i] = SB[e]
         fR[i] = SR[e]
         fT[it:it + nt] = ST[e, :nt]
@@ -440,5 +403,5 @@ def lp_dfs(G0, h0, w0, bits, layer0, maps_M, maps_m, maps_sc, todo0, ntodo0, poo
         ip += npl
     nmap = offsets[maxl + 1] if maxl >= 0 else 0
     return (n, out_bits[:n], out_c[:n], out_r[:n], out_rank[:n], layer_cells, lps[0], pending,
-            pkey, ftab[:nf_out], fx[:nf_out], meta, fG, fh, fW, fB, fR, fT, fP, rM[:nmap].copy(),
-            rm[:nmap].copy(), rsc[:nmap].copy())
+            pkey, ftab[:nf_out], fx[:nf_out], meta, fG, fh, fW, fWR, fB, fR, fT, fP,
+            rM[:nmap].copy(), rm[:nmap].copy(), rsc[:nmap].copy())
