@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import njit
-from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, revised_lp
+from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, dual_ratio, excess, revised_lp
 
 __all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
@@ -125,15 +125,9 @@ def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
         worst = ftol
         below = True
         for i in range(r):
-            v = head[i]
-            x = val[v]
-            if v < k:
-                if lo[v] - x > worst:
-                    worst, row, below = lo[v] - x, i, True
-                elif x - hi[v] > worst:
-                    worst, row, below = x - hi[v], i, False
-            elif -x > worst:
-                worst, row, below = -x, i, True
+            e, low = excess(head[i], val[head[i]], k, lo, hi)
+            if e > worst:
+                worst, row, below = e, i, low
         if row < 0:
             status = OPTIMAL
             break
@@ -146,15 +140,9 @@ def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
             if v < k and lo[v] == hi[v]:
                 continue  # a fixed column never enters
             a = T[row, j]
-            up = upper[v]
-            if below:
-                ok = (a < -ptol and not up) or (a > ptol and up)
-            else:
-                ok = (a > ptol and not up) or (a < -ptol and up)
-            if not ok:
+            ratio = dual_ratio(a, d[j], upper[v], below, ptol)
+            if ratio < 0.0:
                 continue
-            dj = -d[j] if up else d[j]
-            ratio = max(dj, 0.0) / abs(a)
             if ratio < best - 1e-12 or (ratio <= best + 1e-12 and abs(a) > bestp):
                 best, bestp, q = ratio, abs(a), j
         if q < 0:  # a Farkas row, unless the worst excess is rounding at a degenerate vertex

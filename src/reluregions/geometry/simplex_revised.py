@@ -23,10 +23,35 @@ import numpy as np
 
 from .kernels import njit
 
-__all__ = ["revised_lp", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
+__all__ = ["revised_lp", "dual_ratio", "excess", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
 OPTIMAL, INFEASIBLE, LIMIT, ABOVE = 0, 1, 2, 3
 _NUDGE = 1e-9  # relative size of the cost perturbation
+
+
+@njit(cache=True, nogil=True, inline="always")
+def excess(v, x, k, lo, hi):
+    """How far variable ``v`` (a column when ``v < k``, else a slack ``>= 0``) at value ``x`` is
+    outside its bounds, and whether below them: ``(excess, below)``, the excess ``<= 0`` inside."""
+    if v < k:
+        if lo[v] - x >= x - hi[v]:
+            return lo[v] - x, True
+        return x - hi[v], False
+    return -x, True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def dual_ratio(a, dj, up, below, ptol):
+    """The dual ratio test's ratio of a nonbasic variable with tableau entry ``a`` in the leaving
+    row, reduced cost ``dj`` and at its upper bound when ``up``; ``-1`` when it cannot enter
+    (moving it off its bound would not move the leaving variable towards its violated bound)."""
+    if below:
+        ok = (a < -ptol and not up) or (a > ptol and up)
+    else:
+        ok = (a > ptol and not up) or (a < -ptol and up)
+    if not ok:
+        return -1.0
+    return max(-dj if up else dj, 0.0) / abs(a)
 
 
 @njit(cache=True, nogil=True)
@@ -112,18 +137,8 @@ def revised_lp(c, A, b, r, lo, hi, max_iter, stop):
         score = 0.0
         below = True
         for i in range(r):
-            v = head[i]
-            x = xb[i]
-            if v < k:
-                if lo[v] - x > ftol:
-                    e, low = lo[v] - x, True
-                elif x - hi[v] > ftol:
-                    e, low = x - hi[v], False
-                else:
-                    continue
-            elif -x > ftol:
-                e, low = -x, True
-            else:
+            e, low = excess(head[i], xb[i], k, lo, hi)
+            if e <= ftol:
                 continue
             w = 0.0
             for l in range(r):
@@ -150,18 +165,11 @@ def revised_lp(c, A, b, r, lo, hi, max_iter, stop):
         for j in range(n):
             if pos[j] >= 0 or (j < k and lo[j] == hi[j]):
                 continue  # basic, or a fixed column, which never enters
-            a = alpha[j]
-            up = upper[j]
-            if below:
-                ok = (a < -ptol and not up) or (a > ptol and up)
-            else:
-                ok = (a > ptol and not up) or (a < -ptol and up)
-            if not ok:
-                continue
-            dj = -d[j] if up else d[j]
-            cand[m] = j
-            ratios[m] = max(dj, 0.0) / abs(a)
-            m += 1
+            ratio = dual_ratio(alpha[j], d[j], upper[j], below, ptol)
+            if ratio >= 0.0:
+                cand[m] = j
+                ratios[m] = ratio
+                m += 1
         if m == 0:  # a Farkas row, unless the worst excess is rounding at a degenerate vertex
             status = INFEASIBLE if worst > 1e-9 * scale else OPTIMAL
             break
