@@ -132,7 +132,7 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlo
     A = d[:, None] * cell.M
     c = d * cell.m
     if problem.config.ranks:
-        ranks = ranks + (int(np.linalg.matrix_rank(A)) if A.size else 0,)
+        ranks = ranks + (_map_rank(problem, cell, d, A),)
     if last:
         return make_region(problem, cell.G, cell.h, cell.bits, cell.center, cell.radius, ranks,
                            A, c, ctx)
@@ -140,6 +140,28 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlo
     M, m, scale = _layer_map(problem, layer + 1, A, c, absA)
     return Cell(cell.G, cell.h, cell.center, cell.radius, layer + 1, 0, M, m, cell.bits, ranks,
                 cell.lo, cell.hi, scale, cell.V, cell.inc)
+
+
+def _map_rank(problem: Problem, cell: Cell, d: np.ndarray, A: np.ndarray) -> int:
+    """Rank of the map ``A = D_l M_l`` of ``cell``'s layer (Drammis et al. 2024, §4), as
+    :func:`numpy.linalg.matrix_rank` gives it.
+
+    ``M_l = W_l D_{l-1} M_{l-1}``: when the live rows of ``D_{l-1} M_{l-1}`` (the neurons of layer
+    ``l - 1`` with a nonzero activation) are as many as its rank, they are independent, and the
+    rank of ``A`` is that of ``D_l W_l`` on those columns: an SVD of ``n_l`` rows by that rank
+    rather than of ``n_l`` rows by the input dimension (on MNIST boxes, 256 x 2 instead of
+    256 x 784, six sevenths of the high-dimensional engine's time with ranks on).
+    """
+    layer = cell.layer
+    if layer and len(cell.ranks) == layer:
+        off = problem.offsets
+        net = problem.network
+        prev = np.where(cell.bits[off[layer - 1]:off[layer]], 1.0, net.negative_slope)
+        live = np.flatnonzero(prev)
+        if live.size == cell.ranks[-1] and live.size < A.shape[1]:
+            X = d[:, None] * net.weights[layer][:, live] * prev[live]
+            return int(np.linalg.matrix_rank(X)) if X.size else 0
+    return int(np.linalg.matrix_rank(A)) if A.size else 0
 
 
 def hidden_map(problem: Problem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
