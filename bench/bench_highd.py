@@ -1,10 +1,13 @@
-"""High-dimensional benchmark (issue 14): the ``highd`` engine against the witness and paper
-algorithms, measured in the same run, on the paper's regime (MNIST 256x2 at 784 inputs, gcas at
-14) and on generated nets of 8, 12 and 16 inputs.
+"""High-dimensional benchmark (issue 14): the default algorithm (what a user gets; its choice is
+reported) and the ``highd`` engine against the witness and paper algorithms, measured in the same
+run, on the paper's regime (MNIST 256x2 at 784 inputs, gcas at 14) and on generated nets of 8, 12
+and 16 inputs.
 
 Every measurement runs in a fresh subprocess: regions, enumeration seconds (imports, loading and
 worker start-up excluded, as ``reluregions count`` reports them), LPs per region, milliseconds per
-LP (the solvers' own time over their LPs, HiGHS and the compiled simplex; serial runs only) and peak resident memory (the process
+LP (the solvers' own time over their LPs, HiGHS and the compiled simplex; serial runs only; the
+``lpdfs`` kernel solves its LPs inside compiled code, where they are not timed apart: "–", its
+whole time over its LPs bounds them) and peak resident memory (the process
 and, for several workers, its children). A capped run stops after ``--cap`` seconds and reports
 its regions/s over the prefix; the ratios compare regions/s of runs made in this benchmark run.
 nnenum's figures (DESIGN.md §7) were measured on the same kind of machine, not in this run.
@@ -53,8 +56,10 @@ sched = make_scheduler("serial") if spec["workers"] == 1 else make_scheduler("au
 n, capped, stream = stream_capped(net, box, cfg, sched, spec["cap"])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 lps = stream.stats.lps
-print(json.dumps({"regions": n, "seconds": stream.seconds, "lps": lps, "capped": capped,
-                  "ms_per_lp": 1e3 * lp_seconds[0] / lps if lps and spec["workers"] == 1 else None,
+from reluregions.enumeration.api import choose_algorithm
+alg = choose_algorithm(stream.problem)[0]
+print(json.dumps({"algorithm": alg, "regions": n, "seconds": stream.seconds, "lps": lps, "capped": capped,
+                  "ms_per_lp": 1e3 * lp_seconds[0] / lps if lps and alg != "lpdfs" and spec["workers"] == 1 else None,
                   "peak_mb": peak / 1024}))
 """
 
@@ -95,27 +100,28 @@ def rate(m: dict) -> float | None:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| case | highd regions | highd s (1 w) | highd s (2 w) | regions/s (2 w) | LPs/region | "
-            "ms/LP | peak MB (2 w) | witness regions/s | paper regions/s | highd/witness | highd/paper "
-            "| nnenum |\n" + "|---" * 13 + "|\n")
+    head = ("| case | default runs | regions | default s (1 w) | default s (2 w) | regions/s (2 w) | "
+            "LPs/region | ms/LP | peak MB (2 w) | highd regions/s (1 w) | witness regions/s | "
+            "paper regions/s | default/paper (1 w) | nnenum |\n" + "|---" * 14 + "|\n")
     lines = []
     for r in rows:
-        one, two, wit, pap = r["highd_w1"], r.get("highd_w2", {}), r["witness"], r["paper"]
+        one, two, hd = r["default_w1"], r.get("default_w2", {}), r.get("highd_w1", {})
+        wit, pap = r["witness"], r["paper"]
         if "error" in one:
-            lines.append(f"| {r['case']} | error: {one['error']} |" + " |" * 11)
+            lines.append(f"| {r['case']} | error: {one['error']} |" + " |" * 12)
             continue
         best = two if rate(two) else one
         mark = " (capped)" if one["capped"] else ""
         nn = NNENUM.get(r["case"])
         nn_txt = "–" if nn is None else (f"{nn[1]} s" if nn[1] else f"{nn[2]} regions/s")
-        ratio = (lambda other: f"{rate(one) / rate(other):.1f}x" if rate(other) else "–")
+        ms = one["ms_per_lp"]
         lines.append(
-            f"| {r['case']} | {one['regions']:,}{mark} | {one['seconds']:.3f} | "
-            f"{two.get('seconds', float('nan')):.3f} | {rate(best):,.0f} | "
-            f"{one['lps'] / max(one['regions'], 1):.2f} | "
-            f"{one['ms_per_lp'] if one['ms_per_lp'] is None else round(one['ms_per_lp'], 2)} | "
-            f"{two.get('peak_mb', float('nan')):.0f} | {rate(wit) or 0:,.1f} | {rate(pap) or 0:,.1f} | "
-            f"{ratio(wit)} | {ratio(pap)} | {nn_txt} |")
+            f"| {r['case']} | {one.get('algorithm', '?')} | {one['regions']:,}{mark} | "
+            f"{one['seconds']:.3f} | {two.get('seconds', float('nan')):.3f} | {rate(best):,.0f} | "
+            f"{one['lps'] / max(one['regions'], 1):.2f} | {'–' if ms is None else round(ms, 2)} | "
+            f"{two.get('peak_mb', float('nan')):.0f} | {rate(hd) or 0:,.1f} | {rate(wit) or 0:,.1f} | "
+            f"{rate(pap) or 0:,.1f} | "
+            f"{f'{rate(one) / rate(pap):.1f}x' if rate(pap) else '–'} | {nn_txt} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -128,10 +134,14 @@ def main() -> int:
         if args.only and name not in args.only:
             continue
         row: dict = {"case": name}
-        for key, algorithm, workers, cap in (("highd_w1", "highd", 1, args.cap),
-                                             ("highd_w2", "highd", 2, args.cap),
+        for key, algorithm, workers, cap in (("default_w1", "default", 1, args.cap),
+                                             ("default_w2", "default", 2, args.cap),
+                                             ("highd_w1", "highd", 1, args.baseline_cap),
                                              ("witness", "witness", 1, args.baseline_cap),
                                              ("paper", "paper", 1, args.baseline_cap)):
+            if key == "highd_w1" and row["default_w1"].get("algorithm") == "highd":
+                row[key] = row["default_w1"]  # the default is the highd engine here
+                continue
             row[key] = measure({**spec, "algorithm": algorithm, "workers": workers, "cap": cap})
         rows.append(row)
         print(json.dumps(row), flush=True)
