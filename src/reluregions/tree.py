@@ -2,7 +2,8 @@
 
 A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
 activation bits decided so far, the pre-activation map of the layer being processed and the next
-neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
+neuron of that layer to insert, plus a typed *payload*: what the expanding algorithm alone carries
+between expansions (vertices, an outer box, a position inside a compiled traversal). An :class:`Algorithm` only says how one cell expands into child
 cells and finished regions (a :class:`RegionBlock`; a :class:`RegionCount` when only their number
 is wanted); schedulers drive the tree and never see the geometry.
 
