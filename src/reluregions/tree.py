@@ -2,7 +2,8 @@
 
 A :class:`Cell` is a work item: a full-dimensional polytope of the domain's parameter space, the
 activation bits decided so far, the pre-activation map of the layer being processed and the next
-neuron of that layer to insert. An :class:`Algorithm` only says how one cell expands into child
+neuron of that layer to insert, plus a typed *payload*: what the expanding algorithm alone carries
+between expansions (vertices, an outer box, a position inside a compiled traversal). An :class:`Algorithm` only says how one cell expands into child
 cells and finished regions (a :class:`RegionBlock`; a :class:`RegionCount` when only their number
 is wanted); schedulers drive the tree and never see the geometry.
 
@@ -19,8 +20,9 @@ share these types.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,35 +37,39 @@ __all__ = ["Cell", "Block", "RegionBlock", "RegionCount", "Stats", "Context", "A
            "Problem", "pack_cells", "unpack_cells", "root_items"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Cell:
     """A work item of the enumeration tree.
+
+    The fields every algorithm reads; whatever one algorithm alone carries from one expansion to
+    the next is its typed :attr:`payload`. Build cells with keywords.
 
     Attributes
     ----------
     G, h : ndarray
         Constraints ``G t <= h`` (rows of unit norm) of the cell in parameter coordinates ``t``:
-        the domain's facets and every hyperplane that split an ancestor.
+        the domain's facets (or, for the cut-list engines, those other than the box's) and every
+        hyperplane that split an ancestor.
     center, radius : ndarray, float
-        A ball certified to lie inside the cell (the witness point of the default algorithm).
+        A ball certified to lie inside the cell (the witness point of the LP algorithms).
     layer, neuron : int
         The layer being processed and the next of its neurons to insert.
-    M, m : ndarray
-        Pre-activation map of ``layer`` on this cell: ``z = M t + m``.
+    M, m : ndarray or None
+        Pre-activation map of ``layer`` on this cell: ``z = M t + m`` (``None`` while a
+        high-dimensional cell travels without it, :mod:`reluregions.enumeration.highd_maps`).
+    scale : ndarray or None
+        Per neuron of ``layer``, the sum of magnitudes that formed its pre-activation (for the
+        constant-neuron test and the rounding bounds of its row).
     bits : ndarray of bool
         Activation bits of all hidden neurons; those of layers ``< layer`` and of neurons
         ``< neuron`` of ``layer`` are decided.
     ranks : tuple of int
         Rank of the map to each finished hidden layer.
-    lo, hi : ndarray or None
-        An outer bounding box of the cell (inherited from the ancestor that computed it).
-    scale : ndarray or None
-        Per neuron of ``layer``, the sum of magnitudes that formed its pre-activation (for the
-        constant-neuron test).
-    V, inc : ndarray or None
-        Vertices and their tight-constraint bit sets (vertex algorithm only).
-    state : tuple or None
-        Position inside a layer of a cell handed back by the compiled traversal (vertex algorithm).
+    payload : object or None
+        The expanding algorithm's own state of the cell, an immutable slots dataclass defined next
+        to the algorithm (``WitnessState``, ``VertexState``, ``LPTraversalState``, ``LayerTodo``),
+        or ``None``. Children may share their parent's payload: a change replaces it, never
+        mutates it. :func:`pack_cells` packs it field by field.
     """
 
     G: np.ndarray
@@ -72,44 +78,70 @@ class Cell:
     radius: float
     layer: int
     neuron: int
-    M: np.ndarray
-    m: np.ndarray
+    M: np.ndarray | None
+    m: np.ndarray | None
+    scale: np.ndarray | None
     bits: np.ndarray
     ranks: tuple[int, ...] = ()
-    lo: np.ndarray | None = None
-    hi: np.ndarray | None = None
-    scale: np.ndarray | None = None
-    V: np.ndarray | None = None
-    inc: np.ndarray | None = None
-    state: tuple | None = None
+    payload: Any = None
 
     def split(self, row: np.ndarray, rhs: float, center: np.ndarray, radius: float,
               bit_index: int, bit: bool) -> "Cell":
-        """A child cell: this cell intersected with ``row @ t <= rhs``, with ``bits[bit_index] = bit``."""
+        """A child cell: this cell intersected with ``row @ t <= rhs``, with ``bits[bit_index] = bit``.
+
+        The child shares the layer map and the payload (immutable) with this cell."""
         bits = self.bits.copy()
         bits[bit_index] = bit
-        return Cell(np.vstack([self.G, row]), np.append(self.h, rhs), center, radius, self.layer,
-                    self.neuron + 1, self.M, self.m, bits, self.ranks, self.lo, self.hi, self.scale)
-
-
-_CELL_FIELDS = tuple(f.name for f in fields(Cell))
+        return Cell(G=np.vstack([self.G, row]), h=np.append(self.h, rhs), center=center,
+                    radius=radius, layer=self.layer, neuron=self.neuron + 1, M=self.M, m=self.m,
+                    scale=self.scale, bits=bits, ranks=self.ranks, payload=self.payload)
 
 
 def _pack_column(values: list) -> tuple:
-    """One field of many cells in a few objects: arrays concatenated, with their shapes."""
+    """One field of many cells in a few objects: arrays concatenated, with their shapes.
+
+    Tuples (named ones too) and dataclasses (a cell's payload) are packed field by field, one
+    column each; a field that is ``None`` in some cells only is packed with a mask.
+    """
     first = values[0]
-    if all(v is None for v in values):
-        return ("none",)
+    kind = type(first)
+    if first is None or any(v is None for v in values):
+        present = [v for v in values if v is not None]
+        if not present:
+            return ("none",)
+        inner = _pack_column(present)
+        if inner[0] == "list":
+            return ("list", values)
+        return ("optional", np.array([v is not None for v in values]), inner)
     if isinstance(first, np.ndarray) and all(
             isinstance(v, np.ndarray) and v.dtype == first.dtype and v.ndim == first.ndim
             for v in values):
         shapes = np.array([v.shape for v in values], dtype=np.int64).reshape(len(values), first.ndim)
-        flat = np.concatenate([v.ravel() for v in values]) if values else first.ravel()
+        flat = np.concatenate([v.ravel() for v in values])
         return ("array", flat, shapes)
-    if isinstance(first, tuple) and all(isinstance(v, tuple) and len(v) == len(first)
-                                        for v in values):
-        return ("tuple",) + tuple(_pack_column([v[i] for v in values]) for i in range(len(first)))
+    if isinstance(first, tuple) and all(type(v) is kind and len(v) == len(first) for v in values):
+        return ("tuple", None if kind is tuple else kind) + tuple(
+            _pack_column([v[i] for v in values]) for i in range(len(first)))
+    if is_dataclass(first) and all(type(v) is kind for v in values):
+        return ("fields", kind) + _pack_fields(kind, values)
     return ("list", values)
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def _pack_fields(kind: type, values: list) -> tuple:
+    """One column per field of the dataclass ``kind`` over ``values`` (all of that type)."""
+    return tuple(_pack_column([getattr(v, name) for v in values]) for name in _field_names(kind))
+
+
+def _unpack_fields(kind: type, columns: tuple, n: int, copy: bool) -> list:
+    """The ``n`` instances of ``kind`` of :func:`_pack_fields`, built with keywords."""
+    names = _field_names(kind)
+    parts = [_unpack_column(c, n, copy) for c in columns]
+    return [kind(**dict(zip(names, row))) for row in zip(*parts)]
 
 
 def _unpack_column(column: tuple, n: int, copy: bool) -> list:
@@ -118,9 +150,16 @@ def _unpack_column(column: tuple, n: int, copy: bool) -> list:
         return [None] * n
     if kind == "list":
         return column[1]
+    if kind == "optional":
+        mask = column[1]
+        present = iter(_unpack_column(column[2], int(mask.sum()), copy))
+        return [next(present) if here else None for here in mask.tolist()]
     if kind == "tuple":
-        parts = [_unpack_column(c, n, copy) for c in column[1:]]
-        return [tuple(p[i] for p in parts) for i in range(n)]
+        parts = [_unpack_column(c, n, copy) for c in column[2:]]
+        rows = zip(*parts) if parts else ((),) * n
+        return [tuple(row) for row in rows] if column[1] is None else [column[1](*row) for row in rows]
+    if kind == "fields":
+        return _unpack_fields(column[1], column[2:], n, copy)
     flat, shapes = column[1], column[2]
     sizes = np.prod(shapes, axis=1) if shapes.shape[1] else np.ones(n, dtype=np.int64)
     ends = np.cumsum(sizes).tolist()
@@ -134,15 +173,16 @@ def _unpack_column(column: tuple, n: int, copy: bool) -> list:
 
 
 def pack_cells(cells: "list[Cell]") -> tuple:
-    """Cells for sending between processes: each field's arrays concatenated into one.
+    """Cells for sending between processes or saving: each field's arrays concatenated into one.
 
     Pickling a cell costs about as much per array as per byte moved, and a task's frontier holds
     tens of cells of a dozen arrays each; packed, a list of cells pickles as a few dozen arrays.
-    :func:`unpack_cells` gives the cells back.
+    The payloads (all of one type in a run) are packed the same way, one column per payload
+    field. :func:`unpack_cells` gives the cells back.
     """
     if not cells:
         return (0, ())
-    return (len(cells), tuple(_pack_column([getattr(c, f) for c in cells]) for f in _CELL_FIELDS))
+    return (len(cells), _pack_fields(Cell, cells))
 
 
 def unpack_cells(packed: tuple, copy: bool = False) -> "list[Cell]":
@@ -155,8 +195,7 @@ def unpack_cells(packed: tuple, copy: bool = False) -> "list[Cell]":
     n, columns = packed
     if n == 0:
         return []
-    values = [_unpack_column(c, n, copy) for c in columns]
-    return [Cell(*row) for row in zip(*values)]
+    return _unpack_fields(Cell, columns, n, copy)
 
 
 @dataclass

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from reluregions.enumeration.checkpoint_state import FORMAT
 
 from .helpers import cli, one_line_error, partial_files, write_net
 
@@ -84,3 +87,16 @@ def test_resume_needs_the_checkpointed_network(tmp_path: Path) -> None:
     assert again.returncode == 0 and first.stdout.split()[0] == again.stdout.split()[0]
     line = one_line_error(cli("enumerate", other, "--out", out, "--resume", ck, "--workers", "1"))
     assert "different network" in line
+
+
+def test_resume_of_a_checkpoint_of_an_older_format_is_refused(tmp_path: Path) -> None:
+    """A checkpoint written before cells had typed payloads (format 1, data/checkpoints) is
+    refused with its format named, exit status 2, before any work."""
+    ck = tmp_path / "ck"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "format1", ck)
+    net = write_net(tmp_path / "net.npz")  # the network the checkpoint was made for
+    line = one_line_error(cli("enumerate", net, "--out", tmp_path / "r.parquet", "--resume", ck,
+                              "--workers", "1"))
+    assert "another version of reluregions" in line and "checkpoint format 1" in line
+    assert f"reads format {FORMAT}" in line and FORMAT != 1
+    assert not (tmp_path / "r.parquet").exists()

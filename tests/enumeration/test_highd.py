@@ -130,7 +130,7 @@ def test_open_cells_travel_without_maps_and_get_them_back_bit_for_bit() -> None:
     stack, seen = algorithm.roots(ctx), 0
     while stack:
         cell = stack.pop()
-        assert cell.M is None and cell.state.maps is None  # detached: O(depth * k) per cell
+        assert cell.M is None and cell.payload.maps is None  # detached: O(depth * k) per cell
         if cell.layer:  # the map a fresh process rebuilds from the bits is the parent's exactly
             fresh = pickle.loads(pickle.dumps(algorithm))._maps
             maps, M, m, _ = fresh.entry(cell.bits, cell.layer)

@@ -29,97 +29,32 @@ inputs raises :class:`CheckpointMismatchError`. An open checkpoint holds an excl
 folder (``flock``, released by the kernel when the process dies), so two runs never share one.
 
 Running a whole enumeration under a checkpoint is :mod:`reluregions.enumeration.checkpointed`'s
-job; this module is the durable store. Both belong to the enumeration API, which wraps any
+job; this module is the durable store, and :mod:`reluregions.enumeration.checkpoint_state` what a
+snapshot holds (the frontier packed by :func:`~reluregions.tree.pack_cells`, the format number:
+a snapshot of another format is refused). Both belong to the enumeration API, which wraps any
 scheduler with them; schedulers only see the journal of the run. Ctrl-C under
 ``run_with_checkpoint`` only sets a flag; the scheduler's next :meth:`poll` takes a final snapshot
 and raises ``KeyboardInterrupt``, so the command line can say how to resume.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import pickle
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-import numpy as np
-
-from ..errors import InputError, ReluRegionsError
+from ..errors import ReluRegionsError
 from ..io.atomic import AtomicFile, stale_temporaries
 from ..schedulers.base import Block, Restored
-from ..tree import Cell, Problem, RegionBlock, Stats
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..domains import Domain
+from ..tree import Cell, RegionBlock, Stats, pack_cells, unpack_cells
+from .checkpoint_state import (STATE_NAME, CheckpointError, CheckpointMismatchError,
+                               CheckpointNotFoundError, Snapshot, describe_mismatch, jsonable,
+                               read_state, run_identity, write_state)
 
 __all__ = ["Checkpoint", "CheckpointError", "CheckpointMismatchError", "CheckpointNotFoundError",
            "check_resumable", "run_identity", "STATE_NAME"]
 
-FORMAT = 1
-STATE_NAME = "state.pkl"
 _SHARD = "shard-{:06d}.parquet"
-
-
-class CheckpointError(InputError):
-    """The checkpoint folder cannot be used (damaged, or holds an unfinished run)."""
-
-
-class CheckpointMismatchError(CheckpointError):
-    """The checkpoint was made for another network, domain or config."""
-
-
-class CheckpointNotFoundError(CheckpointError):
-    """Resuming was asked for, but the folder is missing or holds no checkpoint."""
-
-
-@dataclass
-class _State:
-    identity: dict[str, Any]
-    metadata: dict[str, Any]
-    frontier: list[Cell] | None = None
-    shards: list[tuple[str, int]] = field(default_factory=list)
-    regions: int = 0
-    stats: Stats = field(default_factory=Stats)
-    done: bool = False
-    snapshots: int = 0
-    format: int = FORMAT
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-def run_identity(problem: Problem, domain: "Domain | None" = None, extras: Sequence[str] = (),
-                 store_regions: bool = True) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed: network hash, domain, config, output."""
-    p = problem.param
-    digest = hashlib.sha256()
-    for array in (p.x0, p.U, p.G, p.h):
-        digest.update(repr(np.shape(array)).encode())
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    return _jsonable({
-        "network_sha256": problem.network.sha256,
-        "domain": domain.to_dict() if domain is not None else None,
-        "domain_sha256": digest.hexdigest(),
-        "config": problem.config.to_dict(),
-        "output": {"regions": bool(store_regions), "extras": list(extras)},
-    })
-
-
-def _describe_mismatch(saved: dict[str, Any], wanted: dict[str, Any]) -> str:
-    if saved.get("network_sha256") != wanted.get("network_sha256"):
-        return (f"a different network (sha256 {str(saved.get('network_sha256'))[:12]}..., this one "
-                f"{str(wanted.get('network_sha256'))[:12]}...)")
-    if saved.get("domain_sha256") != wanted.get("domain_sha256"):
-        return f"a different domain ({saved.get('domain')}, this one {wanted.get('domain')})"
-    old, new = saved.get("config", {}), wanted.get("config", {})
-    for key in sorted(set(old) | set(new)):
-        if old.get(key) != new.get(key):
-            return f"a different config ({key} = {old.get(key)!r} there, {new.get(key)!r} here)"
-    return f"a different output ({saved.get('output')}, this one {wanted.get('output')})"
 
 
 class Checkpoint:
@@ -148,14 +83,14 @@ class Checkpoint:
                  n_hidden: int = 0, metadata: dict[str, Any] | None = None,
                  extras: Sequence[str] = (), store_regions: bool = True) -> None:
         self.directory = Path(directory)
-        self.identity = _jsonable(identity)
+        self.identity = jsonable(identity)
         self.every = float(every)
         self.n_hidden = int(n_hidden)
         self.metadata = dict(metadata or {})
         self.extras = tuple(extras)
         self.store_regions = store_regions
         self.resumed = False
-        self._state: _State | None = None
+        self._state: Snapshot | None = None
         self._writer: Any = None
         self._shard_rows = 0
         self._pending = 0  # regions recorded since the last snapshot
@@ -217,13 +152,13 @@ class Checkpoint:
             if state.identity != self.identity:
                 raise CheckpointMismatchError(
                     f"{self.directory}: this checkpoint belongs to a run with "
-                    f"{_describe_mismatch(state.identity, self.identity)}; resume with the same "
+                    f"{describe_mismatch(state.identity, self.identity)}; resume with the same "
                     "network, domain and options, or use another folder")
             if not resume and not state.done:
                 raise CheckpointError(f"{self.directory}: holds an unfinished run; resume it, or "
                                       "delete the folder to start over")
         if state is None or (state.done and not resume):
-            state = _State(self.identity, self.metadata)
+            state = Snapshot(self.identity, self.metadata)
             self._state = state
             self._clean()
             self._write_state()
@@ -257,19 +192,8 @@ class Checkpoint:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _load(self) -> _State | None:
-        try:
-            with open(self.state_path, "rb") as fh:
-                state = pickle.load(fh)
-        except FileNotFoundError:
-            return None
-        except Exception as exc:
-            raise CheckpointError(f"{self.state_path}: not a readable checkpoint ({exc}); delete "
-                                  "the folder to start over") from None
-        if not isinstance(state, _State) or state.format != FORMAT:
-            raise CheckpointError(f"{self.state_path}: written by another version of reluregions; "
-                                  "delete the folder to start over")
-        return state
+    def _load(self) -> Snapshot | None:
+        return read_state(self.state_path)
 
     def _clean(self) -> None:
         """Delete shards the snapshot does not list, and every temporary file."""
@@ -282,7 +206,7 @@ class Checkpoint:
             if ours and name not in keep:
                 path.unlink(missing_ok=True)
 
-    def _need_state(self) -> _State:
+    def _need_state(self) -> Snapshot:
         if self._state is None:
             raise ReluRegionsError("the checkpoint is not open; call Checkpoint.open() first")
         return self._state
@@ -293,7 +217,8 @@ class Checkpoint:
         state = self._need_state()
         stats = Stats()
         stats.merge(state.stats)
-        frontier = list(state.frontier) if state.frontier is not None else None
+        # the cells wait in the scheduler's queue: copies, not views of the packed buffers
+        frontier = unpack_cells(state.frontier, copy=True) if state.frontier is not None else None
         return Restored(frontier, stats, state.regions)
 
     def record(self, block: Block) -> None:
@@ -337,7 +262,7 @@ class Checkpoint:
         saved = Stats()
         saved.merge(stats)
         saved.merge(self.prelude)
-        new = _State(state.identity, state.metadata, list(frontier), shards,
+        new = Snapshot(state.identity, state.metadata, pack_cells(list(frontier)), shards,
                      state.regions + self._pending, saved, False, state.snapshots + 1)
         self._state = new
         self._pending = 0
@@ -371,8 +296,7 @@ class Checkpoint:
 
     def _write_state(self) -> None:
         state = self._need_state()
-        with AtomicFile(self.state_path) as target, open(target.tmp, "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        write_state(self.state_path, state)
 
     # ------------------------------------------------------------------ the end
     def merge(self, out_path: str | Path) -> int:
@@ -412,7 +336,7 @@ class Checkpoint:
         state = self._need_state()
         state.done = True
         shards, state.shards = state.shards, []
-        state.frontier = []
+        state.frontier = pack_cells([])
         self._write_state()
         for name, _ in shards:
             (self.directory / name).unlink(missing_ok=True)

@@ -116,8 +116,8 @@ class HighDimAlgorithm(Algorithm):
         if ball is None:
             return []
         center, radius = ball
-        root = Cell(self._domain_G.copy(), self._domain_h.copy(), center, float(radius), 0, 0,
-                    None, None, bits, ())
+        root = Cell(G=self._domain_G.copy(), h=self._domain_h.copy(), center=center,
+                    radius=float(radius), layer=0, neuron=0, M=None, m=None, scale=None, bits=bits)
         detach(root, LayerTodo)
         return [root]
 
@@ -127,7 +127,7 @@ class HighDimAlgorithm(Algorithm):
         keep = ~box_rows(cell.G, cell.h)
         cell.G, cell.h = cell.G[keep], cell.h[keep]
         cell.neuron = 0
-        cell.state = LayerTodo(np.zeros(0, dtype=np.int64), ())
+        cell.payload = LayerTodo(neurons=np.zeros(0, dtype=np.int64), maps=())
         return cell
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
@@ -151,15 +151,16 @@ class HighDimAlgorithm(Algorithm):
         offsets = layer_offsets(problem)
         cell.bits = cell.bits.copy()  # the cell's own (it may arrive as a read-only buffer view)
         if cell.M is None:
-            state = cell.state
-            cell.state = LayerTodo(state.neurons, self._maps.attach(cell), state.points)
+            state = cell.payload
+            cell.payload = LayerTodo(neurons=state.neurons, maps=self._maps.attach(cell),
+                                     points=state.points)
         while True:
-            if cell.state is None or cell.state.neurons is None:
+            if cell.payload is None or cell.payload.neurons is None:
                 self._start_layer(cell)
-            todo = cell.state.neurons
+            todo = cell.payload.neurons
             base = offsets[cell.layer]
             crossing: list[tuple[int, tuple, int]] = []
-            known = cell.state.points
+            known = cell.payload.points
             wide = cell.radius >= self.problem.config.band
             # a new pool per pass: the worker threads' shallow copies of the engine must not share one
             self._pool = PointPool(cell.center.size, ([cell.center] if wide else [])
@@ -204,7 +205,7 @@ class HighDimAlgorithm(Algorithm):
         cell grown by tol (:func:`~reluregions.geometry.dualbound.lagrangian_lower_bounds`) of
         each neuron's unit pre-activation signed by its witness side: above tol means the far
         side's Chebyshev radius is below -tol, so it has no interior (DESIGN.md §1). No LP.
-        Sets ``cell.state`` to the neurons left to insert and ``cell.neuron`` to 0.
+        Sets ``cell.payload`` to the neurons left to insert and ``cell.neuron`` to 0.
         """
         tol = self.problem.config.band
         M, m = cell.M[todo], cell.m[todo]
@@ -220,14 +221,15 @@ class HighDimAlgorithm(Algorithm):
             proven[rest[low + m[rest] * scale > tol]] = True
         base = layer_offsets(self.problem)[cell.layer]
         cell.bits[base + todo[proven]] = s[proven] > 0
-        cell.state = LayerTodo(todo[~proven], cell.state.maps if cell.state is not None else ())
+        cell.payload = LayerTodo(neurons=todo[~proven],
+                                 maps=cell.payload.maps if cell.payload is not None else ())
         cell.neuron = 0
 
     def _finish(self, cell: Cell, ctx: Context) -> Cell | RegionBlock:
         """Close the layer; the region (last layer) gets its certified ball and full rows if asked."""
         problem = self.problem
         last = cell.layer + 1 == problem.n_layers
-        maps = cell.state.maps + ((cell.M, cell.m),)
+        maps = cell.payload.maps + ((cell.M, cell.m),)
         if last:
             cfg = problem.config
             cell.center, cell.radius = self._balls.region_ball(cell, maps, ctx)
@@ -238,7 +240,7 @@ class HighDimAlgorithm(Algorithm):
                 cell.h = np.concatenate([p.h[box], cell.h])
         nxt = finish_layer(problem, cell, ctx)
         if not last:
-            nxt.state = LayerTodo(None, maps)
+            nxt.payload = LayerTodo(neurons=None, maps=maps)
             self._maps.remember(nxt, maps)
         return nxt
 
@@ -265,7 +267,7 @@ class HighDimAlgorithm(Algorithm):
                 if pool is not None:
                     inside = pool[np.all(pool @ child.G.T <= child.h - self.problem.config.band,
                                          axis=1)]
-                child.state = LayerTodo(rest, cell.state.maps, inside)
+                child.payload = LayerTodo(neurons=rest, maps=cell.payload.maps, points=inside)
                 child.neuron = 0
             return children
         return []

@@ -28,9 +28,10 @@ __all__ = ["LayerMaps", "LayerTodo", "detach", "MAP_CACHE"]
 MAP_CACHE = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LayerTodo:
-    """Where a cell stands in its layer, and the maps of the layers before it.
+    """Where a cell stands in its layer, and the maps of the layers before it: the
+    high-dimensional engine's state of a cell (:attr:`~reluregions.tree.Cell.payload`).
 
     Attributes
     ----------
@@ -60,11 +61,11 @@ def detach(cell: Cell, state_type) -> None:
     ``state_type`` is the engine's per-cell state class; its ``maps`` field becomes ``None``.
     """
     cell.M = cell.m = cell.scale = None
-    state = cell.state
+    state = cell.payload
     if state is None:
-        cell.state = state_type(None, None, None)
+        cell.payload = state_type(neurons=None, maps=None, points=None)
     else:
-        cell.state = state_type(state.neurons, None, state.points)
+        cell.payload = state_type(neurons=state.neurons, maps=None, points=state.points)
 
 
 class LayerMaps:

@@ -51,22 +51,20 @@ def _layer_map(problem: Problem, layer: int, A: np.ndarray, c: np.ndarray,
     return M, m, scale
 
 
-def root_cell(problem: Problem, ctx: Context) -> Cell:
+def root_cell(problem: Problem, ctx: Context, payload: object = None) -> Cell:
     """The whole domain as one cell at layer 0, neuron 0, with its Chebyshev ball as witness.
 
-    Its outer box is ``[-1, 1]^k`` (the normalised domain), or ``R^k`` for the whole space, whose
-    Chebyshev LP has no rows and returns the radius cap.
+    In the whole space the Chebyshev LP has no rows and returns the radius cap. ``payload`` is
+    the algorithm's state of the root (:attr:`Cell.payload`).
     """
     p = problem.param
-    k = p.dim
     center, radius = ctx.solver.chebyshev(p.G, p.h, np.ones(len(p.h)))
     ctx.stats.lps += 1
     M, m, scale = _layer_map(problem, 0, p.U, p.x0,
                              np.abs(p.U).sum(axis=1) + np.abs(p.x0))
     bits = np.zeros(problem.network.n_hidden, dtype=bool)
-    edge = 1.0 if p.bounded else np.inf
-    return Cell(p.G.copy(), p.h.copy(), center, radius, 0, 0, M, m, bits, (),
-                np.full(k, -edge), np.full(k, edge), scale)
+    return Cell(G=p.G.copy(), h=p.h.copy(), center=center, radius=radius, layer=0, neuron=0, M=M,
+                m=m, scale=scale, bits=bits, payload=payload)
 
 
 def constant_neurons(problem: Problem, cell: Cell, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,8 +111,8 @@ def chebyshev_side(problem: Problem, ctx: Context, G: np.ndarray, h: np.ndarray,
 def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlock:
     """Close ``cell.layer``: record its rank and count, then pull the next layer back.
 
-    Returns the cell at the next layer's first neuron, or the finished region after the last
-    hidden layer.
+    Returns the cell at the next layer's first neuron (with the cell's payload), or the finished
+    region after the last hidden layer.
     """
     net = problem.network
     layer = cell.layer
@@ -138,8 +136,8 @@ def finish_layer(problem: Problem, cell: Cell, ctx: Context) -> Cell | RegionBlo
                            A, c, ctx)
     absA = np.abs(A).sum(axis=1) + np.abs(c)
     M, m, scale = _layer_map(problem, layer + 1, A, c, absA)
-    return Cell(cell.G, cell.h, cell.center, cell.radius, layer + 1, 0, M, m, cell.bits, ranks,
-                cell.lo, cell.hi, scale, cell.V, cell.inc)
+    return Cell(G=cell.G, h=cell.h, center=cell.center, radius=cell.radius, layer=layer + 1,
+                neuron=0, M=M, m=m, scale=scale, bits=cell.bits, ranks=ranks, payload=cell.payload)
 
 
 def _map_rank(problem: Problem, cell: Cell, d: np.ndarray, A: np.ndarray) -> int:

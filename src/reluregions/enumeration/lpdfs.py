@@ -26,6 +26,8 @@ pattern's constraints (one HiGHS LP), certified the same way, or the exact oracl
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from ..errors import OptionError
@@ -39,7 +41,7 @@ from .cells import exhaustive_first_layer
 from .layers import _layer_map, make_region, side_ball
 from .witness import WitnessAlgorithm
 
-__all__ = ["LPTraversalAlgorithm", "BAND"]
+__all__ = ["LPTraversalAlgorithm", "LPTraversalState", "BAND"]
 
 #: How far past its threshold a compiled decision must be certified (normalised coordinates):
 #: ten times HiGHS's feasibility tolerance; closer ones go to HiGHS and the exact oracle.
@@ -47,6 +49,37 @@ BAND = 1e-8
 #: Pivots before the compiled simplex gives up (the LP then goes to HiGHS).
 MAX_PIVOTS = 500
 _WARM = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LPTraversalState:
+    """The compiled LP traversal's state of a cell (:attr:`~reluregions.tree.Cell.payload`), as
+    :func:`~reluregions.geometry.lpdfs.lp_dfs` takes and hands it back.
+
+    Attributes
+    ----------
+    M, m, scale : ndarray
+        The pulled-back maps of layers ``0..layer`` stacked (rows ``:offsets[layer + 1]``; the
+        cell's own ``M``, ``m``, ``scale`` are the last layer's rows).
+    todo : ndarray
+        The neurons of the layer left to test (``todo[:ntodo]``).
+    ntodo : int
+        Their number (``-1``: the layer is not started).
+    pool : ndarray
+        Points strictly inside the cell that its ancestors found (one per row).
+    force_table, force_points : ndarray
+        Side decisions made outside the compiled code, rows ``(neuron, key, rows, verdict,
+        value)``, and their points (:mod:`~reluregions.geometry.lpside`).
+    """
+
+    M: np.ndarray
+    m: np.ndarray
+    scale: np.ndarray
+    todo: np.ndarray
+    ntodo: int
+    pool: np.ndarray
+    force_table: np.ndarray
+    force_points: np.ndarray
 
 
 class LPTraversalAlgorithm(Algorithm):
@@ -161,10 +194,12 @@ class LPTraversalAlgorithm(Algorithm):
         k = self.problem.param.dim
         if force is None:
             force = (np.zeros((0, 5)), np.zeros((0, k)))
-        state = (M, m, scale, np.zeros(0, np.int64) if todo is None else todo,
-                 -1 if todo is None else len(todo), pool, *force)
-        return Cell(G, h, w, float(radius), layer, 0, M[lo:hi], m[lo:hi], bits, tuple(ranks), None,
-                    None, scale[lo:hi], None, None, state)
+        state = LPTraversalState(M=M, m=m, scale=scale,
+                                 todo=np.zeros(0, np.int64) if todo is None else todo,
+                                 ntodo=-1 if todo is None else len(todo), pool=pool,
+                                 force_table=force[0], force_points=force[1])
+        return Cell(G=G, h=h, center=w, radius=float(radius), layer=layer, neuron=0, M=M[lo:hi],
+                    m=m[lo:hi], scale=scale[lo:hi], bits=bits, ranks=tuple(ranks), payload=state)
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
                count_only: bool) -> tuple[list[Cell], Block]:
@@ -175,12 +210,13 @@ class LPTraversalAlgorithm(Algorithm):
         if self._trivial is not None:
             return self._trivial.expand(cell, ctx, budget=budget, count_only=count_only)
         ctx.stats.expansions += 1
-        M, m, scale, todo, ntodo, pool, ftab, fx = cell.state
+        st = cell.payload
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
         out = lp_dfs(np.ascontiguousarray(cell.G, dtype=np.float64), np.asarray(cell.h, np.float64),
                      np.asarray(cell.center, np.float64), float(cell.radius),
-                     cell.bits.copy(), cell.layer, M, m, scale, todo, ntodo, pool, ranks, ftab, fx,
+                     cell.bits.copy(), cell.layer, st.M, st.m, st.scale, st.todo, st.ntodo, st.pool,
+                     ranks, st.force_table, st.force_points,
                      *self._weights(), problem.network.negative_slope, cfg.zero_tol, cfg.band,
                      BAND, cfg.ranks, budget, MAX_PIVOTS)
         n, bits, centres, radii, rk, layer_cells, lps, pending, pkey, ftab, fx = out[:11]
@@ -223,9 +259,8 @@ class LPTraversalAlgorithm(Algorithm):
             if found is not None:
                 verdict, point, value = IN_EXACT, found.point, found.radius
         entry = np.array([[j, sign * (1 + ask), len(h), verdict, value]])
-        M, m, scale, todo, ntodo, pool = cell.state[:6]
-        cell.state = (M, m, scale, todo, ntodo, pool, np.vstack([ftab, entry]),
-                      np.vstack([fx, point[None, :]]))
+        cell.payload = replace(cell.payload, force_table=np.vstack([ftab, entry]),
+                               force_points=np.vstack([fx, point[None, :]]))
         return cell
 
     def _settle_side(self, cell: Cell, j: int, bit: bool, ctx: Context):
@@ -237,8 +272,7 @@ class LPTraversalAlgorithm(Algorithm):
         bits = cell.bits.copy()
         bits[base + j] = bit
         decided = np.ones(problem.offsets[cell.layer + 1] - base, dtype=bool)
-        todo, ntodo = cell.state[3], cell.state[4]
-        decided[todo[:ntodo]] = False
+        decided[cell.payload.todo[:cell.payload.ntodo]] = False
         decided[j] = True
         return ctx.settle(problem, bits, cell.layer, decided)
 

@@ -39,6 +39,9 @@ uses the witness algorithm otherwise.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import OptionError, SolverError
@@ -47,11 +50,65 @@ from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .layers import make_region, root_cell
 
-__all__ = ["VertexAlgorithm", "VERTEX_EPS", "vertex_applicable", "kernels_cached"]
+__all__ = ["VertexAlgorithm", "VertexState", "VertexWalk", "VERTEX_EPS", "vertex_applicable",
+           "kernels_cached"]
 
 VERTEX_EPS = 1e-13
 MAX_VERTEX_DIM = 10
 _WARM = False  # compiled kernels loaded in this process
+
+
+class VertexWalk(NamedTuple):
+    """Where a cell stands inside its layer, as the compiled traversal hands it back
+    (:func:`~reluregions.geometry.dfs.dfs_packed`'s ``S, cut, acut, ocut, q, force``).
+
+    Attributes
+    ----------
+    distances : ndarray
+        Signed distances of the cell's vertices to the crossing hyperplanes ``cut[next_cut:]``,
+        flat, one vertex count per hyperplane.
+    cut, cut_normals, cut_offsets : ndarray
+        The layer's crossing neurons, their unit normals and offsets.
+    next_cut : int
+        The crossing hyperplane to insert next (``-1``: the layer is not started).
+    force : int
+        A decision made outside the kernel for ``cut[next_cut]``: 0 none, 1 split, 2 no split
+        with bit 1, 3 no split with bit 0.
+    """
+
+    distances: np.ndarray
+    cut: np.ndarray
+    cut_normals: np.ndarray
+    cut_offsets: np.ndarray
+    next_cut: int
+    force: int
+
+    @classmethod
+    def unstarted(cls, k: int) -> "VertexWalk":
+        """The position of a cell whose layer has not started (dimension ``k``)."""
+        return cls(distances=np.empty(0), cut=np.empty(0, np.int64), cut_normals=np.empty((0, k)),
+                   cut_offsets=np.empty(0), next_cut=-1, force=0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VertexState:
+    """The vertex algorithm's state of a cell (:attr:`~reluregions.tree.Cell.payload`).
+
+    Attributes
+    ----------
+    V, inc : ndarray
+        The cell's vertices and their tight-constraint bit sets (words of 64 bits).
+    walk : VertexWalk or None
+        Its position inside the layer (``None``: at the layer's start, as the root).
+    """
+
+    V: np.ndarray
+    inc: np.ndarray
+    walk: VertexWalk | None = None
+
+    def forced(self, force: int) -> "VertexState":
+        """This state with the decision ``force`` for the walk's next cut."""
+        return VertexState(V=self.V, inc=self.inc, walk=self.walk._replace(force=force))
 
 
 def kernels_cached() -> bool:
@@ -131,9 +188,8 @@ class VertexAlgorithm(Algorithm):
         _WARM = True
 
     def roots(self, ctx: Context) -> list[Cell]:
-        cell = root_cell(self.problem, ctx)
-        cell.V, cell.inc = box_vertices(self.problem.param.dim, self._n_words)
-        return [cell]
+        V, inc = box_vertices(self.problem.param.dim, self._n_words)
+        return [root_cell(self.problem, ctx, VertexState(V=V, inc=inc))]
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
                count_only: bool) -> tuple[list[Cell], Block]:
@@ -147,11 +203,9 @@ class VertexAlgorithm(Algorithm):
                                    (), None, None, ctx)
         ranks = np.full(L, -1, dtype=np.int64)
         ranks[:len(cell.ranks)] = cell.ranks
-        if cell.state is None:
-            state = (np.empty(0), np.empty(0, np.int64), np.empty((0, k)), np.empty(0), -1, 0)
-        else:
-            state = cell.state
-        out = self._call(cell, state, ranks, budget, count_only)
+        walk = cell.payload.walk
+        out = self._call(cell, VertexWalk.unstarted(k) if walk is None else walk, ranks, budget,
+                         count_only)
         for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
         frontier = self._unpack_frontier(cell, out.frontier)
@@ -162,13 +216,14 @@ class VertexAlgorithm(Algorithm):
             self._decide(frontier[0], ctx)
         return frontier, self._regions(len(parts[0]), *parts, ctx, count_only)
 
-    def _call(self, cell: Cell, state: tuple, ranks: np.ndarray, budget: int,
+    def _call(self, cell: Cell, walk: VertexWalk, ranks: np.ndarray, budget: int,
               count_only: bool) -> Traversal:
         problem = self.problem
         cfg = problem.config
-        S, cut, acut, ocut, q, force = state
-        start = VertexCell(cell.V, cell.inc, cell.G, cell.h, cell.bits.copy(), int(cell.layer),
-                           cell.M, cell.m, cell.scale, S, cut, acut, ocut, int(q), ranks, int(force))
+        state = cell.payload
+        start = VertexCell(state.V, state.inc, cell.G, cell.h, cell.bits.copy(), int(cell.layer),
+                           cell.M, cell.m, cell.scale, walk.distances, walk.cut, walk.cut_normals,
+                           walk.cut_offsets, int(walk.next_cut), ranks, int(walk.force))
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
                             int(budget), not count_only)
@@ -285,9 +340,8 @@ class VertexAlgorithm(Algorithm):
         hyperplane through a vertex or a face, a sliver), else by :meth:`_has_interior`. When it
         has none, the other side holds the interior of the cell, which is full-dimensional (every
         cell is a side proved so), and needs no test."""
-        S, cut, acut, ocut, q, _ = cell.state
         layer, j, decided = self._candidate(cell)
-        col = S[:len(cell.V)]
+        col = cell.payload.walk.distances[:len(cell.payload.V)]
         tol = self.problem.config.radius_tol
         has = {}
         for side in ((True, False) if col.max() < -col.min() else (False, True)):
@@ -300,12 +354,12 @@ class VertexAlgorithm(Algorithm):
                 has[side] = ctx.settle(self.problem, bits, layer, decided) is not None
             else:
                 has[side] = self._has_interior(bits, layer, decided, ctx)
-        cell.state = (S, cut, acut, ocut, q, 1 if all(has.values()) else (2 if has[True] else 3))
+        cell.payload = cell.payload.forced(1 if all(has.values()) else (2 if has[True] else 3))
 
     def _candidate(self, cell: Cell) -> tuple[int, int, np.ndarray]:
         """A held cell's layer, the neuron ``cut[q]`` it waits on, and the mask of the layer's
         neurons that define its sides: all but the crossing ones not inserted yet."""
-        _, cut, _, _, q, _ = cell.state
+        cut, q = cell.payload.walk.cut, cell.payload.walk.next_cut
         layer = int(cell.layer)
         decided = np.ones(self.problem.offsets[layer + 1] - self.problem.offsets[layer], bool)
         decided[cut[q + 1:]] = False
@@ -319,10 +373,11 @@ class VertexAlgorithm(Algorithm):
         §3). Returns its regions as the kernel's arrays (balls to be computed, ``radii = -1``)."""
         problem = self.problem
         off, L, k = problem.offsets, problem.n_layers, problem.param.dim
-        S, cut, acut, ocut, q, _ = cell.state
+        walk = cell.payload.walk
+        cut, q = walk.cut, walk.next_cut
         layer, j, decided = self._candidate(cell)
-        thin = not bool(np.any(S[:len(cell.V)] > 0.0))  # the bit of the side with no vertex
-        cell.state = (S, cut, acut, ocut, q, 3 if thin else 2)
+        thin = not bool(np.any(walk.distances[:len(cell.payload.V)] > 0.0))  # the side with no vertex
+        cell.payload = cell.payload.forced(3 if thin else 2)
         bits = cell.bits.copy()
         bits[off[layer] + j] = thin
         stack, found = [(bits, layer, [int(x) for x in cut[q + 1:]], decided)], []
@@ -372,11 +427,13 @@ class VertexAlgorithm(Algorithm):
         for i, (p, r, nl, nc, layer, q) in enumerate(meta.tolist()):
             ns = p * (nc - q) if q >= 0 else 0
             S = fS[i_s:i_s + ns]
-            frontier.append(Cell(fG[ir:ir + r], fh[ir:ir + r], cell.center, cell.radius, layer, 0,
-                                 fM[il:il + nl], fm[il:il + nl], fB[i],
-                                 tuple(fR[i, :layer].tolist()), None, None, fSc[il:il + nl],
-                                 fV[ip:ip + p], fI[ip:ip + p],
-                                 (S, fCut[ic:ic + nc], fAc[ic:ic + nc], fOc[ic:ic + nc], q, 0)))
+            walk = VertexWalk(distances=S, cut=fCut[ic:ic + nc], cut_normals=fAc[ic:ic + nc],
+                              cut_offsets=fOc[ic:ic + nc], next_cut=q, force=0)
+            frontier.append(Cell(G=fG[ir:ir + r], h=fh[ir:ir + r], center=cell.center,
+                                 radius=cell.radius, layer=layer, neuron=0, M=fM[il:il + nl],
+                                 m=fm[il:il + nl], scale=fSc[il:il + nl], bits=fB[i],
+                                 ranks=tuple(fR[i, :layer].tolist()),
+                                 payload=VertexState(V=fV[ip:ip + p], inc=fI[ip:ip + p], walk=walk)))
             ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
         return frontier
 

@@ -33,22 +33,48 @@ interval test treats ``0 * inf`` as 0.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Algorithm, Block, Cell, Context, RegionBlock
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock
 from .cells import exhaustive_first_layer
 from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
 
-__all__ = ["WitnessAlgorithm"]
+__all__ = ["WitnessAlgorithm", "WitnessState"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WitnessState:
+    """The witness algorithm's state of a cell (:attr:`~reluregions.tree.Cell.payload`).
+
+    Attributes
+    ----------
+    lo, hi : ndarray
+        An outer bounding box ``lo <= t <= hi`` of the cell, inherited from the ancestor that
+        computed it (infinite sides where the domain is unbounded).
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def of_domain(cls, problem: Problem) -> "WitnessState":
+        """The box of the root: ``[-1, 1]^k`` (the normalised domain), or ``R^k`` for the whole
+        space."""
+        k = problem.param.dim
+        edge = 1.0 if problem.param.bounded else np.inf
+        return cls(lo=np.full(k, -edge), hi=np.full(k, edge))
 
 
 class WitnessAlgorithm(Algorithm):
     """Witness-point LayerWise-NNCE (the package default)."""
 
     def roots(self, ctx: Context) -> list[Cell]:
+        box = WitnessState.of_domain(self.problem)
         if self.problem.config.first_layer == "exhaustive":
-            return exhaustive_first_layer(self.problem, ctx)
-        return [root_cell(self.problem, ctx)]
+            return exhaustive_first_layer(self.problem, ctx, box)
+        return [root_cell(self.problem, ctx, box)]
 
     def expand(self, cell: Cell, ctx: Context, *, budget: int,
                count_only: bool) -> tuple[list[Cell], Block]:
@@ -103,7 +129,7 @@ class WitnessAlgorithm(Algorithm):
 
     @staticmethod
     def _interval(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = cell.lo, cell.hi
+        lo, hi = cell.payload.lo, cell.payload.hi
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             return _interval_unbounded(cell.M, cell.m, lo, hi)
         mid = (lo + hi) / 2
@@ -115,7 +141,7 @@ class WitnessAlgorithm(Algorithm):
     @staticmethod
     def _tighten_box(cell: Cell, ctx: Context) -> None:
         k = cell.M.shape[1]
-        lo, hi = cell.lo.copy(), cell.hi.copy()
+        lo, hi = cell.payload.lo.copy(), cell.payload.hi.copy()
         for i in range(k):
             c = np.zeros(k)
             c[i] = 1.0
@@ -129,7 +155,7 @@ class WitnessAlgorithm(Algorithm):
         # Widen by a hair so that rounding in the LP never excludes a touching hyperplane (an
         # infinite side, where the LP was unbounded, stays infinite and widens nothing).
         pad = 1e-9 * (1.0 + _finite_abs(lo) + _finite_abs(hi))
-        cell.lo, cell.hi = lo - pad, hi + pad
+        cell.payload = WitnessState(lo=lo - pad, hi=hi + pad)
 
     # ------------------------------------------------------------------ one hyperplane
     def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, decided: np.ndarray,

@@ -22,13 +22,14 @@ __all__ = ["exhaustive_first_layer", "MAX_EXHAUSTIVE_NEURONS"]
 MAX_EXHAUSTIVE_NEURONS = 20
 
 
-def exhaustive_first_layer(problem: Problem, ctx: Context) -> list[Cell]:
+def exhaustive_first_layer(problem: Problem, ctx: Context, payload: object = None) -> list[Cell]:
     """Every full-dimensional cell of layer 1 inside the domain, one LP per sign vector.
 
     The returned cells sit at layer 0 with all its neurons inserted (``neuron = n1``), ready for
-    the layer to be closed by the algorithm's expansion.
+    the layer to be closed by the algorithm's expansion; they share the ``payload`` (the
+    algorithm's state of the root, :attr:`~reluregions.tree.Cell.payload`).
     """
-    root = root_cell(problem, ctx)
+    root = root_cell(problem, ctx, payload)
     n1 = root.M.shape[0]
     norms = np.linalg.norm(root.M, axis=1)
     const, const_bits = constant_neurons(problem, root, norms)
@@ -55,6 +56,6 @@ def exhaustive_first_layer(problem: Problem, ctx: Context) -> list[Cell]:
         if ball is None:
             continue
         center, radius = ball
-        cells.append(Cell(G, h, center, radius, 0, n1, root.M, root.m, bits, (), root.lo, root.hi,
-                          root.scale))
+        cells.append(Cell(G=G, h=h, center=center, radius=radius, layer=0, neuron=n1, M=root.M,
+                          m=root.m, scale=root.scale, bits=bits, payload=root.payload))
     return cells
