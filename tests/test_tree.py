@@ -89,6 +89,19 @@ def test_every_algorithms_cells_round_trip_packed(name: str) -> None:
         _assert_same(a, b, f"cell {i}")
 
 
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_every_open_cells_centre_is_its_own(name: str, seed: int) -> None:
+    """Each open cell's centre lies strictly inside the cell's own constraints (a child never
+    inherits a point of its parent's that it does not hold), with its ball where one is stated."""
+    sent, _ = _expand_packed(name, random_net(3, (7, 6), seed), Box.symmetric(3))
+    assert len(sent) > 20
+    for cell in sent:
+        slack = cell.h - cell.G @ cell.center
+        assert np.all(slack > 0), (name, slack.min())
+        assert np.all(slack >= cell.radius * np.linalg.norm(cell.G, axis=1) - 1e-12)
+
+
 @pytest.mark.parametrize("name", sorted(set(PAYLOADS) - {"paper"}))
 def test_payload_types_are_immutable_slots_built_with_keywords(name: str) -> None:
     sent, _ = _expand_packed(name, random_net(2, (5, 4), 1), Box.symmetric(2))

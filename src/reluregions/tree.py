@@ -51,7 +51,8 @@ class Cell:
         the domain's facets (or, for the cut-list engines, those other than the box's) and every
         hyperplane that split an ancestor.
     center, radius : ndarray, float
-        A ball certified to lie inside the cell (the witness point of the LP algorithms).
+        A ball certified to lie inside the cell (the witness point of the LP algorithms); the
+        vertex algorithm's frontier cells carry the mean of their vertices and radius 0 (no ball).
     layer, neuron : int
         The layer being processed and the next of its neurons to insert.
     M, m : ndarray or None

@@ -429,11 +429,13 @@ class VertexAlgorithm(Algorithm):
             S = fS[i_s:i_s + ns]
             walk = VertexWalk(distances=S, cut=fCut[ic:ic + nc], cut_normals=fAc[ic:ic + nc],
                               cut_offsets=fOc[ic:ic + nc], next_cut=q, force=0)
-            frontier.append(Cell(G=fG[ir:ir + r], h=fh[ir:ir + r], center=cell.center,
-                                 radius=cell.radius, layer=layer, neuron=0, M=fM[il:il + nl],
+            V = fV[ip:ip + p]
+            # its own centre: the mean of its vertices lies inside it; no ball is certified (0)
+            frontier.append(Cell(G=fG[ir:ir + r], h=fh[ir:ir + r], center=V.mean(axis=0),
+                                 radius=0.0, layer=layer, neuron=0, M=fM[il:il + nl],
                                  m=fm[il:il + nl], scale=fSc[il:il + nl], bits=fB[i],
                                  ranks=tuple(fR[i, :layer].tolist()),
-                                 payload=VertexState(V=fV[ip:ip + p], inc=fI[ip:ip + p], walk=walk)))
+                                 payload=VertexState(V=V, inc=fI[ip:ip + p], walk=walk)))
             ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
         return frontier
 
