@@ -30,7 +30,8 @@ For a block of regions:
      other row is parallel to ``j``'s within its error bound (then no other neuron vanishes on
      the facet, so the flip is the region across it); otherwise it is *no facet* when multipliers
      prove ``max C_j [s; 1] < 0`` over the matched rows and the box, rigorously as above: one
-     row's multiplier at the breakpoints first (:func:`._certify_bounds._slack_by_one_row`), else a compiled LP's.
+     row's multiplier at the breakpoints first (:func:`._certify_bounds._slack_by_one_row`),
+     else a compiled LP's.
 
    Anything else (a constraint touching the region unmatched: through a vertex, on the domain's
    boundary, or a missing neighbour) sends the region to the exact check.
