@@ -174,7 +174,7 @@ def test_the_weak_duality_bound_holds_for_any_multipliers():
     from fractions import Fraction
     from itertools import combinations
 
-    from reluregions.enumeration._certify_fast import _upper_bound
+    from reluregions.enumeration._certify_bounds import _upper_bound
 
     rng = np.random.default_rng(7)
     for _ in range(40):

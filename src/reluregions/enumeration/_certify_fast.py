@@ -18,16 +18,20 @@ For a block of regions:
      bound (else the exact point check of :func:`reluregions.geometry.exact.check_point` decides);
    - a neuron whose row may be zero sends the region to the exact check;
    - a constraint strictly slack on the domain's box is no facet; for the others the pattern with
-     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, confirmed byte for byte);
+     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, confirmed byte for byte;
+     the first slots of all of a region's look-ups are read first, :func:`_touch`);
    - a rigorous bounding box of the region from ``2k`` compiled LPs over the matched rows (any
      subset of the rows encloses the region; when the output is complete the matched rows hold
-     every facet), :func:`reluregions.geometry.simplex.box_lp`, made safe by weak duality with
-     the data error ``E`` (:func:`_upper_bound`); a constraint strictly slack on it is no facet;
+     every facet; their rows loaded once per region, no allocation per LP:
+     :func:`reluregions.geometry.simplex.tableau_lp_into`), made safe by weak duality with
+     the data error ``E`` (:func:`._certify_bounds._bound_of`); a constraint strictly slack on it
+     is no facet;
    - every other constraint ``j`` is *matched* when its flipped pattern is in the output and no
      other row is parallel to ``j``'s within its error bound (then no other neuron vanishes on
      the facet, so the flip is the region across it); otherwise it is *no facet* when multipliers
      prove ``max C_j [s; 1] < 0`` over the matched rows and the box, rigorously as above: one
-     row's multiplier at the breakpoints first (:func:`_slack_by_one_row`), else a compiled LP's.
+     row's multiplier at the breakpoints first (:func:`._certify_bounds._slack_by_one_row`),
+     else a compiled LP's.
 
    Anything else (a constraint touching the region unmatched: through a vertex, on the domain's
    boundary, or a missing neighbour) sends the region to the exact check.
@@ -43,14 +47,12 @@ import numpy as np
 
 from ..geometry import exact as ex
 from ..geometry.kernels import njit
-from ..geometry.simplex import box_lp
+from ._certify_bounds import (_TINY, _far_on_box, _gamma, _load_rows, _max_over,
+                              _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
+                              scratch)
 from ._certify_index import PatternIndex, _lookup
 
 __all__ = ["BlockMaps", "block_maps", "certify_block"]
-
-_U = 2.0 ** -53
-_TINY = 2.0 ** -1000
-
 
 class BlockMaps(NamedTuple):
     """Float pulled-back rows of a block of regions, each distinct prefix's layer stored once.
@@ -161,130 +163,6 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
 
 
 @njit(cache=True, nogil=True)
-def _gamma(n):
-    n = n + 2
-    return 2.0 * n * _U / (1.0 - n * _U)
-
-
-@njit(cache=True, nogil=True)
-def _upper_bound(C, E, j, rows, y, lo, hi):
-    """Rigorous upper bound of ``max C_j^exact [s; 1]`` over ``{s in [lo, hi]: C_i^exact [s; 1]
-    <= 0 for i in rows}`` from multipliers ``y >= 0`` of the rows (weak duality), with the data
-    error ``E`` and the rounding of the evaluation bounded."""
-    k = lo.size
-    val = 0.0
-    mag = 0.0
-    err = 0.0
-    for a in range(k + 1):
-        r = C[j, a]
-        rm = abs(C[j, a])
-        ed = E[j, a]
-        for t in range(rows.size):
-            yt = y[t]
-            if yt > 0.0:
-                i = rows[t]
-                r -= yt * C[i, a]
-                rm += yt * abs(C[i, a])
-                ed += yt * E[i, a]
-        if a < k:
-            sm = max(abs(lo[a]), abs(hi[a]))
-            val += max(r * lo[a], r * hi[a])
-            mag += rm * sm
-            err += ed * sm
-        else:
-            val += r
-            mag += rm
-            err += ed
-    bound = val + err + _gamma(rows.size + k + 3) * (mag + err) + _TINY
-    return bound if np.isfinite(bound) else np.inf  # an overflow proves nothing
-
-
-@njit(cache=True, nogil=True)
-def _max_over(C, E, j, rows, lo, hi):
-    """Rigorous upper bound of ``max C_j [s; 1]`` over the ``rows`` and the box, with the
-    multipliers of one compiled LP (:func:`_upper_bound`)."""
-    k = lo.size
-    r = rows.size
-    A = np.empty((r, k))
-    b = np.empty(r)
-    for t in range(r):
-        for a in range(k):
-            A[t, a] = C[rows[t], a]
-        b[t] = -C[rows[t], k]
-    c = np.empty(k)
-    for a in range(k):
-        c[a] = -C[j, a]
-    status, _, y, _ = box_lp(c, A, b, r, lo, hi, 50 * (r + k) + 100)
-    for t in range(r):
-        if not (y[t] >= 0.0):
-            y[t] = 0.0
-    return _upper_bound(C, E, j, rows, y, lo, hi)
-
-
-@njit(cache=True, nogil=True)
-def _slack_by_one_row(C, E, j, support, lo, hi):
-    """Whether ``C_j [s; 1] < 0`` on the region is proven by one multiplier: ``max`` over the box of
-    ``C_j - lam C_m`` for a row ``m`` of ``support``, ``lam`` at the breakpoints where a coordinate
-    of it changes sign (the bound is convex and piecewise linear in ``lam``), made rigorous by
-    :func:`_upper_bound`."""
-    k = lo.size
-    one = np.empty(1, np.int64)
-    y = np.empty(1)
-    for m in support:
-        one[0] = m
-        for a in range(k):
-            if C[m, a] == 0.0:
-                continue
-            lam = C[j, a] / C[m, a]
-            if lam <= 0.0:
-                continue
-            y[0] = lam
-            if _upper_bound(C, E, j, one, y, lo, hi) < 0.0:
-                return True
-    return False
-
-
-@njit(cache=True, nogil=True)
-def _far_on_box(C, E, i, lo, hi):
-    """Whether constraint ``i`` holds strictly on the whole box (rigorously): then it is no facet."""
-    k = lo.size
-    top = C[i, k]
-    mag = abs(C[i, k])
-    err = E[i, k]
-    for a in range(k):
-        sm = max(abs(lo[a]), abs(hi[a]))
-        top += max(C[i, a] * lo[a], C[i, a] * hi[a])
-        mag += abs(C[i, a]) * sm
-        err += E[i, a] * sm
-    return top + err + _gamma(k + 2) * (mag + err) + _TINY < 0.0
-
-
-@njit(cache=True, nogil=True)
-def _region_box(C, E, rows, lo0, hi0):
-    """A rigorous box around the region: ``2k`` compiled LPs over ``rows`` (any subset of the
-    region's rows encloses it), made safe by weak duality."""
-    N, k1 = C.shape
-    k = k1 - 1
-    lo = lo0.copy()
-    hi = hi0.copy()
-    Cx = np.zeros((N + 1, k1))  # row N: a coordinate objective
-    Ex = np.zeros((N + 1, k1))
-    Cx[:N] = C
-    Ex[:N] = E
-    for a in range(k):
-        for sgn in (1.0, -1.0):
-            for q in range(k1):
-                Cx[N, q] = 0.0
-            Cx[N, a] = sgn
-            ub = _max_over(Cx, Ex, N, rows, lo, hi)
-            if sgn > 0:
-                hi[a] = min(hi[a], ub)
-            else:
-                lo[a] = max(lo[a], -ub)
-    return lo, hi
-
-
-@njit(cache=True, nogil=True)
 def _strictly_inside(C, E, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
     (exact comparisons) and every constraint's value below minus its rigorous error bound."""
@@ -321,23 +199,15 @@ def _gather(rows, errors, offsets, widths, bits, C, E):
 
 
 @njit(cache=True, nogil=True)
-def _parallel_to_other(C, E, j, live):
-    """Whether a row of ``live`` other than ``j`` may be parallel to row ``j`` (then a neuron
-    other than ``j`` may vanish on its facet); the test of ``_certify_facets``."""
-    k1 = C.shape[1]
-    nj = np.sqrt(np.sum(C[j] ** 2))
-    rj = np.sqrt(np.sum(E[j] ** 2)) / nj
-    tol0 = 8.0 * _gamma(k1)
-    for i in live:
-        if i == j:
-            continue
-        ni = np.sqrt(np.sum(C[i] ** 2))
-        dot = 0.0
-        for a in range(k1):
-            dot += C[i, a] * C[j, a]
-        if 1.0 - abs(dot / (ni * nj)) <= 4.0 * (np.sqrt(np.sum(E[i] ** 2)) / ni + rj) + tol0:
-            return True
-    return False
+def _touch(h, zobrist, slots, cand):
+    """Read the first hash-table slot of every flipped pattern of ``cand`` before any look-up:
+    independent loads the processor overlaps, so the look-ups then mostly hit the cache (the
+    table is far larger than the cache; one dependent miss per look-up otherwise)."""
+    mask = np.uint64(slots.shape[0] - 1)
+    acc = 0
+    for i in cand:
+        acc ^= slots[np.int64((h ^ zobrist[i]) & mask), 0]
+    return acc
 
 
 @njit(cache=True, nogil=True)
@@ -355,6 +225,14 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     E = np.empty((N, k1))
     cand = np.empty(N, np.int64)
     hit = np.zeros(N, np.bool_)
+    support_all = np.empty(N, np.int64)
+    live_all = np.empty(N, np.int64)
+    lo = np.empty(k1 - 1)
+    hi = np.empty(k1 - 1)
+    cn = np.empty(N)
+    en = np.empty(N)
+    w = scratch(N, k1 - 1)
+    touch = np.zeros(1, np.int64)
     for reg in range(B):
         _gather(rows, errors, offsets[reg], widths, bits[reg], C, E)
         unsure[reg] = not _strictly_inside(C, E, S[reg], lo0, hi0)
@@ -374,44 +252,46 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
         # constraints not strictly slack on the domain's box, and which of them have their
         # flipped pattern in the output
         nc = 0
-        nm = 0
         for i in range(N):
             if not _far_on_box(C, E, i, lo0, hi0):
                 cand[nc] = i
                 nc += 1
-                hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, slots,
-                                 packed_block[reg], i)
-                nm += hit[i]
-        support = np.empty(nm, np.int64)
-        m = 0
+        touch[0] = _touch(hashes[reg], zobrist, slots, cand[:nc])
+        nm = 0
         for t in range(nc):
-            if hit[cand[t]]:
-                support[m] = cand[t]
-                m += 1
+            i = cand[t]
+            hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, slots, packed_block[reg], i)
+            if hit[i]:
+                support_all[nm] = i
+                nm += 1
+        support = support_all[:nm]
+        _load_rows(C, support, w.A, w.b)  # the rows of every LP of this region
         # a box around the region from the matched rows alone (they hold every facet when the
         # output is complete; any subset of the rows gives a valid enclosure)
-        lo, hi = _region_box(C, E, support, lo0, hi0)
+        _region_box(C, E, support, lo0, hi0, lo, hi, w)
         if not np.all(lo <= hi):
+            for t in range(nc):
+                hit[cand[t]] = False
             slow[reg] = True
             continue
-        live = np.empty(nc, np.int64)
         nl = 0
         for t in range(nc):
             if not _far_on_box(C, E, cand[t], lo, hi):
-                live[nl] = cand[t]
+                live_all[nl] = cand[t]
                 nl += 1
-        live = live[:nl]
+        live = live_all[:nl]
+        _row_norms(C, E, live, cn, en)
         matched = 0
         proven = 0
         for j in live:
             if hit[j]:
-                if _parallel_to_other(C, E, j, live):
+                if _parallel_to_other(C, j, live, cn, en):
                     bad = True
                     break
                 matched += 1
-            elif _slack_by_one_row(C, E, j, support, lo, hi):
+            elif _slack_by_one_row(C, E, j, support, lo, hi, w):
                 proven += 1
-            elif _max_over(C, E, j, support, lo, hi) < 0.0:
+            elif _max_over(C[j], E[j], C, E, support, lo, hi, w) < 0.0:
                 proven += 1
             else:
                 bad = True

@@ -35,7 +35,7 @@ import numpy as np
 from .kernels import njit
 from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, dual_ratio, excess, revised_lp
 
-__all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
+__all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "tableau_lp_into", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
 _EPS = 2.0 ** -52
 
@@ -83,19 +83,39 @@ def box_lp_until(c, A, b, r, lo, hi, max_iter, stop):
 def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
     """:func:`box_lp_until` on the condensed tableau (for as many rows as columns, or more)."""
     k = c.shape[0]
+    y = np.zeros(r)
+    status, t, pivots = tableau_lp_into(c, A, b, r, lo, hi, max_iter, stop, np.empty((r, k)),
+                                        np.empty(k), np.empty(k, np.int64),
+                                        np.empty(r, np.int64), np.empty(k + r),
+                                        np.empty(k + r, np.bool_), y)
+    return status, t.copy(), y, pivots
+
+
+@njit(cache=True, nogil=True)
+def tableau_lp_into(c, A, b, r, lo, hi, max_iter, stop, T, d, col, head, val, upper, y):
+    """:func:`_tableau_lp` in the caller's scratch arrays (no allocation: for callers solving many
+    small LPs): ``T`` (>= r, >= k), ``d``, ``col`` (>= k), ``head`` (>= r), ``val``, ``upper``
+    (>= k + r) and ``y`` (>= r; its first ``r`` entries receive the multipliers).
+
+    Returns ``(status, t, pivots)`` with ``t`` a view of ``val`` (overwritten by the next solve).
+    """
+    k = c.shape[0]
     n = k + r
     # Condensed tableau: x_B = beta - T x_N over the k nonbasic columns only (the basic ones are
     # unit vectors), so a pivot costs r * k, not r * (k + r). Variables 0..k-1 are the columns,
     # k + i the slack of row i; ``head[i]`` labels row i, ``col[j]`` labels column j.
-    T = np.empty((r, k))
     for i in range(r):
         for j in range(k):
             T[i, j] = A[i, j]
-    d = np.empty(k)  # reduced costs of the nonbasic columns
-    col = np.arange(k)
-    head = np.arange(k, n)
-    val = np.zeros(n)  # value of every variable (nonbasic: its bound)
-    upper = np.zeros(n, np.bool_)  # nonbasic at its upper bound
+    # d: reduced costs of the nonbasic columns; val: every variable's value (nonbasic: its
+    # bound); upper: nonbasic at its upper bound
+    for j in range(k):
+        col[j] = j
+    for i in range(r):
+        head[i] = k + i
+    for v in range(n):
+        val[v] = 0.0
+        upper[v] = False
     for j in range(k):
         d[j] = c[j]
         upper[j] = c[j] < 0.0
@@ -180,12 +200,12 @@ def _tableau_lp(c, A, b, r, lo, hi, max_iter, stop):
         head[row] = e
         col[q] = v
         pivots += 1
-    t = val[:k].copy()
-    y = np.zeros(r)
+    for i in range(r):
+        y[i] = 0.0
     for j in range(k):
         if col[j] >= k:
             y[col[j] - k] = max(d[j], 0.0)
-    return status, t, y, pivots
+    return status, val[:k], pivots
 
 
 @njit(cache=True, nogil=True)
