@@ -52,7 +52,7 @@ from ._parallel import ChunkSizer, ProgressFn, default_workers, map_chunks, repo
 from ._verify_lp import LP_PATHS, MAX_VOLUME_DIM, VerifyWorker
 from ._verify_report import CheckResult, VerifyReport
 from .geometry import domain_volume, file_chunks
-from .pullback import point_patterns
+from .pullback import PullbackCache, point_patterns
 from .regionfile import RegionFile
 
 __all__ = ["verify_file", "VerifyReport", "CheckResult", "VerifyWorker", "CHECKS", "STAGES"]
@@ -264,9 +264,10 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
         tries += 1
     t = np.concatenate(pts) if pts else np.zeros((0, k))
     ambiguous = 0
+    cache = PullbackCache(network, p, rf.zero_tol)
     for s in range(0, len(t), 8192):
         chunk = t[s:s + 8192]
-        bits, sure = point_patterns(network, p, chunk, rf.zero_tol)
+        bits, sure = point_patterns(network, p, chunk, rf.zero_tol, cache=cache)
         found = np.zeros(len(chunk), bool)
         full = sure.all(axis=1)
         if full.any():
