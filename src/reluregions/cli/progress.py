@@ -45,10 +45,12 @@ class StageProgress:
         elapsed = now - self._start
         rate = done / elapsed if elapsed > 0 else 0.0
         span = now - self._first_t
-        if span >= 0.5 and done > self._first_done:  # measured past the first chunk
+        measured = span >= 0.2 and done > self._first_done  # a rate past the first chunk
+        if measured:
             rate = (done - self._first_done) / span
         eta = (total - done) / rate if total is not None and rate > 0 else None
-        if not self._warned and eta is not None and span >= 0.5 and eta > self.warn_seconds:
+        if (not self._warned and eta is not None and (measured or elapsed >= 5)
+                and eta > self.warn_seconds):
             self._warned = True
             how = self.hint(stage) if self.hint else None
             self.note(f"warning: {stage} will take about {_duration(eta)} more at {rate:,.1f}/s; "
