@@ -13,11 +13,14 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
 ``regions``
     Each pattern describes a full-dimensional region: constant neurons carry the bit their sign
     gives, and its polytope has an interior: its Chebyshev radius (one LP) clears the band of
-    float decisions, or an exact decision finds an interior point (DESIGN.md §1).
+    float decisions, or an exact decision finds an interior point (DESIGN.md §1). The LP is the
+    compiled simplex's with the box as column bounds and a rigorously certified radius, HiGHS's
+    where that cannot certify (:mod:`reluregions.analysis._verify_lp`).
 ``disjoint``
     For every pair of rows whose patterns differ in exactly one bit, the intersection of the two
-    closed regions has empty interior (Chebyshev radius within the band of float decisions, one LP
-    per pair: the two closed regions meet on the neuron's hyperplane at most).
+    closed regions has empty interior (Chebyshev radius within the band of float decisions: the two
+    closed regions meet on the neuron's hyperplane at most). Where that neuron is not constant on
+    them its one row, with opposite signs, proves it without an LP; otherwise one LP per pair.
 ``coverage``
     Random points, uniform in the domain, all fall in listed regions (on their certain bits). In
     the whole input space (issue 15) the points are uniform in the box twice as wide as the
@@ -32,7 +35,13 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
     where floating point cannot, so the rows tile the domain. It names the first region and facet
     that fail. It is slow (tens of milliseconds per region).
 
-Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes); everything else streams.
+Checks can be chosen (``checks``/``skip``, ``verify --checks/--skip``) and a row range checked
+alone (``rows``, ``verify --rows START:STOP``: a prefix of a large file). Every phase reports
+progress under a stage named for its check (:data:`STAGES`), in chunks sized to about half a
+second of work, so that the first rate and an estimate of the phase's time come early.
+
+Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes), and the neighbour pairs (12
+bytes each); everything else streams.
 """
 from __future__ import annotations
 
@@ -350,6 +359,7 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
             raise OptionError(f"row range {rows[0]}:{rows[1]} holds none of the file's "
                               f"{rf.n_rows:,} rows")
         rows = (start, stop)
+        batch_size = min(batch_size, max(stop - start, 1024))  # a prefix reads no more than it needs
     workers = default_workers() if workers is None else workers
     res = {name: CheckResult(name, max_listed=max_listed) for name in CHECKS}
     for name in set(CHECKS) - chosen:
