@@ -165,7 +165,7 @@ def test_cli_names_every_phase_and_warns_how_to_skip_a_long_one(random2_file) ->
 
     path, npz = random2_file
     run = subprocess.run(CLI + ["verify", str(path), str(npz), "--workers", "1", "--progress",
-                                "--samples", "1000000", "--warn-after", "0.01"],
+                                "--samples", "3000000", "--warn-after", "0.01"],
                          capture_output=True, text=True, timeout=300, env=_env())
     assert run.returncode == 0, run.stderr
     for name in ("points", "distinct", "regions", "disjoint", "coverage"):

@@ -58,6 +58,8 @@ class VerifyWorker(GeometryWorker):
                            and np.array_equal(param.h, np.ones(2 * k)))
         self.compiled = lp == "auto" and param.bounded and k > 0
         self.full = k <= MAX_VOLUME_DIM
+        if self.compiled:  # load the compiled simplex now, not in the first chunk's time
+            box_chebyshev(np.ones((1, 1)), np.ones(1), -np.ones(1), np.ones(1), 0.0, 1.0)
         self.lp_rows = 0  # rows of the compiled LPs solved, and how many
         self.lp_count = 0
         self.fallbacks = 0

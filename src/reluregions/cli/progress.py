@@ -45,7 +45,9 @@ class StageProgress:
         elapsed = now - self._start
         rate = done / elapsed if elapsed > 0 else 0.0
         span = now - self._first_t
-        measured = span >= 0.2 and done > self._first_done  # a rate past the first chunk
+        # a rate past the first chunk, over 2 s at least (the first chunks of a pool come while
+        # its other workers still start)
+        measured = span >= 2.0 and done > self._first_done
         if measured:
             rate = (done - self._first_done) / span
         eta = (total - done) / rate if total is not None and rate > 0 else None
