@@ -108,7 +108,10 @@ def test_progress_is_shown_with_the_flag(random2_file, tmp_path: Path) -> None:
     run = subprocess.run(CLI + ["verify", str(path), str(net), "--workers", "1", "--progress"],
                          env=_env(), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "points:" in run.stderr and "regions (one LP each):" in run.stderr
+    from reluregions.analysis.verify import STAGES
+
+    for name in ("points", "distinct", "regions", "disjoint", "coverage"):  # every phase, named
+        assert f"{STAGES[name]}:" in run.stderr, (name, run.stderr)
     quiet = subprocess.run(CLI + ["verify", str(path), str(net), "--workers", "1"], env=_env(),
                            capture_output=True, text=True, timeout=120)
     assert quiet.stderr == ""  # not a terminal, no flag: nothing on stderr

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
-__all__ = ["map_chunks", "default_workers", "ProgressFn", "report"]
+__all__ = ["map_chunks", "default_workers", "ProgressFn", "report", "ChunkSizer"]
 
 ProgressFn = Callable[[str, int, "int | None"], None]
 """A progress callback: ``progress(stage, done, total)``, ``total`` None when unknown."""
@@ -30,6 +30,31 @@ def report(progress: ProgressFn | None, stage: str, done: int, total: int | None
     """Call ``progress`` if there is one."""
     if progress is not None:
         progress(stage, done, total)
+
+
+class ChunkSizer:
+    """Chunk sizes that keep each chunk near ``target`` seconds of worker time.
+
+    The first chunks are ``first`` items (so the first progress report and the first rate come
+    fast, whatever an item costs); after each result, :meth:`record` its items and the worker's
+    seconds, and later chunks are sized from the running cost per item, between 1 and ``largest``.
+    """
+
+    def __init__(self, first: int = 4, largest: int = 4096, target: float = 0.5) -> None:
+        self.size, self.largest, self.target = int(first), int(largest), float(target)
+        self._per_item: float | None = None
+
+    def __call__(self) -> int:
+        return self.size
+
+    def record(self, items: int, seconds: float) -> None:
+        """Account one finished chunk."""
+        if items <= 0:
+            return
+        per = max(seconds, 1e-6) / items
+        self._per_item = per if self._per_item is None else 0.5 * (self._per_item + per)
+        self.size = int(min(max(self.target / self._per_item, 1), self.largest))
+
 
 _STATE: dict[str, Any] = {}
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -22,8 +22,9 @@ processes (:func:`reluregions.analysis._parallel.map_chunks`) over whole files a
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -32,8 +33,8 @@ from ..domains import Domain, Parametrization
 from ..errors import InputError, OptionError
 from ..geometry.polytope import MAX_QHULL_DIM, facets_t, interior_point, vertices_t, volume_t
 from ..network import Network
-from ._parallel import ProgressFn, default_workers, map_chunks, report
-from .pullback import PatternGeometry, pattern_geometry
+from ._parallel import ChunkSizer, ProgressFn, default_workers, map_chunks, report
+from .pullback import PatternGeometry, PullbackCache, pattern_geometry
 from .regionfile import RegionFile
 
 __all__ = ["region_hrep", "region_vertices", "region_volume", "domain_volume", "volume_scale",
@@ -68,6 +69,7 @@ class GeometryWorker:
         self.network, self.param = network, param
         self.n_hidden, self.zero_tol, self.radius_tol = n_hidden, zero_tol, radius_tol
         self.solver = LPSolver()
+        self.cache = PullbackCache(network, param, zero_tol)
         widths = network.hidden_widths
         self.layer_of = np.repeat(np.arange(len(widths)), widths)
         self.offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
@@ -79,7 +81,8 @@ class GeometryWorker:
 
     def geometry(self, bits: np.ndarray) -> PatternGeometry:
         """The pattern's constraints and maps."""
-        return pattern_geometry(self.network, self.param, bits, self.zero_tol, ranks=False)
+        return pattern_geometry(self.network, self.param, bits, self.zero_tol, ranks=False,
+                                cache=self.cache)
 
     def _solid(self, bits: np.ndarray, hint: np.ndarray | None) -> tuple[PatternGeometry, np.ndarray, float]:
         g = self.geometry(bits)
@@ -243,13 +246,20 @@ def domain_volume(domain: Domain | Parametrization) -> float:
 
 
 # ---------------------------------------------------------------------------------------- files
-def file_chunks(rf: RegionFile, chunk_rows: int = 256, batch_size: int = 65536) -> Iterator[tuple]:
-    """``(rows, packed, t_points)`` chunks of a region file, in order."""
-    for batch in rf.batches(batch_size):
-        t = rf.to_param(batch.points)
-        rows = batch.rows
-        for s in range(0, len(batch), chunk_rows):
-            yield rows[s:s + chunk_rows], batch.packed[s:s + chunk_rows], t[s:s + chunk_rows]
+def file_chunks(rf: RegionFile, chunk_rows: int | Callable[[], int] = 256, batch_size: int = 65536,
+                rows: tuple[int, int] | None = None, points: bool = True) -> Iterator[tuple]:
+    """``(rows, packed, t_points)`` chunks of a region file (rows ``rows[0]`` to ``rows[1]``), in
+    order; ``chunk_rows`` may be a function giving each chunk's size when it is cut; ``t_points``
+    is None without ``points``."""
+    size = chunk_rows if callable(chunk_rows) else (lambda: chunk_rows)
+    for batch in rf.batches(batch_size, rows=rows):
+        t = rf.to_param(batch.points) if points else [None] * len(batch)
+        index, packed = batch.rows, batch.packed
+        s = 0
+        while s < len(batch):
+            n = max(int(size()), 1)
+            yield index[s:s + n], packed[s:s + n], t[s:s + n]
+            s += n
 
 
 def _worker_args(rf: RegionFile, network: Network) -> tuple:
@@ -270,10 +280,15 @@ def adjacency_edges(path: str | Path, network: Network, workers: int | None = No
     packed = np.concatenate([b.packed for b in rf.batches()]) if rf.n_rows else np.zeros((0, rf.n_bytes), np.uint8)
     index = PatternIndex(packed, rf.n_hidden)
 
+    workers = default_workers() if workers is None else workers
+    sizer = ChunkSizer(first=2 * workers, largest=chunk_pairs)
+
     def chunks() -> Iterator[tuple]:
         for pairs in index.neighbour_pairs():
-            for s in range(0, len(pairs), chunk_pairs):
-                p = pairs[s:s + chunk_pairs]
+            s = 0
+            while s < len(pairs):
+                p = pairs[s:s + sizer()]
+                s += len(p)
                 yield p, packed[p[:, 0]], packed[p[:, 1]]
 
     source = chunks()
@@ -284,11 +299,12 @@ def adjacency_edges(path: str | Path, network: Network, workers: int | None = No
             pair_chunks.append(c[0])
             yield c
 
-    workers = default_workers() if workers is None else workers
-    done = 0
+    done, last = 0, time.perf_counter()
     for radii in map_chunks(GeometryWorker, _worker_args(rf, network), "facet_radius", tee(), workers):
         pairs = pair_chunks.pop(0)
-        done += len(pairs)
+        now = time.perf_counter()
+        sizer.record(len(pairs), (now - last) * workers)
+        done, last = done + len(pairs), now
         report(progress, "neighbour pairs (one LP each)", done, None)
         ok = radii > rf.radius_tol
         if ok.any():
@@ -299,17 +315,20 @@ def _region_rows(rf: RegionFile, network: Network, what: str, workers: int,
                  progress: ProgressFn | None = None) -> Iterator[dict]:
     """Per-row records of ``hrep``, ``vertices`` or ``volume`` for the whole file."""
     chunk_rows: list = []
+    sizer = ChunkSizer(first=2 * workers, largest=256)
 
     def tee() -> Iterator[tuple]:
-        for c in file_chunks(rf):
+        for c in file_chunks(rf, sizer):
             chunk_rows.append(c[0])
             yield c
 
     d = rf.input_dim
-    done = 0
+    done, last = 0, time.perf_counter()
     for result in map_chunks(GeometryWorker, _worker_args(rf, network), what, tee(), workers):
         rows = chunk_rows.pop(0)
-        done += len(rows)
+        now = time.perf_counter()  # the worker time of a chunk, about (wall between results) x workers
+        sizer.record(len(rows), (now - last) * workers)
+        done, last = done + len(rows), now
         report(progress, f"{what} of each region", done, rf.n_rows)
         if what == "volume":
             yield from ({"row": int(r), "volume": float(v)} for r, v in zip(rows, result))

@@ -132,8 +132,19 @@ class RegionFile:
                                      f"{network!r}")
 
     # ------------------------------------------------------------------ rows
-    def batches(self, batch_size: int = 65536, extras: Sequence[str] = ()) -> Iterator[RegionBlock]:
-        """Yield the file's rows in order, ``batch_size`` at a time (bounded memory)."""
+    def batches(self, batch_size: int = 65536, extras: Sequence[str] = (),
+                rows: tuple[int, int] | None = None) -> Iterator[RegionBlock]:
+        """Yield the file's rows in order, ``batch_size`` at a time (bounded memory); only rows
+        ``start <= row < stop`` with ``rows = (start, stop)``."""
+        if rows is not None:
+            lo, hi = rows
+            for block in self.batches(batch_size, extras):
+                if block.start >= hi:
+                    return
+                take = np.arange(max(lo - block.start, 0), min(hi - block.start, len(block)))
+                if take.size:
+                    yield block.take(take)
+            return
         missing = [e for e in extras if e not in self.columns]
         if missing:
             raise InputError(f"{self.path} has no column {', '.join(missing)}; enumerate with "
@@ -153,5 +164,12 @@ class RegionFile:
         p = self.param
         if p.dim == 0:
             return np.zeros((len(points), 0))
-        t, *_ = np.linalg.lstsq(p.U, (np.asarray(points, float) - p.x0).T, rcond=None)
+        diff = np.asarray(points, float) - p.x0
+        rows = np.flatnonzero((p.U != 0).any(axis=1))
+        if rows.size == p.dim and np.count_nonzero(p.U) == p.dim:  # a box: each t_i scales one x_j
+            where = np.argmax(p.U[rows] != 0, axis=1)
+            t = np.empty((len(diff), p.dim))
+            t[:, where] = diff[:, rows] / p.U[rows, where]
+            return t
+        t, *_ = np.linalg.lstsq(p.U, diff.T, rcond=None)
         return t.T

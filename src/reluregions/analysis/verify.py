@@ -13,11 +13,14 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
 ``regions``
     Each pattern describes a full-dimensional region: constant neurons carry the bit their sign
     gives, and its polytope has an interior: its Chebyshev radius (one LP) clears the band of
-    float decisions, or an exact decision finds an interior point (DESIGN.md §1).
+    float decisions, or an exact decision finds an interior point (DESIGN.md §1). The LP is the
+    compiled simplex's with the box as column bounds and a rigorously certified radius, HiGHS's
+    where that cannot certify (:mod:`reluregions.analysis._verify_lp`).
 ``disjoint``
     For every pair of rows whose patterns differ in exactly one bit, the intersection of the two
-    closed regions has empty interior (Chebyshev radius within the band of float decisions, one LP
-    per pair: the two closed regions meet on the neuron's hyperplane at most).
+    closed regions has empty interior (Chebyshev radius within the band of float decisions: the two
+    closed regions meet on the neuron's hyperplane at most). Where that neuron is not constant on
+    them its one row, with opposite signs, proves it without an LP; otherwise one LP per pair.
 ``coverage``
     Random points, uniform in the domain, all fall in listed regions (on their certain bits). In
     the whole input space (issue 15) the points are uniform in the box twice as wide as the
@@ -32,124 +35,47 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
     where floating point cannot, so the rows tile the domain. It names the first region and facet
     that fail. It is slow (tens of milliseconds per region).
 
-Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes); everything else streams.
+Checks can be chosen (``checks``/``skip``, ``verify --checks/--skip``) and a row range checked
+alone (``rows``, ``verify --rows START:STOP``: a prefix of a large file). Every phase reports
+progress under a stage named for its check (:data:`STAGES`), in chunks sized to about half a
+second of work, so that the first rate and an estimate of the phase's time come early.
+
+Memory: the packed patterns are held (``n * (n_bytes + 24)`` bytes), and the neighbour pairs (12
+bytes each); everything else streams.
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..config import EnumerationConfig
+from ..config import EnumerationConfig, check_choice
+from ..errors import OptionError
 from ..geometry.exactside import SideOracle
-from ..geometry.polytope import vertices_t, volume_t
 from ..network import Network
 from ..regionblock import unpack_bits
 from ._keys import PatternIndex
-from ._parallel import ProgressFn, default_workers, map_chunks, report
-from .geometry import GeometryWorker, domain_volume, file_chunks, volume_scale
-from .pullback import point_patterns
+from ._parallel import ChunkSizer, ProgressFn, default_workers, map_chunks, report
+from ._verify_lp import LP_PATHS, MAX_VOLUME_DIM, VerifyWorker
+from ._verify_report import CheckResult, VerifyReport
+from .geometry import domain_volume, file_chunks
+from .pullback import PullbackCache, point_patterns
 from .regionfile import RegionFile
 
-__all__ = ["verify_file", "VerifyReport", "CheckResult", "VerifyWorker", "CHECKS"]
+__all__ = ["verify_file", "VerifyReport", "CheckResult", "VerifyWorker", "CHECKS", "STAGES"]
 
 CHECKS = ("points", "distinct", "regions", "disjoint", "coverage", "volume", "certificate")
-MAX_VOLUME_DIM = 6
+#: The progress stage of each check that reports one (``progress(stage, done, total)``); a stage
+#: name starts with its check's name.
+STAGES = {"points": "points: exact check of each stored point",
+          "distinct": "distinct: hashing the patterns",
+          "regions": "regions: one Chebyshev LP per row",
+          "disjoint": "disjoint: neighbour pairs",
+          "coverage": "coverage: random samples",
+          "certificate": "certificate: facets of each region"}
 MAX_UNSURE_BITS = 10
-
-
-@dataclass
-class CheckResult:
-    """Outcome of one check: how many items were checked, which failed and why."""
-
-    name: str
-    checked: int = 0
-    failures: int = 0
-    rows: list[int] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    skipped: str | None = None
-    note: str | None = None
-    max_listed: int = 20
-
-    @property
-    def passed(self) -> bool:
-        """True when nothing failed (a skipped check passes)."""
-        return self.failures == 0
-
-    def fail(self, rows: Any, message: str) -> None:
-        """Record one failure (naming the file rows involved)."""
-        self.failures += 1
-        if len(self.messages) < self.max_listed:
-            self.rows.extend(int(r) for r in np.atleast_1d(rows))
-            self.messages.append(message)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable summary."""
-        return {"name": self.name, "passed": self.passed, "checked": self.checked,
-                "failures": self.failures, "rows": self.rows, "messages": self.messages,
-                "skipped": self.skipped, "note": self.note}
-
-
-@dataclass
-class VerifyReport:
-    """All checks of one file; ``ok`` when every check passed."""
-
-    path: str
-    regions: int
-    checks: list[CheckResult]
-
-    @property
-    def ok(self) -> bool:
-        """True when every check passed."""
-        return all(c.passed for c in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable summary."""
-        return {"file": self.path, "regions": self.regions, "ok": self.ok,
-                "checks": [c.to_dict() for c in self.checks]}
-
-    def lines(self) -> list[str]:
-        """A human-readable summary, one check per line plus the listed failures."""
-        out = []
-        for c in self.checks:
-            if c.skipped:
-                out.append(f"skip  {c.name:9s} {c.skipped}")
-                continue
-            status = "ok  " if c.passed else "FAIL"
-            out.append(f"{status}  {c.name:9s} {c.checked:,} checked, {c.failures:,} failed"
-                       + (f" ({c.note})" if c.note else ""))
-            out += [f"        {m}" for m in c.messages]
-            if c.failures > len(c.messages):
-                out.append(f"        ... and {c.failures - len(c.messages):,} more")
-        verdict = "PASSED" if self.ok else "FAILED"
-        out.append(f"{verdict}: {self.regions:,} regions in {self.path}")
-        return out
-
-
-class VerifyWorker(GeometryWorker):
-    """Per-process verification work: solidity, constant-neuron consistency and volume per row."""
-
-    def rows(self, chunk: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row: Chebyshev radius (-inf if inconsistent), first bad bit (-1), volume (NaN if k > 6)."""
-        rows, packed, _ = chunk
-        bits = self._bits(packed)
-        k = self.param.dim
-        scale = volume_scale(self.param)
-        radii = np.empty(len(rows))
-        bad = np.full(len(rows), -1, dtype=np.int64)
-        vols = np.full(len(rows), np.nan)
-        for i in range(len(rows)):
-            g = self.geometry(bits[i])
-            if not g.consistent:
-                radii[i], bad[i] = -np.inf, g.bad_bits[0]
-                continue
-            center, radii[i] = self.solver.chebyshev(g.G, g.h)
-            if k <= MAX_VOLUME_DIM and self.param.bounded:
-                vols[i] = volume_t(vertices_t(g.G, g.h, center), k) * scale if radii[i] > 0 else 0.0
-        return radii, bad, vols
 
 
 def _describe_bit(rf: RegionFile, bit: int) -> str:
@@ -159,7 +85,8 @@ def _describe_bit(rf: RegionFile, bit: int) -> str:
 
 def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: Iterator[Any],
                   packed_out: list[np.ndarray], progress: ProgressFn | None = None,
-                  keep: list[tuple[np.ndarray, np.ndarray]] | None = None) -> CheckResult:
+                  keep: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                  total: int | None = None) -> CheckResult:
     from ..enumeration.certify import exact_coordinates
     from ..geometry import exact as ex
 
@@ -172,7 +99,7 @@ def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: I
             keep.append((batch.bits, batch.points))
         t = rf.to_param(batch.points)
         res.checked += len(batch)
-        report(progress, "points", res.checked, rf.n_rows)
+        report(progress, STAGES["points"], res.checked, total)
         on_hull = np.linalg.norm(p.to_input(t) - batch.points, axis=1) <= 1e-7 * (1 + np.abs(batch.points).max(axis=1))
         chk = ex.check_point(net, dom, batch.bits, exact_coordinates(rf.domain, batch.points))
         exact += chk.exact
@@ -207,7 +134,8 @@ def _check_certificate(res: CheckResult, rf: RegionFile, network: Network,
     bits = np.concatenate([b for b, _ in kept]) if kept else np.zeros((0, rf.n_hidden), bool)
     points = np.concatenate([x for _, x in kept]) if kept else np.zeros((0, rf.domain.input_dim))
     cert = certify_regions(network, rf.domain, bits, points,
-                           progress=lambda done, total: report(progress, "certificate", done, total))
+                           progress=lambda done, total: report(progress, STAGES["certificate"],
+                                                               done, total))
     res.checked = len(bits) if cert.certified else int(cert.failed_region or 0)
     res.note = (f"{cert.facets_matched:,} facets matched, {cert.boundary_facets:,} on the domain's "
                 f"boundary, {cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
@@ -217,33 +145,47 @@ def _check_certificate(res: CheckResult, rf: RegionFile, network: Network,
     return res
 
 
-def _check_distinct(res: CheckResult, index: PatternIndex) -> CheckResult:
+def _check_distinct(res: CheckResult, index: PatternIndex, offset: int = 0) -> CheckResult:
     res.checked = len(index)
     for group in index.duplicates():
-        res.fail(group, f"rows {', '.join(map(str, group[:5].tolist()))} hold the same pattern "
-                        f"{index.packed[group[0]].tobytes().hex()[:32]}")
+        res.fail(group + offset, f"rows {', '.join(map(str, (group[:5] + offset).tolist()))} hold "
+                                 f"the same pattern {index.packed[group[0]].tobytes().hex()[:32]}")
     return res
 
 
+def _lp_note(stats: dict[str, int], what: str) -> str:
+    lps, rows, highs = stats.get("lps", 0), stats.get("lp_rows", 0), stats.get("highs", 0)
+    if "lp_rows" not in stats:
+        return f"{lps:,} {what} needed an LP"
+    mean = f", {rows / lps:.1f} rows each" if lps else ""
+    return f"{lps:,} compiled LPs{mean}; {highs:,} by HiGHS"
+
+
 def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tuple,
-                   workers: int, progress: ProgressFn | None = None) -> None:
+                   workers: int, progress: ProgressFn | None = None,
+                   rows: tuple[int, int] | None = None) -> None:
     k = rf.param.dim
     total, chunk_rows = 0.0, []
+    sizer = ChunkSizer(first=2 * workers)
+    n_rows = rows[1] - rows[0] if rows else rf.n_rows
 
     def tee() -> Iterator[tuple]:
-        for c in file_chunks(rf):
+        for c in file_chunks(rf, sizer, rows=rows, points=False):
             chunk_rows.append(c[:2])
             yield c
 
     band = EnumerationConfig(radius_tol=rf.radius_tol).band
     oracle = None
-    for radii, bad, vols in map_chunks(VerifyWorker, args, "rows", tee(), workers):
-        rows, packed = chunk_rows.pop(0)
-        res.checked += len(rows)
-        report(progress, "regions (one LP each)", res.checked, rf.n_rows)
+    stats: dict[str, int] = {}
+    for radii, bad, vols, st in map_chunks(VerifyWorker, args, "rows", tee(), workers):
+        rows_i, packed = chunk_rows.pop(0)
+        sizer.record(len(rows_i), st.pop("seconds"))
+        stats = {key: stats.get(key, 0) + v for key, v in st.items()}
+        res.checked += len(rows_i)
+        report(progress, STAGES["regions"], res.checked, n_rows)
         for i in np.flatnonzero(bad >= 0):
-            res.fail(rows[i], f"row {rows[i]}: {_describe_bit(rf, int(bad[i]))} is constant on the "
-                              "region, so its bit contradicts the network")
+            res.fail(rows_i[i], f"row {rows_i[i]}: {_describe_bit(rf, int(bad[i]))} is constant on "
+                                "the region, so its bit contradicts the network")
         for i in np.flatnonzero((bad < 0) & (radii <= band)):
             # inside the band of float decisions: settled exactly (DESIGN.md §1)
             if oracle is None:
@@ -251,9 +193,13 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
             bits = unpack_bits(packed[i:i + 1], rf.n_hidden)[0]
             widths = np.diff(np.asarray(rf.offsets))
             if oracle.interior(bits, len(widths) - 1, np.ones(int(widths[-1]), bool)) is None:
-                res.fail(rows[i], f"row {rows[i]}: its pattern's region has no interior (Chebyshev "
-                                  f"radius {radii[i]:.3g}, settled exactly: not full-dimensional)")
+                res.fail(rows_i[i], f"row {rows_i[i]}: its pattern's region has no interior "
+                                    f"(Chebyshev radius {radii[i]:.3g}, settled exactly: not "
+                                    "full-dimensional)")
         total += float(np.nansum(vols))
+    res.note = _lp_note(stats, "rows")
+    if vol.skipped:
+        return
     if k > MAX_VOLUME_DIM or k == 0:
         vol.skipped = f"the domain has dimension {k}; volumes are checked for 1 to {MAX_VOLUME_DIM}"
         return
@@ -270,27 +216,42 @@ def _check_regions(res: CheckResult, vol: CheckResult, rf: RegionFile, args: tup
 
 
 def _check_disjoint(res: CheckResult, rf: RegionFile, index: PatternIndex, args: tuple,
-                    workers: int, chunk_pairs: int = 256,
-                    progress: ProgressFn | None = None) -> CheckResult:
-    pair_list: list[np.ndarray] = []
+                    workers: int, progress: ProgressFn | None = None,
+                    offset: int = 0) -> CheckResult:
+    """Pairs of rows whose patterns differ in one bit: no overlap. The pairs are listed first
+    (12 bytes each) so that progress has a total; ``offset`` is the file row of index row 0."""
     band = EnumerationConfig(radius_tol=rf.radius_tol).band
+    parts = []
+    for pairs in index.neighbour_pairs():
+        parts.append(pairs.astype(np.int32) if len(index) < 2 ** 31 else pairs)
+        report(progress, "disjoint: listing neighbour pairs", int(pairs[0, 2]) + 1, index.n_hidden)
+    every = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+    del parts
+    sizer = ChunkSizer(first=2 * workers, largest=65536)
+    spans: list[tuple[int, int]] = []
 
     def chunks() -> Iterator[tuple]:
-        for pairs in index.neighbour_pairs():
-            for s in range(0, len(pairs), chunk_pairs):
-                p = pairs[s:s + chunk_pairs]
-                pair_list.append(p)
-                yield p, index.packed[p[:, 0]], index.packed[p[:, 1]]
+        s = 0
+        while s < len(every):
+            p = every[s:s + sizer()].astype(np.int64)
+            spans.append((s, s + len(p)))
+            yield p, index.packed[p[:, 0]], index.packed[p[:, 1]]
+            s += len(p)
 
-    for radii in map_chunks(GeometryWorker, args, "overlap_radius", chunks(), workers):
-        pairs = pair_list.pop(0)
-        res.checked += len(pairs)
-        report(progress, "neighbour pairs (one LP each)", res.checked, None)
-        for (a, b, bit), r in zip(pairs, radii):
+    lps = 0
+    for radii, st in map_chunks(VerifyWorker, args, "overlap", chunks(), workers):
+        a, b = spans.pop(0)
+        sizer.record(b - a, st["seconds"])
+        lps += st["lps"]
+        res.checked += b - a
+        report(progress, STAGES["disjoint"], res.checked, len(every))
+        for (ra, rb, bit), r in zip(every[a:b], radii):
             if r > band:
-                res.fail([a, b], f"rows {a} and {b} (differing in {_describe_bit(rf, int(bit))}) "
-                                 f"overlap: their intersection holds a ball of radius {r:.3g}")
-    res.note = "pairs of rows whose patterns differ in one bit"
+                ra, rb = int(ra) + offset, int(rb) + offset
+                res.fail([ra, rb], f"rows {ra} and {rb} (differing in {_describe_bit(rf, int(bit))}) "
+                                   f"overlap: their intersection holds a ball of radius {r:.3g}")
+    res.note = (f"pairs of rows whose patterns differ in one bit; {lps:,} needed an LP (the others: "
+                "opposite sides of the bit's neuron)")
     return res
 
 
@@ -312,9 +273,10 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
         tries += 1
     t = np.concatenate(pts) if pts else np.zeros((0, k))
     ambiguous = 0
+    cache = PullbackCache(network, p, rf.zero_tol)
     for s in range(0, len(t), 8192):
         chunk = t[s:s + 8192]
-        bits, sure = point_patterns(network, p, chunk, rf.zero_tol)
+        bits, sure = point_patterns(network, p, chunk, rf.zero_tol, cache=cache)
         found = np.zeros(len(chunk), bool)
         full = sure.all(axis=1)
         if full.any():
@@ -329,7 +291,7 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
             trial[:, unsure] = np.array(list(itertools.product([False, True], repeat=len(unsure))))
             found[i] = (index.lookup(np.packbits(trial, axis=1, bitorder="little")) >= 0).any()
         res.checked += len(chunk)
-        report(progress, "coverage samples", res.checked, samples)
+        report(progress, STAGES["coverage"], res.checked, samples)
         for i in np.flatnonzero(~found):
             x = p.to_input(chunk[i])
             res.fail([], f"the point {np.round(x, 6).tolist()} of the domain lies in no listed region "
@@ -341,9 +303,20 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
     return res
 
 
+def _selection(checks: Iterable[str] | None, skip: Iterable[str], certify: bool) -> set[str]:
+    chosen = set(CHECKS if checks is None else checks)
+    if checks is None and not certify:
+        chosen.discard("certificate")
+    for name in [*chosen, *skip]:
+        check_choice("check", name, CHECKS)
+    return chosen - set(skip)
+
+
 def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, seed: int = 0,
                 workers: int | None = None, batch_size: int = 65536, max_listed: int = 20,
-                progress: ProgressFn | None = None, certify: bool = False) -> VerifyReport:
+                progress: ProgressFn | None = None, certify: bool = False,
+                checks: Iterable[str] | None = None, skip: Iterable[str] = (),
+                rows: tuple[int, int] | None = None, lp: str = "auto") -> VerifyReport:
     """Check a region file against its network; see the module notes for the checks.
 
     Parameters
@@ -364,27 +337,65 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         Also run the completeness certificate of ``--certify`` (slow: tens of ms per region).
     progress : callable, optional
         Called as ``progress(stage, done, total)`` after each chunk of work (``total`` None when
-        not known in advance).
+        not known in advance); the stage names start with the check's name (:data:`STAGES`).
+    checks, skip : iterables of str, optional
+        The checks to run (default: all of :data:`CHECKS`, the certificate only with ``certify``)
+        and those to leave out; the others are reported skipped.
+    rows : (int, int), optional
+        Check only the file's rows ``start <= row < stop`` as if they were the whole file (its
+        ``points``, ``distinct``, ``regions`` and ``disjoint`` among them); ``coverage``,
+        ``volume`` and the certificate, which need every row, are skipped.
+    lp : str
+        ``"auto"`` (the compiled simplex where it certifies its answer) or ``"highs"`` (HiGHS
+        for every LP, the reference); see :mod:`reluregions.analysis._verify_lp`.
     """
+    check_choice("LP path", lp, LP_PATHS)
     rf = RegionFile(path)
     rf.check_network(network)
+    chosen = _selection(checks, skip, certify)
+    if rows is not None:
+        start, stop = int(rows[0]), min(int(rows[1]), rf.n_rows)
+        if not 0 <= start < stop:
+            raise OptionError(f"row range {rows[0]}:{rows[1]} holds none of the file's "
+                              f"{rf.n_rows:,} rows")
+        rows = (start, stop)
+        batch_size = min(batch_size, max(stop - start, 1024))  # a prefix reads no more than it needs
     workers = default_workers() if workers is None else workers
     res = {name: CheckResult(name, max_listed=max_listed) for name in CHECKS}
+    for name in set(CHECKS) - chosen:
+        res[name].skipped = ("not asked for (--certify)" if name == "certificate" and not certify
+                             else "not selected (--checks / --skip)")
+    if rows is not None:
+        for name in ("coverage", "volume", "certificate"):
+            res[name].skipped = res[name].skipped or "a row range (--rows) is not the whole domain"
+    n_rows = rows[1] - rows[0] if rows else rf.n_rows
     packed_parts: list[np.ndarray] = []
-    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if certify else None
-    _check_points(res["points"], rf, network, rf.batches(batch_size), packed_parts, progress, kept)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if not res["certificate"].skipped else None
+    batches = rf.batches(batch_size, rows=rows)
+    if "points" in chosen:
+        _check_points(res["points"], rf, network, batches, packed_parts, progress, kept, n_rows)
+    else:
+        packed_parts = [b.packed for b in batches]
     packed = np.concatenate(packed_parts) if packed_parts else np.zeros((0, rf.n_bytes), np.uint8)
     del packed_parts
+    report(progress, STAGES["distinct"], 0, 1)
     index = PatternIndex(packed, rf.n_hidden)
-    _check_distinct(res["distinct"], index)
-    args = (network, rf.param, rf.n_hidden, rf.zero_tol, rf.radius_tol)
+    if "distinct" in chosen:
+        _check_distinct(res["distinct"], index, rows[0] if rows else 0)
+    report(progress, STAGES["distinct"], 1, 1)
+    args = (network, rf.param, rf.n_hidden, rf.zero_tol, rf.radius_tol, lp)
     if rf.param.dim == 0:
         for name in ("regions", "disjoint", "volume"):
             res[name].skipped = "the domain is a single point"
-    else:
-        _check_regions(res["regions"], res["volume"], rf, args, workers, progress)
-        _check_disjoint(res["disjoint"], rf, index, args, workers, progress=progress)
-    if samples > 0:
+    if not res["regions"].skipped:
+        _check_regions(res["regions"], res["volume"], rf, args, workers, progress, rows)
+    elif not res["volume"].skipped:
+        res["volume"].skipped = "needs the regions check"
+    if not res["disjoint"].skipped:
+        _check_disjoint(res["disjoint"], rf, index, args, workers, progress, rows[0] if rows else 0)
+    if res["coverage"].skipped:
+        pass
+    elif samples > 0:
         half = 1.0
         if not rf.param.bounded:  # the whole space: sample around every stored point
             half = 2.0 * max([1.0] + [float(np.abs(b.points).max(initial=0.0))
@@ -393,11 +404,11 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
     else:
         res["coverage"].skipped = "no samples requested"
     if kept is None:
-        res["certificate"].skipped = "not asked for (--certify)"
+        pass
     elif rf.param.dim == 0:
         res["certificate"].skipped = "the domain is a single point"
     elif not rf.param.bounded:
         res["certificate"].skipped = "the whole input space (unbounded regions) is not certified"
     else:
         _check_certificate(res["certificate"], rf, network, kept, progress)
-    return VerifyReport(str(path), rf.n_rows, [res[name] for name in CHECKS])
+    return VerifyReport(str(path), n_rows, [res[name] for name in CHECKS])

@@ -6,7 +6,9 @@ which ``main()`` turns into one line on stderr and exit status 2. ``verify`` exi
 is wrong.
 
 Long commands show their progress on stderr (stage, count, rate, ETA where the total is known) when
-it is a terminal, or always with ``--progress``, and warn once when the ETA passes half an hour.
+it is a terminal, or always with ``--progress``, and warn once per phase when its ETA, from the rate
+after its first chunk, passes ``--warn-after`` (half an hour), naming how to skip it (``verify``:
+``--skip CHECK``).
 SIGTERM stops a command as Ctrl-C does: its worker processes end and no partial file is left.
 """
 from __future__ import annotations
@@ -15,14 +17,13 @@ import argparse
 import functools
 import json
 import signal
-import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import InputError, OptionError
+from .progress import StageProgress
 
 __all__ = ["register_all"]
 
@@ -41,75 +42,6 @@ def _workers(value: int | None) -> int | None:
     return value
 
 
-class StageProgress:
-    """Progress of a long command on stderr: ``stage: done/total (pct)  rate/s  ETA``.
-
-    Redrawn in place at most every 0.2 s on a terminal; with ``force`` (``--progress``) on a
-    non-terminal, one line every 5 s. Whatever the stream, warns once per stage when, after 5 s,
-    the remaining time passes ``warn_seconds``.
-    """
-
-    def __init__(self, force: bool = False, stream: TextIO | None = None,
-                 warn_seconds: float = 1800.0) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = self.tty or force
-        self.warn_seconds = warn_seconds
-        self.stage: str | None = None
-        self._start = self._last = 0.0
-        self._warned = self._open = False
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if stage != self.stage:
-            self._end_line()
-            self.stage, self._start, self._last, self._warned = stage, now, 0.0, False
-        elapsed = now - self._start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (total - done) / rate if total is not None and rate > 0 else None
-        if not self._warned and eta is not None and elapsed >= 5 and eta > self.warn_seconds:
-            self._warned = True
-            self.note(f"warning: {stage} will take about {_duration(eta)} more at {rate:,.1f}/s; "
-                      "Ctrl-C stops it")
-        if not self.enabled or now - self._last < (0.2 if self.tty else 5.0):
-            return
-        self._last = now
-        text = f"{stage}: {done:,}"
-        if total:
-            text += f"/{total:,} ({100 * done / total:.0f}%)"
-        text += f"  {rate:,.0f}/s  {elapsed:.0f} s" + (f"  ETA {_duration(eta)}" if eta else "")
-        if self.tty:
-            self.stream.write(f"\r{text}\033[K")
-            self._open = True
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def note(self, message: str) -> None:
-        """One line on stderr (a warning or a notice), whatever the stream."""
-        self._end_line()
-        self.stream.write(f"reluregions: {message}\n")
-        self.stream.flush()
-
-    def _end_line(self) -> None:
-        if self._open:
-            self.stream.write("\n")
-            self._open = False
-
-    def close(self) -> None:
-        """End the progress line."""
-        self._end_line()
-        self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -121,7 +53,9 @@ def _interruptible(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argpar
     @functools.wraps(cmd)
     def run(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGTERM, _sigterm)
-        args.progress_fn = StageProgress(force=getattr(args, "progress", False))
+        args.progress_fn = StageProgress(force=getattr(args, "progress", False),
+                                         warn_seconds=getattr(args, "warn_after", 1800.0),
+                                         hint=_skip_hint(getattr(args, "command", "")))
         try:
             return cmd(args)
         finally:
@@ -133,6 +67,39 @@ def _interruptible(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argpar
 def _add_progress(parser: Any) -> None:
     parser.add_argument("--progress", action="store_true",
                         help="show progress on stderr even when it is not a terminal")
+    parser.add_argument("--warn-after", type=float, default=1800.0, metavar="SECONDS",
+                        help="warn when a phase's estimated time passes this (default 1800)")
+
+
+def _verify_checks() -> tuple[str, ...]:
+    from ..analysis.verify import CHECKS
+
+    return CHECKS
+
+
+def _names(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _row_range(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    start, sep, stop = value.partition(":")
+    try:
+        return int(start or 0), int(stop) if stop else 2 ** 62
+    except ValueError:
+        raise OptionError(f"--rows takes START:STOP (row numbers), got '{value}'") from None
+
+
+def _skip_hint(command: str) -> Callable[[str], str | None]:
+    """How to leave out the check whose progress stage is ``stage`` (verify's stages start with
+    the check's name)."""
+    def hint(stage: str) -> str | None:
+        if command != "verify":
+            return None
+        name = stage.split(":")[0].strip()
+        return f"--skip {name}" if name in _verify_checks() else None
+    return hint
 
 
 def register_all(sub: Any) -> None:
@@ -181,6 +148,16 @@ def register_all(sub: Any) -> None:
     verify.add_argument("--certify", action="store_true",
                         help="also run the completeness certificate of count --certify (every "
                              "facet matched by a neighbouring row, exactly; slow)")
+    verify.add_argument("--checks", metavar="LIST",
+                        help="comma-separated checks to run (default: all; " + ", ".join(
+                            _verify_checks()) + ")")
+    verify.add_argument("--skip", metavar="LIST", help="comma-separated checks to leave out")
+    verify.add_argument("--rows", metavar="START:STOP",
+                        help="check only these rows (a prefix or slice of a large file); coverage, "
+                             "volume and the certificate are then skipped")
+    verify.add_argument("--lp", default="auto",
+                        help="auto (compiled simplex, certified; HiGHS where it cannot certify) | "
+                             "highs (HiGHS for every LP)")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     _add_progress(verify)
     verify.set_defaults(func=_interruptible(cmd_verify))
@@ -327,7 +304,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     network = _load_net(args.net)
     report = verify_file(args.file, network, samples=args.samples, seed=args.seed,
                          workers=_workers(args.workers), max_listed=max(args.max_listed, 1),
-                         progress=args.progress_fn, certify=args.certify)
+                         progress=args.progress_fn, certify=args.certify,
+                         checks=_names(args.checks), skip=_names(args.skip) or (),
+                         rows=_row_range(args.rows), lp=args.lp)
     args.progress_fn.close()
     if args.json:
         print(json.dumps(report.to_dict(), default=_json_default))
