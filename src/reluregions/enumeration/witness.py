@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Block, Cell, Context, RegionBlock
+from ..geometry.exactside import pullback_rounding
+from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock
 from .cells import exhaustive_first_layer
 from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
 
@@ -44,6 +45,11 @@ __all__ = ["WitnessAlgorithm"]
 
 class WitnessAlgorithm(Algorithm):
     """Witness-point LayerWise-NNCE (the package default)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        #: relative rounding of a pulled-back pre-activation (times the neuron's scale)
+        self._gamma = pullback_rounding(problem.network.n_hidden, problem.param.dim)
 
     def roots(self, ctx: Context) -> list[Cell]:
         if self.problem.config.first_layer == "exhaustive":
@@ -82,8 +88,9 @@ class WitnessAlgorithm(Algorithm):
         n = cell.M.shape[0]
         const, const_bits = constant_neurons(problem, cell, norms)
         # Float decides a neuron stable only when the whole outer box lies farther than the band
-        # from its hyperplane (DESIGN.md §1); a nearer one is inserted, and settled exactly.
-        margin = problem.config.band * norms
+        # (and the rounding of the pull-back) from its hyperplane (DESIGN.md §1); a nearer one is
+        # inserted, and settled exactly.
+        margin = problem.config.band * norms + self._gamma * cell.scale
         lo_z, hi_z = self._interval(cell)
         pos = ~const & (lo_z > margin)
         neg = ~const & (hi_z < -margin)
@@ -114,22 +121,25 @@ class WitnessAlgorithm(Algorithm):
 
     @staticmethod
     def _tighten_box(cell: Cell, ctx: Context) -> None:
+        """Shrink the cell's outer box with ``2k`` LPs, each side a weak-duality bound from the
+        LP's multipliers (valid whatever the LP's rounding: a hyperplane that touches the cell
+        must never fall outside its box), or unchanged where none is proven."""
         k = cell.M.shape[1]
         lo, hi = cell.lo.copy(), cell.hi.copy()
         for i in range(k):
-            c = np.zeros(k)
-            c[i] = 1.0
-            status, _, value = ctx.solver.minimize(c, cell.G, cell.h)
-            if status == "optimal":
-                lo[i] = max(lo[i], value)
-            status, _, value = ctx.solver.minimize(-c, cell.G, cell.h)
-            if status == "optimal":
-                hi[i] = min(hi[i], -value)
-            ctx.stats.lps += 2
-        # Widen by a hair so that rounding in the LP never excludes a touching hyperplane (an
-        # infinite side, where the LP was unbounded, stays infinite and widens nothing).
-        pad = 1e-9 * (1.0 + _finite_abs(lo) + _finite_abs(hi))
-        cell.lo, cell.hi = lo - pad, hi + pad
+            for sign in (1.0, -1.0):
+                c = np.zeros(k)
+                c[i] = sign
+                status, _, _ = ctx.solver.minimize(c, cell.G, cell.h)
+                ctx.stats.lps += 1
+                if status != "optimal":
+                    continue
+                bound = _dual_bound(c, cell.G, cell.h, ctx.solver.row_duals(), cell.lo, cell.hi)
+                if sign > 0:
+                    lo[i] = max(lo[i], bound)
+                else:
+                    hi[i] = min(hi[i], -bound)
+        cell.lo, cell.hi = lo, hi
 
     # ------------------------------------------------------------------ one hyperplane
     def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, decided: np.ndarray,
@@ -144,6 +154,8 @@ class WitnessAlgorithm(Algorithm):
         off = cell.m[j] / norm
         w, r = cell.center, cell.radius
         z = float(a @ w + off)
+        # z is off from the exact pre-activation by at most ``err`` (the pull-back's rounding)
+        err = self._gamma * float(cell.scale[j]) * max(1.0, float(np.abs(w).max(initial=0.0))) / norm
         s = 1.0 if z >= 0 else -1.0
         dist = abs(z)
         normal = s * a  # unit normal pointing into the witness side
@@ -154,7 +166,7 @@ class WitnessAlgorithm(Algorithm):
             near = w + normal * (r - dist) / 2, (r + dist) / 2
         else:
             near = w, r
-        if dist < r and (r - dist) / 2 > tol:
+        if dist < r and (r - dist) / 2 > tol + err:
             far = w - normal * (r + dist) / 2, (r - dist) / 2
         else:
             far = chebyshev_side(problem, ctx, np.vstack([cell.G, far_row]),
@@ -167,10 +179,13 @@ class WitnessAlgorithm(Algorithm):
                     cell.h = np.append(cell.h, near_rhs)
                     cell.center, cell.radius = near
                 return None
-            if r <= tol and dist <= tol:
-                # A witness settled exactly may sit in a cell thinner than floating point resolves:
-                # neither its ball nor its distance to the hyperplane proves the near side.
-                found = ctx.settle(problem, _with(cell.bits, bit_index, s > 0), cell.layer, decided)
+            if near[1] <= tol + err:
+                # A ball within the band proves no side (DESIGN.md §1), and the witness of a cell
+                # settled exactly may not even lie in it (no float point does in a sliver thinner
+                # than float spacing): the near side exists when the witness is exactly inside
+                # it, else it is settled exactly.
+                found = ctx.settle(problem, _with(cell.bits, bit_index, s > 0), cell.layer, decided,
+                                   hint=w)
                 if found is not None:
                     near = found.point, found.radius
                 else:  # the far side is the whole cell
@@ -192,9 +207,23 @@ def _with(bits: np.ndarray, index: int, bit: bool) -> np.ndarray:
     return out
 
 
-def _finite_abs(v: np.ndarray) -> np.ndarray:
-    """``|v|`` with infinite entries read as 0."""
-    return np.where(np.isfinite(v), np.abs(v), 0.0)
+def _dual_bound(c: np.ndarray, G: np.ndarray, h: np.ndarray, duals: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray) -> float:
+    """A lower bound of ``c t`` over ``{G t <= h, lo <= t <= hi}`` from an LP's row duals.
+
+    Weak duality: for ``y >= 0``, ``c t = (c + G^T y) t - y G t >= -y h + min_box (c + G^T y) t``;
+    the bound is lowered by the rounding of its own evaluation, and is ``-inf`` when the reduced
+    cost ``c + G^T y`` is nonzero on an infinite side of the box.
+    """
+    y = np.maximum(-duals, 0.0)
+    red = c + G.T @ y
+    low, _ = _interval_unbounded(red[None, :], np.zeros(1), lo, hi)
+    value = float(low[0]) - float(y @ h)
+    if not np.isfinite(value):
+        return -np.inf
+    reach = np.maximum(np.abs(lo), np.abs(hi))
+    size = float(np.abs(y) @ (np.abs(h) + np.abs(G) @ reach) + np.abs(c) @ reach)
+    return value - 2.0 ** -50 * (G.shape[0] + G.shape[1] + 2) * size
 
 
 def _interval_unbounded(M: np.ndarray, m: np.ndarray, lo: np.ndarray,
