@@ -18,12 +18,15 @@ follows): a certified ball of radius above the band of float decisions (``config
 ``radius_tol``, at least ten times the LP's feasibility tolerance) — the witness ball, or the
 part of it the hyperplane leaves on either side — or a float Chebyshev radius above it proves one;
 a radius below minus the band proves there is none; a side in between is settled exactly
-(:meth:`~reluregions.tree.Context.settle`), which also gives its witness (a point checked exactly,
-with a certified radius that may be 0). A witness that thin proves the side of a later hyperplane
-it lies on only from farther than the band; nearer, that side is settled exactly too. The
-interval filter likewise calls a neuron stable only when the outer box lies beyond the band. So
-the paper algorithm and this one return identical region sets, and no tolerance decides what a
-region is: the band only sets how many decisions are exact.
+(:meth:`~reluregions.tree.Context.settle`), which also gives its witness: a point checked exactly,
+with a certified radius that may be 0, or, in a sliver thinner than float spacing (near-duplicate
+hyperplanes), a float point that is not inside it at all. So a witness ball within the band proves
+no side of a later hyperplane: the side it lies on is kept only when the witness is checked
+exactly inside it, else that side is settled exactly too (issue 15). Distances to a hyperplane are
+compared net of the rounding of the pull-back. The interval filter likewise calls a neuron stable
+only when an outer box proven by weak duality lies beyond the band. So the paper algorithm and this
+one return identical region sets, and no tolerance decides what a region is: the band only sets
+how many decisions are exact.
 
 Unbounded cells (the whole input space, :class:`~reluregions.domains.WholeSpace`) need no special
 case: their Chebyshev LPs stay bounded because the radius is capped (``LPOptions.radius_cap``, far
