@@ -126,9 +126,13 @@ class WitnessAlgorithm(Algorithm):
     def _tighten_box(cell: Cell, ctx: Context) -> None:
         """Shrink the cell's outer box with ``2k`` LPs, each side a weak-duality bound from the
         LP's multipliers (valid whatever the LP's rounding: a hyperplane that touches the cell
-        must never fall outside its box), or unchanged where none is proven."""
+        must never fall outside its box), or unchanged where none is proven. A box with an
+        infinite side (the whole space) proves no bound (the rounding of a reduced cost there is
+        unbounded), so it is left as it is, with no LP."""
         k = cell.M.shape[1]
         lo, hi = cell.lo.copy(), cell.hi.copy()
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return
         for i in range(k):
             for sign in (1.0, -1.0):
                 c = np.zeros(k)
@@ -215,16 +219,12 @@ def _dual_bound(c: np.ndarray, G: np.ndarray, h: np.ndarray, duals: np.ndarray, 
     """A lower bound of ``c t`` over ``{G t <= h, lo <= t <= hi}`` from an LP's row duals.
 
     Weak duality: for ``y >= 0``, ``c t = (c + G^T y) t - y G t >= -y h + min_box (c + G^T y) t``;
-    the bound is lowered by the rounding of its own evaluation, and is ``-inf`` when the reduced
-    cost ``c + G^T y`` is nonzero on an infinite side of the box.
+    the bound is lowered by the rounding of its own evaluation. The box must be finite.
     """
     y = np.maximum(-duals, 0.0)
     red = c + G.T @ y
-    low, _ = _interval_unbounded(red[None, :], np.zeros(1), lo, hi)
-    value = float(low[0]) - float(y @ h)
-    if not np.isfinite(value):
-        return -np.inf
     reach = np.maximum(np.abs(lo), np.abs(hi))
+    value = float(np.minimum(red * lo, red * hi).sum()) - float(y @ h)
     size = float(np.abs(y) @ (np.abs(h) + np.abs(G) @ reach) + np.abs(c) @ reach)
     return value - 2.0 ** -50 * (G.shape[0] + G.shape[1] + 2) * size
 
