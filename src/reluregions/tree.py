@@ -240,7 +240,7 @@ class Context:
         return cls(LPSolver(config.lp), Stats(layer_cells=[0] * n_layers))
 
     def settle(self, problem: "Problem", bits: np.ndarray, layer: int,
-               decided: np.ndarray) -> Interior | None:
+               decided: np.ndarray, hint: np.ndarray | None = None) -> Interior | None:
         """Settle exactly whether a side has an interior (a decision inside the float band,
         DESIGN.md §1): a point checked exactly inside it, or ``None`` when it provably has none.
         See :meth:`reluregions.geometry.exactside.SideOracle.interior` for the arguments."""
@@ -249,7 +249,7 @@ class Context:
                                      problem.config.lp)
             self.oracle_problem = problem
         self.stats.exact += 1
-        return self.oracle.interior(bits, layer, decided)
+        return self.oracle.interior(bits, layer, decided, hint)
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,9 +49,12 @@ def test_leaky_and_duplicated_neurons() -> None:
     Ws[1][5], bs[1][5] = 0.0, 0.0                           # identically zero
     # the reference decides exactly too: -3.0 * W rounds, so the "same hyperplane, other side"
     # neuron leaves slivers about 5e-17 wide in exact arithmetic, where only the exact rule gets
-    # the patterns right (319 regions; the witness algorithm keeps a 320th, which the exact oracle
-    # proves has no interior: its float witness cannot sit inside a sliver that thin)
-    _same(Network(Ws, bs, 0.1), Box.symmetric(10), other="highd")
+    # the patterns right (319 regions; the witness algorithm kept a 320th, which the exact oracle
+    # proves has no interior, while it trusted a float witness that no sliver that thin holds)
+    net, box = Network(Ws, bs, 0.1), Box.symmetric(10)
+    ours, _ = _same(net, box, other="highd")
+    assert len(ours) == 319
+    assert_regionsets_equal(enumerate_regions(net, box, EnumerationConfig(algorithm="witness")), ours)
 
 
 def test_uncertain_decisions_go_to_highs(monkeypatch) -> None:

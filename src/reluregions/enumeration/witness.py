@@ -18,12 +18,15 @@ follows): a certified ball of radius above the band of float decisions (``config
 ``radius_tol``, at least ten times the LP's feasibility tolerance) — the witness ball, or the
 part of it the hyperplane leaves on either side — or a float Chebyshev radius above it proves one;
 a radius below minus the band proves there is none; a side in between is settled exactly
-(:meth:`~reluregions.tree.Context.settle`), which also gives its witness (a point checked exactly,
-with a certified radius that may be 0). A witness that thin proves the side of a later hyperplane
-it lies on only from farther than the band; nearer, that side is settled exactly too. The
-interval filter likewise calls a neuron stable only when the outer box lies beyond the band. So
-the paper algorithm and this one return identical region sets, and no tolerance decides what a
-region is: the band only sets how many decisions are exact.
+(:meth:`~reluregions.tree.Context.settle`), which also gives its witness: a point checked exactly,
+with a certified radius that may be 0, or, in a sliver thinner than float spacing (near-duplicate
+hyperplanes), a float point that is not inside it at all. So a witness ball within the band proves
+no side of a later hyperplane: the side it lies on is kept only when the witness is checked
+exactly inside it, else that side is settled exactly too (issue 15). Distances to a hyperplane are
+compared net of the rounding of the pull-back. The interval filter likewise calls a neuron stable
+only when an outer box proven by weak duality lies beyond the band. So the paper algorithm and this
+one return identical region sets, and no tolerance decides what a region is: the band only sets
+how many decisions are exact.
 
 Unbounded cells (the whole input space, :class:`~reluregions.domains.WholeSpace`) need no special
 case: their Chebyshev LPs stay bounded because the radius is capped (``LPOptions.radius_cap``, far
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.exactside import pullback_rounding
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock
 from .cells import exhaustive_first_layer
 from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
@@ -69,6 +73,11 @@ class WitnessState:
 
 class WitnessAlgorithm(Algorithm):
     """Witness-point LayerWise-NNCE (the package default)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        #: relative rounding of a pulled-back pre-activation (times the neuron's scale)
+        self._gamma = pullback_rounding(problem.network.n_hidden, problem.param.dim)
 
     def roots(self, ctx: Context) -> list[Cell]:
         box = WitnessState.of_domain(self.problem)
@@ -108,8 +117,9 @@ class WitnessAlgorithm(Algorithm):
         n = cell.M.shape[0]
         const, const_bits = constant_neurons(problem, cell, norms)
         # Float decides a neuron stable only when the whole outer box lies farther than the band
-        # from its hyperplane (DESIGN.md §1); a nearer one is inserted, and settled exactly.
-        margin = problem.config.band * norms
+        # (and the rounding of the pull-back) from its hyperplane (DESIGN.md §1); a nearer one is
+        # inserted, and settled exactly.
+        margin = problem.config.band * norms + self._gamma * cell.scale
         lo_z, hi_z = self._interval(cell)
         pos = ~const & (lo_z > margin)
         neg = ~const & (hi_z < -margin)
@@ -140,22 +150,30 @@ class WitnessAlgorithm(Algorithm):
 
     @staticmethod
     def _tighten_box(cell: Cell, ctx: Context) -> None:
+        """Shrink the cell's outer box with ``2k`` LPs, each side a weak-duality bound from the
+        LP's multipliers (valid whatever the LP's rounding: a hyperplane that touches the cell
+        must never fall outside its box), or unchanged where none is proven. A box with an
+        infinite side (the whole space) proves no bound (the rounding of a reduced cost there is
+        unbounded), so it is left as it is, with no LP."""
         k = cell.M.shape[1]
         lo, hi = cell.payload.lo.copy(), cell.payload.hi.copy()
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return
         for i in range(k):
-            c = np.zeros(k)
-            c[i] = 1.0
-            status, _, value = ctx.solver.minimize(c, cell.G, cell.h)
-            if status == "optimal":
-                lo[i] = max(lo[i], value)
-            status, _, value = ctx.solver.minimize(-c, cell.G, cell.h)
-            if status == "optimal":
-                hi[i] = min(hi[i], -value)
-            ctx.stats.lps += 2
-        # Widen by a hair so that rounding in the LP never excludes a touching hyperplane (an
-        # infinite side, where the LP was unbounded, stays infinite and widens nothing).
-        pad = 1e-9 * (1.0 + _finite_abs(lo) + _finite_abs(hi))
-        cell.payload = WitnessState(lo=lo - pad, hi=hi + pad)
+            for sign in (1.0, -1.0):
+                c = np.zeros(k)
+                c[i] = sign
+                status, _, _ = ctx.solver.minimize(c, cell.G, cell.h)
+                ctx.stats.lps += 1
+                if status != "optimal":
+                    continue
+                bound = _dual_bound(c, cell.G, cell.h, ctx.solver.row_duals(), cell.payload.lo,
+                                    cell.payload.hi)
+                if sign > 0:
+                    lo[i] = max(lo[i], bound)
+                else:
+                    hi[i] = min(hi[i], -bound)
+        cell.payload = WitnessState(lo=lo, hi=hi)
 
     # ------------------------------------------------------------------ one hyperplane
     def _insert(self, cell: Cell, j: int, norm: float, bit_index: int, decided: np.ndarray,
@@ -170,6 +188,8 @@ class WitnessAlgorithm(Algorithm):
         off = cell.m[j] / norm
         w, r = cell.center, cell.radius
         z = float(a @ w + off)
+        # z is off from the exact pre-activation by at most ``err`` (the pull-back's rounding)
+        err = self._gamma * float(cell.scale[j]) * max(1.0, float(np.abs(w).max(initial=0.0))) / norm
         s = 1.0 if z >= 0 else -1.0
         dist = abs(z)
         normal = s * a  # unit normal pointing into the witness side
@@ -180,7 +200,7 @@ class WitnessAlgorithm(Algorithm):
             near = w + normal * (r - dist) / 2, (r + dist) / 2
         else:
             near = w, r
-        if dist < r and (r - dist) / 2 > tol:
+        if dist < r and (r - dist) / 2 > tol + err:
             far = w - normal * (r + dist) / 2, (r - dist) / 2
         else:
             far = chebyshev_side(problem, ctx, np.vstack([cell.G, far_row]),
@@ -193,10 +213,13 @@ class WitnessAlgorithm(Algorithm):
                     cell.h = np.append(cell.h, near_rhs)
                     cell.center, cell.radius = near
                 return None
-            if r <= tol and dist <= tol:
-                # A witness settled exactly may sit in a cell thinner than floating point resolves:
-                # neither its ball nor its distance to the hyperplane proves the near side.
-                found = ctx.settle(problem, _with(cell.bits, bit_index, s > 0), cell.layer, decided)
+            if near[1] <= tol + err:
+                # A ball within the band proves no side (DESIGN.md §1), and the witness of a cell
+                # settled exactly may not even lie in it (no float point does in a sliver thinner
+                # than float spacing): the near side exists when the witness is exactly inside
+                # it, else it is settled exactly.
+                found = ctx.settle(problem, _with(cell.bits, bit_index, s > 0), cell.layer, decided,
+                                   hint=w)
                 if found is not None:
                     near = found.point, found.radius
                 else:  # the far side is the whole cell
@@ -218,9 +241,19 @@ def _with(bits: np.ndarray, index: int, bit: bool) -> np.ndarray:
     return out
 
 
-def _finite_abs(v: np.ndarray) -> np.ndarray:
-    """``|v|`` with infinite entries read as 0."""
-    return np.where(np.isfinite(v), np.abs(v), 0.0)
+def _dual_bound(c: np.ndarray, G: np.ndarray, h: np.ndarray, duals: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray) -> float:
+    """A lower bound of ``c t`` over ``{G t <= h, lo <= t <= hi}`` from an LP's row duals.
+
+    Weak duality: for ``y >= 0``, ``c t = (c + G^T y) t - y G t >= -y h + min_box (c + G^T y) t``;
+    the bound is lowered by the rounding of its own evaluation. The box must be finite.
+    """
+    y = np.maximum(-duals, 0.0)
+    red = c + G.T @ y
+    reach = np.maximum(np.abs(lo), np.abs(hi))
+    value = float(np.minimum(red * lo, red * hi).sum()) - float(y @ h)
+    size = float(np.abs(y) @ (np.abs(h) + np.abs(G) @ reach) + np.abs(c) @ reach)
+    return value - 2.0 ** -50 * (G.shape[0] + G.shape[1] + 2) * size
 
 
 def _interval_unbounded(M: np.ndarray, m: np.ndarray, lo: np.ndarray,

@@ -32,11 +32,18 @@ import numpy as np
 from .exact import ExactNetwork, fmpq_of, motzkin_from_float, qcol, qmat, verify_motzkin
 from .lp import LPOptions, LPSolver
 
-__all__ = ["Interior", "SideOracle"]
+__all__ = ["Interior", "SideOracle", "pullback_rounding"]
 
 #: Exact entries of pulled-back maps kept in the cache of prefixes (a traversal asks about nearby
 #: cells in a row; a degenerate net asks thousands of times). Bounds its memory, whatever ``k``.
 _CACHE_ENTRIES = 1 << 20
+
+
+def pullback_rounding(n_hidden: int, k: int) -> float:
+    """Relative bound on the rounding of a pre-activation pulled back to the ``k`` parameters in
+    floating point (at most ``n_hidden + k`` terms deep): ``|M t + m|`` at a point of the
+    normalised domain is off by at most this times the neuron's scale (DESIGN.md §1)."""
+    return 2.0 ** -51 * (n_hidden + k + 8)
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ class SideOracle:
         widths = self._net.widths
         off = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         k = self._k
-        gam = 2.0 ** -51 * (sum(widths) + k + 8)
+        gam = pullback_rounding(sum(widths), k)
         exact: list = []
         Gf, hf, err = [], [], []
         for lay, (V, M, m, scale) in enumerate(self._maps(bits, layer)):
@@ -158,7 +165,8 @@ class SideOracle:
         return exact, np.vstack(Gf), np.concatenate(hf) - np.concatenate(err)
 
     # ------------------------------------------------------------------ the decision
-    def interior(self, bits: np.ndarray, layer: int, decided: np.ndarray) -> Interior | None:
+    def interior(self, bits: np.ndarray, layer: int, decided: np.ndarray,
+                 hint: np.ndarray | None = None) -> Interior | None:
         """A point strictly inside the side, or ``None`` when it provably has no interior.
 
         Parameters
@@ -170,6 +178,9 @@ class SideOracle:
             The layer being split.
         decided : ndarray of bool, shape (width of ``layer``,)
             The neurons of ``layer`` whose side defines the cell (split or fixed so far).
+        hint : ndarray, optional
+            A candidate point (a witness whose ball is too thin to prove the side): when every
+            constraint holds strictly at it in exact arithmetic it is the answer, with no LP.
         """
         self.calls += 1
         bits = np.asarray(bits, dtype=bool)
@@ -179,6 +190,9 @@ class SideOracle:
         h = np.concatenate([self._h, hf])
         if G.shape[0] == 0:
             return Interior(np.zeros(k), float(self._solver.options.radius_cap))
+        if hint is not None and self._strictly_inside(exact, np.asarray(hint, dtype=np.float64)):
+            point = np.array(hint, dtype=np.float64)
+            return Interior(point, self._certified_radius(G, h, point))
         if self._opposite_pair(exact, G):
             return None
         centre, r = self._solver.chebyshev(G, h, np.ones(G.shape[0]))
