@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.exactside import pullback_rounding
+from ..geometry.simplex import lp_lower_bound
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock
 from .cells import exhaustive_first_layer
 from .layers import chebyshev_side, constant_neurons, finish_layer, layer_offsets, root_cell
@@ -167,8 +168,10 @@ class WitnessAlgorithm(Algorithm):
                 ctx.stats.lps += 1
                 if status != "optimal":
                     continue
-                bound = _dual_bound(c, cell.G, cell.h, ctx.solver.row_duals(), cell.payload.lo,
-                                    cell.payload.hi)
+                # weak duality from HiGHS's row duals (<= 0 for these rows), rounding included
+                y = np.maximum(-ctx.solver.row_duals(), 0.0)
+                bound = lp_lower_bound(c, cell.G, cell.h, len(cell.h), cell.payload.lo,
+                                       cell.payload.hi, y)
                 if sign > 0:
                     lo[i] = max(lo[i], bound)
                 else:
@@ -239,21 +242,6 @@ def _with(bits: np.ndarray, index: int, bit: bool) -> np.ndarray:
     out = bits.copy()
     out[index] = bit
     return out
-
-
-def _dual_bound(c: np.ndarray, G: np.ndarray, h: np.ndarray, duals: np.ndarray, lo: np.ndarray,
-                hi: np.ndarray) -> float:
-    """A lower bound of ``c t`` over ``{G t <= h, lo <= t <= hi}`` from an LP's row duals.
-
-    Weak duality: for ``y >= 0``, ``c t = (c + G^T y) t - y G t >= -y h + min_box (c + G^T y) t``;
-    the bound is lowered by the rounding of its own evaluation. The box must be finite.
-    """
-    y = np.maximum(-duals, 0.0)
-    red = c + G.T @ y
-    reach = np.maximum(np.abs(lo), np.abs(hi))
-    value = float(np.minimum(red * lo, red * hi).sum()) - float(y @ h)
-    size = float(np.abs(y) @ (np.abs(h) + np.abs(G) @ reach) + np.abs(c) @ reach)
-    return value - 2.0 ** -50 * (G.shape[0] + G.shape[1] + 2) * size
 
 
 def _interval_unbounded(M: np.ndarray, m: np.ndarray, lo: np.ndarray,
