@@ -19,9 +19,13 @@ float Chebyshev LP, which decides outside the band ``config.band`` and hands the
 oracle. So a region of inradius 1e-12 counts, hyperplanes that coincide in rationals never split
 a cell, and ``radius_tol`` only sets how often the oracle runs. Vertices within ``VERTEX_EPS``
 (1e-13, above the rounding of the computed distances, below the slivers worth keeping in float) of
-a hyperplane are taken to lie on it by the split; a side proved full-dimensional but thinner is
-split at the float signs of its vertex distances, and one thinner than those resolve (every vertex
-on the other side) is enumerated in Python with the exact side test (:meth:`_thin_side`).
+a hyperplane are taken to lie on it by the split. When both sides of a cut float could not decide
+are proved full-dimensional, the thinner one is a sliver: its float vertices are intersections of
+nearly parallel hyperplanes, placed along the sliver by rounding noise, and cannot decide later
+neurons (a later hyperplane may cross the true sliver and miss every float vertex). So its whole
+subtree is enumerated in Python with the exact side test (:meth:`_thin_side`), and the kernel goes
+on with the other side, whose float vertices (those within ``VERTEX_EPS`` of the hyperplane
+included) cover it.
 
 Each region's ``center``/``radius`` is a certified inscribed ball (unless ``config.chebyshev``
 asks for the exact Chebyshev ball, one LP each): the vertex centroid and the least slack of its
@@ -366,9 +370,10 @@ class VertexAlgorithm(Algorithm):
         return layer, int(cut[q]), decided
 
     def _thin_side(self, cell: Cell, ctx: Context) -> tuple:
-        """Both sides of the held cell's cut were proved full-dimensional, but float vertices
-        cannot hold one of them (thinner than their rounding). The kernel keeps the other side
-        (the cell's force code); the thin side's subtree is enumerated here, every neuron by
+        """Both sides of the held cell's cut were proved full-dimensional where float could not
+        decide, so the thinner one (by its vertices' distances) is a sliver that float vertices
+        do not represent faithfully. The kernel keeps the other side (the cell's force code); the
+        thin side's subtree is enumerated here, every neuron by
         :meth:`_has_interior` (the layer-wise framework with an exact side test, Drammis et al.
         §3). Returns its regions as the kernel's arrays (balls to be computed, ``radii = -1``)."""
         problem = self.problem
@@ -376,7 +381,8 @@ class VertexAlgorithm(Algorithm):
         walk = cell.payload.walk
         cut, q = walk.cut, walk.next_cut
         layer, j, decided = self._candidate(cell)
-        thin = not bool(np.any(walk.distances[:len(cell.payload.V)] > 0.0))  # the side with no vertex
+        col = walk.distances[:len(cell.payload.V)]
+        thin = bool(col.max() < -col.min())  # the side its vertices reach less far into
         cell.payload = cell.payload.forced(3 if thin else 2)
         bits = cell.bits.copy()
         bits[off[layer] + j] = thin

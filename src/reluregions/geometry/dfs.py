@@ -40,8 +40,8 @@ __all__ = ["dfs_packed", "Traversal", "Frontier", "VertexCell", "PackedNet", "Se
 
 #: What :func:`dfs_packed` returns: ``n`` regions (their ``bits``, certified ball ``centres`` and
 #: ``radii``, ``ranks`` and, when asked, constraint ``rows`` with offsets ``roffs``), the cells
-#: finished per layer, ``pending`` (1: the frontier's top cell waits for a decision; 2: a split
-#: proved exactly that float vertices cannot represent) and the open ``frontier``.
+#: finished per layer, ``pending`` (1: the frontier's top cell waits for a decision; 2: its cut
+#: leaves a sliver proved exactly, for the caller to enumerate) and the open ``frontier``.
 Traversal = namedtuple("Traversal", ["n", "bits", "centres", "radii", "ranks", "layer_cells",
                                      "rows", "roffs", "pending", "frontier"])
 
@@ -78,9 +78,9 @@ def dfs_packed(cell, net, settings):
     positive radius is a proof) around their vertex centroids. Anything else (a side whose
     vertices all lie within that margin, a child's certified ball not positive) stops the traversal with the cell on top of the
     frontier and ``pending = 1``: the caller settles it (exactly where float cannot) and sets the
-    cell's force code (1: split; 2: no split, bit 1; 3: no split, bit 0). A forced split whose
-    thin side has no vertex beyond ``eps`` splits at the float signs; ``pending = 2`` when even
-    those leave a side empty (thinner than float vertices resolve).
+    cell's force code (1: both sides; 2: no split, bit 1; 3: no split, bit 0). Force code 1
+    stops it again with ``pending = 2``: the thinner side is a sliver that float vertices do not
+    represent faithfully, and the caller enumerates it exactly and sets code 2 or 3 for the other.
 
     Returns a :class:`Traversal`: the ``n`` regions (``rows`` holds each one's constraints
     ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``), the cells finished

@@ -329,23 +329,32 @@ class SideOracle:
         interior, ``y`` being a Motzkin certificate. Above 0: an interior, and a point from the
         rows ``y`` makes tight.
         (The dual has no free variables, which sympy 1.14's simplex mishandles, and it solved
-        in 40 ms a 23-row system on which the primal form ran for minutes.)"""
-        from sympy.solvers.simplex import linprog
+        in 40 ms a 23-row system on which the primal form ran for minutes.) It is passed with
+        ``z = 1 - sum y`` eliminated and each equation as two inequalities with right-hand side
+        0, so ``y = 0`` is a feasible start: sympy's first phase, which can stop on an
+        "oscillating system" in degenerate problems, has nothing to do, and its second phase
+        follows Bland's rule, which cannot cycle."""
+        from sympy.solvers.simplex import InfeasibleLPError, linprog
 
         self.exact_lps += 1
         m, k = Gq.nrows(), Gq.ncols()
         g = [_sym(v) for v in Gq.entries()]
-        # the primal caps tau at 1 (an unbounded cell of the whole space): its multiplier z
-        cost = [_sym(v) for v in hq.entries()] + [1]
-        A_eq = [[g[i * k + c] for i in range(m)] + [0] for c in range(k)] + [[1] * (m + 1)]
-        b_eq = [0] * k + [1]
-        value, y = linprog(cost, [[1] * (m + 1)], [1], A_eq=A_eq, b_eq=b_eq)  # sympy wants a row
+        # the primal caps tau at 1 (an unbounded cell of the whole space): its multiplier is
+        # z = 1 - sum y, so the cost is hq . y + 1 - sum y
+        cost = [_sym(v) - 1 for v in hq.entries()]
+        eqs = [[g[i * k + c] for i in range(m)] for c in range(k)]
+        A_ub = eqs + [[-v for v in row] for row in eqs] + [[1] * m]
+        value, y = linprog(cost, A_ub, [0] * (2 * k) + [1])
+        value += 1
         tau = flint.fmpq(int(value.p), int(value.q))
         if tau <= 0:
             return None
         point = self._tight_point(Gq, hq, [i for i in range(m) if y[i] != 0], tau)
         if point is None and tau > flint.fmpq(1, 2 ** 52):  # below: thinner than float spacing
-            point = self._primal_point(Gq, hq, tau)  # a feasibility LP, 0.1-0.5 s
+            try:
+                point = self._primal_point(Gq, hq, tau)  # a feasibility LP, 0.1-0.5 s
+            except InfeasibleLPError:  # sympy's first phase stopped ("oscillating system")
+                point = None  # the interior is proved all the same; the point certifies nothing
         if point is None:  # thinner than float spacing: the interior exists all the same
             point = np.linalg.lstsq(G, np.asarray([float(v) for v in hq.entries()]), rcond=None)[0]
         return Interior(point, 0.0)

@@ -158,7 +158,6 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                         smax = x
                 j = rCut[c0 + q]
                 keep = -1  # the bit of a hyperplane that does not split the cell
-                esplit = eps  # vertices within it of the hyperplane lie on it
                 if force == 2 or force == 3:
                     keep = 1 if force == 2 else 0
                     force = 0
@@ -183,22 +182,21 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                         r += 1
                     q += 1
                     continue
+                if force == 1:
+                    # both sides proved full-dimensional where float could not decide: the
+                    # thinner side is a sliver whose float vertices (intersections of nearly
+                    # parallel hyperplanes, placed by rounding noise) cannot be trusted to
+                    # decide later neurons; it is enumerated exactly by the caller
+                    hold = 2
+                    break
                 # split: the edges crossed, then the two children above the arena tops
                 n_pos, n_neg = _sides(aS, col, p, eps)
-                if force == 1 and (n_pos == 0 or n_neg == 0):
-                    # both sides proved full-dimensional, one thinner than eps: split at the
-                    # float signs, or report that float vertices cannot resolve it
-                    esplit = 0.0
-                    n_pos, n_neg = _sides(aS, col, p, esplit)
-                    if n_pos == 0 or n_neg == 0:
-                        hold = 2
-                        break
                 if deg.shape[0] < p or eu.shape[0] < n_pos * n_neg:
                     need[N_DEG] = p
                     need[N_EU] = n_pos * n_neg
                     grow = True
                     break
-                n_new = _edges(aI, aS, v0, p, col, esplit, k, deg, common, eu, ev, (r + 63) >> 6)
+                n_new = _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, (r + 63) >> 6)
                 n_zero = p - n_pos - n_neg
                 pa = n_pos + n_zero + n_new
                 na = n_neg + n_zero + n_new
@@ -216,7 +214,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 vp0 = vn0 + na
                 sn0 = stop
                 sp0 = sn0 + na * ncol
-                _children(aV, aI, aS, v0, p, col, ncol, esplit, k, cid, eu, ev, lam, n_new, vn0, vp0,
+                _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, vn0, vp0,
                           sn0, sp0, na, pa)
                 gn0 = gtop
                 gp0 = gtop + r + 1
@@ -230,8 +228,8 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 _add_row(aG, aH, gn0 + r, rAc, c0 + q, rOc[c0 + q], err, k, False)
                 _add_row(aG, aH, gp0 + r, rAc, c0 + q, rOc[c0 + q], err, k, True)
                 # a certified ball (rounding included) of any positive radius proves a side
-                if force == 0 and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
-                                   or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
+                if (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
+                        or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
                     # uncertain: hand the cell back for a decision (children discarded)
                     hold = 1
                     break
