@@ -9,7 +9,10 @@ returns is trusted beyond its multipliers, which any ``y >= 0`` makes a valid bo
 
 The LPs of one region share their rows: :class:`Scratch` holds the rows ``A t <= b`` of the region's
 support, loaded once per region (:func:`_load_rows`), and the tableau's arrays, so that no LP and
-no region allocates.
+no region allocates. The region's first LP is solved by the dual simplex from the slack basis; every
+later one (the other coordinates of the box, then the constraints to disprove) starts from the
+basis the one before ended in, by the primal simplex
+(:func:`reluregions.geometry.simplex_primal.tableau_primal_into`): about 2.5 pivots instead of 5.4.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry.kernels import njit
-from ..geometry.simplex import box_lp, tableau_lp_into
+from ..geometry.simplex import LIMIT, OPTIMAL, box_lp, tableau_lp_into
+from ..geometry.simplex_primal import tableau_primal_into
 
 _U = 2.0 ** -53
 _TINY = 2.0 ** -1000
@@ -41,6 +45,7 @@ class Scratch(NamedTuple):
     y: np.ndarray       # (N,)
     one: np.ndarray     # (1,) int64
     y1: np.ndarray      # (1,)
+    warm: np.ndarray    # (1,) bool: the tableau holds an optimal basis of the region's rows
 
 
 @njit(cache=True, nogil=True)
@@ -49,7 +54,7 @@ def scratch(N, k):
     return Scratch(np.empty((N, k)), np.empty(N), np.empty(k), np.zeros(k + 1), np.zeros(k + 1),
                    np.empty((N, k)), np.empty(k), np.empty(k, np.int64), np.empty(N, np.int64),
                    np.empty(N + k), np.empty(N + k, np.bool_), np.empty(N), np.empty(1, np.int64),
-                   np.empty(1))
+                   np.empty(1), np.zeros(1, np.bool_))
 
 
 @njit(cache=True, nogil=True)
@@ -98,13 +103,16 @@ def _upper_bound(C, E, j, rows, y, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _load_rows(C, rows, A, b):
-    """``A t <= b`` for the rows ``C_i [t; 1] <= 0``, ``i`` in ``rows`` (once per region)."""
+def _load_rows(C, rows, w):
+    """``w.A t <= w.b`` for the rows ``C_i [t; 1] <= 0``, ``i`` in ``rows`` (once per region; the
+    tableau no longer holds a basis of them)."""
+    A, b = w.A, w.b
     k = A.shape[1]
     for t in range(rows.size):
         for a in range(k):
             A[t, a] = C[rows[t], a]
         b[t] = -C[rows[t], k]
+    w.warm[0] = False
 
 
 @njit(cache=True, nogil=True)
@@ -117,12 +125,19 @@ def _max_over(obj, eobj, C, E, rows, lo, hi, w):
     c = w.c
     for a in range(k):
         c[a] = -obj[a]
+    limit = 50 * (r + k) + 100
     if k > 2 * r:  # the revised form (it allocates; few rows)
-        _, _, y, _ = box_lp(c, w.A, w.b, r, lo, hi, 50 * (r + k) + 100)
+        _, _, y, _ = box_lp(c, w.A, w.b, r, lo, hi, limit)
     else:
         y = w.y
-        tableau_lp_into(c, w.A, w.b, r, lo, hi, 50 * (r + k) + 100, np.inf, w.T, w.d, w.col,
-                        w.head, w.val, w.upper, y)
+        status = LIMIT
+        if w.warm[0]:  # from the previous LP's optimal basis (a vertex: primal feasible)
+            status, _ = tableau_primal_into(c, r, lo, hi, limit, w.T, w.d, w.col, w.head, w.val,
+                                            w.upper, y)
+        if status != OPTIMAL:
+            status, _, _ = tableau_lp_into(c, w.A, w.b, r, lo, hi, limit, np.inf, w.T, w.d, w.col,
+                                           w.head, w.val, w.upper, y)
+        w.warm[0] = status == OPTIMAL
     for t in range(r):
         if not (y[t] >= 0.0):
             y[t] = 0.0

@@ -265,7 +265,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
                 support_all[nm] = i
                 nm += 1
         support = support_all[:nm]
-        _load_rows(C, support, w.A, w.b)  # the rows of every LP of this region
+        _load_rows(C, support, w)  # the rows of every LP of this region
         # a box around the region from the matched rows alone (they hold every facet when the
         # output is complete; any subset of the rows gives a valid enclosure)
         _region_box(C, E, support, lo0, hi0, lo, hi, w)
