@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry import exact as ex
-from ..geometry.kernels import njit
+from ..geometry.kernels import njit, njit_borrowed
 from ._certify_bounds import (_TINY, _far_on_box, _gamma, _load_rows, _max_over,
                               _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
                               scratch)
@@ -162,7 +162,7 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
             "proven": int(proven)}
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed()
 def _strictly_inside(C, E, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
     (exact comparisons) and every constraint's value below minus its rigorous error bound."""
@@ -183,7 +183,7 @@ def _strictly_inside(C, E, s, lo, hi):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed()
 def _gather(rows, errors, offsets, widths, bits, C, E):
     """The region's constraints ``C [s; 1] <= 0`` (sign by its pattern) and their error bounds."""
     k1 = rows.shape[1]
@@ -198,16 +198,114 @@ def _gather(rows, errors, offsets, widths, bits, C, E):
             n += 1
 
 
-@njit(cache=True, nogil=True)
-def _touch(h, zobrist, slots, cand):
-    """Read the first hash-table slot of every flipped pattern of ``cand`` before any look-up:
-    independent loads the processor overlaps, so the look-ups then mostly hit the cache (the
-    table is far larger than the cache; one dependent miss per look-up otherwise)."""
+@njit_borrowed()
+def _touch(h, zobrist, slots, cand, nc):
+    """Read the first hash-table slot of the flipped pattern of every ``cand[:nc]`` before any
+    look-up: independent loads the processor overlaps, so the look-ups then mostly hit the cache
+    (the table is far larger than the cache; one dependent miss per look-up otherwise)."""
     mask = np.uint64(slots.shape[0] - 1)
     acc = 0
-    for i in cand:
-        acc ^= slots[np.int64((h ^ zobrist[i]) & mask), 0]
+    for t in range(nc):
+        acc ^= slots[np.int64((h ^ zobrist[cand[t]]) & mask), 0]
     return acc
+
+
+@njit_borrowed()
+def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, packed, row, C, E,
+           cand, hit, support, touch, counts):
+    """The region's rows, its point check, and its constraints not strictly slack on the domain's
+    box (``cand``) with their flipped patterns looked up (``hit``; the hits, in order, into
+    ``support``). ``counts`` receives ``nc``, ``nm`` and whether the point is proven inside;
+    returns False when a row may be zero (the exact check decides the region)."""
+    N = bits.size
+    k1 = rows.shape[1]
+    _gather(rows, errors, offsets, widths, bits, C, E)
+    counts[2] = 1 if _strictly_inside(C, E, s, lo0, hi0) else 0
+    for i in range(N):
+        zero = True
+        for a in range(k1):
+            if abs(C[i, a]) > E[i, a]:
+                zero = False
+                break
+        if zero:
+            return False
+    nc = 0
+    for i in range(N):
+        if not _far_on_box(C, E, i, lo0, hi0):
+            cand[nc] = i
+            nc += 1
+    touch[0] = _touch(h, zobrist, slots, cand, nc)
+    nm = 0
+    for t in range(nc):
+        i = cand[t]
+        hit[i] = _lookup(h ^ zobrist[i], packed, slots, row, i)
+        if hit[i]:
+            support[nm] = i
+            nm += 1
+    counts[0] = nc
+    counts[1] = nm
+    return True
+
+
+@njit(inline="always")
+def _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """The rest of a region's facets, after :func:`_front` (see the module's docstring): the box
+    from the matched rows ``support``, then every constraint not slack on it matched or proven no
+    facet. Adds far, matched and proven to ``tally`` and returns True when all are settled;
+    clears ``hit``. Inlined into :func:`_settle_borrowed` and :func:`_settle_counted`."""
+    N = C.shape[0]
+    _load_rows(C, support, w)  # the rows of every LP of this region
+    # a box around the region from the matched rows alone (they hold every facet when the
+    # output is complete; any subset of the rows gives a valid enclosure)
+    _region_box(C, E, support, lo0, hi0, lo, hi, w)
+    ok = True
+    for a in range(lo.size):
+        if not (lo[a] <= hi[a]):
+            ok = False
+    nl = 0
+    if ok:
+        for t in range(nc):
+            if not _far_on_box(C, E, cand[t], lo, hi):
+                live_all[nl] = cand[t]
+                nl += 1
+    live = live_all[:nl]
+    _row_norms(C, E, live, cn, en)
+    matched = 0
+    proven = 0
+    for j in live:
+        if hit[j]:
+            if _parallel_to_other(C, j, live, cn, en):
+                ok = False
+                break
+            matched += 1
+        elif _slack_by_one_row(C, E, j, support, lo, hi, w):
+            proven += 1
+        elif _max_over(C[j], E[j], C, E, support, lo, hi, w) < 0.0:
+            proven += 1
+        else:
+            ok = False
+            break
+    for t in range(nc):
+        hit[cand[t]] = False
+    if ok:
+        tally[0] += N - nl
+        tally[1] += matched
+        tally[2] += proven
+    return ok
+
+
+@njit_borrowed()
+def _settle_borrowed(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """:func:`_settle` without reference counting: for regions of at least ``k / 2`` matched
+    rows (every LP on the condensed tableau, nothing allocated)."""
+    return _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally)
+
+
+@njit(cache=True, nogil=True)
+def _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """:func:`_settle` with reference counting: for regions of fewer than ``k / 2`` matched rows,
+    whose LPs the revised form solves (it allocates)."""
+    return _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally)
 
 
 @njit(cache=True, nogil=True)
@@ -218,9 +316,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     k1 = rows.shape[1]
     slow = np.zeros(B, np.bool_)
     unsure = np.zeros(B, np.bool_)
-    far_total = 0
-    matched_total = 0
-    proven_total = 0
+    tally = np.zeros(3, np.int64)  # far, matched, proven
     C = np.empty((N, k1))
     E = np.empty((N, k1))
     cand = np.empty(N, np.int64)
@@ -233,75 +329,22 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     en = np.empty(N)
     w = scratch(N, k1 - 1)
     touch = np.zeros(1, np.int64)
+    counts = np.zeros(3, np.int64)
     for reg in range(B):
-        _gather(rows, errors, offsets[reg], widths, bits[reg], C, E)
-        unsure[reg] = not _strictly_inside(C, E, S[reg], lo0, hi0)
-        bad = False
-        for i in range(N):  # a row that may be zero: the exact check decides it
-            zero = True
-            for a in range(k1):
-                if abs(C[i, a]) > E[i, a]:
-                    zero = False
-                    break
-            if zero:
-                bad = True
-                break
-        if bad:
+        ok = _front(rows, errors, offsets[reg], widths, bits[reg], S[reg], lo0, hi0, hashes[reg],
+                    zobrist, slots, packed, packed_block[reg], C, E, cand, hit, support_all,
+                    touch, counts)
+        unsure[reg] = counts[2] == 0
+        if not ok:
             slow[reg] = True
             continue
-        # constraints not strictly slack on the domain's box, and which of them have their
-        # flipped pattern in the output
-        nc = 0
-        for i in range(N):
-            if not _far_on_box(C, E, i, lo0, hi0):
-                cand[nc] = i
-                nc += 1
-        touch[0] = _touch(hashes[reg], zobrist, slots, cand[:nc])
-        nm = 0
-        for t in range(nc):
-            i = cand[t]
-            hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, slots, packed_block[reg], i)
-            if hit[i]:
-                support_all[nm] = i
-                nm += 1
+        nc, nm = counts[0], counts[1]
         support = support_all[:nm]
-        _load_rows(C, support, w)  # the rows of every LP of this region
-        # a box around the region from the matched rows alone (they hold every facet when the
-        # output is complete; any subset of the rows gives a valid enclosure)
-        _region_box(C, E, support, lo0, hi0, lo, hi, w)
-        if not np.all(lo <= hi):
-            for t in range(nc):
-                hit[cand[t]] = False
-            slow[reg] = True
-            continue
-        nl = 0
-        for t in range(nc):
-            if not _far_on_box(C, E, cand[t], lo, hi):
-                live_all[nl] = cand[t]
-                nl += 1
-        live = live_all[:nl]
-        _row_norms(C, E, live, cn, en)
-        matched = 0
-        proven = 0
-        for j in live:
-            if hit[j]:
-                if _parallel_to_other(C, j, live, cn, en):
-                    bad = True
-                    break
-                matched += 1
-            elif _slack_by_one_row(C, E, j, support, lo, hi, w):
-                proven += 1
-            elif _max_over(C[j], E[j], C, E, support, lo, hi, w) < 0.0:
-                proven += 1
-            else:
-                bad = True
-                break
-        for t in range(nc):
-            hit[cand[t]] = False
-        if bad:
-            slow[reg] = True
-            continue
-        far_total += N - nl
-        matched_total += matched
-        proven_total += proven
-    return slow, unsure, far_total, matched_total, proven_total
+        if k1 - 1 > 2 * nm:
+            ok = _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en,
+                                 w, tally)
+        else:
+            ok = _settle_borrowed(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn,
+                                  en, w, tally)
+        slow[reg] = not ok
+    return slow, unsure, tally[0], tally[1], tally[2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.kernels import njit
+from ..geometry.kernels import njit, njit_borrowed
 
 __all__ = ["PatternIndex"]
 
@@ -92,7 +92,7 @@ def _hash_table(hashes, size):
     return slots
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed()
 def _lookup(h, packed, slots, row, j):
     """Whether the pattern ``row`` with bit ``j`` flipped is in the output (its hash is ``h``)."""
     size = slots.shape[0]

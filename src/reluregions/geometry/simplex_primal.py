@@ -3,7 +3,7 @@
 Callers that solve many LPs over the same rows ``A t <= b``, ``lo <= t <= hi`` with different
 objectives (the certificate's bounding box of a region: ``2k`` coordinate LPs, then one LP per
 constraint to disprove as a facet; Drammis et al. 2024, Appendix A, over one region's rows) solve
-the first with the dual simplex of :func:`reluregions.geometry.simplex.tableau_lp_into` and every
+the first with the dual simplex of :func:`reluregions.geometry.simplex.tableau_dual_into` and every
 later one from the basis the previous one ended in. That basis is a vertex of the feasible set, so
 it is *primal* feasible for any objective: the primal simplex (Dantzig's rule over the ``k``
 nonbasic variables, a bounded ratio test with bound flips) reaches the next optimum in a few
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import njit
+from .kernels import njit_borrowed
 from .simplex import LIMIT, OPTIMAL, exchange
 
 __all__ = ["tableau_primal_into"]
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed(error_model="numpy")
 def tableau_primal_into(c, r, lo, hi, max_iter, T, d, col, head, val, upper, y):
     """Minimise ``c @ t`` from the basis left in the scratch arrays by the previous solve.
 
@@ -45,7 +45,7 @@ def tableau_primal_into(c, r, lo, hi, max_iter, T, d, col, head, val, upper, y):
     max_iter : int
         Pivots (and bound flips) before giving up with status ``LIMIT``.
     T, d, col, head, val, upper : ndarray
-        The state :func:`reluregions.geometry.simplex.tableau_lp_into` (or this function) ended
+        The state :func:`reluregions.geometry.simplex.tableau_dual_into` (or this function) ended
         in with status ``OPTIMAL``: ``x_B = beta - T x_N``, labels, values, bound flags.
     y : ndarray (>= r,)
         Receives the row multipliers (the slacks' reduced costs, ``>= 0``) when optimal.
