@@ -197,18 +197,26 @@ def _value_one(C, j, m, lam, lo, hi):
 
 
 @njit_borrowed()
-def _far_on_box(C, E, i, lo, hi):
-    """Whether constraint ``i`` holds strictly on the whole box (rigorously): then it is no facet."""
+def _not_far(C, E, idx, n, lo, hi, out):
+    """The constraints ``idx[:n]`` not proven to hold strictly on the whole box ``[lo, hi]``
+    (rigorously; the others are no facet), in order, into ``out``; returns how many."""
     k = lo.size
-    top = C[i, k]
-    mag = abs(C[i, k])
-    err = E[i, k]
-    for a in range(k):
-        sm = max(abs(lo[a]), abs(hi[a]))
-        top += max(C[i, a] * lo[a], C[i, a] * hi[a])
-        mag += abs(C[i, a]) * sm
-        err += E[i, a] * sm
-    return top + err + _gamma(k + 2) * (mag + err) + _TINY < 0.0
+    g = _gamma(k + 2)
+    m = 0
+    for t in range(n):
+        i = idx[t]
+        top = C[i, k]
+        mag = abs(C[i, k])
+        err = E[i, k]
+        for a in range(k):
+            sm = max(abs(lo[a]), abs(hi[a]))
+            top += max(C[i, a] * lo[a], C[i, a] * hi[a])
+            mag += abs(C[i, a]) * sm
+            err += E[i, a] * sm
+        if not (top + err + g * (mag + err) + _TINY < 0.0):
+            out[m] = i
+            m += 1
+    return m
 
 
 @njit(inline="always")

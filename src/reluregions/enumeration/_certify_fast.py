@@ -47,10 +47,10 @@ import numpy as np
 
 from ..geometry import exact as ex
 from ..geometry.kernels import njit, njit_borrowed
-from ._certify_bounds import (_TINY, _far_on_box, _gamma, _load_rows, _max_over,
+from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far,
                               _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
                               scratch)
-from ._certify_index import PatternIndex, _lookup
+from ._certify_index import PatternIndex, _lookup, _may_hold
 
 __all__ = ["BlockMaps", "block_maps", "certify_block"]
 
@@ -157,7 +157,7 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
     slow, unsure, far, matched, proven = _block_kernel(
         maps.rows, maps.errors, maps.offsets, maps.widths, np.ascontiguousarray(bits),
         np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.slots,
-        index.packed, np.ascontiguousarray(packed_block))
+        index.filter, index.packed, np.ascontiguousarray(packed_block))
     return {"exact": slow, "point_unsure": unsure, "far": int(far), "matched": int(matched),
             "proven": int(proven)}
 
@@ -211,12 +211,13 @@ def _touch(h, zobrist, slots, cand, nc):
 
 
 @njit_borrowed()
-def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, packed, row, C, E,
-           cand, hit, support, touch, counts):
+def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, filt, packed, row,
+           C, E, every, cand, hit, support, touch, counts):
     """The region's rows, its point check, and its constraints not strictly slack on the domain's
     box (``cand``) with their flipped patterns looked up (``hit``; the hits, in order, into
-    ``support``). ``counts`` receives ``nc``, ``nm`` and whether the point is proven inside;
-    returns False when a row may be zero (the exact check decides the region)."""
+    ``support``): the Bloom filter first, the table for its positives. ``counts`` receives
+    ``nc``, ``nm`` and whether the point is proven inside; returns False when a row may be zero
+    (the exact check decides the region)."""
     N = bits.size
     k1 = rows.shape[1]
     _gather(rows, errors, offsets, widths, bits, C, E)
@@ -229,15 +230,16 @@ def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, 
                 break
         if zero:
             return False
-    nc = 0
-    for i in range(N):
-        if not _far_on_box(C, E, i, lo0, hi0):
-            cand[nc] = i
-            nc += 1
-    touch[0] = _touch(h, zobrist, slots, cand, nc)
+    nc = _not_far(C, E, every, N, lo0, hi0, cand)
+    nf = 0
+    for t in range(nc):  # the filter's positives, in order, into ``support``
+        if _may_hold(filt, h ^ zobrist[cand[t]]):
+            support[nf] = cand[t]
+            nf += 1
+    touch[0] = _touch(h, zobrist, slots, support, nf)
     nm = 0
-    for t in range(nc):
-        i = cand[t]
+    for t in range(nf):  # confirmed in place (nm <= t)
+        i = support[t]
         hit[i] = _lookup(h ^ zobrist[i], packed, slots, row, i)
         if hit[i]:
             support[nm] = i
@@ -262,12 +264,7 @@ def _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w,
     for a in range(lo.size):
         if not (lo[a] <= hi[a]):
             ok = False
-    nl = 0
-    if ok:
-        for t in range(nc):
-            if not _far_on_box(C, E, cand[t], lo, hi):
-                live_all[nl] = cand[t]
-                nl += 1
+    nl = _not_far(C, E, cand, nc, lo, hi, live_all) if ok else 0
     live = live_all[:nl]
     _row_norms(C, E, live, cn, en)
     matched = 0
@@ -309,8 +306,8 @@ def _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn
 
 
 @njit(cache=True, nogil=True)
-def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, packed,
-                  packed_block):
+def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, filt,
+                  packed, packed_block):
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
@@ -330,10 +327,11 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     w = scratch(N, k1 - 1)
     touch = np.zeros(1, np.int64)
     counts = np.zeros(3, np.int64)
+    every = np.arange(N)
     for reg in range(B):
         ok = _front(rows, errors, offsets[reg], widths, bits[reg], S[reg], lo0, hi0, hashes[reg],
-                    zobrist, slots, packed, packed_block[reg], C, E, cand, hit, support_all,
-                    touch, counts)
+                    zobrist, slots, filt, packed, packed_block[reg], C, E, every, cand, hit,
+                    support_all, touch, counts)
         unsure[reg] = counts[2] == 0
         if not ok:
             slow[reg] = True
