@@ -11,21 +11,24 @@ For a block of regions:
 
 1. the float pulled-back constraints ``C [s; 1] <= 0`` of every neuron (DESIGN.md §1; Drammis et
    al. 2024, §3: ``M_{l+1} = W_{l+1} D_l M_l``), with a rigorous bound ``E`` on their error, as one
-   matrix product per layer for the whole block (regions sharing a prefix of layers share it);
-2. compiled, per region (:func:`_block_kernel`):
+   matrix product per layer for the whole block (regions sharing a prefix of layers share it,
+   grouped by :func:`_distinct_rows`);
+2. compiled, per region (:func:`_block_kernel`: :func:`_front`, then :func:`_settle`):
 
    - the point: strictly inside when every constraint's value at it is below minus its error
      bound (else the exact point check of :func:`reluregions.geometry.exact.check_point` decides);
    - a neuron whose row may be zero sends the region to the exact check;
    - a constraint strictly slack on the domain's box is no facet; for the others the pattern with
-     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, confirmed byte for byte;
-     the first slots of all of a region's look-ups are read first, :func:`_touch`);
+     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, through a Bloom filter
+     that fits in L2, confirmed byte for byte; the first slots of the filter's positives are read
+     first, :func:`_touch`);
    - a rigorous bounding box of the region from ``2k`` compiled LPs over the matched rows (any
      subset of the rows encloses the region; when the output is complete the matched rows hold
-     every facet; their rows loaded once per region, no allocation per LP:
-     :func:`reluregions.geometry.simplex.tableau_lp_into`), made safe by weak duality with
-     the data error ``E`` (:func:`._certify_bounds._bound_of`); a constraint strictly slack on it
-     is no facet;
+     every facet; their rows loaded once per region, no allocation per LP; the first LP by the
+     dual simplex, every later one of the region warm-started from the previous optimal basis by
+     the primal simplex, :mod:`reluregions.geometry.simplex_primal`), made safe by weak duality
+     with the data error ``E`` (:func:`._certify_bounds._bound_of`); a constraint strictly slack
+     on it is no facet;
    - every other constraint ``j`` is *matched* when its flipped pattern is in the output and no
      other row is parallel to ``j``'s within its error bound (then no other neuron vanishes on
      the facet, so the flip is the region across it); otherwise it is *no facet* when multipliers
@@ -38,6 +41,11 @@ For a block of regions:
 
 Float bounds follow :func:`reluregions.geometry.exact.gamma` (Higham's ``gamma_n``, doubled to
 cover the rounding of the bound itself), as the exact module's own float decisions do.
+
+The per-region and per-LP helpers are compiled without numba's reference counting
+(:func:`reluregions.geometry.kernels.njit_borrowed`: they allocate nothing and borrow the
+kernel's scratch arrays); a region with fewer than ``k / 2`` matched rows, whose LPs the revised
+form solves (it allocates), takes the same steps with reference counting (:func:`_settle_counted`).
 """
 from __future__ import annotations
 
@@ -118,8 +126,7 @@ def block_maps(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray) -> B
         start += w
         if layer + 1 == L:
             break
-        keys = np.packbits(bits[:, :start], axis=1)
-        _, first, new_inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        first, new_inverse = _distinct_rows(np.packbits(bits[:, :start], axis=1))
         parent = inverse[first]
         inverse = new_inverse.reshape(-1)
         H = np.where(bits[first, start - w:start], 1.0, a)[:, :, None] * Vp[parent]
@@ -127,6 +134,25 @@ def block_maps(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray) -> B
     widths = np.array([W.shape[0] for W in net.float_weights], dtype=np.int64)
     return BlockMaps(np.ascontiguousarray(np.vstack(rows)), np.ascontiguousarray(np.vstack(errors)),
                      offsets, widths)
+
+
+def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_index=True, return_inverse=True)[1:]`` for a (B, nbytes)
+    uint8 array, the same groups in the same (bytewise) order, by a stable ``lexsort`` of the rows
+    as big-endian 64-bit words (far cheaper than ``unique``'s sort of opaque byte records)."""
+    B, nbytes = keys.shape
+    pad = -nbytes % 8
+    if pad:
+        keys = np.concatenate([keys, np.zeros((B, pad), np.uint8)], axis=1)
+    words = np.ascontiguousarray(keys).view(">u8").astype(np.uint64)
+    order = np.lexsort(words.T[::-1])
+    ordered = words[order]
+    new = np.ones(B, dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(B, dtype=np.int64)
+    inverse[order] = group
+    return order[new], inverse
 
 
 def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S: np.ndarray,
