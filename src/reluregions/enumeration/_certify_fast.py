@@ -11,21 +11,24 @@ For a block of regions:
 
 1. the float pulled-back constraints ``C [s; 1] <= 0`` of every neuron (DESIGN.md §1; Drammis et
    al. 2024, §3: ``M_{l+1} = W_{l+1} D_l M_l``), with a rigorous bound ``E`` on their error, as one
-   matrix product per layer for the whole block (regions sharing a prefix of layers share it);
-2. compiled, per region (:func:`_block_kernel`):
+   matrix product per layer for the whole block (regions sharing a prefix of layers share it,
+   grouped by :func:`_distinct_rows`);
+2. compiled, per region (:func:`_block_kernel`: :func:`_front`, then :func:`_settle`):
 
    - the point: strictly inside when every constraint's value at it is below minus its error
      bound (else the exact point check of :func:`reluregions.geometry.exact.check_point` decides);
    - a neuron whose row may be zero sends the region to the exact check;
    - a constraint strictly slack on the domain's box is no facet; for the others the pattern with
-     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, confirmed byte for byte;
-     the first slots of all of a region's look-ups are read first, :func:`_touch`);
+     its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, through a Bloom filter
+     that fits in L2, confirmed byte for byte; the first slots of the filter's positives are read
+     first, :func:`_touch`);
    - a rigorous bounding box of the region from ``2k`` compiled LPs over the matched rows (any
      subset of the rows encloses the region; when the output is complete the matched rows hold
-     every facet; their rows loaded once per region, no allocation per LP:
-     :func:`reluregions.geometry.simplex.tableau_lp_into`), made safe by weak duality with
-     the data error ``E`` (:func:`._certify_bounds._bound_of`); a constraint strictly slack on it
-     is no facet;
+     every facet; their rows loaded once per region, no allocation per LP; the first LP by the
+     dual simplex, every later one of the region warm-started from the previous optimal basis by
+     the primal simplex, :mod:`reluregions.geometry.simplex_primal`), made safe by weak duality
+     with the data error ``E`` (:func:`._certify_bounds._bound_of`); a constraint strictly slack
+     on it is no facet;
    - every other constraint ``j`` is *matched* when its flipped pattern is in the output and no
      other row is parallel to ``j``'s within its error bound (then no other neuron vanishes on
      the facet, so the flip is the region across it); otherwise it is *no facet* when multipliers
@@ -38,6 +41,11 @@ For a block of regions:
 
 Float bounds follow :func:`reluregions.geometry.exact.gamma` (Higham's ``gamma_n``, doubled to
 cover the rounding of the bound itself), as the exact module's own float decisions do.
+
+The per-region and per-LP helpers are compiled without numba's reference counting
+(:func:`reluregions.geometry.kernels.njit_borrowed`: they allocate nothing and borrow the
+kernel's scratch arrays); a region with fewer than ``k / 2`` matched rows, whose LPs the revised
+form solves (it allocates), takes the same steps with reference counting (:func:`_settle_counted`).
 """
 from __future__ import annotations
 
@@ -46,11 +54,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry import exact as ex
-from ..geometry.kernels import njit
-from ._certify_bounds import (_TINY, _far_on_box, _gamma, _load_rows, _max_over,
+from ..geometry.kernels import njit, njit_borrowed
+from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far,
                               _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
                               scratch)
-from ._certify_index import PatternIndex, _lookup
+from ._certify_index import PatternIndex, _lookup, _may_hold
 
 __all__ = ["BlockMaps", "block_maps", "certify_block"]
 
@@ -118,8 +126,7 @@ def block_maps(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray) -> B
         start += w
         if layer + 1 == L:
             break
-        keys = np.packbits(bits[:, :start], axis=1)
-        _, first, new_inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        first, new_inverse = _distinct_rows(np.packbits(bits[:, :start], axis=1))
         parent = inverse[first]
         inverse = new_inverse.reshape(-1)
         H = np.where(bits[first, start - w:start], 1.0, a)[:, :, None] * Vp[parent]
@@ -127,6 +134,25 @@ def block_maps(net: ex.ExactNetwork, dom: ex.ExactDomain, bits: np.ndarray) -> B
     widths = np.array([W.shape[0] for W in net.float_weights], dtype=np.int64)
     return BlockMaps(np.ascontiguousarray(np.vstack(rows)), np.ascontiguousarray(np.vstack(errors)),
                      offsets, widths)
+
+
+def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_index=True, return_inverse=True)[1:]`` for a (B, nbytes)
+    uint8 array, the same groups in the same (bytewise) order, by a stable ``lexsort`` of the rows
+    as big-endian 64-bit words (far cheaper than ``unique``'s sort of opaque byte records)."""
+    B, nbytes = keys.shape
+    pad = -nbytes % 8
+    if pad:
+        keys = np.concatenate([keys, np.zeros((B, pad), np.uint8)], axis=1)
+    words = np.ascontiguousarray(keys).view(">u8").astype(np.uint64)
+    order = np.lexsort(words.T[::-1])
+    ordered = words[order]
+    new = np.ones(B, dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(B, dtype=np.int64)
+    inverse[order] = group
+    return order[new], inverse
 
 
 def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S: np.ndarray,
@@ -157,12 +183,12 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
     slow, unsure, far, matched, proven = _block_kernel(
         maps.rows, maps.errors, maps.offsets, maps.widths, np.ascontiguousarray(bits),
         np.ascontiguousarray(S, dtype=np.float64), lo, hi, h, index.zobrist, index.slots,
-        index.packed, np.ascontiguousarray(packed_block))
+        index.filter, index.packed, np.ascontiguousarray(packed_block))
     return {"exact": slow, "point_unsure": unsure, "far": int(far), "matched": int(matched),
             "proven": int(proven)}
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed()
 def _strictly_inside(C, E, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
     (exact comparisons) and every constraint's value below minus its rigorous error bound."""
@@ -183,7 +209,7 @@ def _strictly_inside(C, E, s, lo, hi):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit_borrowed()
 def _gather(rows, errors, offsets, widths, bits, C, E):
     """The region's constraints ``C [s; 1] <= 0`` (sign by its pattern) and their error bounds."""
     k1 = rows.shape[1]
@@ -198,29 +224,122 @@ def _gather(rows, errors, offsets, widths, bits, C, E):
             n += 1
 
 
-@njit(cache=True, nogil=True)
-def _touch(h, zobrist, slots, cand):
-    """Read the first hash-table slot of every flipped pattern of ``cand`` before any look-up:
-    independent loads the processor overlaps, so the look-ups then mostly hit the cache (the
-    table is far larger than the cache; one dependent miss per look-up otherwise)."""
+@njit_borrowed()
+def _touch(h, zobrist, slots, cand, nc):
+    """Read the first hash-table slot of the flipped pattern of every ``cand[:nc]`` before any
+    look-up: independent loads the processor overlaps, so the look-ups then mostly hit the cache
+    (the table is far larger than the cache; one dependent miss per look-up otherwise)."""
     mask = np.uint64(slots.shape[0] - 1)
     acc = 0
-    for i in cand:
-        acc ^= slots[np.int64((h ^ zobrist[i]) & mask), 0]
+    for t in range(nc):
+        acc ^= slots[np.int64((h ^ zobrist[cand[t]]) & mask), 0]
     return acc
 
 
+@njit_borrowed()
+def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, filt, packed, row,
+           C, E, every, cand, hit, support, touch, counts):
+    """The region's rows, its point check, and its constraints not strictly slack on the domain's
+    box (``cand``) with their flipped patterns looked up (``hit``; the hits, in order, into
+    ``support``): the Bloom filter first, the table for its positives. ``counts`` receives
+    ``nc``, ``nm`` and whether the point is proven inside; returns False when a row may be zero
+    (the exact check decides the region)."""
+    N = bits.size
+    k1 = rows.shape[1]
+    _gather(rows, errors, offsets, widths, bits, C, E)
+    counts[2] = 1 if _strictly_inside(C, E, s, lo0, hi0) else 0
+    for i in range(N):
+        zero = True
+        for a in range(k1):
+            if abs(C[i, a]) > E[i, a]:
+                zero = False
+                break
+        if zero:
+            return False
+    nc = _not_far(C, E, every, N, lo0, hi0, cand)
+    nf = 0
+    for t in range(nc):  # the filter's positives, in order, into ``support``
+        if _may_hold(filt, h ^ zobrist[cand[t]]):
+            support[nf] = cand[t]
+            nf += 1
+    touch[0] = _touch(h, zobrist, slots, support, nf)
+    nm = 0
+    for t in range(nf):  # confirmed in place (nm <= t)
+        i = support[t]
+        hit[i] = _lookup(h ^ zobrist[i], packed, slots, row, i)
+        if hit[i]:
+            support[nm] = i
+            nm += 1
+    counts[0] = nc
+    counts[1] = nm
+    return True
+
+
+@njit(inline="always")
+def _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """The rest of a region's facets, after :func:`_front` (see the module's docstring): the box
+    from the matched rows ``support``, then every constraint not slack on it matched or proven no
+    facet. Adds far, matched and proven to ``tally`` and returns True when all are settled;
+    clears ``hit``. Inlined into :func:`_settle_borrowed` and :func:`_settle_counted`."""
+    N = C.shape[0]
+    _load_rows(C, support, w)  # the rows of every LP of this region
+    # a box around the region from the matched rows alone (they hold every facet when the
+    # output is complete; any subset of the rows gives a valid enclosure)
+    _region_box(C, E, support, lo0, hi0, lo, hi, w)
+    ok = True
+    for a in range(lo.size):
+        if not (lo[a] <= hi[a]):
+            ok = False
+    nl = _not_far(C, E, cand, nc, lo, hi, live_all) if ok else 0
+    live = live_all[:nl]
+    _row_norms(C, E, live, cn, en)
+    matched = 0
+    proven = 0
+    for j in live:
+        if hit[j]:
+            if _parallel_to_other(C, j, live, cn, en):
+                ok = False
+                break
+            matched += 1
+        elif _slack_by_one_row(C, E, j, support, lo, hi, w):
+            proven += 1
+        elif _max_over(C[j], E[j], C, E, support, lo, hi, w) < 0.0:
+            proven += 1
+        else:
+            ok = False
+            break
+    for t in range(nc):
+        hit[cand[t]] = False
+    if ok:
+        tally[0] += N - nl
+        tally[1] += matched
+        tally[2] += proven
+    return ok
+
+
+@njit_borrowed()
+def _settle_borrowed(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """:func:`_settle` without reference counting: for regions of at least ``k / 2`` matched
+    rows (every LP on the condensed tableau, nothing allocated)."""
+    return _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally)
+
+
 @njit(cache=True, nogil=True)
-def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, packed,
-                  packed_block):
+def _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally):
+    """:func:`_settle` with reference counting: for regions of fewer than ``k / 2`` matched rows,
+    whose LPs the revised form solves (it allocates)."""
+    return _settle(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en, w, tally)
+
+
+@njit(cache=True, nogil=True)
+def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, filt,
+                  packed, packed_block):
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
     slow = np.zeros(B, np.bool_)
     unsure = np.zeros(B, np.bool_)
-    far_total = 0
-    matched_total = 0
-    proven_total = 0
+    tally = np.zeros(3, np.int64)  # far, matched, proven
     C = np.empty((N, k1))
     E = np.empty((N, k1))
     cand = np.empty(N, np.int64)
@@ -233,75 +352,23 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     en = np.empty(N)
     w = scratch(N, k1 - 1)
     touch = np.zeros(1, np.int64)
+    counts = np.zeros(3, np.int64)
+    every = np.arange(N)
     for reg in range(B):
-        _gather(rows, errors, offsets[reg], widths, bits[reg], C, E)
-        unsure[reg] = not _strictly_inside(C, E, S[reg], lo0, hi0)
-        bad = False
-        for i in range(N):  # a row that may be zero: the exact check decides it
-            zero = True
-            for a in range(k1):
-                if abs(C[i, a]) > E[i, a]:
-                    zero = False
-                    break
-            if zero:
-                bad = True
-                break
-        if bad:
+        ok = _front(rows, errors, offsets[reg], widths, bits[reg], S[reg], lo0, hi0, hashes[reg],
+                    zobrist, slots, filt, packed, packed_block[reg], C, E, every, cand, hit,
+                    support_all, touch, counts)
+        unsure[reg] = counts[2] == 0
+        if not ok:
             slow[reg] = True
             continue
-        # constraints not strictly slack on the domain's box, and which of them have their
-        # flipped pattern in the output
-        nc = 0
-        for i in range(N):
-            if not _far_on_box(C, E, i, lo0, hi0):
-                cand[nc] = i
-                nc += 1
-        touch[0] = _touch(hashes[reg], zobrist, slots, cand[:nc])
-        nm = 0
-        for t in range(nc):
-            i = cand[t]
-            hit[i] = _lookup(hashes[reg] ^ zobrist[i], packed, slots, packed_block[reg], i)
-            if hit[i]:
-                support_all[nm] = i
-                nm += 1
+        nc, nm = counts[0], counts[1]
         support = support_all[:nm]
-        _load_rows(C, support, w.A, w.b)  # the rows of every LP of this region
-        # a box around the region from the matched rows alone (they hold every facet when the
-        # output is complete; any subset of the rows gives a valid enclosure)
-        _region_box(C, E, support, lo0, hi0, lo, hi, w)
-        if not np.all(lo <= hi):
-            for t in range(nc):
-                hit[cand[t]] = False
-            slow[reg] = True
-            continue
-        nl = 0
-        for t in range(nc):
-            if not _far_on_box(C, E, cand[t], lo, hi):
-                live_all[nl] = cand[t]
-                nl += 1
-        live = live_all[:nl]
-        _row_norms(C, E, live, cn, en)
-        matched = 0
-        proven = 0
-        for j in live:
-            if hit[j]:
-                if _parallel_to_other(C, j, live, cn, en):
-                    bad = True
-                    break
-                matched += 1
-            elif _slack_by_one_row(C, E, j, support, lo, hi, w):
-                proven += 1
-            elif _max_over(C[j], E[j], C, E, support, lo, hi, w) < 0.0:
-                proven += 1
-            else:
-                bad = True
-                break
-        for t in range(nc):
-            hit[cand[t]] = False
-        if bad:
-            slow[reg] = True
-            continue
-        far_total += N - nl
-        matched_total += matched
-        proven_total += proven
-    return slow, unsure, far_total, matched_total, proven_total
+        if k1 - 1 > 2 * nm:
+            ok = _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en,
+                                 w, tally)
+        else:
+            ok = _settle_borrowed(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn,
+                                  en, w, tally)
+        slow[reg] = not ok
+    return slow, unsure, tally[0], tally[1], tally[2]

@@ -39,7 +39,21 @@ except ImportError:  # pragma: no cover - numba is a dependency; kept for clear 
             return args[0]
         return lambda f: f
 
-__all__ = ["HAVE_NUMBA", "box_vertices", "numba_cached"]
+__all__ = ["HAVE_NUMBA", "box_vertices", "njit_borrowed", "numba_cached"]
+
+
+def njit_borrowed(**options):
+    """``njit(cache=True, nogil=True)`` without numba's reference counting (its ``_nrt=False``),
+    for small compiled helpers called many times per item from other compiled code.
+
+    Numba counts references to every array a compiled function binds (an argument, a field of a
+    tuple, a view) with atomic increments and decrements; in the certificate's per-LP helpers
+    those were a quarter of the kernel's time (issue 15). A helper compiled with this decorator
+    must allocate nothing and return no array: it only *borrows* the arrays of an NRT-enabled
+    caller, which holds them for the duration of the call. Inlined helpers (``inline="always"``)
+    take the flags of the function they are inlined into.
+    """
+    return njit(cache=True, nogil=True, _nrt=False, **options)
 
 
 def numba_cached(kernel) -> bool:

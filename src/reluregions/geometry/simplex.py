@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import njit
+from .kernels import njit, njit_borrowed
 from .simplex_revised import ABOVE, INFEASIBLE, LIMIT, OPTIMAL, dual_ratio, excess, revised_lp
 
-__all__ = ["box_lp", "box_lp_until", "lp_lower_bound", "tableau_lp_into", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
+__all__ = ["box_lp", "box_lp_until", "exchange", "lp_lower_bound", "tableau_dual_into", "tableau_lp_into", "OPTIMAL", "INFEASIBLE", "LIMIT", "ABOVE"]
 
 _EPS = 2.0 ** -52
 
@@ -99,6 +99,16 @@ def tableau_lp_into(c, A, b, r, lo, hi, max_iter, stop, T, d, col, head, val, up
 
     Returns ``(status, t, pivots)`` with ``t`` a view of ``val`` (overwritten by the next solve).
     """
+    status, pivots = tableau_dual_into(c, A, b, r, lo, hi, max_iter, stop, T, d, col, head, val,
+                                       upper, y)
+    return status, val[:c.shape[0]], pivots
+
+
+@njit_borrowed()
+def tableau_dual_into(c, A, b, r, lo, hi, max_iter, stop, T, d, col, head, val, upper, y):
+    """:func:`tableau_lp_into` for compiled callers that borrow (:func:`~.kernels.njit_borrowed`):
+    ``(status, pivots)``, the solution in ``val[:k]`` and the final basis left in the scratch
+    arrays (for :func:`reluregions.geometry.simplex_primal.tableau_primal_into`)."""
     k = c.shape[0]
     n = k + r
     # Condensed tableau: x_B = beta - T x_N over the k nonbasic columns only (the basic ones are
@@ -180,32 +190,42 @@ def tableau_lp_into(c, A, b, r, lo, hi, max_iter, stop, T, d, col, head, val, up
         val[e] += delta
         val[v] = bound
         upper[v] = not below
-        # dual step and the Jordan exchange of row ``row`` with column ``q``
-        theta = d[q] / piv
-        for j in range(k):
-            d[j] -= theta * T[row, j]
-        d[q] = -theta
-        inv = 1.0 / piv
-        for j in range(k):
-            T[row, j] *= inv
-        T[row, q] = inv
-        for i in range(r):
-            if i == row:
-                continue
-            f = T[i, q]
-            if f != 0.0:
-                for j in range(k):
-                    T[i, j] -= f * T[row, j]
-                T[i, q] = -f * inv
-        head[row] = e
-        col[q] = v
+        exchange(T, d, head, col, r, k, row, q)
         pivots += 1
     for i in range(r):
         y[i] = 0.0
     for j in range(k):
         if col[j] >= k:
             y[col[j] - k] = max(d[j], 0.0)
-    return status, val[:k], pivots
+    return status, pivots
+
+
+@njit(cache=True, nogil=True, inline="always")
+def exchange(T, d, head, col, r, k, row, q):
+    """The pivot of the condensed tableau ``x_B = beta - T x_N``: basic ``head[row]`` and nonbasic
+    ``col[q]`` trade places (a Jordan exchange of ``T``'s first ``r`` rows and ``k`` columns), the
+    reduced costs ``d`` updated with it. Shared by the dual (:func:`tableau_lp_into`) and the primal
+    (:func:`reluregions.geometry.simplex_primal.tableau_primal_into`) simplex."""
+    piv = T[row, q]
+    theta = d[q] / piv
+    for j in range(k):
+        d[j] -= theta * T[row, j]
+    d[q] = -theta
+    inv = 1.0 / piv
+    for j in range(k):
+        T[row, j] *= inv
+    T[row, q] = inv
+    for i in range(r):
+        if i == row:
+            continue
+        f = T[i, q]
+        if f != 0.0:
+            for j in range(k):
+                T[i, j] -= f * T[row, j]
+            T[i, q] = -f * inv
+    v = head[row]
+    head[row] = col[q]
+    col[q] = v
 
 
 @njit(cache=True, nogil=True)
