@@ -19,13 +19,18 @@ float Chebyshev LP, which decides outside the band ``config.band`` and hands the
 oracle. So a region of inradius 1e-12 counts, hyperplanes that coincide in rationals never split
 a cell, and ``radius_tol`` only sets how often the oracle runs. Vertices within ``VERTEX_EPS``
 (1e-13, above the rounding of the computed distances, below the slivers worth keeping in float) of
-a hyperplane are taken to lie on it by the split. When both sides of a cut float could not decide
-are proved full-dimensional, the thinner one is a sliver: its float vertices are intersections of
-nearly parallel hyperplanes, placed along the sliver by rounding noise, and cannot decide later
-neurons (a later hyperplane may cross the true sliver and miss every float vertex). So its whole
-subtree is enumerated in Python with the exact side test (:meth:`_thin_side`), and the kernel goes
-on with the other side, whose float vertices (those within ``VERTEX_EPS`` of the hyperplane
-included) cover it.
+a hyperplane are taken to lie on it by the split.
+
+A float split is trusted only where its new vertices are well placed: a crossed edge nearly
+parallel to the hyperplane (``|v - u| / (s_u - s_v)`` above ``VERTEX_KAPPA``, where rounding of the
+distances could move the new vertex along the edge by more than about 1e-10) is decided exactly
+like any uncertain cut. When both sides of such a cut are proved full-dimensional, the
+split is *lazy*: each child keeps every vertex of the cell, a superset of itself, with the new
+constraint row. The intersections of nearly parallel hyperplanes (the tip of a sliver between
+two near-copies of a neuron) are placed by rounding noise, so a float split there could drop part
+of a side and miss the regions a later hyperplane cuts out of it; with a superset no decision is
+lost: keeping a bit is conservative, a split below it still needs both children's certified
+balls, and anything else is decided exactly.
 
 Each region's ``center``/``radius`` is a certified inscribed ball (unless ``config.chebyshev``
 asks for the exact Chebyshev ball, one LP each): the vertex centroid and the least slack of its
@@ -54,10 +59,15 @@ from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .layers import make_region, root_cell
 
-__all__ = ["VertexAlgorithm", "VertexState", "VertexWalk", "VERTEX_EPS", "vertex_applicable",
+__all__ = ["VertexAlgorithm", "VertexState", "VertexWalk", "VERTEX_EPS", "VERTEX_KAPPA", "vertex_applicable",
            "kernels_cached"]
 
 VERTEX_EPS = 1e-13
+#: The largest ``|v - u| / (s_u - s_v)`` of a crossed edge that a float split accepts: the
+#: rounding of the distances (a few units of 2^-52 on the normalised box) moves the new vertex
+#: along the edge by up to this factor times that rounding, about 1e-10 here. Above it the cut
+#: is decided exactly (measured: no shared network has such an edge; at 1e4, robot has 326).
+VERTEX_KAPPA = 1e6
 MAX_VERTEX_DIM = 10
 _WARM = False  # compiled kernels loaded in this process
 
@@ -214,9 +224,7 @@ class VertexAlgorithm(Algorithm):
             ctx.stats.layer_cells[i] += int(c)
         frontier = self._unpack_frontier(cell, out.frontier)
         parts = (out.bits, out.centres, out.radii, out.ranks, out.rows, out.roffs)
-        if out.pending == 2:  # a side float vertices cannot hold: enumerated exactly
-            parts = _join(parts, self._thin_side(frontier[0], ctx))
-        elif out.pending:
+        if out.pending:
             self._decide(frontier[0], ctx)
         return frontier, self._regions(len(parts[0]), *parts, ctx, count_only)
 
@@ -230,7 +238,7 @@ class VertexAlgorithm(Algorithm):
                            walk.cut_offsets, int(walk.next_cut), ranks, int(walk.force))
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
-                            int(budget), not count_only)
+                            int(budget), not count_only, VERTEX_KAPPA)
         return dfs_packed(start, self._weights(), settings)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
@@ -369,61 +377,6 @@ class VertexAlgorithm(Algorithm):
         decided[cut[q + 1:]] = False
         return layer, int(cut[q]), decided
 
-    def _thin_side(self, cell: Cell, ctx: Context) -> tuple:
-        """Both sides of the held cell's cut were proved full-dimensional where float could not
-        decide, so the thinner one (by its vertices' distances) is a sliver that float vertices
-        do not represent faithfully. The kernel keeps the other side (the cell's force code); the
-        thin side's subtree is enumerated here, every neuron by
-        :meth:`_has_interior` (the layer-wise framework with an exact side test, Drammis et al.
-        §3). Returns its regions as the kernel's arrays (balls to be computed, ``radii = -1``)."""
-        problem = self.problem
-        off, L, k = problem.offsets, problem.n_layers, problem.param.dim
-        walk = cell.payload.walk
-        cut, q = walk.cut, walk.next_cut
-        layer, j, decided = self._candidate(cell)
-        col = walk.distances[:len(cell.payload.V)]
-        thin = bool(col.max() < -col.min())  # the side its vertices reach less far into
-        cell.payload = cell.payload.forced(3 if thin else 2)
-        bits = cell.bits.copy()
-        bits[off[layer] + j] = thin
-        stack, found = [(bits, layer, [int(x) for x in cut[q + 1:]], decided)], []
-        while stack:
-            bits, lay, todo, decided = stack.pop()
-            if todo:
-                decided = decided.copy()
-                decided[todo[0]] = True
-                empty = False
-                for side in (False, True):  # when one side is empty the other has the interior
-                    b = bits.copy()
-                    b[off[lay] + todo[0]] = side
-                    if empty or self._has_interior(b, lay, decided, ctx):
-                        stack.append((b, lay, todo[1:], decided))
-                    else:
-                        empty = True
-                continue
-            ctx.stats.layer_cells[lay] += 1
-            if lay == L - 1:
-                found.append(bits)
-                continue
-            *_, (_, m, scale, _, live) = self._maps(bits, lay + 1)  # the next layer starts
-            bits = bits.copy()
-            const = np.flatnonzero(~live)
-            bits[off[lay + 1] + const] = m[const] > problem.config.zero_tol * scale[const]
-            stack.append((bits, lay + 1, np.flatnonzero(live).tolist(), ~live))
-        n = len(found)
-        bits = np.array(found, dtype=bool).reshape(n, off[L])
-        ranks = np.zeros((n, L), np.int64)
-        rows, roffs = [np.empty((0, k + 1))], [0]
-        for i, b in enumerate(bits):
-            for lay, (M, *_) in enumerate(self._maps(b, L - 1) if problem.config.ranks else ()):
-                d = np.where(b[off[lay]:off[lay + 1]], 1.0, problem.network.negative_slope)
-                ranks[i, lay] = np.linalg.matrix_rank(d[:, None] * M)
-            if self._rows:
-                G, h, err = self._cell_rows(b, L - 1, np.ones(off[L] - off[L - 1], bool))
-                rows.append(np.column_stack([G, h - err]))
-            roffs.append(roffs[-1] + len(rows[-1]) * bool(self._rows))
-        return bits, np.zeros((n, k)), np.full(n, -1.0), ranks, np.vstack(rows), np.array(roffs)
-
     @staticmethod
     def _unpack_frontier(cell: Cell, packed: Frontier) -> list[Cell]:
         """Cells from the flat frontier arrays of :func:`dfs_packed` (top of the stack first)."""
@@ -445,9 +398,3 @@ class VertexAlgorithm(Algorithm):
             ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
         return frontier
 
-
-def _join(a: tuple, b: tuple) -> tuple:
-    """Two sets of regions as the kernel returns them (``bits, centres, radii, ranks, rows,
-    roffs``) as one."""
-    roffs = np.concatenate([a[5], b[5][1:] + a[5][-1]])
-    return tuple(np.concatenate([x, y]) for x, y in zip(a[:5], b[:5])) + (roffs,)

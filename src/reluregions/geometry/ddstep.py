@@ -99,7 +99,7 @@ def _copy_vertex(aV, aI, src, dst, k, nwp, nw, word, bit, on_plane):
 
 @njit(cache=True, inline="always")
 def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn, dp, sn, sp,
-              na, pa):
+              na, pa, lazy):
     """Write both children of a split: vertices from rows ``dn`` (negative side) and ``dp``
     (positive side), and their distances to the ``ncol`` hyperplanes after the splitting one
     (column-major from ``sn``/``sp``; the parent's follow its splitting column ``col``).
@@ -107,7 +107,8 @@ def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn,
     Vertices within ``eps`` of the hyperplane go to both children and gain its bit ``cid`` (the
     new constraint's row: the parent's incidences use the words below ``(cid + 63) // 64`` only,
     the children's one more when ``cid`` starts a word); each crossed edge gives a new vertex of
-    both, interpolated (exactly, for affine functions).
+    both, interpolated (exactly, for affine functions). A ``lazy`` split (``n_new = 0``) gives
+    both children every vertex of the cell, none marked on the hyperplane.
     """
     nwp = (cid + 63) >> 6
     nw = (cid + 64) >> 6
@@ -117,11 +118,11 @@ def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn,
     i_p = dp
     for u in range(p):
         s = aS[col + u]
-        if s >= -eps:
-            _copy_vertex(aV, aI, v0 + u, i_p, k, nwp, nw, word, bit, s <= eps)
+        if lazy or s >= -eps:
+            _copy_vertex(aV, aI, v0 + u, i_p, k, nwp, nw, word, bit, not lazy and s <= eps)
             i_p += 1
-        if s <= eps:
-            _copy_vertex(aV, aI, v0 + u, i_n, k, nwp, nw, word, bit, s >= -eps)
+        if lazy or s <= eps:
+            _copy_vertex(aV, aI, v0 + u, i_n, k, nwp, nw, word, bit, not lazy and s >= -eps)
             i_n += 1
     for e in range(n_new):
         u = v0 + eu[e]
@@ -151,10 +152,10 @@ def _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, dn,
         for u in range(p):
             s = aS[col + u]
             x = aS[src + u]
-            if s >= -eps:
+            if lazy or s >= -eps:
                 aS[op] = x
                 op += 1
-            if s <= eps:
+            if lazy or s <= eps:
                 aS[on] = x
                 on += 1
         for e in range(n_new):

@@ -54,10 +54,11 @@ PackedNet = namedtuple("PackedNet", ["WTflat", "aWTflat", "Woffs", "Wshapes", "b
                                      "offsets", "slope"])
 #: Per-run settings: the constant-neuron tolerance ``zero_tol``, the half-width ``tol`` of the band
 #: of float radius decisions, the on-plane distance ``eps``, the dimension ``k``, what to return
-#: (ranks, constraint rows, and certified balls: a count needs none, its radii are then -1) and the
-#: budget.
+#: (ranks, constraint rows, and certified balls: a count needs none, its radii are then -1), the
+#: budget, and ``kappa``, the largest ``|v - u| / (s_u - s_v)`` of a crossed edge a float split
+#: accepts (above it the split is decided exactly).
 Settings = namedtuple("Settings", ["zero_tol", "tol", "eps", "k", "want_ranks", "want_rows",
-                                   "budget", "want_balls"])
+                                   "budget", "want_balls", "kappa"])
 
 
 @njit(cache=True, nogil=True)

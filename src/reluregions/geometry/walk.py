@@ -32,6 +32,23 @@ S_TOP, S_N, S_NROWS, S_PENDING = range(4)
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _conditioning(aV, aS, v0, col, eu, ev, n_new, k):
+    """The largest ``|v - u| / (s_u - s_v)`` over the ``n_new`` crossed edges ``(u, v)``."""
+    worst = 0.0
+    for e in range(n_new):
+        u = v0 + eu[e]
+        v = v0 + ev[e]
+        d2 = 0.0
+        for c in range(k):
+            d = aV[v, c] - aV[u, c]
+            d2 += d * d
+        kap = np.sqrt(d2) / (aS[col + eu[e]] - aS[col + ev[e]])
+        if kap > worst:
+            worst = kap
+    return worst
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _push_bits(B, R, i, cb, crk, nh, L):
     """Row ``i`` of ``B`` and ``R`` from the bits ``cb`` and ranks ``crk``, element by element."""
     for x in range(nh):
@@ -51,7 +68,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
     out_bits, out_c, out_r, out_rank, rows, roffs = outs
     cb, crk, norms, live, iscut, near, arow, gram, linv, AT, acc, cv, absA, common, centre = fixed
     WTflat, aWTflat, Woffs, Wshapes, bflat, boffs, offsets, slope = net
-    zero_tol, tol, eps, k, want_ranks, want_rows, budget, want_balls = settings
+    zero_tol, tol, eps, k, want_ranks, want_rows, budget, want_balls, kappa = settings
     L = len(offsets) - 1
     nh = offsets[L]
     top = st[S_TOP]
@@ -182,22 +199,32 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                         r += 1
                     q += 1
                     continue
-                if force == 1:
-                    # both sides proved full-dimensional where float could not decide: the
-                    # thinner side is a sliver whose float vertices (intersections of nearly
-                    # parallel hyperplanes, placed by rounding noise) cannot be trusted to
-                    # decide later neurons; it is enumerated exactly by the caller
-                    hold = 2
-                    break
-                # split: the edges crossed, then the two children above the arena tops
-                n_pos, n_neg = _sides(aS, col, p, eps)
-                if deg.shape[0] < p or eu.shape[0] < n_pos * n_neg:
-                    need[N_DEG] = p
-                    need[N_EU] = n_pos * n_neg
-                    grow = True
-                    break
-                n_new = _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, (r + 63) >> 6)
-                n_zero = p - n_pos - n_neg
+                lazy = force == 1
+                if lazy:
+                    # both sides proved full-dimensional where float could not decide (a sliver
+                    # thinner than the margin, a thin child, an ill-conditioned crossing): the
+                    # float split's vertices may miss part of a side (intersections of nearly
+                    # parallel hyperplanes are placed by rounding noise), so each child keeps
+                    # every vertex of the cell, a superset of itself, with the new constraint
+                    # row; every later decision on it is then conservative or certified
+                    n_pos = p
+                    n_neg = p
+                    n_new = 0
+                else:
+                    # split: the edges crossed, then the two children above the arena tops
+                    n_pos, n_neg = _sides(aS, col, p, eps)
+                    if deg.shape[0] < p or eu.shape[0] < n_pos * n_neg:
+                        need[N_DEG] = p
+                        need[N_EU] = n_pos * n_neg
+                        grow = True
+                        break
+                    n_new = _edges(aI, aS, v0, p, col, eps, k, deg, common, eu, ev, (r + 63) >> 6)
+                    if _conditioning(aV, aS, v0, col, eu, ev, n_new, k) > kappa:
+                        # a crossed edge nearly parallel to the hyperplane: the new vertex's
+                        # place along it is not resolved by float; decided exactly
+                        hold = 1
+                        break
+                n_zero = 0 if lazy else p - n_pos - n_neg
                 pa = n_pos + n_zero + n_new
                 na = n_neg + n_zero + n_new
                 ncol = nc - q - 1
@@ -215,7 +242,7 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 sn0 = stop
                 sp0 = sn0 + na * ncol
                 _children(aV, aI, aS, v0, p, col, ncol, eps, k, cid, eu, ev, lam, n_new, vn0, vp0,
-                          sn0, sp0, na, pa)
+                          sn0, sp0, na, pa, lazy)
                 gn0 = gtop
                 gp0 = gtop + r + 1
                 for i in range(r):
@@ -228,8 +255,8 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
                 _add_row(aG, aH, gn0 + r, rAc, c0 + q, rOc[c0 + q], err, k, False)
                 _add_row(aG, aH, gp0 + r, rAc, c0 + q, rOc[c0 + q], err, k, True)
                 # a certified ball (rounding included) of any positive radius proves a side
-                if (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
-                        or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
+                if not lazy and (_ball(aV, vp0, pa, aG, aH, gp0, r + 1, k, centre) <= 0.0
+                                 or _ball(aV, vn0, na, aG, aH, gn0, r + 1, k, centre) <= 0.0):
                     # uncertain: hand the cell back for a decision (children discarded)
                     hold = 1
                     break
