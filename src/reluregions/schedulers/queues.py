@@ -86,8 +86,11 @@ class DynamicQueue:
     :meth:`TaskScheduler._want_shares`) tasks keep the full ``task_seconds`` and only the
     expansions are kept short, so a busy worker answers an idle one quickly: they too last about
     ``ELAPSED_SHARE`` of the time elapsed, from :attr:`MIN_QUANTUM` to :attr:`QUANTUM`, so a run
-    of a few milliseconds is shared finely and a long one pays little per call. ``rate`` is the
-    regions per second of one worker expected before any task has finished (0: unknown).
+    of a few milliseconds is shared finely and a long one pays little per call; with
+    ``stopped_when_asked`` (expansions in progress stop as soon as a worker waits,
+    :attr:`~reluregions.tree.Algorithm.stops_when_asked`) they last up to :attr:`QUANTUM` from the
+    start. ``rate`` is the regions per second of one worker expected before any task has
+    finished (0: unknown).
     """
 
     ELAPSED_SHARE = 0.05
@@ -100,10 +103,11 @@ class DynamicQueue:
     MIN_QUANTUM = 0.001
 
     def __init__(self, options: TaskOptions, workers: int, on_demand: bool = False,
-                 rate: float = 0.0) -> None:
+                 rate: float = 0.0, stopped_when_asked: bool = False) -> None:
         self.options = options
         self.workers = workers
         self.on_demand = on_demand
+        self.stopped_when_asked = on_demand and stopped_when_asked
         self.open = OpenItems()
         self.start = time.perf_counter()
         self.rate = rate  # regions per second of one worker, from finished tasks
@@ -139,7 +143,8 @@ class DynamicQueue:
         if self.on_demand:  # workers share when another is idle: long tasks, short expansions
             seconds = opts.task_seconds
             quantum = min(opts.task_seconds * 0.2, self.QUANTUM,
-                          max(self.MIN_QUANTUM, self.ELAPSED_SHARE * elapsed))
+                          self.QUANTUM if self.stopped_when_asked
+                          else max(self.MIN_QUANTUM, self.ELAPSED_SHARE * elapsed))
         else:
             quantum = seconds
         if n > self.max_queue:  # drain: deep items, bigger budget
