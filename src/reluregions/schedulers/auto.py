@@ -9,7 +9,7 @@ the moment to start it:
 - algorithms whose expansions release the GIL (:attr:`~reluregions.tree.Algorithm.releases_gil`,
   the compiled vertex traversal) run on worker **threads**, which start in about a millisecond:
   they take over once the first region is out (a first expansion of :data:`FIRST_BUDGET`
-  regions, about a millisecond on vdp), or after ``start_after`` seconds when it is given (with 0
+  regions, about 0.2 ms on vdp), or after ``start_after`` seconds when it is given (with 0
   they run the whole tree). They start with the serial phase's regions per second
   (``TaskScheduler.rate_hint``), so their first expansions are sized to the run;
 - the others run on worker **processes**, started only when the run has lasted ``start_after``
@@ -44,8 +44,9 @@ AUTO_BACKENDS = ("threads", "processes")
 #: expansion of 1024 regions takes a few milliseconds; the per-call cost is under 2 % of it).
 SERIAL_BUDGET = 1024
 #: Regions of the first serial expansion when threads take over after the first region: small,
-#: so the first region comes out as soon as in a serial run and the threads start at once.
-FIRST_BUDGET = 256
+#: so the first region comes out as soon as in a serial run and the threads start at once (with
+#: 256, vdp's serial phase and hand-over kept both threads idle for 1 to 2 ms of a 35 ms run).
+FIRST_BUDGET = 32
 #: Default ``start_after``: threads start after the first region (None), processes, which cost
 #: about a second of CPU each, after 0.3 s.
 _DEFAULT_START_AFTER: dict[str, float | None] = {"threads": None, "processes": 0.3}

@@ -88,9 +88,9 @@ class DynamicQueue:
     ``ELAPSED_SHARE`` of the time elapsed, from :attr:`MIN_QUANTUM` to :attr:`QUANTUM`, so a run
     of a few milliseconds is shared finely and a long one pays little per call; with
     ``stopped_when_asked`` (expansions in progress stop as soon as a worker waits,
-    :attr:`~reluregions.tree.Algorithm.stops_when_asked`) they last up to :attr:`QUANTUM` from the
-    start. ``rate`` is the regions per second of one worker expected before any task has
-    finished (0: unknown).
+    :attr:`~reluregions.tree.Algorithm.stops_when_asked`) they need not be short, and take the
+    algorithm's own budget from the start. ``rate`` is the regions per second of one worker
+    expected before any task has finished (0: unknown).
     """
 
     ELAPSED_SHARE = 0.05
@@ -143,8 +143,7 @@ class DynamicQueue:
         if self.on_demand:  # workers share when another is idle: long tasks, short expansions
             seconds = opts.task_seconds
             quantum = min(opts.task_seconds * 0.2, self.QUANTUM,
-                          self.QUANTUM if self.stopped_when_asked
-                          else max(self.MIN_QUANTUM, self.ELAPSED_SHARE * elapsed))
+                          max(self.MIN_QUANTUM, self.ELAPSED_SHARE * elapsed))
         else:
             quantum = seconds
         if n > self.max_queue:  # drain: deep items, bigger budget
@@ -159,6 +158,8 @@ class DynamicQueue:
             count = max(1, min(opts.task_items, n // (4 * self.workers)))
         budget = STARVING_BUDGET if self.rate == 0 else int(
             min(max(self.rate * quantum, 256), 1 << 20))
+        if self.stopped_when_asked:  # a waiting worker stops expansions: the algorithm's budget
+            budget = None
         return [self.open.pop() for _ in range(count)], expansions, seconds, budget
 
     def items(self) -> list[Cell]:
