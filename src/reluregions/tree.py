@@ -233,6 +233,10 @@ class Context:
     oracle: SideOracle | None = None
     #: The problem ``oracle`` settles for (a worker's context may serve several problems in turn).
     oracle_problem: "Problem | None" = None
+    #: One int64 that the scheduler raises (from another thread) while another worker waits for
+    #: work; an expansion that can stop early (:attr:`Algorithm.stops_when_asked`) then stops
+    #: with its open cells left to share. ``None``: never raised.
+    asked: np.ndarray | None = None
 
     @classmethod
     def create(cls, config: EnumerationConfig, n_layers: int) -> "Context":
@@ -285,6 +289,9 @@ class Algorithm(ABC):
     #: threads of one process expand in parallel (the ``auto`` scheduler then uses threads, which
     #: start in milliseconds, rather than processes, which start in about a second).
     releases_gil: bool = False
+    #: Whether an expansion stops early, its open cells left to share, once the context's
+    #: :attr:`Context.asked` flag is raised (so schedulers may give it a long budget).
+    stops_when_asked: bool = False
     #: The region budget schedulers pass to :meth:`expand` unless they want fewer regions per
     #: call (algorithms that expand one split per call ignore budgets; those that walk a subtree
     #: in one call set their own, which keeps checkpoints and work splitting fine-grained).
@@ -295,6 +302,17 @@ class Algorithm(ABC):
 
     def warm_up(self) -> None:
         """Load or compile whatever the algorithm needs before timing starts (default: nothing)."""
+
+    def unbatch(self, items: list[Cell], pieces: int | None = None) -> list[Cell]:
+        """``items`` (depth-first order, the next to expand first) with the items that stand for
+        several cells split, in the same order: into one item per cell, or (``pieces``) into
+        about ``pieces`` items in all where there are fewer.
+
+        An algorithm may hand back a stopped traversal's whole stack as one item, which its next
+        expansion resumes in one call (the vertex algorithm); schedulers that move items between
+        workers split such items here first. By default every item is one cell: ``items``.
+        """
+        return items
 
     @abstractmethod
     def roots(self, ctx: Context) -> list[Cell]:

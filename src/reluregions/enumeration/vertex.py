@@ -48,16 +48,14 @@ uses the witness algorithm otherwise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
-
 import numpy as np
 
 from ..errors import OptionError, SolverError
-from ..geometry.dfs import Frontier, PackedNet, Settings, Traversal, VertexCell, dfs_packed
+from ..geometry.dfs import PackedNet, Settings, Traversal, VertexCell, dfs_packed
 from ..geometry.kernels import HAVE_NUMBA, box_vertices, numba_cached
 from .base import Algorithm, Block, Cell, Context, Problem, RegionBlock, RegionCount
 from .layers import make_region, root_cell
+from .vertex_cells import VertexState, VertexWalk, empty_frontier, frontier_items, open_cells
 
 __all__ = ["VertexAlgorithm", "VertexState", "VertexWalk", "VERTEX_EPS", "VERTEX_KAPPA", "vertex_applicable",
            "kernels_cached"]
@@ -70,59 +68,6 @@ VERTEX_EPS = 1e-13
 VERTEX_KAPPA = 1e6
 MAX_VERTEX_DIM = 10
 _WARM = False  # compiled kernels loaded in this process
-
-
-class VertexWalk(NamedTuple):
-    """Where a cell stands inside its layer, as the compiled traversal hands it back
-    (:func:`~reluregions.geometry.dfs.dfs_packed`'s ``S, cut, acut, ocut, q, force``).
-
-    Attributes
-    ----------
-    distances : ndarray
-        Signed distances of the cell's vertices to the crossing hyperplanes ``cut[next_cut:]``,
-        flat, one vertex count per hyperplane.
-    cut, cut_normals, cut_offsets : ndarray
-        The layer's crossing neurons, their unit normals and offsets.
-    next_cut : int
-        The crossing hyperplane to insert next (``-1``: the layer is not started).
-    force : int
-        A decision made outside the kernel for ``cut[next_cut]``: 0 none, 1 split, 2 no split
-        with bit 1, 3 no split with bit 0.
-    """
-
-    distances: np.ndarray
-    cut: np.ndarray
-    cut_normals: np.ndarray
-    cut_offsets: np.ndarray
-    next_cut: int
-    force: int
-
-    @classmethod
-    def unstarted(cls, k: int) -> "VertexWalk":
-        """The position of a cell whose layer has not started (dimension ``k``)."""
-        return cls(distances=np.empty(0), cut=np.empty(0, np.int64), cut_normals=np.empty((0, k)),
-                   cut_offsets=np.empty(0), next_cut=-1, force=0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VertexState:
-    """The vertex algorithm's state of a cell (:attr:`~reluregions.tree.Cell.payload`).
-
-    Attributes
-    ----------
-    V, inc : ndarray
-        The cell's vertices and their tight-constraint bit sets (words of 64 bits).
-    walk : VertexWalk or None
-        Its position inside the layer (``None``: at the layer's start, as the root).
-    """
-
-    V: np.ndarray
-    inc: np.ndarray
-    walk: VertexWalk | None = None
-
-    def forced(self, force: int) -> "VertexState":
-        """This state with the decision ``force`` for the walk's next cut."""
-        return VertexState(V=self.V, inc=self.inc, walk=self.walk._replace(force=force))
 
 
 def kernels_cached() -> bool:
@@ -144,6 +89,7 @@ class VertexAlgorithm(Algorithm):
     """Vertex-based (LP-free) LayerWise-NNCE, compiled, ``budget`` regions per expansion."""
 
     name = "vertex"
+    stops_when_asked = True
     #: Regions per compiled call: keeps checkpoints and work splitting fine-grained.
     default_budget = 4096
 
@@ -158,6 +104,9 @@ class VertexAlgorithm(Algorithm):
         # Each region's constraints come back from the kernel only when an LP needs them.
         self._rows = cfg.chebyshev or cfg.keep_hrep
         self._packed: tuple | None = None
+        self._empty = empty_frontier(k, self._n_words, problem.network.n_hidden,
+                                     problem.n_layers)
+        self._never = np.zeros(1, np.int64)  # the ``asked`` flag of a context without one
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -219,17 +168,17 @@ class VertexAlgorithm(Algorithm):
         ranks[:len(cell.ranks)] = cell.ranks
         walk = cell.payload.walk
         out = self._call(cell, VertexWalk.unstarted(k) if walk is None else walk, ranks, budget,
-                         count_only)
+                         count_only, self._never if ctx.asked is None else ctx.asked)
         for i, c in enumerate(out.layer_cells):
             ctx.stats.layer_cells[i] += int(c)
-        frontier = self._unpack_frontier(cell, out.frontier)
+        frontier = frontier_items(out.frontier)  # one item: the stack resumes in one call
         parts = (out.bits, out.centres, out.radii, out.ranks, out.rows, out.roffs)
         if out.pending:
             self._decide(frontier[0], ctx)
         return frontier, self._regions(len(parts[0]), *parts, ctx, count_only)
 
     def _call(self, cell: Cell, walk: VertexWalk, ranks: np.ndarray, budget: int,
-              count_only: bool) -> Traversal:
+              count_only: bool, asked: np.ndarray) -> Traversal:
         problem = self.problem
         cfg = problem.config
         state = cell.payload
@@ -239,7 +188,14 @@ class VertexAlgorithm(Algorithm):
         settings = Settings(float(cfg.zero_tol), float(cfg.radius_tol), VERTEX_EPS,
                             int(problem.param.dim), bool(cfg.ranks), bool(self._rows),
                             int(budget), not count_only, VERTEX_KAPPA)
-        return dfs_packed(start, self._weights(), settings)
+        below = state.below  # the rest of a stopped traversal's stack, or none
+        return dfs_packed(start, self._empty if below is None else below, int(below is not None),
+                          self._weights(), settings, asked)
+
+    def unbatch(self, items: list[Cell], pieces: int | None = None) -> list[Cell]:
+        """The items that stand for a stopped traversal's stack split (see
+        :func:`reluregions.enumeration.vertex_cells.open_cells`)."""
+        return open_cells(items, pieces)
 
     def _regions(self, n: int, bits: np.ndarray, centres: np.ndarray, radii: np.ndarray,
                  rk: np.ndarray, rows: np.ndarray, roffs: np.ndarray,
@@ -376,25 +332,3 @@ class VertexAlgorithm(Algorithm):
         decided = np.ones(self.problem.offsets[layer + 1] - self.problem.offsets[layer], bool)
         decided[cut[q + 1:]] = False
         return layer, int(cut[q]), decided
-
-    @staticmethod
-    def _unpack_frontier(cell: Cell, packed: Frontier) -> list[Cell]:
-        """Cells from the flat frontier arrays of :func:`dfs_packed` (top of the stack first)."""
-        meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR = packed
-        frontier = []
-        ip = ir = il = ic = i_s = 0
-        for i, (p, r, nl, nc, layer, q) in enumerate(meta.tolist()):
-            ns = p * (nc - q) if q >= 0 else 0
-            S = fS[i_s:i_s + ns]
-            walk = VertexWalk(distances=S, cut=fCut[ic:ic + nc], cut_normals=fAc[ic:ic + nc],
-                              cut_offsets=fOc[ic:ic + nc], next_cut=q, force=0)
-            V = fV[ip:ip + p]
-            # its own centre: the mean of its vertices lies inside it; no ball is certified (0)
-            frontier.append(Cell(G=fG[ir:ir + r], h=fh[ir:ir + r], center=V.mean(axis=0),
-                                 radius=0.0, layer=layer, neuron=0, M=fM[il:il + nl],
-                                 m=fm[il:il + nl], scale=fSc[il:il + nl], bits=fB[i],
-                                 ranks=tuple(fR[i, :layer].tolist()),
-                                 payload=VertexState(V=V, inc=fI[ip:ip + p], walk=walk)))
-            ip, ir, il, ic, i_s = ip + p, ir + r, il + nl, ic + nc, i_s + ns
-        return frontier
-

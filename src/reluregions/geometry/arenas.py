@@ -5,7 +5,8 @@ constraints start in the arenas and how many there are, its layer, the next cros
 ``q`` (``-1``: layer not started), a force code, its layer record, and the arena tops just after
 its own data (popping it resets every arena to those tops). :func:`_pack_frontier` copies the
 cells still open when a traversal stops into flat arrays, a :class:`Frontier`, so the caller can
-hand them to other workers.
+hand them to other workers; :func:`_push_frontier` puts such cells back on an empty stack, so one
+call continues a whole frontier where it stopped.
 """
 from __future__ import annotations
 
@@ -116,3 +117,88 @@ def _pack_frontier(E, top, Rc, aV, aI, aS, aG, aH, aB, aR, rM, rm, rsc, rCut, rA
         ic += nc
         iS += ns
     return Frontier(meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR)
+
+
+@njit(cache=True, nogil=True)
+def _frontier_size(below, first):
+    """Rows the cells ``first..`` of the frontier ``below`` take in the arenas: vertices,
+    distances, constraints, layer rows, crossing neurons (as :func:`_push_frontier` lays them)."""
+    meta = below.meta
+    tp = ts = tr = tl = tc = 0
+    for i in range(first, meta.shape[0]):
+        p, r, nl, nc, q = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3], meta[i, 5]
+        tp += p
+        tr += r
+        tl += nl
+        tc += nc
+        if q >= 0:
+            ts += p * (nc - q)
+    return tp, ts, tr, tl, tc
+
+
+@njit(cache=True, nogil=True)
+def _push_frontier(below, first, E, Rc, aV, aI, aS, aG, aH, aB, aR, rM, rm, rsc, rCut, rAc, rOc):
+    """Push the cells ``first..`` of the frontier ``below`` (top of the stack first, as
+    :func:`_pack_frontier` packs them) onto an empty stack, the last one at the bottom: each with
+    its own layer record, force code 0. The arrays must have room (:func:`_frontier_size`).
+    Returns the tops: entries, then the vertex, distance, constraint, record, layer-row and
+    crossing-neuron arenas."""
+    meta, fV, fI, fG, fh, fB, fM, fm, fSc, fS, fCut, fAc, fOc, fR = below
+    nf = meta.shape[0]
+    nw = fI.shape[1]
+    nh = fB.shape[1]
+    L = fR.shape[1]
+    k = fV.shape[1]
+    # where cell i starts in the flat arrays
+    offs = np.zeros((nf + 1, 5), np.int64)
+    for i in range(nf):
+        p, r, nl, nc, q = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3], meta[i, 5]
+        offs[i + 1, 0] = offs[i, 0] + p
+        offs[i + 1, 1] = offs[i, 1] + r
+        offs[i + 1, 2] = offs[i, 2] + nl
+        offs[i + 1, 3] = offs[i, 3] + nc
+        offs[i + 1, 4] = offs[i, 4] + (p * (nc - q) if q >= 0 else 0)
+    e = vt = st = gt = rt = mt = ct = 0
+    for i in range(nf - 1, first - 1, -1):
+        p, r, nl, nc, layer, q = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3], meta[i, 4], meta[i, 5]
+        ip, ir, il, ic, i_s = offs[i, 0], offs[i, 1], offs[i, 2], offs[i, 3], offs[i, 4]
+        ns = offs[i + 1, 4] - i_s
+        for u in range(p):
+            for c in range(k):
+                aV[vt + u, c] = fV[ip + u, c]
+            for c in range(nw):
+                aI[vt + u, c] = fI[ip + u, c]
+        for u in range(ns):
+            aS[st + u] = fS[i_s + u]
+        for u in range(r):
+            for c in range(k):
+                aG[gt + u, c] = fG[ir + u, c]
+            aH[gt + u] = fh[ir + u]
+        for u in range(nl):
+            for c in range(k):
+                rM[mt + u, c] = fM[il + u, c]
+            rm[mt + u] = fm[il + u]
+            rsc[mt + u] = fSc[il + u]
+        for u in range(nc):
+            rCut[ct + u] = fCut[ic + u]
+            for c in range(k):
+                rAc[ct + u, c] = fAc[ic + u, c]
+            rOc[ct + u] = fOc[ic + u]
+        Rc[rt, 0] = mt
+        Rc[rt, 1] = nl
+        Rc[rt, 2] = ct
+        Rc[rt, 3] = nc
+        _entry(E, e, vt, p, st, gt, r, layer, q, 0, rt, vt + p, st + ns, gt + r, rt + 1, mt + nl,
+               ct + nc, q)
+        for x in range(nh):
+            aB[e, x] = fB[i, x]
+        for x in range(L):
+            aR[e, x] = fR[i, x]
+        e += 1
+        vt += p
+        st += ns
+        gt += r
+        rt += 1
+        mt += nl
+        ct += nc
+    return e, vt, st, gt, rt, mt, ct

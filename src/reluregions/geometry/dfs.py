@@ -5,7 +5,8 @@ it pulls the neurons back through the cell's affine map, decides constant and st
 the vertices, and splits the cell by each crossing hyperplane with the double-description step
 described in :mod:`reluregions.geometry.kernels`; after the last hidden layer it records the
 region. It stops after a budget of regions and returns the open frontier, so schedulers can hand
-the rest of the subtree to other workers (dynamic splitting at any depth).
+the rest of the subtree to other workers (dynamic splitting at any depth), or give it back whole
+to the next call, which resumes the traversal where it stopped.
 
 Memory is a set of arenas used as stacks (struct of arrays), so a split allocates nothing:
 
@@ -31,7 +32,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .arenas import _NE, Frontier, _entry, _pack_frontier
+from .arenas import _NE, Frontier, _entry, _frontier_size, _pack_frontier, _push_frontier
 from .kernels import _grow1, _grow2, njit
 from .walk import (N_C, N_DEG, N_E, N_EU, N_G, N_M, N_NEED, N_OUT, N_RC, N_ROFFS, N_ROWS, N_S,
                    N_SALL, N_V, N_VT, S_N, S_NROWS, S_PENDING, S_TOP, _walk)
@@ -40,8 +41,8 @@ __all__ = ["dfs_packed", "Traversal", "Frontier", "VertexCell", "PackedNet", "Se
 
 #: What :func:`dfs_packed` returns: ``n`` regions (their ``bits``, certified ball ``centres`` and
 #: ``radii``, ``ranks`` and, when asked, constraint ``rows`` with offsets ``roffs``), the cells
-#: finished per layer, ``pending`` (1: the frontier's top cell waits for a decision; 2: its cut
-#: leaves a sliver proved exactly, for the caller to enumerate) and the open ``frontier``.
+#: finished per layer, ``pending`` (1: the frontier's top cell waits for a decision) and the
+#: open ``frontier``.
 Traversal = namedtuple("Traversal", ["n", "bits", "centres", "radii", "ranks", "layer_cells",
                                      "rows", "roffs", "pending", "frontier"])
 
@@ -62,26 +63,36 @@ Settings = namedtuple("Settings", ["zero_tol", "tol", "eps", "k", "want_ranks", 
 
 
 @njit(cache=True, nogil=True)
-def dfs_packed(cell, net, settings):
-    """Traverse the subtree below one cell until done or ``budget`` regions are recorded.
+def dfs_packed(cell, below, first, net, settings, asked):
+    """Traverse the subtree below one cell, and below the cells under it on the stack, until done
+    or ``budget`` regions are recorded.
 
     The cell (a :class:`VertexCell`) is given as plain arrays: vertices ``V`` with incidences
     ``inc``, constraints ``G t <= h``, ``bits``, the pulled-back ``layer`` (``M``, ``m``,
     ``scale``), its position in the layer (``cut``, ``acut``, ``ocut``, ``q``; ``q = -1``: not
     started; ``S`` flat, the distances of the vertices to hyperplanes ``q, q + 1, ...`` of
-    ``cut``, ``p`` per hyperplane), ``ranks`` and a ``force`` code. Hidden weights come transposed and flat (layer ``l``'s ``W.T`` and
+    ``cut``, ``p`` per hyperplane), ``ranks`` and a ``force`` code. The cells ``first..`` of the
+    frontier ``below`` (a :class:`Frontier` as this function returns it, top first; force codes
+    0) lie under it on the stack and are traversed next, in that order, in the same call: so a
+    traversal stopped by its budget resumes in one call, however many cells it left open. It
+    also stops, with two cells or more open and one cell expanded, once ``asked[0]`` is nonzero:
+    another thread (a scheduler whose worker waits for work) may raise it at any time, and the
+    open cells can then be shared.
+    Hidden weights come transposed and flat (layer ``l``'s ``W.T`` and
     ``|W|.T`` at ``WTflat[Woffs[l]:Woffs[l + 1]]``/``aWTflat[...]``, ``W`` of shape
     ``Wshapes[l]``; biases at ``bflat[boffs[l]:boffs[l + 1]]``).
 
     Float decides a neuron only outside its uncertain band (DESIGN.md §1): it keeps one bit when
     every vertex lies beyond ``eps`` plus the rounding bound of its row on one side, and it splits
     the cell when it crosses and both children hold a certified ball (rounding included, so any
-    positive radius is a proof) around their vertex centroids. Anything else (a side whose
-    vertices all lie within that margin, a child's certified ball not positive) stops the traversal with the cell on top of the
-    frontier and ``pending = 1``: the caller settles it (exactly where float cannot) and sets the
-    cell's force code (1: both sides; 2: no split, bit 1; 3: no split, bit 0). Force code 1
-    stops it again with ``pending = 2``: the thinner side is a sliver that float vertices do not
-    represent faithfully, and the caller enumerates it exactly and sets code 2 or 3 for the other.
+    positive radius is a proof) around their vertex centroids and no crossed edge is nearly
+    parallel to it (``kappa``). Anything else (a side whose vertices all lie within that margin,
+    a child's certified ball not positive, an ill-conditioned crossing) stops the traversal with
+    the cell on top of the frontier and ``pending = 1``: the caller settles it (exactly where
+    float cannot) and sets the cell's force code (1: both sides; 2: no split, bit 1; 3: no
+    split, bit 0). Force code 1 splits lazily: each child keeps every vertex of the cell (a
+    superset of itself, since float vertices need not represent a sliver faithfully) and gains
+    the new constraint row.
 
     Returns a :class:`Traversal`: the ``n`` regions (``rows`` holds each one's constraints
     ``[G | h]`` when ``want_rows``, region ``i`` at ``roffs[i]:roffs[i + 1]``), the cells finished
@@ -97,26 +108,28 @@ def dfs_packed(cell, net, settings):
     nmax = 1
     for i in range(L):
         nmax = max(nmax, offsets[i + 1] - offsets[i])
-    # arenas
+    # arenas: room for the cells below, and then as for the cell alone
+    bp, bs, br, bl, bc = _frontier_size(below, first)
+    nb = below.meta.shape[0] - first
     p = V.shape[0]
     r = G.shape[0]
     nl = M.shape[0]
     nc = cut.shape[0]
-    aV = np.empty((max(256, 8 * p), k))
+    aV = np.empty((bp + max(256, 8 * p), k))
     aI = np.empty((aV.shape[0], nw), np.uint64)
-    aS = np.empty(max(4096, 8 * p * nmax, 2 * S.shape[0]))
-    aG = np.empty((max(256, 4 * r), k))
+    aS = np.empty(bs + max(4096, 8 * p * nmax, 2 * S.shape[0]))
+    aG = np.empty((br + max(256, 4 * r), k))
     aH = np.empty(aG.shape[0])
-    rM = np.empty((max(64, 4 * nmax), k))
+    rM = np.empty((bl + max(64, 4 * nmax), k))
     rm = np.empty(rM.shape[0])
     rsc = np.empty(rM.shape[0])
-    rCut = np.empty(rM.shape[0], np.int64)
-    rAc = np.empty((rM.shape[0], k))
-    rOc = np.empty(rM.shape[0])
-    Rc = np.empty((16, 4), np.int64)
-    E = np.empty((64, _NE), np.int64)
-    aB = np.empty((64, nh), np.bool_)
-    aR = np.empty((64, L), np.int64)
+    rCut = np.empty(bc + rM.shape[0], np.int64)
+    rAc = np.empty((rCut.shape[0], k))
+    rOc = np.empty(rCut.shape[0])
+    Rc = np.empty((nb + 16, 4), np.int64)
+    E = np.empty((nb + 64, _NE), np.int64)
+    aB = np.empty((E.shape[0], nh), np.bool_)
+    aR = np.empty((E.shape[0], L), np.int64)
     # scratch
     cb = np.empty(nh, np.bool_)
     crk = np.empty(L, np.int64)
@@ -149,33 +162,36 @@ def dfs_packed(cell, net, settings):
     layer_cells = np.zeros(L, np.int64)
     rows = np.empty((64 if want_rows else 0, k + 1))
     roffs = np.zeros(cap + 1, np.int64)
-    # the given cell: entry 0 and layer record 0
-    aV[:p] = V
-    aI[:p] = inc
+    # the cells below, then the given cell on top (its own layer record, the newest)
+    e, v0, s0, g0, rec, m0, c0 = _push_frontier(below, first, E, Rc, aV, aI, aS, aG, aH, aB, aR,
+                                                rM, rm, rsc, rCut, rAc, rOc)
     ns = S.shape[0]
-    aS[:ns] = S
-    aG[:r] = G
-    aH[:r] = h
-    rM[:nl] = M
-    rm[:nl] = m
-    rsc[:nl] = scale
-    rCut[:nc] = cut
-    rAc[:nc] = acut
-    rOc[:nc] = ocut
-    Rc[0, 0] = 0
-    Rc[0, 1] = nl
-    Rc[0, 2] = 0
-    Rc[0, 3] = nc
-    _entry(E, 0, 0, p, 0, 0, r, layer, q, force, 0, p, ns, r, 1, nl, nc, q)
-    aB[0] = bits
-    aR[0] = ranks
+    aV[v0:v0 + p] = V
+    aI[v0:v0 + p] = inc
+    aS[s0:s0 + ns] = S
+    aG[g0:g0 + r] = G
+    aH[g0:g0 + r] = h
+    rM[m0:m0 + nl] = M
+    rm[m0:m0 + nl] = m
+    rsc[m0:m0 + nl] = scale
+    rCut[c0:c0 + nc] = cut
+    rAc[c0:c0 + nc] = acut
+    rOc[c0:c0 + nc] = ocut
+    Rc[rec, 0] = m0
+    Rc[rec, 1] = nl
+    Rc[rec, 2] = c0
+    Rc[rec, 3] = nc
+    _entry(E, e, v0, p, s0, g0, r, layer, q, force, rec, v0 + p, s0 + ns, g0 + r, rec + 1,
+           m0 + nl, c0 + nc, q)
+    aB[e] = bits
+    aR[e] = ranks
     st = np.zeros(4, np.int64)  # the stack's top, regions, result rows, pending (walk.py)
-    st[S_TOP] = 1
+    st[S_TOP] = e + 1
     need = np.zeros(N_NEED, np.int64)
     fixed = (cb, crk, norms, live, iscut, near, arow, gram, linv, AT, acc, cv, absA, common, centre)
     while _walk((aV, aI, aS, aG, aH, rM, rm, rsc, rCut, rAc, rOc, Rc, E, aB, aR),
                 (Sall, VT, deg, eu, ev, lam), (out_bits, out_c, out_r, out_rank, rows, roffs),
-                fixed, net, settings, gamma, layer_cells, st, need):
+                fixed, net, settings, gamma, layer_cells, st, need, asked):
         # an array is too small for the next step: grow what is short, then resume
         aV, aI, aS = _fit2(aV, need[N_V]), _fit2(aI, need[N_V]), _fit1(aS, need[N_S])
         aG, aH = _fit2(aG, need[N_G]), _fit1(aH, need[N_G])

@@ -58,9 +58,10 @@ def _push_bits(B, R, i, cb, crk, nh, L):
 
 
 @njit(cache=True, nogil=True)
-def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, need):
+def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, need, asked):
     """Run the traversal from the stack ``E[:st[S_TOP]]`` until it is empty, ``budget`` regions
-    are recorded, a cell waits for a decision (``st[S_PENDING]``, see
+    are recorded, ``asked[0]`` is raised while two cells or more are open (another worker waits
+    for a share of them; one cell is expanded first, asked or not), a cell waits for a decision (``st[S_PENDING]``, see
     :func:`~reluregions.geometry.dfs.dfs_packed`) or an array is too small: then ``need`` says
     how large each must be, the cell is back on the stack, and the result is ``True``."""
     aV, aI, aS, aG, aH, rM, rm, rsc, rCut, rAc, rOc, Rc, E, aB, aR = arenas
@@ -76,7 +77,10 @@ def _walk(arenas, scratch, outs, fixed, net, settings, gamma, layer_cells, st, n
     nrows = st[S_NROWS]
     pending = st[S_PENDING]
     grow = False
-    while top > 0 and n < budget and pending == 0 and not grow:
+    popped = False  # a call expands one cell at least, asked or not
+    while top > 0 and n < budget and pending == 0 and not grow and (
+            top < 2 or not popped or asked[0] == 0):
+        popped = True
         top -= 1
         e = top
         v0 = E[e, _V0]

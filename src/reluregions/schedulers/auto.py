@@ -9,7 +9,7 @@ the moment to start it:
 - algorithms whose expansions release the GIL (:attr:`~reluregions.tree.Algorithm.releases_gil`,
   the compiled vertex traversal) run on worker **threads**, which start in about a millisecond:
   they take over once the first region is out (a first expansion of :data:`FIRST_BUDGET`
-  regions, about a millisecond on vdp), or after ``start_after`` seconds when it is given (with 0
+  regions, about 0.2 ms on vdp), or after ``start_after`` seconds when it is given (with 0
   they run the whole tree). They start with the serial phase's regions per second
   (``TaskScheduler.rate_hint``), so their first expansions are sized to the run;
 - the others run on worker **processes**, started only when the run has lasted ``start_after``
@@ -44,8 +44,9 @@ AUTO_BACKENDS = ("threads", "processes")
 #: expansion of 1024 regions takes a few milliseconds; the per-call cost is under 2 % of it).
 SERIAL_BUDGET = 1024
 #: Regions of the first serial expansion when threads take over after the first region: small,
-#: so the first region comes out as soon as in a serial run and the threads start at once.
-FIRST_BUDGET = 256
+#: so the first region comes out as soon as in a serial run and the threads start at once (with
+#: 256, vdp's serial phase and hand-over kept both threads idle for 1 to 2 ms of a 35 ms run).
+FIRST_BUDGET = 32
 #: Default ``start_after``: threads start after the first region (None), processes, which cost
 #: about a second of CPU each, after 0.3 s.
 _DEFAULT_START_AFTER: dict[str, float | None] = {"threads": None, "processes": 0.3}
@@ -94,6 +95,7 @@ class AutoScheduler(Scheduler):
         self._make(self.backend or "processes")  # options are checked now, not in a run
         self.backend_used = "serial"
         self.handover_seconds: float | None = None
+        self._ready: tuple[Algorithm, "TaskScheduler"] | None = None  # threads from prepare()
 
     # ------------------------------------------------------------------ choices
     def choose(self, algorithm: Algorithm) -> str:
@@ -101,6 +103,30 @@ class AutoScheduler(Scheduler):
         if self.backend is not None:
             return self.backend
         return "threads" if getattr(algorithm, "releases_gil", False) else "processes"
+
+    def prepare(self, algorithm: Algorithm) -> None:
+        """Start worker threads for ``algorithm``'s next run, untimed (they cost well under a
+        millisecond, and they wait idle until the serial phase hands over); processes still start
+        only after ``start_after`` seconds of the run."""
+        self._discard_ready()
+        if self.workers > 1 and self.choose(algorithm) == "threads":
+            inner = self._make("threads")
+            inner.prepare(algorithm)  # started, and each has answered
+            self._ready = (algorithm, inner)
+
+    def _discard_ready(self) -> None:
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            ready[1].stop_workers()
+
+    def _inner(self, algorithm: Algorithm, backend: str) -> "TaskScheduler":
+        """The parallel backend for this run: the threads :meth:`prepare` started, or new."""
+        ready, self._ready = self._ready, None
+        if ready is not None and ready[0] is algorithm and backend == "threads":
+            return ready[1]
+        if ready is not None:
+            ready[1].stop_workers()
+        return self._make(backend)
 
     def _make(self, backend: str) -> "TaskScheduler":
         options = dict(self.options, workers=self.workers, progress_every=self.progress_every)
@@ -139,7 +165,7 @@ class AutoScheduler(Scheduler):
                 now = time.perf_counter()
                 if inner is None and self.workers > 1 and (
                         found > 0 if start_after is None else now - start >= start_after):
-                    inner = self._make(backend)
+                    inner = self._inner(algorithm, backend)
                     if now > start and found:  # the serial phase's speed sizes their expansions
                         inner.rate_hint = found / (now - start)
                     if backend == "processes":  # they start while this thread works on
@@ -159,6 +185,7 @@ class AutoScheduler(Scheduler):
                     last = now
                     progress(Progress(found, now - start, len(stack), 1))
         finally:
+            self._discard_ready()  # threads prepared for a run that ended serially
             if inner is not None and not handed_over:
                 inner.stop_workers()
         if not handed_over:
@@ -169,8 +196,8 @@ class AutoScheduler(Scheduler):
         self.backend_used = backend
         self.handover_seconds = time.perf_counter() - start
         try:
-            yield from self._tail(algorithm, inner, stack[::-1], progress, count_only, found,
-                                  start)
+            items = algorithm.unbatch(stack[::-1], self.workers)  # one part per worker at least
+            yield from self._tail(algorithm, inner, items, progress, count_only, found, start)
         finally:  # also when the caller stops early (a capped run): its counters so far
             merged = Stats(layer_cells=[0] * problem.n_layers)
             merged.merge(ctx.stats)
@@ -194,6 +221,7 @@ class AutoScheduler(Scheduler):
         snapshots cover the run), with one worker (serial), or threads that start at once (no
         serial phase to hand over)."""
         if self.workers == 1:
+            self._discard_ready()
             inner: Scheduler = SerialScheduler(self.progress_every)
             self.stats = Stats()
             try:
@@ -202,7 +230,7 @@ class AutoScheduler(Scheduler):
                 self.stats = inner.stats
             return
         backend = self.choose(algorithm)
-        tasks = self._make(backend)
+        tasks = self._inner(algorithm, backend)
         self.backend_used, self.handover_seconds = backend, 0.0
         try:
             yield from tasks._blocks(algorithm, roots, progress, count_only, journal)

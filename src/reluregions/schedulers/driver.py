@@ -88,6 +88,9 @@ class TaskScheduler(Scheduler):
 
     #: Whether the transport's workers share open items on demand (see :meth:`_want_shares`).
     shares_on_demand = False
+    #: Whether the request to share also reaches expansions in progress (the workers'
+    #: :attr:`~reluregions.tree.Context.asked`), so that those that stop when asked may be long.
+    asks_to_stop = False
 
     def _want_shares(self, wanted: bool) -> None:
         """Ask running tasks to share their open items (a worker is idle and nothing is queued).
@@ -224,7 +227,8 @@ class TaskScheduler(Scheduler):
         queue: StaticQueue | DynamicQueue = (
             StaticQueue(widths[0] if widths else 0) if paper
             else DynamicQueue(self.options, self.workers,
-                               self.shares_on_demand and ckpt is None, self.rate_hint))
+                               self.shares_on_demand and ckpt is None, self.rate_hint,
+                               self.asks_to_stop and algorithm.stops_when_asked))
         in_flight: dict[int, _InFlight] = {}
         found = 0
         if paper:
@@ -237,6 +241,9 @@ class TaskScheduler(Scheduler):
         self.stats.merge(ctx.stats)
         ids = itertools.count()
         sharing = self.shares_on_demand and ckpt is None and not paper
+        # leftovers that stand for a whole stopped traversal are split for the queue: into a part
+        # per worker where running tasks share on request, else cell by cell
+        pieces = self.workers if sharing and self.asks_to_stop else None
         self._want_shares(False)
         while len(queue) or in_flight:
             self._hand_out(queue, in_flight, ids, algorithm.default_budget, count_only, sharing)
@@ -246,6 +253,8 @@ class TaskScheduler(Scheduler):
             for loss in losses:
                 self._handle_loss(loss, in_flight, queue)
             for result in results:
+                if isinstance(result, TaskResult):
+                    result.leftover = algorithm.unbatch(result.leftover, pieces)
                 block = self._book(result, in_flight, queue)
                 found += len(block)
                 yield block
@@ -317,7 +326,7 @@ class TaskScheduler(Scheduler):
                 continue
             children, finished = algorithm.expand(cell, ctx, budget=algorithm.default_budget,
                                                   count_only=count_only)
-            stack.extend(reversed(children))
+            stack.extend(reversed(algorithm.unbatch(children)))  # grouped cell by cell
             if len(finished):
                 block = as_block(finished, count_only)
                 if ckpt is not None:

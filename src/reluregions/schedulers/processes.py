@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 from ..tree import Algorithm, Context
 from .driver import TaskScheduler
 from .local import LocalWorkers
-from .tasks import TaskFailure, TaskResult, WorkerLoss, run_task
+from .tasks import TaskFailure, TaskResult, WorkerLoss, can_share, run_task
 
 __all__ = ["ProcessScheduler", "single_thread_env", "THREAD_ENV_VARS"]
 
@@ -73,14 +73,16 @@ def _read_tasks(conn: Connection, inbox: "_queue.SimpleQueue[Any]") -> None:
             return
 
 
-def _sharer(wanted: Any, results: Connection, task_id: int) -> "Callable[[list], int] | None":
+def _sharer(wanted: Any, results: Connection, task_id: int,
+            algorithm: Algorithm) -> "Callable[[list], int] | None":
     """The ``share`` hook of a task: when the ``wanted`` flag is up, send the bottom half of the
     task's open stack (its largest subtrees) to the parent; how many items went."""
     if wanted is None:
         return None
 
     def share(stack: list) -> int:
-        if not wanted.value or len(stack) < 2:  # the common case: one flag read, nothing copied
+        # the common case: one flag read, nothing copied
+        if not wanted.value or not can_share(algorithm, stack):
             return 0
         wanted.value = 0  # one worker answers (two answering at once is harmless)
         half = stack[:len(stack) // 2]
@@ -128,7 +130,7 @@ def _worker_main(tasks: Connection, results: Connection, wanted: Any = None) -> 
             continue
         try:
             assert algorithm is not None and ctx is not None, "task before algorithm"
-            share = _sharer(wanted, results, message.id) if message.share else None
+            share = _sharer(wanted, results, message.id, algorithm) if message.share else None
             reply: TaskResult | TaskFailure = run_task(algorithm, ctx, message, share)
         except Exception as exc:
             reply = _failure(message.id, exc)

@@ -86,8 +86,11 @@ class DynamicQueue:
     :meth:`TaskScheduler._want_shares`) tasks keep the full ``task_seconds`` and only the
     expansions are kept short, so a busy worker answers an idle one quickly: they too last about
     ``ELAPSED_SHARE`` of the time elapsed, from :attr:`MIN_QUANTUM` to :attr:`QUANTUM`, so a run
-    of a few milliseconds is shared finely and a long one pays little per call. ``rate`` is the
-    regions per second of one worker expected before any task has finished (0: unknown).
+    of a few milliseconds is shared finely and a long one pays little per call; with
+    ``stopped_when_asked`` (expansions in progress stop as soon as a worker waits,
+    :attr:`~reluregions.tree.Algorithm.stops_when_asked`) they need not be short, and take the
+    algorithm's own budget from the start. ``rate`` is the regions per second of one worker
+    expected before any task has finished (0: unknown).
     """
 
     ELAPSED_SHARE = 0.05
@@ -100,10 +103,11 @@ class DynamicQueue:
     MIN_QUANTUM = 0.001
 
     def __init__(self, options: TaskOptions, workers: int, on_demand: bool = False,
-                 rate: float = 0.0) -> None:
+                 rate: float = 0.0, stopped_when_asked: bool = False) -> None:
         self.options = options
         self.workers = workers
         self.on_demand = on_demand
+        self.stopped_when_asked = on_demand and stopped_when_asked
         self.open = OpenItems()
         self.start = time.perf_counter()
         self.rate = rate  # regions per second of one worker, from finished tasks
@@ -154,6 +158,8 @@ class DynamicQueue:
             count = max(1, min(opts.task_items, n // (4 * self.workers)))
         budget = STARVING_BUDGET if self.rate == 0 else int(
             min(max(self.rate * quantum, 256), 1 << 20))
+        if self.stopped_when_asked:  # a waiting worker stops expansions: the algorithm's budget
+            budget = None
         return [self.open.pop() for _ in range(count)], expansions, seconds, budget
 
     def items(self) -> list[Cell]:

@@ -22,7 +22,7 @@ from ..tree import Algorithm, Cell, Context, RegionBlock, Stats, pack_cells, unp
 from .base import expand_subtree
 
 __all__ = ["STRATEGIES", "UNLIMITED", "TaskOptions", "Task", "TaskResult", "TaskFailure",
-           "TaskRecord", "WorkerLoss", "run_task", "largest_task_share"]
+           "TaskRecord", "WorkerLoss", "run_task", "largest_task_share", "can_share"]
 
 STRATEGIES = ("dynamic", "paper")
 #: An expansion budget that never runs out.
@@ -176,6 +176,15 @@ def run_task(algorithm: Algorithm, ctx: Context, task: Task,
     chunk = RegionBlock.empty() if task.count_only else RegionBlock.concat(parts)
     return TaskResult(task.id, chunk, leftover, ctx.stats, time.perf_counter() - start,
                       os.getpid(), count)
+
+
+def can_share(algorithm: Algorithm, stack: list[Cell]) -> bool:
+    """Whether a task's open ``stack`` (bottom first) has the two items or more that a share of
+    its bottom half needs; a lone item that stands for a stopped traversal's whole stack
+    (:meth:`~reluregions.tree.Algorithm.unbatch`) is split in two first, in place."""
+    if len(stack) == 1:
+        stack[:] = algorithm.unbatch(stack, 2)[::-1]
+    return len(stack) >= 2
 
 
 def largest_task_share(records: list[TaskRecord], by: str = "expansions") -> float:

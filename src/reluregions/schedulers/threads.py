@@ -21,21 +21,14 @@ import threading
 import traceback
 from typing import Any, Callable
 
+import numpy as np
+
 from ..tree import Algorithm, Cell, Context
 from .driver import TaskScheduler
 from .local import LocalWorkers
-from .tasks import TaskFailure, TaskResult, WorkerLoss, run_task
+from .tasks import TaskFailure, TaskResult, WorkerLoss, can_share, run_task
 
 __all__ = ["ThreadScheduler"]
-
-
-class _Flag:
-    """The parent's request that a running task share its open items (see ``_want_shares``)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
 
 
 class _WorkerThread:
@@ -45,7 +38,7 @@ class _WorkerThread:
     items after the expansion in progress, so it does not work on for a run nobody reads.
     """
 
-    def __init__(self, index: int, outbox: "_queue.SimpleQueue[Any]", wanted: _Flag) -> None:
+    def __init__(self, index: int, outbox: "_queue.SimpleQueue[Any]", wanted: np.ndarray) -> None:
         self.index = index
         self.inbox: _queue.SimpleQueue[Any] = _queue.SimpleQueue()
         self.outbox = outbox
@@ -73,7 +66,9 @@ class _WorkerThread:
         self.algorithm = algorithm
         own = copy.copy(algorithm)  # attributes an expansion rebinds stay per thread
         problem = own.problem
-        self.inbox.put(("algorithm", own, Context.create(problem.config, problem.n_layers)))
+        ctx = Context.create(problem.config, problem.n_layers)
+        ctx.asked = self.wanted  # a compiled traversal stops when another thread waits for work
+        self.inbox.put(("algorithm", own, ctx))
 
     def stop(self) -> None:
         """Stop after the current expansion (its task's open items are dropped)."""
@@ -82,15 +77,16 @@ class _WorkerThread:
 
     def _hook(self, task_id: int, sharing: bool) -> Callable[[list[Cell]], int]:
         """The task's ``share`` hook: drop everything once cancelled; else, when sharing and the
-        parent wants items, send the bottom half of the open stack (its largest subtrees)."""
+        parent wants items, send the bottom half of the open stack (its largest subtrees; an
+        item that stands for a stopped traversal's whole stack is halved first)."""
         wanted, outbox = self.wanted, self.outbox
 
         def hook(stack: list[Cell]) -> int:
             if self.cancelled:
                 return len(stack)
-            if not (sharing and wanted.value) or len(stack) < 2:  # the common case
+            if not (sharing and wanted[0]) or not can_share(self._own, stack):
                 return 0
-            wanted.value = 0
+            wanted[0] = 0
             half = stack[:len(stack) // 2]
             outbox.put(TaskResult.shared(task_id, half))
             return len(half)
@@ -142,10 +138,12 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
 
     name = "threads"
     shares_on_demand = True
+    asks_to_stop = True
 
     def _init_transport(self) -> None:
         self._outbox: _queue.SimpleQueue[Any] = _queue.SimpleQueue()
-        self._wanted = _Flag()
+        # raised while a worker waits for work (see _want_shares); read by the compiled traversal
+        self._wanted = np.zeros(1, np.int64)
 
     @property
     def worker_threads(self) -> list[threading.Thread]:
@@ -212,4 +210,4 @@ class ThreadScheduler(LocalWorkers, TaskScheduler):
         return results, []
 
     def _want_shares(self, wanted: bool) -> None:
-        self._wanted.value = int(wanted)
+        self._wanted[0] = int(wanted)
