@@ -13,9 +13,9 @@ from reluregions.geometry.dfs import Frontier, Traversal
 from reluregions.geometry.kernels import _rank, box_vertices
 
 
-def _split_box(k: int, a: np.ndarray, o: float, extra: np.ndarray):
-    """Split [-1, 1]^k by a.t + o = 0 with the kernels; also carry the distances of one more
-    hyperplane ``extra`` (a.t + o form) into the children."""
+def _split_box(k: int, a: np.ndarray, o: float, extra: np.ndarray, lazy: bool = False):
+    """Split [-1, 1]^k by a.t + o = 0 with the kernels (``lazy``: each child keeps every vertex);
+    also carry the distances of one more hyperplane ``extra`` (a.t + o form) into the children."""
     V, inc = box_vertices(k, 1)
     p = len(V)
     S = np.concatenate([V @ a + o, V @ extra[:k] + extra[k]])
@@ -25,6 +25,8 @@ def _split_box(k: int, a: np.ndarray, o: float, extra: np.ndarray):
     n_zero = int(np.sum(np.abs(S[:p]) <= 1e-12))
     pa = int(np.sum(S[:p] > 1e-12)) + n_zero + n_new
     na = int(np.sum(S[:p] < -1e-12)) + n_zero + n_new
+    if lazy:
+        n_new, pa, na = 0, p, p
     aV = np.zeros((p + pa + na, k))
     aV[:p] = V
     aI = np.zeros((p + pa + na, 1), np.uint64)
@@ -33,7 +35,7 @@ def _split_box(k: int, a: np.ndarray, o: float, extra: np.ndarray):
     aS[:2 * p] = S
     cid = 2 * k  # the new constraint's row
     _children(aV, aI, aS, 0, p, 0, 1, 1e-12, k, cid, eu, ev, np.empty(n_new), n_new, p, p + na,
-              2 * p, 2 * p + na, na, pa)
+              2 * p, 2 * p + na, na, pa, lazy)
     neg = (aV[p:p + na], aI[p:p + na, 0], aS[2 * p:2 * p + na])
     pos = (aV[p + na:p + na + pa], aI[p + na:p + na + pa, 0], aS[2 * p + na:2 * p + na + pa])
     return n_new, neg, pos
@@ -69,6 +71,20 @@ def test_split_of_a_box_matches_brute_force(k: int, a: list, o: float) -> None:
         on_plane = np.abs(V @ a + o) <= 1e-9
         has_bit = (inc >> np.uint64(2 * k)) & np.uint64(1) == 1
         assert np.array_equal(on_plane, has_bit)  # vertices on the cut carry its bit
+
+
+@pytest.mark.parametrize("k,a,o", [(2, [1.0, 0.3], 0.2), (3, [1.0, 1.0, 1.0], 1.0)])
+def test_lazy_split_gives_each_child_every_vertex_unmarked(k: int, a: list, o: float) -> None:
+    """A lazy split (both sides proved exactly, float vertices not trusted to place the cut):
+    each child is the whole cell, a superset of itself, with no vertex claiming the new row."""
+    extra = np.arange(1.0, k + 2)
+    V0, inc0 = box_vertices(k, 1)
+    n_new, neg, pos = _split_box(k, np.asarray(a), o, extra, lazy=True)
+    assert n_new == 0
+    for V, inc, S in (neg, pos):
+        assert np.array_equal(V, V0)
+        assert np.array_equal(inc, inc0[:, 0])  # no bit of row 2k
+        assert np.allclose(S, V @ extra[:k] + extra[k])
 
 
 def test_ball_lies_inside_and_centres_at_the_vertex_centroid() -> None:
