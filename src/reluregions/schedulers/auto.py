@@ -12,7 +12,9 @@ the moment to start it:
   regions, about 0.2 ms on vdp), or after ``start_after`` seconds when it is given (with 0
   they run the whole tree). They start with the serial phase's regions per second
   (``TaskScheduler.rate_hint``), so their first expansions are sized to the run;
-- the others run on worker **processes**, started only when the run has lasted ``start_after``
+- the others run on worker **processes**, and so does a threads run whose serial phase meets an
+  exact decision (Python, holding the GIL, which threads would contend for), started only when
+  the run has lasted ``start_after``
   seconds (default 0.3). The caller's thread keeps expanding the tree serially while they start,
   and hands its open items to them once every worker has answered, so a run that ends meanwhile
   never waits for them.
@@ -47,6 +49,10 @@ SERIAL_BUDGET = 1024
 #: so the first region comes out as soon as in a serial run and the threads start at once (with
 #: 256, vdp's serial phase and hand-over kept both threads idle for 1 to 2 ms of a 35 ms run).
 FIRST_BUDGET = 32
+#: ``start_after`` of processes for a threads run that met exact decisions: the processes' start
+#: (about a second of CPU each, on the cores the serial phase needs) made such a run on the TLL
+#: net (1.3 s serial) slower at 0.3 s, so they start only on runs that last long enough to gain.
+GIL_BOUND_START_AFTER = 2.0
 #: Default ``start_after``: threads start after the first region (None), processes, which cost
 #: about a second of CPU each, after 0.3 s.
 _DEFAULT_START_AFTER: dict[str, float | None] = {"threads": None, "processes": 0.3}
@@ -163,6 +169,13 @@ class AutoScheduler(Scheduler):
         try:
             while stack:
                 now = time.perf_counter()
+                if backend == "threads" and self.backend is None and ctx.stats.exact:
+                    # exact decisions run in Python and hold the GIL: threads would contend for
+                    # it (the TLL net: 2.4 s on two threads against 1.3 s serial), processes pay
+                    backend = "processes"
+                    start_after = (self.start_after if self.start_after is not None
+                                   else GIL_BOUND_START_AFTER)
+                    budget = full
                 if inner is None and self.workers > 1 and (
                         found > 0 if start_after is None else now - start >= start_after):
                     inner = self._inner(algorithm, backend)
