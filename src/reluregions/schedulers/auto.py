@@ -12,10 +12,9 @@ the moment to start it:
   regions, about 0.2 ms on vdp), or after ``start_after`` seconds when it is given (with 0
   they run the whole tree). They start with the serial phase's regions per second
   (``TaskScheduler.rate_hint``), so their first expansions are sized to the run;
-- the others run on worker **processes**, and so does a threads run whose serial phase meets an
-  exact decision (Python, holding the GIL, which threads would contend for), started only when
-  the run has lasted ``start_after``
-  seconds (default 0.3). The caller's thread keeps expanding the tree serially while they start,
+- the others run on worker **processes**, started only when the run has lasted ``start_after``
+  seconds (default 0.3; :data:`GIL_BOUND_START_AFTER` for a threads run whose serial phase meets
+  an exact decision, Python holding the GIL, which threads would contend for). The caller's thread keeps expanding the tree serially while they start,
   and hands its open items to them once every worker has answered, so a run that ends meanwhile
   never waits for them.
 
