@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from .._version import __version__
 from ..errors import InputError, MissingDependencyError, OptionError, ReluRegionsError
+from .allocator import keep_freed_memory
 from .common import (TerminalProgress, add_domain_options, add_network_options, add_run_options,
                      load_inputs, load_network_args, make_cli_scheduler, make_config, run_metadata)
 
@@ -339,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(_joined_box_values(list(sys.argv[1:] if argv is None else argv)))
+    keep_freed_memory()
     try:
         signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread (main() called from a thread): keep the default

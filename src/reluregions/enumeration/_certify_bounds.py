@@ -229,8 +229,8 @@ def _region_box(C, E, rows, lo0, hi0, lo, hi, w):
     for a in range(k):
         lo[a] = lo0[a]
         hi[a] = hi0[a]
-    for a in range(k):
-        for sgn in (1.0, -1.0):
+    for sgn in (1.0, -1.0):  # every upper side, then every lower (fewer warm pivots)
+        for a in range(k):
             obj[a] = sgn
             ub = _max_over(obj, w.eobj, C, E, rows, lo, hi, w)
             obj[a] = 0.0

@@ -188,6 +188,46 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
             "proven": int(proven)}
 
 
+#: Bits of :func:`_row_flags`.
+_MAYBE_ZERO = 1
+_FAR_IF_INACTIVE = 2
+_FAR_IF_ACTIVE = 4
+
+
+@njit(cache=True, nogil=True)
+def _row_flags(rows, errors, lo0, hi0):
+    """Per row of the block's maps (shared by every region with its prefix): whether it may be
+    zero (no entry exceeds its error bound; the exact check decides the region), and whether its
+    constraint is strictly slack on the domain's box for an inactive (``row <= 0``) and for an
+    active (``-row <= 0``) neuron: :func:`._certify_bounds._not_far`'s test, the same floats (the
+    sign flip is exact), once per row instead of once per region."""
+    R, k1 = rows.shape
+    k = k1 - 1
+    g = _gamma(k + 2)
+    flags = np.zeros(R, np.int8)
+    for r in range(R):
+        zero = True
+        for a in range(k1):
+            if abs(rows[r, a]) > errors[r, a]:
+                zero = False
+                break
+        f = _MAYBE_ZERO if zero else 0
+        for sgn, bit in ((1.0, _FAR_IF_INACTIVE), (-1.0, _FAR_IF_ACTIVE)):
+            top = sgn * rows[r, k]
+            mag = abs(rows[r, k])
+            err = errors[r, k]
+            for a in range(k):
+                c = sgn * rows[r, a]
+                sm = max(abs(lo0[a]), abs(hi0[a]))
+                top += max(c * lo0[a], c * hi0[a])
+                mag += abs(c) * sm
+                err += errors[r, a] * sm
+            if top + err + g * (mag + err) + _TINY < 0.0:
+                f |= bit
+        flags[r] = f
+    return flags
+
+
 @njit_borrowed()
 def _strictly_inside(C, E, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
@@ -237,8 +277,8 @@ def _touch(h, zobrist, slots, cand, nc):
 
 
 @njit_borrowed()
-def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, filt, packed, row,
-           C, E, every, cand, hit, support, touch, counts):
+def _front(rows, errors, offsets, widths, flags, bits, s, lo0, hi0, h, zobrist, slots, filt,
+           packed, row, C, E, cand, hit, support, touch, counts):
     """The region's rows, its point check, and its constraints not strictly slack on the domain's
     box (``cand``) with their flipped patterns looked up (``hit``; the hits, in order, into
     ``support``): the Bloom filter first, the table for its positives. ``counts`` receives
@@ -248,15 +288,18 @@ def _front(rows, errors, offsets, widths, bits, s, lo0, hi0, h, zobrist, slots, 
     k1 = rows.shape[1]
     _gather(rows, errors, offsets, widths, bits, C, E)
     counts[2] = 1 if _strictly_inside(C, E, s, lo0, hi0) else 0
-    for i in range(N):
-        zero = True
-        for a in range(k1):
-            if abs(C[i, a]) > E[i, a]:
-                zero = False
-                break
-        if zero:
-            return False
-    nc = _not_far(C, E, every, N, lo0, hi0, cand)
+    nc = 0
+    i = 0
+    for layer in range(widths.size):  # the rows' flags (:func:`_row_flags`), shared in the block
+        o = offsets[layer]
+        for q in range(widths[layer]):
+            f = flags[o + q]
+            if f & _MAYBE_ZERO:
+                return False
+            if not (f & (_FAR_IF_ACTIVE if bits[i] else _FAR_IF_INACTIVE)):
+                cand[nc] = i
+                nc += 1
+            i += 1
     nf = 0
     for t in range(nc):  # the filter's positives, in order, into ``support``
         if _may_hold(filt, h ^ zobrist[cand[t]]):
@@ -334,6 +377,7 @@ def _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn
 @njit(cache=True, nogil=True)
 def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, filt,
                   packed, packed_block):
+    flags = _row_flags(rows, errors, lo0, hi0)
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
@@ -353,10 +397,9 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     w = scratch(N, k1 - 1)
     touch = np.zeros(1, np.int64)
     counts = np.zeros(3, np.int64)
-    every = np.arange(N)
     for reg in range(B):
-        ok = _front(rows, errors, offsets[reg], widths, bits[reg], S[reg], lo0, hi0, hashes[reg],
-                    zobrist, slots, filt, packed, packed_block[reg], C, E, every, cand, hit,
+        ok = _front(rows, errors, offsets[reg], widths, flags, bits[reg], S[reg], lo0, hi0,
+                    hashes[reg], zobrist, slots, filt, packed, packed_block[reg], C, E, cand, hit,
                     support_all, touch, counts)
         unsure[reg] = counts[2] == 0
         if not ok:
