@@ -284,8 +284,6 @@ def _front(rows, errors, offsets, widths, flags, bits, s, lo0, hi0, h, zobrist, 
     ``support``): the Bloom filter first, the table for its positives. ``counts`` receives
     ``nc``, ``nm`` and whether the point is proven inside; returns False when a row may be zero
     (the exact check decides the region)."""
-    N = bits.size
-    k1 = rows.shape[1]
     _gather(rows, errors, offsets, widths, bits, C, E)
     counts[2] = 1 if _strictly_inside(C, E, s, lo0, hi0) else 0
     nc = 0
