@@ -46,6 +46,7 @@ class Scratch(NamedTuple):
     one: np.ndarray     # (1,) int64
     y1: np.ndarray      # (1,)
     warm: np.ndarray    # (1,) bool: the tableau holds an optimal basis of the region's rows
+    done: np.ndarray    # (2k,) bool: box sides known (upper sides, then lower)
 
 
 @njit(cache=True, nogil=True)
@@ -54,7 +55,7 @@ def scratch(N, k):
     return Scratch(np.empty((N, k)), np.empty(N), np.empty(k), np.zeros(k + 1), np.zeros(k + 1),
                    np.empty((N, k)), np.empty(k), np.empty(k, np.int64), np.empty(N, np.int64),
                    np.empty(N + k), np.empty(N + k, np.bool_), np.empty(N), np.empty(1, np.int64),
-                   np.empty(1), np.zeros(1, np.bool_))
+                   np.empty(1), np.zeros(1, np.bool_), np.zeros(2 * k, np.bool_))
 
 
 @njit_borrowed()
@@ -197,23 +198,32 @@ def _value_one(C, j, m, lam, lo, hi):
 
 
 @njit_borrowed()
+def _slack_on_box(C, E, i, sgn, lo, hi):
+    """Whether ``sgn C_i [s; 1] < 0`` on the whole box ``[lo, hi]``, rigorously with the error
+    ``E_i`` (``sgn`` is +1 or -1: the flip is exact, so either sign gives the floats of the row
+    as written with that sign)."""
+    k = lo.size
+    top = sgn * C[i, k]
+    mag = abs(C[i, k])
+    err = E[i, k]
+    for a in range(k):
+        c = sgn * C[i, a]
+        sm = max(abs(lo[a]), abs(hi[a]))
+        top += max(c * lo[a], c * hi[a])
+        mag += abs(c) * sm
+        err += E[i, a] * sm
+    return top + err + _gamma(k + 2) * (mag + err) + _TINY < 0.0
+
+
+@njit_borrowed()
 def _not_far(C, E, idx, n, lo, hi, out):
     """The constraints ``idx[:n]`` not proven to hold strictly on the whole box ``[lo, hi]``
-    (rigorously; the others are no facet), in order, into ``out``; returns how many."""
-    k = lo.size
-    g = _gamma(k + 2)
+    (rigorously, :func:`_slack_on_box`; the others are no facet), in order, into ``out``; returns
+    how many."""
     m = 0
     for t in range(n):
         i = idx[t]
-        top = C[i, k]
-        mag = abs(C[i, k])
-        err = E[i, k]
-        for a in range(k):
-            sm = max(abs(lo[a]), abs(hi[a]))
-            top += max(C[i, a] * lo[a], C[i, a] * hi[a])
-            mag += abs(C[i, a]) * sm
-            err += E[i, a] * sm
-        if not (top + err + g * (mag + err) + _TINY < 0.0):
+        if not _slack_on_box(C, E, i, 1.0, lo, hi):
             out[m] = i
             m += 1
     return m
@@ -221,23 +231,39 @@ def _not_far(C, E, idx, n, lo, hi, out):
 
 @njit(inline="always")
 def _region_box(C, E, rows, lo0, hi0, lo, hi, w):
-    """A rigorous box ``[lo, hi]`` around the region (written in place): ``2k`` compiled LPs over
-    ``rows`` (loaded by :func:`_load_rows`; any subset of the region's rows encloses it), made safe
-    by weak duality, the objectives the coordinates."""
+    """A rigorous box ``[lo, hi]`` around the region (written in place): up to ``2k`` compiled LPs
+    over ``rows`` (loaded by :func:`_load_rows`; any subset of the region's rows encloses it), made
+    safe by weak duality, the objectives the coordinates, every upper side then every lower (fewer
+    warm pivots). A side is skipped once an LP's optimal vertex, a point of the LPs' feasible set,
+    reaches the domain's bound there (its own LP could not tighten it; keeping the domain's bound
+    is always rigorous)."""
     k = lo0.size
     obj = w.obj
+    done = w.done
     for a in range(k):
         lo[a] = lo0[a]
         hi[a] = hi0[a]
-    for sgn in (1.0, -1.0):  # every upper side, then every lower (fewer warm pivots)
-        for a in range(k):
-            obj[a] = sgn
-            ub = _max_over(obj, w.eobj, C, E, rows, lo, hi, w)
-            obj[a] = 0.0
-            if sgn > 0:
-                hi[a] = min(hi[a], ub)
-            else:
-                lo[a] = max(lo[a], -ub)
+        done[a] = False
+        done[k + a] = False
+    tableau = k <= 2 * rows.size  # else the revised form: no vertex kept (_max_over)
+    for side in range(2 * k):
+        if done[side]:
+            continue
+        a = side if side < k else side - k
+        sgn = 1.0 if side < k else -1.0
+        obj[a] = sgn
+        ub = _max_over(obj, w.eobj, C, E, rows, lo, hi, w)
+        obj[a] = 0.0
+        if sgn > 0:
+            hi[a] = min(hi[a], ub)
+        else:
+            lo[a] = max(lo[a], -ub)
+        if tableau and w.warm[0]:
+            for b in range(k):
+                if w.val[b] >= hi0[b]:
+                    done[b] = True
+                if w.val[b] <= lo0[b]:
+                    done[k + b] = True
 
 
 @njit_borrowed()

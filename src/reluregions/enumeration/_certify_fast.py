@@ -55,7 +55,7 @@ import numpy as np
 
 from ..geometry import exact as ex
 from ..geometry.kernels import njit, njit_borrowed
-from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far,
+from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far, _slack_on_box,
                               _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
                               scratch)
 from ._certify_index import PatternIndex, _lookup, _may_hold
@@ -199,11 +199,9 @@ def _row_flags(rows, errors, lo0, hi0):
     """Per row of the block's maps (shared by every region with its prefix): whether it may be
     zero (no entry exceeds its error bound; the exact check decides the region), and whether its
     constraint is strictly slack on the domain's box for an inactive (``row <= 0``) and for an
-    active (``-row <= 0``) neuron: :func:`._certify_bounds._not_far`'s test, the same floats (the
-    sign flip is exact), once per row instead of once per region."""
+    active (``-row <= 0``) neuron (:func:`._certify_bounds._slack_on_box`: the floats of the
+    per-region test, once per row instead of once per region)."""
     R, k1 = rows.shape
-    k = k1 - 1
-    g = _gamma(k + 2)
     flags = np.zeros(R, np.int8)
     for r in range(R):
         zero = True
@@ -212,31 +210,25 @@ def _row_flags(rows, errors, lo0, hi0):
                 zero = False
                 break
         f = _MAYBE_ZERO if zero else 0
-        for sgn, bit in ((1.0, _FAR_IF_INACTIVE), (-1.0, _FAR_IF_ACTIVE)):
-            top = sgn * rows[r, k]
-            mag = abs(rows[r, k])
-            err = errors[r, k]
-            for a in range(k):
-                c = sgn * rows[r, a]
-                sm = max(abs(lo0[a]), abs(hi0[a]))
-                top += max(c * lo0[a], c * hi0[a])
-                mag += abs(c) * sm
-                err += errors[r, a] * sm
-            if top + err + g * (mag + err) + _TINY < 0.0:
-                f |= bit
+        if _slack_on_box(rows, errors, r, 1.0, lo0, hi0):
+            f |= _FAR_IF_INACTIVE
+        if _slack_on_box(rows, errors, r, -1.0, lo0, hi0):
+            f |= _FAR_IF_ACTIVE
         flags[r] = f
     return flags
 
 
 @njit_borrowed()
-def _strictly_inside(C, E, s, lo, hi):
+def _strictly_inside(C, E, cand, nc, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
-    (exact comparisons) and every constraint's value below minus its rigorous error bound."""
+    (exact comparisons) and the value of every constraint ``cand[:nc]`` below minus its rigorous
+    error bound (the others are proven strictly slack on the whole box, :func:`_row_flags`)."""
     k = s.size
     for a in range(k):
         if not (lo[a] < s[a] < hi[a]):
             return False
-    for i in range(C.shape[0]):
+    for t in range(nc):
+        i = cand[t]
         v = C[i, k]
         mag = abs(C[i, k])
         err = E[i, k]
@@ -250,18 +242,17 @@ def _strictly_inside(C, E, s, lo, hi):
 
 
 @njit_borrowed()
-def _gather(rows, errors, offsets, widths, bits, C, E):
-    """The region's constraints ``C [s; 1] <= 0`` (sign by its pattern) and their error bounds."""
+def _gather(rows, errors, bits, cand, nc, where, C, E):
+    """The constraints ``C [s; 1] <= 0`` (sign by the pattern) of the neurons ``cand[:nc]`` (row
+    ``where[i]`` of the block's maps), and their error bounds; the other rows are never read."""
     k1 = rows.shape[1]
-    n = 0
-    for layer in range(widths.size):
-        o = offsets[layer]
-        for q in range(widths[layer]):
-            sgn = -1.0 if bits[n] else 1.0
-            for a in range(k1):
-                C[n, a] = sgn * rows[o + q, a]
-                E[n, a] = errors[o + q, a]
-            n += 1
+    for t in range(nc):
+        i = cand[t]
+        r = where[i]
+        sgn = -1.0 if bits[i] else 1.0
+        for a in range(k1):
+            C[i, a] = sgn * rows[r, a]
+            E[i, a] = errors[r, a]
 
 
 @njit_borrowed()
@@ -278,14 +269,13 @@ def _touch(h, zobrist, slots, cand, nc):
 
 @njit_borrowed()
 def _front(rows, errors, offsets, widths, flags, bits, s, lo0, hi0, h, zobrist, slots, filt,
-           packed, row, C, E, cand, hit, support, touch, counts):
-    """The region's rows, its point check, and its constraints not strictly slack on the domain's
-    box (``cand``) with their flipped patterns looked up (``hit``; the hits, in order, into
-    ``support``): the Bloom filter first, the table for its positives. ``counts`` receives
+           packed, row, C, E, cand, where, hit, support, touch, counts):
+    """The region's constraints not strictly slack on the domain's box (``cand``; only their rows
+    are gathered into ``C``, ``E``), its point check, and their flipped patterns looked up
+    (``hit``; the hits, in order, into ``support``): the Bloom filter first, the table for its
+    positives. ``counts`` receives
     ``nc``, ``nm`` and whether the point is proven inside; returns False when a row may be zero
-    (the exact check decides the region)."""
-    _gather(rows, errors, offsets, widths, bits, C, E)
-    counts[2] = 1 if _strictly_inside(C, E, s, lo0, hi0) else 0
+    (the exact check decides the region and its point)."""
     nc = 0
     i = 0
     for layer in range(widths.size):  # the rows' flags (:func:`_row_flags`), shared in the block
@@ -293,11 +283,15 @@ def _front(rows, errors, offsets, widths, flags, bits, s, lo0, hi0, h, zobrist, 
         for q in range(widths[layer]):
             f = flags[o + q]
             if f & _MAYBE_ZERO:
+                counts[2] = 0  # the point too is left to the exact check
                 return False
             if not (f & (_FAR_IF_ACTIVE if bits[i] else _FAR_IF_INACTIVE)):
                 cand[nc] = i
+                where[i] = o + q
                 nc += 1
             i += 1
+    _gather(rows, errors, bits, cand, nc, where, C, E)
+    counts[2] = 1 if _strictly_inside(C, E, cand, nc, s, lo0, hi0) else 0
     nf = 0
     for t in range(nc):  # the filter's positives, in order, into ``support``
         if _may_hold(filt, h ^ zobrist[cand[t]]):
@@ -385,6 +379,7 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     C = np.empty((N, k1))
     E = np.empty((N, k1))
     cand = np.empty(N, np.int64)
+    where = np.empty(N, np.int64)
     hit = np.zeros(N, np.bool_)
     support_all = np.empty(N, np.int64)
     live_all = np.empty(N, np.int64)
@@ -397,8 +392,8 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     counts = np.zeros(3, np.int64)
     for reg in range(B):
         ok = _front(rows, errors, offsets[reg], widths, flags, bits[reg], S[reg], lo0, hi0,
-                    hashes[reg], zobrist, slots, filt, packed, packed_block[reg], C, E, cand, hit,
-                    support_all, touch, counts)
+                    hashes[reg], zobrist, slots, filt, packed, packed_block[reg], C, E, cand,
+                    where, hit, support_all, touch, counts)
         unsure[reg] = counts[2] == 0
         if not ok:
             slow[reg] = True
