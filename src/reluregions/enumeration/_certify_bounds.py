@@ -184,7 +184,7 @@ def _slack_by_one_row(C, E, j, support, lo, hi, w):
     return False
 
 
-@njit_borrowed()
+@njit(inline="always")
 def _value_one(C, j, m, lam, lo, hi):
     """The float value of ``max (C_j - lam C_m) [s; 1]`` over the box, as :func:`_bound_of`
     rounds it (``val`` there, for one row ``m`` with multiplier ``lam > 0``); the rigorous bound
@@ -197,7 +197,7 @@ def _value_one(C, j, m, lam, lo, hi):
     return val + (C[j, k] - lam * C[m, k])
 
 
-@njit_borrowed()
+@njit(inline="always")
 def _slack_on_box(C, E, i, sgn, lo, hi):
     """Whether ``sgn C_i [s; 1] < 0`` on the whole box ``[lo, hi]``, rigorously with the error
     ``E_i`` (``sgn`` is +1 or -1: the flip is exact, so either sign gives the floats of the row
