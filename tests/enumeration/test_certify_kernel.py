@@ -30,3 +30,80 @@ def test_the_filter_holds_every_pattern_and_rejects_most_others():
                                          bitorder="little"))
     positives = sum(bool(_may_hold(index.filter, h)) for h in others)
     assert positives < 0.05 * others.size
+
+
+def test_row_flags_equal_the_per_region_slack_test():
+    """The per-row flags of a block (:func:`_row_flags`) decide as the per-region test of each
+    sign-applied constraint would (the flip is exact), and flag exactly the rows that may be zero."""
+    from reluregions.enumeration._certify_bounds import _not_far
+    from reluregions.enumeration._certify_fast import (_FAR_IF_ACTIVE, _FAR_IF_INACTIVE,
+                                                       _MAYBE_ZERO, _row_flags)
+
+    rng = np.random.default_rng(11)
+    for k in (1, 2, 5):
+        lo, hi = -rng.random(k), rng.random(k) + 0.5
+        rows = rng.standard_normal((300, k + 1)) * rng.choice([1e-3, 1.0, 1e3], size=(300, 1))
+        rows[:60, -1] *= 50.0  # offsets far out: slack on the whole box for one sign
+        rows[60:65] = 0.0  # zero rows
+        rows[65, :] = 1e-20  # within its error bound
+        errors = np.abs(rows) * 2.0 ** -50 + 1e-300
+        errors[65, :] = 1e-19
+        flags = _row_flags(rows, errors, lo, hi)
+        idx = np.arange(rows.shape[0])
+        for sign, bit in ((1.0, _FAR_IF_INACTIVE), (-1.0, _FAR_IF_ACTIVE)):
+            out = np.empty(rows.shape[0], np.int64)
+            n = _not_far(sign * rows, errors, idx, idx.size, lo, hi, out)
+            not_far = np.zeros(rows.shape[0], bool)
+            not_far[out[:n]] = True
+            assert np.array_equal((flags & bit) == 0, not_far)
+        zero = np.all(np.abs(rows) <= errors, axis=1)
+        assert np.array_equal((flags & _MAYBE_ZERO) != 0, zero)
+        assert zero[60:66].all() and (flags[:60] & (_FAR_IF_ACTIVE | _FAR_IF_INACTIVE)).any()
+
+
+def _vertices(C, lo, hi):
+    """Every vertex of ``{s in [lo, hi]: C [s; 1] <= 0}`` by brute force over k-subsets."""
+    import itertools
+
+    k = lo.size
+    A = np.vstack([C[:, :k], np.eye(k), -np.eye(k)])
+    b = np.concatenate([-C[:, k], hi, -lo])
+    found = []
+    for rows in itertools.combinations(range(A.shape[0]), k):
+        M = A[list(rows)]
+        if abs(np.linalg.det(M)) < 1e-9:
+            continue
+        v = np.linalg.solve(M, b[list(rows)])
+        if np.all(A @ v <= b + 1e-9):
+            found.append(v)
+    return np.array(found)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_region_box_encloses_the_polytope_and_is_tight(seed):
+    """The region's box (2k warm-started LPs, a side skipped once an LP's vertex reaches the
+    domain's bound there) holds every vertex of the rows' polytope and each side is reached by
+    one: skipping loses no tightness."""
+    from numba import njit
+
+    from reluregions.enumeration._certify_bounds import _load_rows, _region_box, scratch
+
+    @njit
+    def box(C, E, rows, lo0, hi0, w):
+        lo, hi = np.empty(lo0.size), np.empty(lo0.size)
+        _load_rows(C, rows, w)
+        _region_box(C, E, rows, lo0, hi0, lo, hi, w)
+        return lo, hi
+
+    rng = np.random.default_rng(seed)
+    k = 2 + seed % 4
+    r = 2 * k + seed % 5
+    lo0, hi0 = -1.0 - rng.random(k), 1.0 + rng.random(k)
+    # rows a . s <= 1 around the origin (a point inside); some cut the domain's box, some not
+    C = np.hstack([rng.standard_normal((r, k)) * rng.choice([0.3, 1.0, 3.0], size=(r, 1)),
+                   -np.ones((r, 1))])
+    E = np.abs(C) * 2.0 ** -52
+    lo, hi = box(C, E, np.arange(r), lo0, hi0, scratch(r, k))
+    V = _vertices(C, lo0, hi0)
+    assert np.all(V >= lo - 1e-9) and np.all(V <= hi + 1e-9)
+    assert np.allclose(V.min(axis=0), lo, atol=1e-7) and np.allclose(V.max(axis=0), hi, atol=1e-7)

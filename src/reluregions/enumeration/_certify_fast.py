@@ -15,14 +15,19 @@ For a block of regions:
    grouped by :func:`_distinct_rows`);
 2. compiled, per region (:func:`_block_kernel`: :func:`_front`, then :func:`_settle`):
 
-   - the point: strictly inside when every constraint's value at it is below minus its error
-     bound (else the exact point check of :func:`reluregions.geometry.exact.check_point` decides);
-   - a neuron whose row may be zero sends the region to the exact check;
-   - a constraint strictly slack on the domain's box is no facet; for the others the pattern with
+   - once per row of the block's maps (:func:`_row_flags`, shared by every region with that
+     prefix): whether it may be zero (a region with such a neuron goes to the exact check) and
+     whether its constraint, for either sign, is strictly slack on the domain's box (then it is
+     no facet, and holds strictly at any point of the box);
+   - the point: strictly inside the box and every other constraint's value at it below minus its
+     error bound (else the exact point check of :func:`reluregions.geometry.exact.check_point`
+     decides); only those constraints' rows are gathered;
+   - for the constraints not slack on the domain's box the pattern with
      its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, through a Bloom filter
      that fits in L2, confirmed byte for byte; the first slots of the filter's positives are read
      first, :func:`_touch`);
-   - a rigorous bounding box of the region from ``2k`` compiled LPs over the matched rows (any
+   - a rigorous bounding box of the region from up to ``2k`` compiled LPs over the matched rows
+     (a side is skipped once an LP's vertex reaches the domain's bound there; any
      subset of the rows encloses the region; when the output is complete the matched rows hold
      every facet; their rows loaded once per region, no allocation per LP; the first LP by the
      dual simplex, every later one of the region warm-started from the previous optimal basis by
