@@ -48,7 +48,8 @@ def test_row_flags_equal_the_per_region_slack_test():
         rows[65, :] = 1e-20  # within its error bound
         errors = np.abs(rows) * 2.0 ** -50 + 1e-300
         errors[65, :] = 1e-19
-        flags = _row_flags(rows, errors, lo, hi)
+        flags = np.full(rows.shape[0], -1, np.int8)
+        _row_flags(rows, errors, 0, rows.shape[0], lo, hi, flags)
         idx = np.arange(rows.shape[0])
         for sign, bit in ((1.0, _FAR_IF_INACTIVE), (-1.0, _FAR_IF_ACTIVE)):
             out = np.empty(rows.shape[0], np.int64)
@@ -107,3 +108,45 @@ def test_region_box_encloses_the_polytope_and_is_tight(seed):
     V = _vertices(C, lo0, hi0)
     assert np.all(V >= lo - 1e-9) and np.all(V <= hi + 1e-9)
     assert np.allclose(V.min(axis=0), lo, atol=1e-7) and np.allclose(V.max(axis=0), hi, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_layer_cells_boxes_enclose_them_tightly(seed):
+    """Each first-layer cell of a block with enough regions gets the box of its polytope (every
+    vertex inside, every side reached); the others the domain's; every region's point lies in its
+    cell's box."""
+    from reluregions.domains import Box
+    from reluregions.enumeration import enumerate_regions
+    from reluregions.enumeration._certify_bounds import scratch
+    from reluregions.enumeration._certify_fast import CELL_REGIONS, _cells, block_maps
+    from reluregions.geometry import exact as ex
+    from reluregions.network import Network
+
+    rng = np.random.default_rng(seed)
+    widths = (3, 6, 8, 1)
+    net = Network([rng.standard_normal((o, i)) for i, o in zip(widths[:-1], widths[1:])],
+                  [rng.standard_normal(o) * 0.5 for o in widths[1:]])
+    box = Box([-2.0, -1.0, -1.5], [1.0, 2.0, 1.5])
+    rs = enumerate_regions(net, box)
+    en, dom = ex.ExactNetwork.of(net), ex.exact_domain(box)
+    maps = block_maps(en, dom, rs.bits)
+    lo0, hi0 = (np.asarray(v, dtype=np.float64) for v in dom.box)
+    N, k = rs.bits.shape[1], lo0.size
+    cell, clo, chi = _cells(maps.rows, maps.errors, maps.offsets, maps.widths, rs.bits, lo0, hi0,
+                            scratch(N, k), np.empty((N, k + 1)), np.empty((N, k + 1)),
+                            np.empty(N, np.int64))
+    W0, b0 = net.weights[0], net.biases[0]
+    boxed = 0
+    for c in np.unique(cell):
+        members = np.flatnonzero(cell == c)
+        assert np.all(rs.points[members] >= clo[c]) and np.all(rs.points[members] <= chi[c])
+        if members.size < CELL_REGIONS:
+            assert np.array_equal(clo[c], lo0) and np.array_equal(chi[c], hi0)
+            continue
+        boxed += 1
+        sgn = np.where(rs.bits[members[0], :widths[1]], -1.0, 1.0)
+        V = _vertices(np.hstack([sgn[:, None] * W0, (sgn * b0)[:, None]]), lo0, hi0)
+        assert np.all(V >= clo[c] - 1e-9) and np.all(V <= chi[c] + 1e-9)
+        assert np.allclose(V.min(axis=0), clo[c], atol=1e-7)
+        assert np.allclose(V.max(axis=0), chi[c], atol=1e-7)
+    assert boxed > 0

@@ -15,19 +15,25 @@ For a block of regions:
    grouped by :func:`_distinct_rows`);
 2. compiled, per region (:func:`_block_kernel`: :func:`_front`, then :func:`_settle`):
 
-   - once per row of the block's maps (:func:`_row_flags`, shared by every region with that
-     prefix): whether it may be zero (a region with such a neuron goes to the exact check) and
-     whether its constraint, for either sign, is strictly slack on the domain's box (then it is
-     no facet, and holds strictly at any point of the box);
-   - the point: strictly inside the box and every other constraint's value at it below minus its
-     error bound (else the exact point check of :func:`reluregions.geometry.exact.check_point`
-     decides); only those constraints' rows are gathered;
-   - for the constraints not slack on the domain's box the pattern with
+   - once per first-layer cell of the block (the regions' pattern on the first layer; those of
+     at least :data:`CELL_REGIONS` regions) a rigorous box of the cell, from ``2k`` compiled LPs
+     over the first layer's constraints (:func:`_cells`; the domain's box for the other cells);
+   - once per row of the block's maps (:func:`_cell_flags`, shared by every region with that
+     prefix, so by one cell; the first layer's rows once per cell): whether it may be zero (a
+     region with such a neuron goes to the exact check) and whether its constraint, for either
+     sign, is strictly slack on the cell's box (then it is no facet of any region in the cell, and
+     holds strictly at any point of the box): on robot this halves the constraints each region
+     handles (159 to 79 of 192);
+   - the point: strictly inside the cell's box and every other constraint's value at it below
+     minus its error bound (else the exact point check of
+     :func:`reluregions.geometry.exact.check_point` decides); only those constraints' rows are
+     gathered;
+   - for the constraints not slack on the cell's box the pattern with
      its bit flipped is looked up (:mod:`._certify_index`: a Zobrist hash, through a Bloom filter
      that fits in L2, confirmed byte for byte; the first slots of the filter's positives are read
      first, :func:`_touch`);
    - a rigorous bounding box of the region from up to ``2k`` compiled LPs over the matched rows
-     (a side is skipped once an LP's vertex reaches the domain's bound there; any
+     and the cell's box (a side is skipped once an LP's vertex reaches the cell's bound; any
      subset of the rows encloses the region; when the output is complete the matched rows hold
      every facet; their rows loaded once per region, no allocation per LP; the first LP by the
      dual simplex, every later one of the region warm-started from the previous optimal basis by
@@ -200,27 +206,111 @@ _FAR_IF_ACTIVE = 4
 
 
 @njit(cache=True, nogil=True)
-def _row_flags(rows, errors, lo0, hi0):
-    """Per row of the block's maps (shared by every region with its prefix): whether it may be
-    zero (no entry exceeds its error bound; the exact check decides the region), and whether its
-    constraint is strictly slack on the domain's box for an inactive (``row <= 0``) and for an
-    active (``-row <= 0``) neuron (:func:`._certify_bounds._slack_on_box`: the floats of the
-    per-region test, once per row instead of once per region)."""
-    R, k1 = rows.shape
-    flags = np.zeros(R, np.int8)
-    for r in range(R):
+def _row_flags(rows, errors, start, stop, lo, hi, flags):
+    """Flags of the rows ``start:stop`` of the block's maps (each shared by every region with its
+    prefix) on the box ``[lo, hi]``, into ``flags[start:stop]``: whether the row may be zero (no
+    entry exceeds its error bound; the exact check decides the region), and whether its constraint
+    is strictly slack on the box for an inactive (``row <= 0``) and for an active (``-row <= 0``)
+    neuron (:func:`._certify_bounds._slack_on_box`: the floats of the per-region test, once per row
+    instead of once per region)."""
+    k1 = rows.shape[1]
+    for r in range(start, stop):
         zero = True
         for a in range(k1):
             if abs(rows[r, a]) > errors[r, a]:
                 zero = False
                 break
         f = _MAYBE_ZERO if zero else 0
-        if _slack_on_box(rows, errors, r, 1.0, lo0, hi0):
+        if _slack_on_box(rows, errors, r, 1.0, lo, hi):
             f |= _FAR_IF_INACTIVE
-        if _slack_on_box(rows, errors, r, -1.0, lo0, hi0):
+        if _slack_on_box(rows, errors, r, -1.0, lo, hi):
             f |= _FAR_IF_ACTIVE
         flags[r] = f
-    return flags
+
+
+#: A first-layer cell gets a box of its own when at least this many regions of the block lie in it
+#: (its ``2k`` LPs over the first layer's rows cost about what two regions' boxes do; a cost
+#: choice only: the domain's box serves the other cells, and either box is rigorous).
+CELL_REGIONS = 4
+
+
+@njit(cache=True, nogil=True)
+def _cells(rows, errors, offsets, widths, bits, lo0, hi0, w, C, E, sub):
+    """Each region's first-layer cell (its pattern on the first layer) and a rigorous box of every
+    cell: ``2k`` compiled LPs over the first layer's constraints (:func:`._certify_bounds.
+    _region_box`; those strictly slack on the domain's box left out), or the domain's box for a
+    cell of fewer than :data:`CELL_REGIONS` regions of the block, or of one hidden layer (the cell
+    is then the region). A region lies in its cell, so a constraint strictly slack on the cell's
+    box is no facet of it, and holds strictly at its point once that is strictly inside the box."""
+    B = bits.shape[0]
+    k = lo0.size
+    w0 = widths[0]
+    cell = np.zeros(B, np.int64)
+    P = 1
+    if widths.size > 1:
+        for reg in range(B):
+            cell[reg] = (offsets[reg, 1] - w0) // widths[1]
+            P = max(P, cell[reg] + 1)
+    count = np.zeros(P, np.int64)
+    first = np.full(P, -1, np.int64)
+    for reg in range(B):
+        count[cell[reg]] += 1
+        if first[cell[reg]] < 0:
+            first[cell[reg]] = reg
+    domain = np.zeros(w0, np.int8)
+    _row_flags(rows, errors, 0, w0, lo0, hi0, domain)
+    clo = np.empty((P, k))
+    chi = np.empty((P, k))
+    for c in range(P):
+        clo[c] = lo0
+        chi[c] = hi0
+        if widths.size == 1 or count[c] < CELL_REGIONS:
+            continue
+        r0 = first[c]
+        m = 0
+        for q in range(w0):
+            f = domain[q]
+            if f & (_MAYBE_ZERO | (_FAR_IF_ACTIVE if bits[r0, q] else _FAR_IF_INACTIVE)):
+                continue  # any subset of the cell's constraints encloses it
+            sgn = -1.0 if bits[r0, q] else 1.0
+            for a in range(k + 1):
+                C[m, a] = sgn * rows[q, a]
+                E[m, a] = errors[q, a]
+            sub[m] = m
+            m += 1
+        if m == 0:
+            continue
+        _load_rows(C, sub[:m], w)
+        _region_box(C, E, sub[:m], lo0, hi0, clo[c], chi[c], w)
+        for a in range(k):
+            if not (clo[c, a] <= chi[c, a]):  # empty to rounding: the domain's box serves
+                clo[c] = lo0
+                chi[c] = hi0
+                break
+    return cell, clo, chi
+
+
+@njit(cache=True, nogil=True)
+def _cell_flags(rows, errors, offsets, widths, cell, clo, chi):
+    """:func:`_row_flags` of every row on the box of its first-layer cell (:func:`_cells`): the
+    first layer's rows once per cell (``(P, w0)``: all cells share them), every deeper row once (its
+    prefix holds its cell)."""
+    B = offsets.shape[0]
+    w0 = widths[0]
+    P = clo.shape[0]
+    first = np.zeros((P, w0), np.int8)
+    for c in range(P):
+        _row_flags(rows[:w0], errors[:w0], 0, w0, clo[c], chi[c], first[c])
+    flags = np.zeros(rows.shape[0], np.int8)
+    done = np.zeros(rows.shape[0], np.bool_)
+    for reg in range(B):
+        c = cell[reg]
+        for layer in range(1, widths.size):
+            o = offsets[reg, layer]
+            if not done[o]:
+                done[o] = True
+                _row_flags(rows, errors, o, o + widths[layer], clo[c], chi[c], flags)
+    return first, flags
 
 
 @njit_borrowed()
@@ -273,20 +363,21 @@ def _touch(h, zobrist, slots, cand, nc):
 
 
 @njit_borrowed()
-def _front(rows, errors, offsets, widths, flags, bits, s, lo0, hi0, h, zobrist, slots, filt,
-           packed, row, C, E, cand, where, hit, support, touch, counts):
-    """The region's constraints not strictly slack on the domain's box (``cand``; only their rows
-    are gathered into ``C``, ``E``), its point check, and their flipped patterns looked up
+def _front(rows, errors, offsets, widths, flags0, flags, bits, s, lo0, hi0, h, zobrist, slots,
+           filt, packed, row, C, E, cand, where, hit, support, touch, counts):
+    """The region's constraints not strictly slack on its cell's box ``[lo0, hi0]`` (``cand``, by
+    the flags of :func:`_cell_flags`: ``flags0`` the first layer's, ``flags`` the deeper rows';
+    only their rows are gathered into ``C``, ``E``), its point check (strictly inside that box,
+    the other constraints below minus their error bound), and their flipped patterns looked up
     (``hit``; the hits, in order, into ``support``): the Bloom filter first, the table for its
-    positives. ``counts`` receives
-    ``nc``, ``nm`` and whether the point is proven inside; returns False when a row may be zero
-    (the exact check decides the region and its point)."""
+    positives. ``counts`` receives ``nc``, ``nm`` and whether the point is proven inside; returns
+    False when a row may be zero (the exact check decides the region and its point)."""
     nc = 0
     i = 0
-    for layer in range(widths.size):  # the rows' flags (:func:`_row_flags`), shared in the block
+    for layer in range(widths.size):  # the rows' flags, shared in the block
         o = offsets[layer]
         for q in range(widths[layer]):
-            f = flags[o + q]
+            f = flags0[q] if layer == 0 else flags[o + q]
             if f & _MAYBE_ZERO:
                 counts[2] = 0  # the point too is left to the exact check
                 return False
@@ -374,7 +465,6 @@ def _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn
 @njit(cache=True, nogil=True)
 def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobrist, slots, filt,
                   packed, packed_block):
-    flags = _row_flags(rows, errors, lo0, hi0)
     B = bits.shape[0]
     N = bits.shape[1]
     k1 = rows.shape[1]
@@ -395,9 +485,13 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
     w = scratch(N, k1 - 1)
     touch = np.zeros(1, np.int64)
     counts = np.zeros(3, np.int64)
+    cell, clo, chi = _cells(rows, errors, offsets, widths, bits, lo0, hi0, w, C, E, cand)
+    flags0, flags = _cell_flags(rows, errors, offsets, widths, cell, clo, chi)
     for reg in range(B):
-        ok = _front(rows, errors, offsets[reg], widths, flags, bits[reg], S[reg], lo0, hi0,
-                    hashes[reg], zobrist, slots, filt, packed, packed_block[reg], C, E, cand,
+        c = cell[reg]
+        blo, bhi = clo[c], chi[c]
+        ok = _front(rows, errors, offsets[reg], widths, flags0[c], flags, bits[reg], S[reg], blo,
+                    bhi, hashes[reg], zobrist, slots, filt, packed, packed_block[reg], C, E, cand,
                     where, hit, support_all, touch, counts)
         unsure[reg] = counts[2] == 0
         if not ok:
@@ -406,10 +500,10 @@ def _block_kernel(rows, errors, offsets, widths, bits, S, lo0, hi0, hashes, zobr
         nc, nm = counts[0], counts[1]
         support = support_all[:nm]
         if k1 - 1 > 2 * nm:
-            ok = _settle_counted(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn, en,
+            ok = _settle_counted(C, E, cand, nc, hit, support, blo, bhi, lo, hi, live_all, cn, en,
                                  w, tally)
         else:
-            ok = _settle_borrowed(C, E, cand, nc, hit, support, lo0, hi0, lo, hi, live_all, cn,
+            ok = _settle_borrowed(C, E, cand, nc, hit, support, blo, bhi, lo, hi, live_all, cn,
                                   en, w, tally)
         slow[reg] = not ok
     return slow, unsure, tally[0], tally[1], tally[2]
