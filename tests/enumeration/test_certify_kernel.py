@@ -34,9 +34,10 @@ def test_the_filter_holds_every_pattern_and_rejects_most_others():
 
 def test_row_flags_equal_the_per_region_slack_test():
     """The per-row flags of a block (:func:`_row_flags`) decide as the per-region test of each
-    sign-applied constraint would (the flip is exact), and flag exactly the rows that may be zero."""
+    sign-applied constraint would (the flip is exact), and flag exactly the rows that may be
+    zero."""
     from reluregions.enumeration._certify_bounds import _not_far
-    from reluregions.enumeration._certify_fast import (_FAR_IF_ACTIVE, _FAR_IF_INACTIVE,
+    from reluregions.enumeration._certify_cells import (_FAR_IF_ACTIVE, _FAR_IF_INACTIVE,
                                                        _MAYBE_ZERO, _row_flags)
 
     rng = np.random.default_rng(11)
@@ -118,7 +119,8 @@ def test_first_layer_cells_boxes_enclose_them_tightly(seed):
     from reluregions.domains import Box
     from reluregions.enumeration import enumerate_regions
     from reluregions.enumeration._certify_bounds import scratch
-    from reluregions.enumeration._certify_fast import CELL_REGIONS, _cells, block_maps
+    from reluregions.enumeration._certify_cells import CELL_REGIONS, _cells
+    from reluregions.enumeration._certify_fast import block_maps
     from reluregions.geometry import exact as ex
     from reluregions.network import Network
 

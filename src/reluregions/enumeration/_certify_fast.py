@@ -16,14 +16,15 @@ For a block of regions:
 2. compiled, per region (:func:`_block_kernel`: :func:`_front`, then :func:`_settle`):
 
    - once per first-layer cell of the block (the regions' pattern on the first layer; those of
-     at least :data:`CELL_REGIONS` regions) a rigorous box of the cell, from ``2k`` compiled LPs
-     over the first layer's constraints (:func:`_cells`; the domain's box for the other cells);
-   - once per row of the block's maps (:func:`_cell_flags`, shared by every region with that
-     prefix, so by one cell; the first layer's rows once per cell): whether it may be zero (a
-     region with such a neuron goes to the exact check) and whether its constraint, for either
-     sign, is strictly slack on the cell's box (then it is no facet of any region in the cell, and
-     holds strictly at any point of the box): on robot this halves the constraints each region
-     handles (159 to 79 of 192);
+     at least :data:`._certify_cells.CELL_REGIONS` regions) a rigorous box of the cell, from
+     ``2k`` compiled LPs over the first layer's constraints (:func:`._certify_cells._cells`; the
+     domain's box for the other cells);
+   - once per row of the block's maps (:func:`._certify_cells._cell_flags`, shared by every
+     region with that prefix, so by one cell; the first layer's rows once per cell): whether it
+     may be zero (a region with such a neuron goes to the exact check) and whether its
+     constraint, for either sign, is strictly slack on the cell's box (then it is no facet of any
+     region in the cell, and holds strictly at any point of the box): on robot this halves the
+     constraints each region handles (159 to 79 of 192);
    - the point: strictly inside the cell's box and every other constraint's value at it below
      minus its error bound (else the exact point check of
      :func:`reluregions.geometry.exact.check_point` decides); only those constraints' rows are
@@ -66,9 +67,10 @@ import numpy as np
 
 from ..geometry import exact as ex
 from ..geometry.kernels import njit, njit_borrowed
-from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far, _slack_on_box,
+from ._certify_bounds import (_TINY, _gamma, _load_rows, _max_over, _not_far,
                               _parallel_to_other, _region_box, _row_norms, _slack_by_one_row,
                               scratch)
+from ._certify_cells import _FAR_IF_ACTIVE, _FAR_IF_INACTIVE, _MAYBE_ZERO, _cell_flags, _cells
 from ._certify_index import PatternIndex, _lookup, _may_hold
 
 __all__ = ["BlockMaps", "block_maps", "certify_block"]
@@ -199,120 +201,6 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
             "proven": int(proven)}
 
 
-#: Bits of :func:`_row_flags`.
-_MAYBE_ZERO = 1
-_FAR_IF_INACTIVE = 2
-_FAR_IF_ACTIVE = 4
-
-
-@njit(cache=True, nogil=True)
-def _row_flags(rows, errors, start, stop, lo, hi, flags):
-    """Flags of the rows ``start:stop`` of the block's maps (each shared by every region with its
-    prefix) on the box ``[lo, hi]``, into ``flags[start:stop]``: whether the row may be zero (no
-    entry exceeds its error bound; the exact check decides the region), and whether its constraint
-    is strictly slack on the box for an inactive (``row <= 0``) and for an active (``-row <= 0``)
-    neuron (:func:`._certify_bounds._slack_on_box`: the floats of the per-region test, once per row
-    instead of once per region)."""
-    k1 = rows.shape[1]
-    for r in range(start, stop):
-        zero = True
-        for a in range(k1):
-            if abs(rows[r, a]) > errors[r, a]:
-                zero = False
-                break
-        f = _MAYBE_ZERO if zero else 0
-        if _slack_on_box(rows, errors, r, 1.0, lo, hi):
-            f |= _FAR_IF_INACTIVE
-        if _slack_on_box(rows, errors, r, -1.0, lo, hi):
-            f |= _FAR_IF_ACTIVE
-        flags[r] = f
-
-
-#: A first-layer cell gets a box of its own when at least this many regions of the block lie in it
-#: (its ``2k`` LPs over the first layer's rows cost about what two regions' boxes do; a cost
-#: choice only: the domain's box serves the other cells, and either box is rigorous).
-CELL_REGIONS = 4
-
-
-@njit(cache=True, nogil=True)
-def _cells(rows, errors, offsets, widths, bits, lo0, hi0, w, C, E, sub):
-    """Each region's first-layer cell (its pattern on the first layer) and a rigorous box of every
-    cell: ``2k`` compiled LPs over the first layer's constraints (:func:`._certify_bounds.
-    _region_box`; those strictly slack on the domain's box left out), or the domain's box for a
-    cell of fewer than :data:`CELL_REGIONS` regions of the block, or of one hidden layer (the cell
-    is then the region). A region lies in its cell, so a constraint strictly slack on the cell's
-    box is no facet of it, and holds strictly at its point once that is strictly inside the box."""
-    B = bits.shape[0]
-    k = lo0.size
-    w0 = widths[0]
-    cell = np.zeros(B, np.int64)
-    P = 1
-    if widths.size > 1:
-        for reg in range(B):
-            cell[reg] = (offsets[reg, 1] - w0) // widths[1]
-            P = max(P, cell[reg] + 1)
-    count = np.zeros(P, np.int64)
-    first = np.full(P, -1, np.int64)
-    for reg in range(B):
-        count[cell[reg]] += 1
-        if first[cell[reg]] < 0:
-            first[cell[reg]] = reg
-    domain = np.zeros(w0, np.int8)
-    _row_flags(rows, errors, 0, w0, lo0, hi0, domain)
-    clo = np.empty((P, k))
-    chi = np.empty((P, k))
-    for c in range(P):
-        clo[c] = lo0
-        chi[c] = hi0
-        if widths.size == 1 or count[c] < CELL_REGIONS:
-            continue
-        r0 = first[c]
-        m = 0
-        for q in range(w0):
-            f = domain[q]
-            if f & (_MAYBE_ZERO | (_FAR_IF_ACTIVE if bits[r0, q] else _FAR_IF_INACTIVE)):
-                continue  # any subset of the cell's constraints encloses it
-            sgn = -1.0 if bits[r0, q] else 1.0
-            for a in range(k + 1):
-                C[m, a] = sgn * rows[q, a]
-                E[m, a] = errors[q, a]
-            sub[m] = m
-            m += 1
-        if m == 0:
-            continue
-        _load_rows(C, sub[:m], w)
-        _region_box(C, E, sub[:m], lo0, hi0, clo[c], chi[c], w)
-        for a in range(k):
-            if not (clo[c, a] <= chi[c, a]):  # empty to rounding: the domain's box serves
-                clo[c] = lo0
-                chi[c] = hi0
-                break
-    return cell, clo, chi
-
-
-@njit(cache=True, nogil=True)
-def _cell_flags(rows, errors, offsets, widths, cell, clo, chi):
-    """:func:`_row_flags` of every row on the box of its first-layer cell (:func:`_cells`): the
-    first layer's rows once per cell (``(P, w0)``: all cells share them), every deeper row once (its
-    prefix holds its cell)."""
-    B = offsets.shape[0]
-    w0 = widths[0]
-    P = clo.shape[0]
-    first = np.zeros((P, w0), np.int8)
-    for c in range(P):
-        _row_flags(rows[:w0], errors[:w0], 0, w0, clo[c], chi[c], first[c])
-    flags = np.zeros(rows.shape[0], np.int8)
-    done = np.zeros(rows.shape[0], np.bool_)
-    for reg in range(B):
-        c = cell[reg]
-        for layer in range(1, widths.size):
-            o = offsets[reg, layer]
-            if not done[o]:
-                done[o] = True
-                _row_flags(rows, errors, o, o + widths[layer], clo[c], chi[c], flags)
-    return first, flags
-
-
 @njit_borrowed()
 def _strictly_inside(C, E, cand, nc, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
@@ -366,11 +254,12 @@ def _touch(h, zobrist, slots, cand, nc):
 def _front(rows, errors, offsets, widths, flags0, flags, bits, s, lo0, hi0, h, zobrist, slots,
            filt, packed, row, C, E, cand, where, hit, support, touch, counts):
     """The region's constraints not strictly slack on its cell's box ``[lo0, hi0]`` (``cand``, by
-    the flags of :func:`_cell_flags`: ``flags0`` the first layer's, ``flags`` the deeper rows';
-    only their rows are gathered into ``C``, ``E``), its point check (strictly inside that box,
-    the other constraints below minus their error bound), and their flipped patterns looked up
-    (``hit``; the hits, in order, into ``support``): the Bloom filter first, the table for its
-    positives. ``counts`` receives ``nc``, ``nm`` and whether the point is proven inside; returns
+    the flags of :func:`._certify_cells._cell_flags`: ``flags0`` the first layer's, ``flags``
+    the deeper rows'; only their rows are gathered into ``C``, ``E``), its point check (strictly
+    inside that box, the other constraints below minus their error bound), and their flipped
+    patterns looked up (``hit``; the hits, in order, into ``support``): the Bloom filter first,
+    the table for its positives. ``counts`` receives ``nc``, ``nm`` and whether the point is
+    proven inside; returns
     False when a row may be zero (the exact check decides the region and its point)."""
     nc = 0
     i = 0
