@@ -5,9 +5,12 @@ threshold is free at the top of the heap, and serves every allocation above that
 fresh ``mmap``. The certificate's float maps (:mod:`reluregions.enumeration._certify_fast`) allocate
 and free ~10 MB of temporaries per block of regions: with the defaults each block's pages are
 faulted in anew (robot: ~330,000 page faults, 0.7 s of system time, 7 % of ``count --certify``).
-A command-line process owns its heap, so it keeps up to :data:`TRIM_THRESHOLD` of freed memory for
-reuse and serves allocations below :data:`MMAP_THRESHOLD` from the heap. Peak memory is unchanged
-(freed memory is reused, not added); a library caller's process is left alone.
+A command-line process owns its heap, so a certifying one (``--certify``) keeps up to
+:data:`TRIM_THRESHOLD` of freed memory for reuse and serves allocations below
+:data:`MMAP_THRESHOLD` from the heap: 59,000 page faults and 0.35 s of system time. Peak memory is
+unchanged (freed memory is reused, not added; robot's ``enumerate`` peaked at 341 MB either way,
+with 39,000 faults against 41,000, so other commands are left as they are), and a library caller's
+process is left alone.
 """
 from __future__ import annotations
 
