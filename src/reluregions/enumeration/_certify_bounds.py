@@ -234,9 +234,10 @@ def _region_box(C, E, rows, lo0, hi0, lo, hi, w):
     """A rigorous box ``[lo, hi]`` around the region (written in place): up to ``2k`` compiled LPs
     over ``rows`` (loaded by :func:`_load_rows`; any subset of the region's rows encloses it), made
     safe by weak duality, the objectives the coordinates, every upper side then every lower (fewer
-    warm pivots). A side is skipped once an LP's optimal vertex, a point of the LPs' feasible set,
-    reaches the domain's bound there (its own LP could not tighten it; keeping the domain's bound
-    is always rigorous)."""
+    warm pivots), starting from the box ``[lo0, hi0]`` (the domain's, or the region's cell's). A
+    side is skipped once an LP's optimal vertex, a point of the LPs' feasible set, reaches that
+    starting bound there (its own LP could not tighten it; keeping the starting bound, which
+    encloses the region, is always rigorous)."""
     k = lo0.size
     obj = w.obj
     done = w.done

@@ -47,8 +47,8 @@ def _row_flags(rows, errors, start, stop, lo, hi, flags):
 
 
 #: A first-layer cell gets a box of its own when at least this many regions of the block lie in it
-#: (its ``2k`` LPs over the first layer's rows cost about what two regions' boxes do; a cost
-#: choice only: the domain's box serves the other cells, and either box is rigorous).
+#: (its ``2k`` LPs over the first layer's rows are shared by them; a cost choice only, not tuned:
+#: the domain's box serves the other cells, and either box is rigorous).
 CELL_REGIONS = 4
 
 

@@ -205,7 +205,8 @@ def certify_block(maps: BlockMaps, bits: np.ndarray, packed_block: np.ndarray, S
 def _strictly_inside(C, E, cand, nc, s, lo, hi):
     """Whether float proves the point ``s`` strictly inside the region: strictly inside the box
     (exact comparisons) and the value of every constraint ``cand[:nc]`` below minus its rigorous
-    error bound (the others are proven strictly slack on the whole box, :func:`_row_flags`)."""
+    error bound (the others are proven strictly slack on the whole box,
+    :func:`._certify_cells._row_flags`)."""
     k = s.size
     for a in range(k):
         if not (lo[a] < s[a] < hi[a]):
@@ -259,8 +260,8 @@ def _front(rows, errors, offsets, widths, flags0, flags, bits, s, lo0, hi0, h, z
     inside that box, the other constraints below minus their error bound), and their flipped
     patterns looked up (``hit``; the hits, in order, into ``support``): the Bloom filter first,
     the table for its positives. ``counts`` receives ``nc``, ``nm`` and whether the point is
-    proven inside; returns
-    False when a row may be zero (the exact check decides the region and its point)."""
+    proven inside; returns False when a row may be zero (the exact check decides the region and
+    its point)."""
     nc = 0
     i = 0
     for layer in range(widths.size):  # the rows' flags, shared in the block
