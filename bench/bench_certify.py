@@ -3,8 +3,10 @@
 For each network, fresh subprocesses of ``reluregions count NET --json [--certify] --workers W``,
 interleaved (count, certify, count, certify, ...), each timed by its CPU time (user + system of the
 child and its workers, from ``resource.getrusage``) and by wall-clock; the fastest of ``--repeat``
-is kept. The ratio certify/count is of the CPU times of the same run. Timings on a shared machine
-are noisy: CPU time is the figure to compare.
+is kept. Two ratios are reported: of the fastest certify to the fastest count (CPU), and the
+median, least and greatest of the ratios within each pair (a count run and the certify run right
+after it, which see about the same machine load). Timings on a shared machine are noisy: CPU time
+is the figure to compare, and the paired ratios show how far the noise moves it.
 
 The certificate of the code before this bench (per region, in Python with python-flint) is too slow
 to run whole; ``--baseline-src OLD/src`` measures it on ``--sample`` regions drawn at random (the
@@ -22,6 +24,7 @@ import json
 import os
 import resource
 import subprocess
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -108,17 +111,21 @@ def main() -> None:
         for workers in args.workers:
             flags = ["--workers", str(workers)]
             best: dict[str, dict] = {}
+            pairs: list[float] = []
             for _ in range(args.repeat):
+                pair = {}
                 for kind, extra in (("count", flags), ("certify", flags + ["--certify"])):
-                    r = run(net, extra)
+                    r = pair[kind] = run(net, extra)
                     if kind not in best or r["cpu"] < best[kind]["cpu"]:
                         best[kind] = r
+                pairs.append(pair["certify"]["cpu"] / pair["count"]["cpu"])
             c, q = best["count"], best["certify"]
             row = {"network": case, "workers": workers, "regions": c["regions"],
                    "count_cpu": c["cpu"], "count_wall": c["wall"],
                    "certify_cpu": q["cpu"], "certify_wall": q["wall"],
                    "certificate_seconds": q.get("certify_seconds"),
                    "ratio_cpu": q["cpu"] / c["cpu"], "ratio_wall": q["wall"] / c["wall"],
+                   "pair_ratios_cpu": pairs, "pair_ratio_cpu_median": statistics.median(pairs),
                    "certified": q.get("certified"), "certificate": q.get("certificate")}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "certificate"}), flush=True)
@@ -128,18 +135,21 @@ def main() -> None:
             b["extrapolated_cpu"] = b["facets_cpu_per_region"] * b["regions"] + b["points_cpu"]
             rows.append({"baseline": b})
             print(json.dumps(b), flush=True)
-    md = ["| network | workers | regions | count CPU s | certify CPU s | ratio (CPU) | count wall s "
+    md = ["| network | workers | regions | count CPU s | certify CPU s | ratio (CPU) | "
+          "ratio within pairs (CPU): median [least, greatest] | count wall s "
           "| certify wall s | ratio (wall) | exact-path regions |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "baseline" in r:
             b = r["baseline"]
             md.append(f"| {b['network']} (code before, extrapolated from a sample) | 1 | "
                       f"{b['regions']:,} | | {b['extrapolated_cpu']:.0f} "
-                      f"({1e3 * b['facets_cpu_per_region']:.1f} ms/region) | | | | | |")
+                      f"({1e3 * b['facets_cpu_per_region']:.1f} ms/region) | | | | | | |")
             continue
         md.append(f"| {r['network']} | {r['workers']} | {r['regions']:,} | {r['count_cpu']:.2f} | "
-                  f"{r['certify_cpu']:.2f} | {r['ratio_cpu']:.1f}x | {r['count_wall']:.2f} | "
+                  f"{r['certify_cpu']:.2f} | {r['ratio_cpu']:.1f}x | "
+                  f"{r['pair_ratio_cpu_median']:.2f}x [{min(r['pair_ratios_cpu']):.2f}, "
+                  f"{max(r['pair_ratios_cpu']):.2f}] | {r['count_wall']:.2f} | "
                   f"{r['certify_wall']:.2f} | {r['ratio_wall']:.1f}x | "
                   f"{(r['certificate'] or {}).get('regions_exact_path')} |")
     save_results(args.out, "certify", rows, "\n".join(md))
