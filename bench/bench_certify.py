@@ -69,9 +69,15 @@ print(json.dumps({"facets_cpu_per_region": per_region, "points_cpu": points,
 '''
 
 
+#: BLAS/OpenMP thread settings left out of the children's environment: the runs measure what a
+#: user gets by default (the certificate limits BLAS to one thread itself).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def run(net: Path, extra: list[str], src: Path = SRC) -> dict:
     """One ``reluregions count NET --json`` in a fresh process: its JSON, CPU and wall seconds."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "reluregions", "count", str(net), "--json", *extra],

@@ -53,6 +53,7 @@ import numpy as np
 
 from ..config import EnumerationConfig, check_choice
 from ..errors import OptionError
+from ..geometry.blas import one_blas_thread
 from ..geometry.exactside import SideOracle
 from ..network import Network
 from ..regionblock import unpack_bits
@@ -87,11 +88,23 @@ def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: I
                   packed_out: list[np.ndarray], progress: ProgressFn | None = None,
                   keep: list[tuple[np.ndarray, np.ndarray]] | None = None,
                   total: int | None = None) -> CheckResult:
+    from ..geometry import exact as ex
+
+    net, dom = ex.ExactNetwork.of(network), ex.exact_domain(rf.domain)
+    with one_blas_thread():  # small products: a second BLAS thread only spins (geometry/blas.py)
+        exact = _check_batches(res, rf, net, dom, batches, packed_out, progress, keep, total)
+    res.note = f"{exact:,} decided in exact arithmetic" if exact else None
+    return res
+
+
+def _check_batches(res: CheckResult, rf: RegionFile, net: Any, dom: Any, batches: Iterator[Any],
+                   packed_out: list[np.ndarray], progress: ProgressFn | None,
+                   keep: list[tuple[np.ndarray, np.ndarray]] | None, total: int | None) -> int:
+    """:func:`_check_points`'s loop over the batches; the number of exact decisions."""
     from ..enumeration.certify import exact_coordinates
     from ..geometry import exact as ex
 
     p = rf.param
-    net, dom = ex.ExactNetwork.of(network), ex.exact_domain(rf.domain)
     exact = 0
     for batch in batches:
         packed_out.append(batch.packed)
@@ -111,8 +124,7 @@ def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: I
             else:
                 res.fail(row, f"row {row}: its point {where} is not strictly inside its region "
                               f"({_name_neuron(rf, chk.reason[int(i)])})")
-    res.note = f"{exact:,} decided in exact arithmetic" if exact else None
-    return res
+    return exact
 
 
 def _name_neuron(rf: RegionFile, reason: str) -> str:
