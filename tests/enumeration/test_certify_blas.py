@@ -1,9 +1,9 @@
 """The certificate runs with one BLAS thread (and gives the setting back).
 
-Their matrix products are small (a block's layer maps, a batch's forward pass); with OpenBLAS's
-default threads the spare ones only spin-wait: on robot that was 5 to 6 s of CPU in a 9 s
-``count --certify``. The BLAS thread count is read, through threadpoolctl, from inside the runs
-(their progress callbacks), with BLAS set to two threads around them.
+Its matrix products are small (a block's layer maps, the exact point check's forward passes); with
+OpenBLAS's default threads the spare ones only spin-wait: on robot that was 5 to 6 s of CPU in a
+9 s ``count --certify``. The BLAS thread count is read, through threadpoolctl, from inside the run
+(its progress callback), with BLAS set to two threads around it.
 """
 from __future__ import annotations
 

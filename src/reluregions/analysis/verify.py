@@ -88,43 +88,34 @@ def _check_points(res: CheckResult, rf: RegionFile, network: Network, batches: I
                   packed_out: list[np.ndarray], progress: ProgressFn | None = None,
                   keep: list[tuple[np.ndarray, np.ndarray]] | None = None,
                   total: int | None = None) -> CheckResult:
-    from ..geometry import exact as ex
-
-    net, dom = ex.ExactNetwork.of(network), ex.exact_domain(rf.domain)
-    with one_blas_thread():  # small products: a second BLAS thread only spins (geometry/blas.py)
-        exact = _check_batches(res, rf, net, dom, batches, packed_out, progress, keep, total)
-    res.note = f"{exact:,} decided in exact arithmetic" if exact else None
-    return res
-
-
-def _check_batches(res: CheckResult, rf: RegionFile, net: Any, dom: Any, batches: Iterator[Any],
-                   packed_out: list[np.ndarray], progress: ProgressFn | None,
-                   keep: list[tuple[np.ndarray, np.ndarray]] | None, total: int | None) -> int:
-    """:func:`_check_points`'s loop over the batches; the number of exact decisions."""
     from ..enumeration.certify import exact_coordinates
     from ..geometry import exact as ex
 
     p = rf.param
+    net, dom = ex.ExactNetwork.of(network), ex.exact_domain(rf.domain)
     exact = 0
-    for batch in batches:
-        packed_out.append(batch.packed)
-        if keep is not None:
-            keep.append((batch.bits, batch.points))
-        t = rf.to_param(batch.points)
-        res.checked += len(batch)
-        report(progress, STAGES["points"], res.checked, total)
-        on_hull = np.linalg.norm(p.to_input(t) - batch.points, axis=1) <= 1e-7 * (1 + np.abs(batch.points).max(axis=1))
-        chk = ex.check_point(net, dom, batch.bits, exact_coordinates(rf.domain, batch.points))
-        exact += chk.exact
-        for i in np.flatnonzero(~on_hull | ~chk.ok):
-            row = batch.start + int(i)
-            where = np.round(batch.points[i], 6).tolist()
-            if not on_hull[i]:
-                res.fail(row, f"row {row}: its point {where} lies outside the domain's span")
-            else:
-                res.fail(row, f"row {row}: its point {where} is not strictly inside its region "
-                              f"({_name_neuron(rf, chk.reason[int(i)])})")
-    return exact
+    with one_blas_thread():  # small products: a second BLAS thread only spins (geometry/blas.py)
+        for batch in batches:
+            packed_out.append(batch.packed)
+            if keep is not None:
+                keep.append((batch.bits, batch.points))
+            t = rf.to_param(batch.points)
+            res.checked += len(batch)
+            report(progress, STAGES["points"], res.checked, total)
+            scale = 1 + np.abs(batch.points).max(axis=1)
+            on_hull = np.linalg.norm(p.to_input(t) - batch.points, axis=1) <= 1e-7 * scale
+            chk = ex.check_point(net, dom, batch.bits, exact_coordinates(rf.domain, batch.points))
+            exact += chk.exact
+            for i in np.flatnonzero(~on_hull | ~chk.ok):
+                row = batch.start + int(i)
+                where = np.round(batch.points[i], 6).tolist()
+                if not on_hull[i]:
+                    res.fail(row, f"row {row}: its point {where} lies outside the domain's span")
+                else:
+                    res.fail(row, f"row {row}: its point {where} is not strictly inside its "
+                                  f"region ({_name_neuron(rf, chk.reason[int(i)])})")
+    res.note = f"{exact:,} decided in exact arithmetic" if exact else None
+    return res
 
 
 def _name_neuron(rf: RegionFile, reason: str) -> str:
