@@ -39,7 +39,7 @@ def enumerate_to_file(network, domain, npz: Path, out: Path) -> tuple[int, float
     config = EnumerationConfig(chebyshev=True)
     stream = iter_regions(network, domain, config)
     with ParquetRegionWriter(out, network.n_hidden, run_metadata(network, domain, config, npz)) as w:
-        w.write_all(stream)
+        w.write_all(stream.chunks())
     return w.count, stream.seconds
 
 
@@ -76,7 +76,10 @@ def main() -> None:
 
     part = plot_partition(regions_file, net, None, boundary=True)
     ax = part.figure.axes[0]
-    ax.scatter(model.X[:, 0], model.X[:, 1], c=model.y, cmap="tab10", s=4, linewidths=0, alpha=0.8)
+    dots = ax.scatter(model.X[:, 0], model.X[:, 1], c=model.y, cmap="tab10", s=4, linewidths=0,
+                      alpha=0.8)
+    ax.legend(*dots.legend_elements(), title="digit", fontsize=7, title_fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save_figure(part.figure, out / "digits_partition.png")
     maps = plot_partition(regions_file, net, out / "digits_maps.png", color="map", boundary=True)
     print(f"\ndrew {part.polygons} polygons ({part.regions} regions), "

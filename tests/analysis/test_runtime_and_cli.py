@@ -80,6 +80,21 @@ def test_stats_command(slab_file, capsys) -> None:
     assert code == 2 and err.startswith("reluregions: error:") and err.count("\n") == 1
 
 
+def test_rank_study_numbers_layers_as_the_per_layer_table(slab_file, capsys) -> None:
+    """Issue 17, item 9: the rank study's ``layer`` is the parents' layer in the per-layer table's
+    numbering (0: the domain, one parent), and the text says so."""
+    path, _ = slab_file
+    code, out, _ = _run(capsys, "stats", path, "--json")
+    data = json.loads(out)
+    cells = {0: 1} | {r["layer"]: r["cells"] for r in data["per_layer"]}
+    parents: dict[int, int] = {}
+    for row in data["rank_study"]:
+        parents[row["layer"]] = parents.get(row["layer"], 0) + row["parents"]
+    assert parents == {l: cells[l] for l in parents} and sorted(parents) == [0, 1]
+    code, out, _ = _run(capsys, "stats", path)
+    assert code == 0 and "cells after hidden layer `layer`, numbered as above (0: the domain)" in out
+
+
 def test_details_command(slab_file, tmp_path, capsys) -> None:
     path, npz = slab_file
     code, out, _ = _run(capsys, "details", path, npz, "--what", "volume", "--out",

@@ -207,6 +207,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
               f"{s['regions'] - s['unbounded']:,} bounded")
     print("\ncells after each hidden layer:\n" + _fmt_table(st.per_layer))
     print("\nrank study (children per parent by the parent's rank; bound = sum_{i<=r} C(n, i)):\n"
+          "parents: the cells after hidden layer `layer`, numbered as above (0: the domain); "
+          "children:\nthe cells after layer + 1 inside them; n: the width of layer + 1\n"
           + _fmt_table(st.rank_study))
     print("\nranks of the map to each layer:\n" + _fmt_table(st.ranks))
     act = st.active[st.active["layer"] == 0]
