@@ -157,3 +157,20 @@ def test_pattern_margin_tolerance_is_relative() -> None:
     x = np.array([[1.0 + 1e-12, 0.0], [1.0 + 1e-6, 0.0]])
     _, sure = net.pattern_margin(x, rel_tol=1e-9)
     np.testing.assert_array_equal(sure[:, 0], [False, True])
+
+
+@pytest.mark.parametrize("arrays,error", [
+    ({"W0": np.array([[np.nan, 1.0]]), "b0": np.zeros(1), "W1": np.ones((1, 1)), "b1": np.zeros(1)},
+     InvalidWeightsError),
+    ({"W0": np.ones((3, 2)), "b0": np.zeros(3), "W1": np.ones((1, 4)), "b1": np.zeros(1)},
+     ShapeMismatchError),
+], ids=["nan", "shape"])
+def test_invalid_network_file_errors_name_the_file(tmp_path, arrays, error) -> None:
+    """A NaN or a shape mismatch read from a file says which file (issue 17: bad input)."""
+    from reluregions.network import load_network
+
+    path = tmp_path / "bad_net.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(error) as info:
+        load_network(path)
+    assert str(info.value).startswith(f"{path}: ") and str(info.value).count(str(path)) == 1

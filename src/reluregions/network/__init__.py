@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NetworkFileError
+from ..errors import InvalidWeightsError, NetworkFileError, ShapeMismatchError
 from .model import Network
 from .npz import load_npz, save_npz
 
@@ -26,15 +26,20 @@ def load_network(path: str | Path) -> tuple[Network, tuple[np.ndarray, np.ndarra
     if path.is_dir():
         raise NetworkFileError(f"{path}: is a directory; give the path of a network file")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return load_npz(path)
-    if suffix == ".onnx":
-        from .onnx import load_onnx
+    try:
+        if suffix == ".npz":
+            return load_npz(path)
+        if suffix == ".onnx":
+            from .onnx import load_onnx
 
-        return load_onnx(path), None
-    if suffix in _TORCH_SUFFIXES:
-        from .torch import load_torch
+            return load_onnx(path), None
+        if suffix in _TORCH_SUFFIXES:
+            from .torch import load_torch
 
-        return load_torch(path), None
+            return load_torch(path), None
+    except (InvalidWeightsError, ShapeMismatchError) as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None  # which file, when several are in play
     raise NetworkFileError(
         f"{path}: unknown network format '{suffix or '(none)'}'; use .npz, .onnx, or .pt/.pth")
