@@ -140,8 +140,9 @@ def _check_certificate(res: CheckResult, rf: RegionFile, network: Network,
                            progress=lambda done, total: report(progress, STAGES["certificate"],
                                                                done, total))
     res.checked = len(bits) if cert.certified else int(cert.failed_region or 0)
-    res.note = (f"{cert.facets_matched:,} facets matched, {cert.boundary_facets:,} on the domain's "
-                f"boundary, {cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
+    res.note = (f"{cert.facets_matched:,} constraints matched by a neighbour, "
+                f"{cert.boundary_facets:,} on the domain's boundary, "
+                f"{cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
     if not cert.certified:
         res.fail(cert.failed_region if cert.failed_region is not None else [],
                  str(cert.failure))
