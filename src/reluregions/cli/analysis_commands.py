@@ -214,7 +214,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     act = st.active[st.active["layer"] == 0]
     print("\nactive neurons per region (all layers):\n" + _fmt_table(act[["active", "regions"]]))
     if s["regions"]:
-        print(f"\n{s['radius_label']} (normalised coordinates): min {s['radius_min']:.3g}, "
+        print(f"\n{s['radius_label']} ({s['radius_units']}): min {s['radius_min']:.3g}, "
               f"geometric mean {s['radius_geomean']:.3g}, max {s['radius_max']:.3g}")
     if st.volume is not None:
         print(f"volumes: total {s['volume_total']:.10g} (domain {s['domain_volume']:.10g}), "
