@@ -64,7 +64,7 @@ def test_compile_notice_names_the_compiled_algorithm_that_will_run(monkeypatch, 
     from reluregions import Box, EnumerationConfig, Network
     from reluregions.geometry import kernels
 
-    cli_main = importlib.import_module("reluregions.cli.main")  # the package exports main()
+    notices = importlib.import_module("reluregions.cli.notices")
 
     def net(d: int) -> Network:
         rng = np.random.default_rng(d)
@@ -74,12 +74,12 @@ def test_compile_notice_names_the_compiled_algorithm_that_will_run(monkeypatch, 
     monkeypatch.setattr(kernels, "numba_cached", lambda kernel: False)
     for d, algorithm, expected in ((2, "default", "vertex"), (8, "default", "lpdfs"),
                                    (8, "witness", None)):
-        cli_main._compile_notice(net(d), EnumerationConfig(algorithm=algorithm), Box.symmetric(d))
+        notices.compile_notice(net(d), EnumerationConfig(algorithm=algorithm), Box.symmetric(d))
         err = capsys.readouterr().err
         if expected is None:
             assert err == ""
         else:
             assert f"compiling the numba kernels of the {expected} algorithm" in err
     monkeypatch.setattr(kernels, "numba_cached", lambda kernel: True)
-    cli_main._compile_notice(net(8), EnumerationConfig(), Box.symmetric(8))
+    notices.compile_notice(net(8), EnumerationConfig(), Box.symmetric(8))
     assert capsys.readouterr().err == ""

@@ -38,3 +38,19 @@ def test_pickled_model_needs_trust_pickle(tmp_path: Path) -> None:
     line = one_line_error(cli("count", tmp_path / "model.pt"))
     assert "--trust-pickle" in line and "runs code" in line
     assert _count(tmp_path / "model.pt", "--trust-pickle") > 1
+
+
+def test_missing_architecture_and_input_shape_name_the_options(tmp_path: Path) -> None:
+    """A state dict without an architecture, and a conv net without an input shape, name the
+    command line's options (--architecture, --input-shape), not the Python arguments alone."""
+    torch.save(_model().state_dict(), tmp_path / "state.pt")
+    line = one_line_error(cli("info", tmp_path / "state.pt"))
+    assert "--architecture" in line
+    conv_spec = "Conv2d(1, 2, 3), ReLU, Flatten, Linear(8, 1)"
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(8, 1))
+    torch.save(conv.state_dict(), tmp_path / "conv.pt")
+    line = one_line_error(cli("count", tmp_path / "conv.pt", "--architecture", conv_spec))
+    assert "--input-shape" in line
+    assert _count(tmp_path / "conv.pt", "--architecture", conv_spec, "--input-shape", "1,4,4",
+                  "--algorithm", "witness") > 1

@@ -36,7 +36,7 @@ from .regionfile import RegionFile
 
 __all__ = ["RegionStats", "compute_stats", "regions_per_layer", "children_per_parent", "rank_study",
            "ranks_per_layer", "active_neurons", "inradius_distribution", "volume_distribution",
-           "shared_maps", "rank_bound", "radius_label", "MAX_VOLUME_DIM"]
+           "shared_maps", "rank_bound", "radius_label", "radius_units", "MAX_VOLUME_DIM"]
 
 MAX_VOLUME_DIM = 6
 RADIUS_EDGES = 10.0 ** np.arange(-12.0, 1.01, 0.25)
@@ -80,7 +80,8 @@ class RegionStats:
         ``layer, active, regions`` (``layer`` 0: all hidden layers together).
     inradius : DataFrame
         ``lo, hi, regions``: histogram of the stored radii (parameter coordinates); what they are
-        is ``summary["radius_label"]`` (see :func:`radius_label`).
+        is ``summary["radius_label"]`` (see :func:`radius_label`), in ``summary["radius_units"]``
+        (see :func:`radius_units`).
     volume : DataFrame or None
         ``lo, hi, regions``: histogram of region volume as a fraction of the domain's.
     maps : DataFrame or None
@@ -116,6 +117,12 @@ def radius_label(config: dict[str, Any]) -> str:
     to lie inside the region, at most the Chebyshev radius.
     """
     return "Chebyshev radius" if config.get("chebyshev") else "certified inscribed radius"
+
+
+def radius_units(bounded: bool) -> str:
+    """The units of a region file's radii: the domain's normalised coordinates for a bounded
+    domain (mapped into ``[-1, 1]^k``), input units for the whole input space (not rescaled)."""
+    return "normalised coordinates" if bounded else "input units"
 
 
 def _records(table: Any) -> list[dict[str, Any]]:
@@ -301,6 +308,7 @@ def _build(acc: _Accumulator, volumes: np.ndarray | None, domain_vol: float | No
         "radius_mean": acc.radius["sum"] / n if n else None,
         "radius_geomean": float(np.exp(acc.radius["logsum"] / n)) if n else None,
         "radius_label": radius_label(rf.config),
+        "radius_units": radius_units(rf.param.bounded),
         "rank_bound_ok": bool((rank_table["max_over_bound"].fillna(0) <= 1).all()),
     }
     if not rf.param.bounded:  # the whole input space (issue 15): how many regions are unbounded

@@ -27,7 +27,8 @@ Nothing here reuses the enumerator: every region is rebuilt from its pattern by
     stored points' (the whole space has no uniform distribution).
 ``volume``
     (domain dimension at most 6) The regions' volumes add up to the domain's (skipped for the
-    whole input space).
+    whole input space). The volumes come from the ``regions`` check's LPs: choosing ``volume``
+    runs that check too.
 ``certificate``
     (with ``certify=True``, ``verify --certify``) the completeness certificate of ``--certify``
     (:func:`reluregions.enumeration.certify.certify_regions`): every facet of every region that is
@@ -140,8 +141,9 @@ def _check_certificate(res: CheckResult, rf: RegionFile, network: Network,
                            progress=lambda done, total: report(progress, STAGES["certificate"],
                                                                done, total))
     res.checked = len(bits) if cert.certified else int(cert.failed_region or 0)
-    res.note = (f"{cert.facets_matched:,} facets matched, {cert.boundary_facets:,} on the domain's "
-                f"boundary, {cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
+    res.note = (f"{cert.facets_matched:,} constraints matched by a neighbour, "
+                f"{cert.boundary_facets:,} on the domain's boundary, "
+                f"{cert.exact_decisions:,} exact decisions, {cert.lps:,} LPs")
     if not cert.certified:
         res.fail(cert.failed_region if cert.failed_region is not None else [],
                  str(cert.failure))
@@ -307,12 +309,21 @@ def _check_coverage(res: CheckResult, rf: RegionFile, network: Network, index: P
 
 
 def _selection(checks: Iterable[str] | None, skip: Iterable[str], certify: bool) -> set[str]:
+    """The checks to run. ``volume`` sums the volumes the ``regions`` check's LPs compute: asked
+    for by name, it brings ``regions`` along; asked for while ``regions`` is skipped, it is an
+    :class:`OptionError`."""
     chosen = set(CHECKS if checks is None else checks)
+    skip = set(skip)
     if checks is None and not certify:
         chosen.discard("certificate")
     for name in [*chosen, *skip]:
         check_choice("check", name, CHECKS)
-    return chosen - set(skip)
+    if checks is not None and "volume" in chosen - skip:
+        if "regions" in skip:
+            raise OptionError("the volume check sums the volumes the regions check computes; do not "
+                              "skip regions (or leave volume out)")
+        chosen.add("regions")
+    return chosen - skip
 
 
 def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, seed: int = 0,
@@ -343,7 +354,8 @@ def verify_file(path: str | Path, network: Network, *, samples: int = 10_000, se
         not known in advance); the stage names start with the check's name (:data:`STAGES`).
     checks, skip : iterables of str, optional
         The checks to run (default: all of :data:`CHECKS`, the certificate only with ``certify``)
-        and those to leave out; the others are reported skipped.
+        and those to leave out; the others are reported skipped. ``volume`` runs the ``regions``
+        check too (it sums the volumes of that check's LPs).
     rows : (int, int), optional
         Check only the file's rows ``start <= row < stop`` as if they were the whole file (its
         ``points``, ``distinct``, ``regions`` and ``disjoint`` among them); ``coverage``,

@@ -214,7 +214,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     act = st.active[st.active["layer"] == 0]
     print("\nactive neurons per region (all layers):\n" + _fmt_table(act[["active", "regions"]]))
     if s["regions"]:
-        print(f"\n{s['radius_label']} (normalised coordinates): min {s['radius_min']:.3g}, "
+        print(f"\n{s['radius_label']} ({s['radius_units']}): min {s['radius_min']:.3g}, "
               f"geometric mean {s['radius_geomean']:.3g}, max {s['radius_max']:.3g}")
     if st.volume is not None:
         print(f"volumes: total {s['volume_total']:.10g} (domain {s['domain_volume']:.10g}), "
@@ -298,12 +298,28 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------- verify
+def _certificate_notice(args: argparse.Namespace, network: Any) -> None:
+    """Say that numba compiles the certificate's kernel first, when the certificate will run and
+    its kernel is not cached (after the file and network are checked: an error stays alone)."""
+    from ..analysis.regionfile import RegionFile
+    from .notices import certificate_compile_notice
+
+    checks, skip = _names(args.checks), _names(args.skip) or []
+    if not args.certify or args.rows is not None or "certificate" in skip or (
+            checks is not None and "certificate" not in checks):
+        return
+    rf = RegionFile(args.file)
+    rf.check_network(network)
+    certificate_compile_notice(rf.domain)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..analysis.verify import verify_file
 
     if args.samples < 0:
         raise OptionError(f"--samples must be at least 0, got {args.samples}")
     network = _load_net(args.net)
+    _certificate_notice(args, network)
     report = verify_file(args.file, network, samples=args.samples, seed=args.seed,
                          workers=_workers(args.workers), max_listed=max(args.max_listed, 1),
                          progress=args.progress_fn, certify=args.certify,

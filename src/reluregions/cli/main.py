@@ -17,6 +17,7 @@ from ..errors import InputError, MissingDependencyError, OptionError, ReluRegion
 from .allocator import keep_freed_memory
 from .common import (TerminalProgress, add_domain_options, add_network_options, add_run_options,
                      load_inputs, load_network_args, make_cli_scheduler, make_config, run_metadata)
+from .notices import certificate_line, compile_notice, plural, resume_command
 
 __all__ = ["main", "build_parser"]
 
@@ -172,44 +173,17 @@ def _extra_commands() -> list:
     return found
 
 
-#: Rough first-compile times of the compiled traversals (numba, 2 cores), for the notice.
-_COMPILE_SECONDS = {"vertex": 20, "lpdfs": 60}
-
-
-def _compile_notice(network, config, domain) -> None:
-    """One line on stderr when the algorithm that will run is a compiled traversal that numba must
-    compile first (issue 17, item 6: the first run is otherwise silent for up to a minute)."""
-    from ..enumeration.api import choose_algorithm, make_problem
-    from ..geometry.kernels import numba_cached
-
-    name = config.algorithm
-    problem = make_problem(network, domain, config)
-    if name == "default":
-        name, _ = choose_algorithm(problem)
-    if not problem.param.bounded:
-        return  # neither compiled traversal runs there: the refusal comes first, alone
-    if name == "vertex":
-        from ..geometry.dfs import dfs_packed as kernel
-    elif name == "lpdfs":
-        from ..geometry.lpdfs import lp_dfs as kernel
-    else:
-        return
-    if not numba_cached(kernel):
-        print(f"reluregions: compiling the numba kernels of the {name} algorithm, once per "
-              f"installation (about {_COMPILE_SECONDS[name]} s)", file=sys.stderr, flush=True)
-
-
 def cmd_count(args: argparse.Namespace) -> int:
     from ..enumeration import count_regions
 
     network, domain, _ = load_inputs(args)
     config = make_config(args, ranks=False)
     scheduler = make_cli_scheduler(args)
-    _compile_notice(network, config, domain)
+    certify = getattr(args, "certify", False)
+    compile_notice(network, config, domain, certify=certify)
     progress = TerminalProgress()
     try:
-        result = count_regions(network, domain, config, scheduler, progress,
-                               certify=getattr(args, "certify", False))
+        result = count_regions(network, domain, config, scheduler, progress, certify=certify)
     finally:
         progress.close()
     if args.json:
@@ -217,15 +191,19 @@ def cmd_count(args: argparse.Namespace) -> int:
     else:
         print(f"{result.regions:,} regions in {result.seconds:.2f} s "
               f"({result.regions / max(result.seconds, 1e-9):,.0f} regions/s, "
-              f"{result.lps_per_region:.2f} LPs/region, {result.workers} workers)")
+              f"{result.lps_per_region:.2f} LPs/region, {plural(result.workers, 'worker')})")
         print("regions after each hidden layer: " + ", ".join(f"{n:,}" for n in result.per_layer))
         if "unbounded" in result.extra:
             print(f"the whole input space: {result.extra['unbounded']:,} unbounded regions")
         if result.extra.get("certified"):
-            cert = result.extra["certificate"]
-            print(f"certified: {cert['regions']:,} regions checked, {cert['facets_matched']:,} facets "
-                  f"matched, {cert['exact_decisions']:,} exact decisions")
+            print(certificate_line(result.extra["certificate"]))
     return 0
+
+
+def _written_line(regions: int, out: str, seconds: float, lps: int) -> str:
+    """The last line of ``enumerate``, with or without a checkpoint."""
+    return (f"{regions:,} regions written to {out} in {seconds:.2f} s "
+            f"({lps / max(regions, 1):.2f} LPs/region)")
 
 
 def cmd_enumerate(args: argparse.Namespace) -> int:
@@ -235,26 +213,29 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     network, domain, path = load_inputs(args)
     config = make_config(args, chebyshev=args.chebyshev, keep_maps=args.maps,
                          keep_hrep=args.hrep)
+    certify = getattr(args, "certify", False)
+    if certify and (args.checkpoint or args.resume):
+        raise OptionError("--certify does not run under --checkpoint/--resume; certify the "
+                          "finished file with: reluregions verify OUT NET --certify")
     scheduler = make_cli_scheduler(args)
     meta = run_metadata(network, domain, config, path)
     extras = (("A", "c") if args.maps else ()) + (("G", "h") if args.hrep else ())
-    _compile_notice(network, config, domain)
+    compile_notice(network, config, domain, certify=certify)
     progress = TerminalProgress()
     if args.checkpoint or args.resume:
         from ..enumeration.checkpointed import run_checkpointed
 
         try:
-            n = run_checkpointed(network, domain, config, scheduler, args.out, meta, extras,
-                                 checkpoint_dir=args.checkpoint or args.resume,
-                                 resume=bool(args.resume), progress=progress)
+            run = run_checkpointed(network, domain, config, scheduler, args.out, meta, extras,
+                                   checkpoint_dir=args.checkpoint or args.resume,
+                                   resume=bool(args.resume), progress=progress)
         finally:
             progress.close()
         if not Path(args.out).exists():  # a finished run resumed after its output was removed
             raise OptionError(f"{args.out}: not found, and the checkpointed run finished (its shards "
                               "are gone); start afresh with --checkpoint instead of --resume")
-        print(f"{n:,} regions written to {args.out}")
+        print(_written_line(run.regions, args.out, run.seconds, run.stats.lps))
         return 0
-    certify = getattr(args, "certify", False)
     stream = iter_regions(network, domain, config, scheduler, progress, certify=certify)
     try:
         with ParquetRegionWriter(args.out, network.n_hidden, meta, extras=extras) as writer:
@@ -265,8 +246,9 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
                                      "certificate": stream.certificate.to_dict()})
     finally:
         progress.close()
-    print(f"{writer.count:,} regions written to {args.out} in {stream.seconds:.2f} s "
-          f"({stream.stats.lps / max(writer.count, 1):.2f} LPs/region)")
+    print(_written_line(writer.count, args.out, stream.seconds, stream.stats.lps))
+    if certify:
+        print(certificate_line(stream.certificate.to_dict()))
     return 0
 
 
@@ -339,7 +321,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(_joined_box_values(list(sys.argv[1:] if argv is None else argv)))
+    raw = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    args = parser.parse_args(_joined_box_values(raw))
     if getattr(args, "certify", False):  # where it was measured to pay (cli/allocator.py)
         keep_freed_memory()
     try:
@@ -360,8 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("reluregions: terminated", file=sys.stderr)
             return 143
         resume = getattr(args, "checkpoint", None) or getattr(args, "resume", None)
-        hint = (f"; resume with: reluregions enumerate {args.net} --out {args.out} --resume {resume}"
-                if resume else "")
+        hint = f"; resume with: {resume_command(raw)}" if resume else ""
         print(f"reluregions: interrupted{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -25,7 +25,8 @@ their regions come from frontier items that are expanded again. At the end, a fi
 an empty frontier is taken, the shards are merged into the output file (temporary name, then
 rename), the state is marked done and the shards are deleted; a kill in between repeats only the
 merge. The state also records the network hash, the domain and the config: resuming with other
-inputs raises :class:`CheckpointMismatchError`. An open checkpoint holds an exclusive lock on its
+inputs raises :class:`CheckpointMismatchError` (a finished run's folder may be reused for any new
+run without ``resume``). An open checkpoint holds an exclusive lock on its
 folder (``flock``, released by the kernel when the process dies), so two runs never share one.
 
 Running a whole enumeration under a checkpoint is :mod:`reluregions.enumeration.checkpointed`'s
@@ -130,9 +131,10 @@ class Checkpoint:
     def open(self, resume: bool = False) -> None:
         """Start a checkpointed run, or take up the one saved in the folder.
 
-        Without ``resume``, a folder holding an unfinished run is refused (a finished one is
-        started over). With ``resume``, a folder without a snapshot starts afresh: nothing had
-        been saved before the run stopped.
+        Without ``resume``, a folder holding an unfinished run is refused; a finished one is
+        started over, with any network, domain and options (the new run replaces it). With
+        ``resume``, the folder's run must match (else :class:`CheckpointMismatchError`), and a
+        folder without a snapshot starts afresh: nothing had been saved before the run stopped.
         """
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -148,6 +150,8 @@ class Checkpoint:
 
     def _take_up(self, resume: bool) -> None:
         state = self._load()
+        if state is not None and state.done and not resume:
+            state = None  # a finished run is replaced by the new one, whatever its inputs
         if state is not None:
             if state.identity != self.identity:
                 raise CheckpointMismatchError(
@@ -157,7 +161,7 @@ class Checkpoint:
             if not resume and not state.done:
                 raise CheckpointError(f"{self.directory}: holds an unfinished run; resume it, or "
                                       "delete the folder to start over")
-        if state is None or (state.done and not resume):
+        if state is None:
             state = Snapshot(self.identity, self.metadata)
             self._state = state
             self._clean()

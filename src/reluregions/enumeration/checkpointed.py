@@ -161,11 +161,17 @@ def run_checkpointed(network: "Network", domain: "Domain | None",
                      out_path: str | Path | None,
                      metadata: dict[str, Any] | None = None, extras: Sequence[str] = (), *,
                      checkpoint_dir: str | Path, resume: bool = False,
-                     progress: "ProgressCallback | None" = None, every: float = 30.0) -> int:
-    """The command line's entry point: validate, run with a checkpoint, return the region count.
+                     progress: "ProgressCallback | None" = None,
+                     every: float = 30.0) -> CheckpointedRun:
+    """The command line's entry point: validate, then run with a checkpoint.
 
     Unlike :func:`run_with_checkpoint`, ``resume=True`` needs an existing checkpoint (see
     :func:`check_resumable`): a mistyped folder is an error, not a silent fresh start.
+
+    Returns
+    -------
+    CheckpointedRun
+        The region count and counters of every session, and this session's seconds.
     """
     from .api import make_problem
 
@@ -176,7 +182,6 @@ def run_checkpointed(network: "Network", domain: "Domain | None",
         from ..domains import Box
 
         domain = Box.symmetric(network.input_dim)
-    run = run_with_checkpoint(problem, scheduler, checkpoint_dir, out_path, metadata=metadata,
-                              extras=extras, resume=resume, every=every, progress=progress,
-                              domain=domain)
-    return run.regions
+    return run_with_checkpoint(problem, scheduler, checkpoint_dir, out_path, metadata=metadata,
+                               extras=extras, resume=resume, every=every, progress=progress,
+                               domain=domain)

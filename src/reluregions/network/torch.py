@@ -54,8 +54,8 @@ _AFFINE = {"Linear", "Flatten", "Unflatten", "Conv1d", "Conv2d", "BatchNorm1d", 
            "AvgPool1d", "AvgPool2d"}
 _PASS = {"Identity", "Dropout"}
 _ACTIVATIONS = {"ReLU", "LeakyReLU"}
-_RESAVE = ("save model.state_dict() and pass architecture=..., save {'state_dict': ..., "
-           "'architecture': '<spec>'}, or save TorchScript with torch.jit.save")
+_RESAVE = ("save model.state_dict() and pass --architecture SPEC (architecture=...), save "
+           "{'state_dict': ..., 'architecture': '<spec>'}, or save TorchScript with torch.jit.save")
 
 
 @contextmanager
@@ -133,8 +133,9 @@ def load_torch(path: str | Path, *, architecture: Any = None,
     state, spec, shape = _unpack(obj, path)
     arch = architecture if architecture is not None else spec
     if arch is None:
-        raise NetworkFileError(f"{path}: holds a state dict but no architecture; pass "
-                               "architecture=<nn.Module or spec like 'Linear(2,8),ReLU,Linear(8,1)'>")
+        raise NetworkFileError(f"{path}: holds a state dict but no architecture; pass --architecture "
+                               "SPEC on the command line (Python: architecture=<nn.Module or spec>), "
+                               "such as 'Linear(2,8),ReLU,Linear(8,1)'")
     if isinstance(arch, str):
         try:
             module = parse_architecture(arch)
@@ -295,9 +296,10 @@ def _input_shape(leaves: list, input_shape: Any, where: str) -> tuple[int, ...]:
         if kind == "Linear":
             return (int(layer.weight.shape[1]),)
         raise ShapeMismatchError(f"{where}: cannot infer the input shape because the first layer is "
-                                 f"{kind}; pass input_shape=(C, H, W) (without the batch axis)")
+                                 f"{kind}; pass --input-shape C,H,W on the command line (Python: "
+                                 "input_shape=(C, H, W)), without the batch axis")
     raise ShapeMismatchError(f"{where}: has no Linear layer to infer the input size from; pass "
-                             "input_shape")
+                             "--input-shape on the command line (Python: input_shape=...)")
 
 
 @contextmanager

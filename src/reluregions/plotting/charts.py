@@ -15,7 +15,8 @@ def plot_histograms(stats: Any, out: str | Path | None = None) -> Any:
     """Histograms of the stored radii (log scale) and of the active neurons per region.
 
     The radius axis names what the file holds (``stats.summary["radius_label"]``): the certified
-    inscribed radius by default, the Chebyshev radius for files enumerated with ``--chebyshev``.
+    inscribed radius by default, the Chebyshev radius for files enumerated with ``--chebyshev``,
+    in the units of ``stats.summary["radius_units"]``.
 
     ``stats`` is a :class:`reluregions.analysis.RegionStats`. Returns the figure.
     """
@@ -30,7 +31,8 @@ def plot_histograms(stats: Any, out: str | Path | None = None) -> Any:
                  edgecolor="white", linewidth=0.5)
         ax_r.set_xscale("log")
     label = stats.summary.get("radius_label") or "radius"
-    ax_r.set_xlabel(f"{label} (normalised domain coordinates)")
+    units = stats.summary.get("radius_units") or "normalised coordinates"
+    ax_r.set_xlabel(f"{label} ({units})")
     ax_r.set_ylabel("regions")
     ax_r.set_title(f"{label} of {stats.summary['regions']:,} regions")
     act = stats.active
