@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import EnumerationConfig
 from ..geometry.inball import box_chebyshev, certified_radius
-from ..geometry.polytope import vertices_t, volume_t
+from ..geometry.polytope import volume_t
 from .geometry import GeometryWorker, volume_scale
 
 __all__ = ["VerifyWorker", "LP_PATHS", "MAX_VOLUME_DIM", "SHRINK"]
@@ -134,7 +134,7 @@ class VerifyWorker(GeometryWorker):
         k > 6); and the LP statistics of the chunk."""
         rows, packed, _ = chunk
         bits = self._bits(packed)
-        k = self.param.dim
+        k, scale = self.param.dim, volume_scale(self.param)
         radii = np.empty(len(rows))
         bad = np.full(len(rows), -1, dtype=np.int64)
         vols = np.full(len(rows), np.nan)
@@ -143,8 +143,7 @@ class VerifyWorker(GeometryWorker):
             radii[i], bad[i], center = self.solid(bits[i])
             if bad[i] < 0 and k <= MAX_VOLUME_DIM and self.param.bounded:
                 g = self.geometry(bits[i])
-                vols[i] = (volume_t(vertices_t(g.G, g.h, center), k) * volume_scale(self.param)
-                           if radii[i] > 0 else 0.0)
+                vols[i] = volume_t(g.G, g.h, center) * scale if radii[i] > 0 else 0.0
         stats = {"lp_rows": self.lp_rows - before[0], "lps": self.lp_count - before[1],
                  "highs": self.fallbacks - before[2], "seconds": time.perf_counter() - before[3]}
         return radii, bad, vols, stats

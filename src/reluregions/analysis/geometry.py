@@ -7,9 +7,12 @@ the pull-back of Drammis et al. 2024, §3), in the domain's parameter coordinate
   hull (Qhull) in dimension 2 to 8, by one LP per constraint above that;
 * **vertices** — ``scipy.spatial.HalfspaceIntersection`` around an interior point (the stored one
   when it lies clearly inside, else the Chebyshev centre from one LP);
-* **volume** — ``scipy.spatial.ConvexHull`` of the vertices, reported in input coordinates (the
-  ``k``-dimensional measure in the domain's affine hull: the volume in ``t`` times
-  ``sqrt(det(U^T U))``);
+* **volume** — computed in the normalised coordinates ``t`` (DESIGN.md §1), where the domain is
+  ``[-1, 1]^k`` however small or stretched the box, from the halfspace intersection's vertices and
+  the rows through each (:func:`reluregions.geometry.polytope.volume_t`: no convex hull of the
+  vertices, no tolerance), then reported in input coordinates (the ``k``-dimensional measure in
+  the domain's affine hull: the volume in ``t`` times the Jacobian ``sqrt(det(U^T U))``, the
+  product of ``U``'s singular values);
 * **adjacency** — two regions are adjacent when their patterns differ in exactly one bit and the
   common facet is ``(k-1)``-dimensional: the Chebyshev radius of both closed regions intersected
   with the neuron's hyperplane, measured inside the hyperplane, exceeds the run's ``radius_tol``.
@@ -52,7 +55,8 @@ def volume_scale(param: Parametrization) -> float:
     """Factor from volumes in parameter coordinates to ``k``-volumes in input coordinates."""
     if param.dim == 0:
         return 1.0
-    return float(np.sqrt(max(np.linalg.det(param.U.T @ param.U), 0.0)))
+    # sqrt(det(U^T U)) without forming U^T U, whose determinant under- or overflows first
+    return float(np.prod(np.linalg.svd(param.U, compute_uv=False)))
 
 
 class GeometryWorker:
@@ -115,9 +119,8 @@ class GeometryWorker:
 
     def volume(self, chunk: tuple) -> np.ndarray:
         """Volume of each region in input coordinates (0 when not solid)."""
-        k, scale = self.param.dim, volume_scale(self.param)
-        out = [volume_t(vertices_t(g.G, g.h, c), k) * scale if r > 0 else 0.0
-               for _, g, c, r in self._each(chunk)]
+        scale = volume_scale(self.param)
+        out = [volume_t(g.G, g.h, c) * scale if r > 0 else 0.0 for _, g, c, r in self._each(chunk)]
         return np.array(out, dtype=float)
 
     def solidity(self, chunk: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -229,8 +232,7 @@ def region_volume(network: Network, domain: Domain | Parametrization, bits: Any,
                   *, zero_tol: float = 1e-9) -> float:
     """Volume of a pattern's region in input coordinates (``k``-volume for a ``k``-dim domain)."""
     worker, g, center, _ = _one(network, domain, bits, point, zero_tol)
-    k = worker.param.dim
-    return volume_t(vertices_t(g.G, g.h, center), k) * volume_scale(worker.param)
+    return volume_t(g.G, g.h, center) * volume_scale(worker.param)
 
 
 def domain_volume(domain: Domain | Parametrization) -> float:
@@ -242,7 +244,7 @@ def domain_volume(domain: Domain | Parametrization) -> float:
     if k == 0:
         return 1.0
     center, _ = LPSolver().chebyshev(param.G, param.h)
-    return volume_t(vertices_t(param.G, param.h, center), k) * volume_scale(param)
+    return volume_t(param.G, param.h, center) * volume_scale(param)
 
 
 # ---------------------------------------------------------------------------------------- files

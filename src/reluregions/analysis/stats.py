@@ -319,7 +319,7 @@ def _build(acc: _Accumulator, volumes: np.ndarray | None, domain_vol: float | No
         counts = np.bincount(np.searchsorted(FRACTION_EDGES, frac, side="right"),
                              minlength=len(FRACTION_EDGES) + 1)
         volume = _hist_table(pd, FRACTION_EDGES, counts)
-        summary.update(volume_total=float(volumes.sum()), domain_volume=domain_vol,
+        summary.update(volume_total=math.fsum(volumes), domain_volume=domain_vol,
                        volume_min=float(volumes.min(initial=np.inf)) if n else None,
                        volume_max=float(volumes.max(initial=0.0)) if n else None)
     maps = None
